@@ -1,0 +1,15 @@
+# banger_area(NAME SOURCES... [DEPS area...] [LIBS target...])
+# Declares host/<NAME> as the static library host_<NAME>. Areas name the areas
+# they use, so a broken area does not stop the others from building.
+function(banger_area name)
+  cmake_parse_arguments(A "" "" "DEPS;LIBS" ${ARGN})
+  file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cc)
+  add_library(host_${name} STATIC ${srcs})
+  target_include_directories(host_${name} PUBLIC ${CMAKE_SOURCE_DIR})
+  set(deps "")
+  foreach(d ${A_DEPS})
+    list(APPEND deps host_${d})
+  endforeach()
+  target_link_libraries(host_${name} PUBLIC ${deps} ${A_LIBS})
+  set_property(GLOBAL APPEND PROPERTY BANGER_AREAS host_${name})
+endfunction()
