@@ -10,9 +10,12 @@ function(banger_embed target)
   endforeach()
   list(SORT files)
   set(out ${CMAKE_CURRENT_BINARY_DIR}/${target}.cc)
+  set(list_file ${CMAKE_CURRENT_BINARY_DIR}/${target}.files)
+  file(WRITE ${list_file} "${files}")
   add_custom_command(OUTPUT ${out}
-    COMMAND ${CMAKE_COMMAND} -DROOT=${E_ROOT} -DOUT=${out} "-DFILES=${files}"
+    COMMAND ${CMAKE_COMMAND} -DROOT=${E_ROOT} -DOUT=${out} -DLIST_FILE=${list_file}
             -P ${CMAKE_SOURCE_DIR}/cmake/embed_generate.cmake
+    VERBATIM
     DEPENDS ${files} ${CMAKE_SOURCE_DIR}/cmake/embed_generate.cmake
     COMMENT "Embedding ${target}")
   add_library(${target} STATIC ${out})

@@ -1,4 +1,5 @@
 # Writes OUT: every file in FILES as a byte array, keyed by its path under ROOT.
+file(READ ${LIST_FILE} FILES)
 set(body "#include \"bindings/embedded.h\"\nnamespace banger {\nnamespace {\n")
 set(table "")
 set(i 0)

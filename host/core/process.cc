@@ -96,9 +96,9 @@ Process Process::spawn(const SpawnOptions& opts) {
   if (pid == 0) {
     if (opts.new_session) setsid();
     // Default signal dispositions for the child.
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGPIPE, SIG_DFL);
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGTERM, SIG_DFL);
+    ::signal(SIGPIPE, SIG_DFL);
     auto wire = [](int fd, int pipe_end, int target) {
       int src = fd >= 0 ? fd : pipe_end;
       if (src >= 0 && src != target) dup2(src, target);

@@ -1,0 +1,42 @@
+-- banger help [COMMAND]: the commands (every recipe), or one command's usage.
+local cli = require("banger.cli")
+
+return recipe.new {
+  description = "List the commands, or show one command's usage",
+  params = {
+    { "command", rest = true, dashes = false, metavar = "COMMAND", help = "a command, e.g. 'image pull'" },
+  },
+  run = function(ctx, args)
+    local words = args.command
+    if #words > 0 then
+      local r, command = cli.resolve(words)
+      if not r then
+        banger.errors.raise("not_found", ("unknown command '%s'"):format(table.concat(words, " ")),
+          "run 'banger help' to list commands")
+      end
+      io.write(banger.args.help(r, command))
+      return
+    end
+    local lines = {
+      "banger: throwaway microVM sandboxes from OCI images",
+      "",
+      "Usage: banger [-v] [--json] COMMAND [args...]",
+      "       banger run FILE.lua [args...]",
+      "",
+      "Commands (each is a recipe; a command 'a b' is the recipe 'a_b'):",
+    }
+    local rows, width = {}, 0
+    for _, info in ipairs(banger.recipe.list()) do
+      local ok, r = pcall(banger.recipe.load_candidate, info)
+      local desc = ok and r and r.description or (ok and "" or "(fails to load: " .. tostring(banger.errors.normalize(r).message) .. ")")
+      local cmd = info.name:gsub("_", " ")
+      rows[#rows + 1] = { cmd, desc .. (info.origin ~= "builtin" and ("  [" .. info.origin .. "]") or "") }
+      width = math.max(width, #cmd)
+    end
+    for _, r in ipairs(rows) do lines[#lines + 1] = ("  %-" .. width .. "s  %s"):format(r[1], r[2]) end
+    lines[#lines + 1] = ""
+    lines[#lines + 1] = "Global flags: -v/--verbose (logs, tracebacks), --json (machine-readable output)"
+    lines[#lines + 1] = "'banger COMMAND --help' shows a command's options."
+    print(table.concat(lines, "\n"))
+  end,
+}

@@ -1,0 +1,196 @@
+--- Command-line parsing generated from a recipe's declared params.
+---
+--- A param is a table: `{ "name", type = "string"|"int"|"size"|"bool"|"list",
+--- short = "n", default = v, required = true, positional = true,
+--- rest = true, metavar = "REF", help = "..." }`. Positional params are filled
+--- in order; a `rest` param takes everything after `--` (or after the
+--- positionals); `list` params may repeat.
+local errors = require("banger.errors")
+
+local M = {}
+
+local function flag_name(p) return "--" .. p[1]:gsub("_", "-") end
+local function metavar(p) return p.metavar or p[1]:upper():gsub("-", "_") end
+
+local units = { [""] = 1, b = 1, k = 1024, m = 1024 ^ 2, g = 1024 ^ 3, t = 1024 ^ 4 }
+
+--- Parses "512M", "10G", "1.5g", "4096" into bytes.
+---@param text string
+---@return integer|nil
+function M.parse_size(text)
+  local num, unit = tostring(text):lower():match("^(%d+%.?%d*)%s*([bkmgt]?)i?b?$")
+  if not num then return nil end
+  return math.floor(tonumber(num) * units[unit])
+end
+
+local function convert(p, raw, command)
+  local t = p.type or "string"
+  if t == "int" then
+    local n = tonumber(raw)
+    if not n or n ~= math.floor(n) then
+      errors.raise("invalid_input", ("%s for '%s' must be a whole number, got '%s'"):format(flag_name(p), command, raw))
+    end
+    return n
+  elseif t == "size" then
+    local n = M.parse_size(raw)
+    if not n then
+      errors.raise("invalid_input", ("%s for '%s' must be a size like 512M or 10G, got '%s'"):format(
+        p.positional and metavar(p) or flag_name(p), command, raw))
+    end
+    return n
+  end
+  if p.choices then
+    for _, c in ipairs(p.choices) do if c == raw then return raw end end
+    errors.raise("invalid_input", ("%s for '%s' must be one of %s, got '%s'"):format(
+      flag_name(p), command, table.concat(p.choices, ", "), raw))
+  end
+  return raw
+end
+
+--- Parses argv for a recipe's params.
+---@param params table[] the recipe's params
+---@param argv string[]
+---@param command string how the user typed the command ("banger image pull")
+---@return table args by param name (`help = true` when -h/--help was given)
+function M.parse(params, argv, command)
+  local out, by_flag, by_short, positionals, rest = {}, {}, {}, {}, nil
+  local hint = ("run '%s --help' to see its usage"):format(command)
+  for _, p in ipairs(params) do
+    if p.rest then rest = p
+    elseif p.positional then positionals[#positionals + 1] = p
+    else
+      by_flag[flag_name(p)] = p
+      if p.short then by_short["-" .. p.short] = p end
+    end
+    if p.type == "list" or p.rest then out[p[1]] = {} end
+    if p.default ~= nil then out[p[1]] = p.default end
+    if p.type == "bool" and out[p[1]] == nil then out[p[1]] = false end
+  end
+
+  local i, npos = 1, 0
+  local function take_value(p, inline, arg)
+    if inline then return inline end
+    i = i + 1
+    if argv[i] == nil then
+      errors.raise("invalid_input", ("option %s for '%s' needs a value"):format(arg, command), hint)
+    end
+    return argv[i]
+  end
+
+  while i <= #argv do
+    local arg = argv[i]
+    if arg == "--" then
+      if not rest then errors.raise("invalid_input", ("'%s' takes no command after --"):format(command), hint) end
+      for j = i + 1, #argv do table.insert(out[rest[1]], argv[j]) end
+      break
+    elseif arg == "-h" or arg == "--help" then
+      out.help = true
+    elseif arg:sub(1, 1) == "-" and #arg > 1 and not tonumber(arg) then
+      local name, inline = arg:match("^(%-%-[^=]+)=(.*)$")
+      name = name or arg
+      local p = by_flag[name] or by_short[name]
+      local negated = false
+      if not p and name:sub(1, 5) == "--no-" then
+        p = by_flag["--" .. name:sub(6)]
+        negated = p ~= nil and p.type == "bool"
+        if not negated then p = nil end
+      end
+      if not p then
+        errors.raise("invalid_input", ("unknown option '%s' for '%s'"):format(name, command), hint)
+      end
+      if p.type == "bool" then
+        if inline then
+          errors.raise("invalid_input", ("option %s for '%s' takes no value"):format(name, command), hint)
+        end
+        out[p[1]] = not negated
+      elseif p.type == "list" then
+        table.insert(out[p[1]], convert(p, take_value(p, inline, name), command))
+      else
+        out[p[1]] = convert(p, take_value(p, inline, name), command)
+      end
+    else
+      npos = npos + 1
+      local p = positionals[npos]
+      if p then
+        out[p[1]] = convert(p, arg, command)
+      elseif rest and not rest.after_dashes_only then
+        for j = i, #argv do
+          if argv[j] ~= "--" or j > i then table.insert(out[rest[1]], argv[j]) end
+        end
+        break
+      else
+        errors.raise("invalid_input", ("unexpected argument '%s' for '%s'"):format(arg, command), hint)
+      end
+    end
+    i = i + 1
+  end
+
+  if not out.help then
+    for _, p in ipairs(params) do
+      if p.required and (out[p[1]] == nil or (p.rest and #out[p[1]] == 0)) then
+        local what = p.positional and metavar(p) or flag_name(p)
+        errors.raise("invalid_input", ("missing %s for '%s'"):format(what, command), hint)
+      end
+    end
+  end
+  return out
+end
+
+--- The --help text for a recipe.
+---@param recipe table
+---@param command string
+---@return string
+function M.help(recipe, command)
+  local params = recipe.params or {}
+  local usage = { "Usage: " .. command }
+  local has_options = false
+  for _, p in ipairs(params) do
+    if p.positional then
+      usage[#usage + 1] = p.required and metavar(p) or "[" .. metavar(p) .. "]"
+    elseif not p.rest then
+      has_options = true
+    end
+  end
+  if has_options then usage[#usage + 1] = "[options]" end
+  for _, p in ipairs(params) do
+    if p.rest then
+      local dashes = p.dashes == false and "" or "-- "
+      usage[#usage + 1] = (p.required and "" or "[") .. dashes .. metavar(p) .. "..." .. (p.required and "" or "]")
+    end
+  end
+  local lines = { table.concat(usage, " "), "" }
+  if recipe.description then lines[#lines + 1] = recipe.description; lines[#lines + 1] = "" end
+  local rows = {}
+  for _, p in ipairs(params) do
+    local left
+    if p.positional or p.rest then left = metavar(p)
+    else
+      left = (p.short and ("-" .. p.short .. ", ") or "    ") .. flag_name(p)
+      if p.type ~= "bool" then left = left .. " " .. metavar(p) end
+    end
+    local help = p.help or ""
+    if p.default ~= nil and p.type ~= "bool" and p.type ~= "list" then
+      help = help .. (" (default: %s)"):format(tostring(p.default))
+    end
+    if p.type == "list" then help = help .. " (repeatable)" end
+    rows[#rows + 1] = { left, help, p.positional or p.rest }
+  end
+  rows[#rows + 1] = { "-h, --help", "show this help" }
+  local width = 0
+  for _, r in ipairs(rows) do width = math.max(width, #r[1]) end
+  local function section(title, positional)
+    local any = false
+    for _, r in ipairs(rows) do
+      if (r[3] and true or false) == positional then
+        if not any then lines[#lines + 1] = title; any = true end
+        lines[#lines + 1] = ("  %-" .. width .. "s  %s"):format(r[1], r[2])
+      end
+    end
+  end
+  section("Arguments:", true)
+  section("Options:", false)
+  if recipe.usage then lines[#lines + 1] = ""; lines[#lines + 1] = recipe.usage end
+  return table.concat(lines, "\n") .. "\n"
+end
+
+return M

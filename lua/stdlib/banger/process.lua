@@ -1,0 +1,20 @@
+--- Child processes on the host (argv lists, never a shell).
+local M = {}
+
+--- Runs argv to completion and captures its output.
+---@param argv string[]
+---@param opts? {input?:string, cwd?:string}
+---@return {code:integer, out:string, err:string}
+function M.run(argv, opts) return _host.core.run(argv, opts) end
+
+--- Runs argv with this process's stdin/stdout/stderr; returns its exit code.
+---@param argv string[]
+---@return integer
+function M.exec(argv) return _host.core.exec(argv) end
+
+--- The path of an executable on PATH, or nil.
+---@param name string
+---@return string|nil
+function M.which(name) return _host.core.find_executable(name) end
+
+return M
