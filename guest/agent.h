@@ -1,0 +1,70 @@
+// The guest agent: one static binary that is the initramfs /init, PID 1 in
+// the root filesystem, or a service under the image's own init (see main.cc).
+// Internal declarations shared by guest/*.cc.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace banger::agent {
+
+inline constexpr const char* kVersion = "0.1.0";
+// Where inject_agents puts the agent in an image, and what stage 1 execs.
+inline constexpr const char* kDefaultAgentPath = "/.banger/agent";
+// The initramfs lists the modules to load here, one path per line, in order.
+inline constexpr const char* kModulesList = "/etc/banger/modules";
+inline constexpr const char* kPortName = "banger.agent";
+// Carries the uptime at which the first init started from stage 1 to stage 2.
+inline constexpr const char* kInitUptimeEnv = "BANGER_INIT_UPTIME_MS";
+
+// ---- log.cc ----
+// "banger-agent: MESSAGE" on stderr (the console, or the service's log).
+void log(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+// Milliseconds since the kernel started (CLOCK_BOOTTIME).
+uint64_t uptime_ms();
+uint64_t monotonic_us();
+
+// ---- cmdline.cc ----
+// The kernel command line as key -> value ("ro" -> "").
+using Cmdline = std::map<std::string, std::string>;
+Cmdline read_cmdline();
+std::string cmdline_get(const Cmdline& c, const std::string& key, const std::string& fallback = "");
+std::string read_small_file(const std::string& path);
+std::vector<std::string> split(const std::string& s, char sep);
+
+// ---- stage1.cc ----
+// PID 1 in the initramfs: modules, root disk, switch_root, exec the agent.
+[[noreturn]] void run_stage1();
+
+// ---- system.cc ----
+// PID 1 in the root filesystem: mounts, hostname, network.
+void setup_system(const Cmdline& c);
+bool is_mountpoint(const std::string& path);
+void mount_fs(const char* source, const char* target, const char* type, unsigned long flags,
+              const char* data, int mode = 0755);
+// Stops every process, syncs, unmounts and powers off (or reboots). As a
+// service (not PID 1) it only syncs and asks the kernel to power off.
+[[noreturn]] void shutdown_system(bool reboot, bool pid1);
+
+// ---- net.cc ----
+// lo up; then banger.ip=ADDR/PREFIX banger.gw=GW banger.dns=IP[,IP]
+// banger.iface=DEV (or the kernel's ip=CLIENT::GW:MASK:HOST:DEV:off:DNS0:DNS1).
+void setup_network(const Cmdline& c);
+
+// ---- channel.cc ----
+// Finds the virtio-serial port named banger.agent and opens it (non-blocking),
+// waiting for it to appear. Returns -1 after `timeout_ms` (-1: forever).
+int open_channel(int timeout_ms);
+
+// ---- server.cc ----
+struct BootInfo {
+  uint64_t init_uptime_ms = 0;  // when the first init started
+  std::string mode;             // "pid1" or "service"
+};
+// Serves the channel until a poweroff request; does not return for PID 1.
+void serve(const BootInfo& boot);
+
+}  // namespace banger::agent

@@ -1,0 +1,70 @@
+// banger-agent: the guest side of banger, one static binary with three modes,
+// chosen by how it was started:
+//   1. PID 1 on the initramfs (/init): load modules, mount the root disk,
+//      switch into it and exec the agent there (stage1.cc);
+//   2. PID 1 in the root filesystem (the default): mounts, hostname, network,
+//      reaping, clean poweroff (system.cc), and serve the channel;
+//   3. any other PID (a service under the image's own init, or --service):
+//      just serve the channel.
+#include <string.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "guest/agent.h"
+
+namespace {
+
+bool root_is_initramfs() {
+  struct statfs s {};
+  if (statfs("/", &s) != 0) return false;
+  constexpr long kRamfs = 0x858458f6, kTmpfs = 0x01021994;
+  return s.f_type == kRamfs || s.f_type == kTmpfs;
+}
+
+// When the first init started: stage 1 passes it on; otherwise PID 1's start
+// time from /proc/1/stat (clock ticks since boot).
+uint64_t init_uptime_ms() {
+  if (const char* v = getenv(banger::agent::kInitUptimeEnv)) return strtoull(v, nullptr, 10);
+  std::string stat = banger::agent::read_small_file("/proc/1/stat");
+  size_t close = stat.rfind(')');
+  if (close != std::string::npos) {
+    auto f = banger::agent::split(stat.substr(close + 2), ' ');
+    if (f.size() > 19) return strtoull(f[19].c_str(), nullptr, 10) * 1000 / sysconf(_SC_CLK_TCK);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace banger::agent;
+  bool force_service = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!strcmp(argv[i], "--version")) {
+      printf("banger-agent %s\n", kVersion);
+      return 0;
+    }
+    if (!strcmp(argv[i], "--service")) force_service = true;
+  }
+  bool pid1 = getpid() == 1 && !force_service;
+  if (pid1 && root_is_initramfs()) run_stage1();
+
+  BootInfo boot;
+  if (pid1) {
+    uint64_t start = uptime_ms();
+    setup_system(read_cmdline());
+    boot.init_uptime_ms = getenv(kInitUptimeEnv) ? init_uptime_ms() : start;
+    unsetenv(kInitUptimeEnv);
+    setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
+    boot.mode = "pid1";
+  } else {
+    boot.init_uptime_ms = init_uptime_ms();
+    boot.mode = "service";
+  }
+  serve(boot);
+  return 0;
+}

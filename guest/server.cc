@@ -1,0 +1,410 @@
+// The agent's event loop: one thread, poll() over the channel, a signalfd
+// (children, shutdown signals) and every running command's pipes. Output goes
+// through a bounded queue: when the host reads slowly the agent stops reading
+// the commands' pipes, so memory stays bounded and the commands block instead.
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/reboot.h>
+#include <sys/signalfd.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <deque>
+#include <map>
+
+#include "guest/agent.h"
+#include "guest/exec.h"
+#include "proto/messages.h"
+
+namespace banger::agent {
+
+namespace {
+
+using proto::Type;
+
+constexpr size_t kOutHighWater = 1 << 20;  // stop reading pipes above this
+constexpr size_t kStdinLimit = 4 << 20;    // stdin bytes buffered per command
+constexpr uint64_t kDrainUs = 250000;      // output grace after a command exits
+
+class Server {
+ public:
+  explicit Server(const BootInfo& boot) : boot_(boot), pid1_(getpid() == 1) {}
+  void run();
+
+ private:
+  void send(Type t, uint32_t id, const std::string& payload);
+  void send_hello_ready();
+  void on_frame(const proto::Frame& f);
+  void on_exec(uint32_t id, const std::string& payload);
+  void read_channel();
+  void flush_channel();
+  void disconnect(const char* why);
+  void read_job(Job& j, bool err);
+  void write_stdin(Job& j);
+  void on_signals();
+  void reap();
+  void finish_ready_jobs(bool force_drained);
+  void close_fd(int& fd) {
+    if (fd >= 0) close(fd);
+    fd = -1;
+  }
+
+  BootInfo boot_;
+  bool pid1_;
+  proto::Ready ready_;
+  proto::Hello hello_;
+  int chan_ = -1;
+  int sigfd_ = -1;
+  uint64_t reconnect_at_ = 0;
+  proto::Decoder dec_;
+  std::deque<std::string> outq_;
+  size_t out_off_ = 0, out_bytes_ = 0;
+  std::map<uint32_t, Job> jobs_;
+  bool shutdown_ = false, reboot_ = false;
+};
+
+void Server::send(Type t, uint32_t id, const std::string& payload) {
+  if (chan_ < 0) return;
+  std::string frame = proto::encode_frame(t, id, payload);
+  out_bytes_ += frame.size();
+  outq_.push_back(std::move(frame));
+}
+
+void Server::send_hello_ready() {
+  send(Type::hello, 0, hello_.encode());
+  send(Type::ready, 0, ready_.encode());
+}
+
+void Server::disconnect(const char* why) {
+  // The host side of the port went away (QEMU's socket closed): drop what was
+  // queued for it and look again shortly; a new host starts with Hello.
+  outq_.clear();
+  out_off_ = out_bytes_ = 0;
+  dec_ = proto::Decoder();
+  reconnect_at_ = uptime_ms() + 200;
+  (void)why;
+}
+
+void Server::flush_channel() {
+  while (!outq_.empty()) {
+    std::string& f = outq_.front();
+    ssize_t n = write(chan_, f.data() + out_off_, f.size() - out_off_);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EINTR) return;
+      disconnect("write");
+      return;
+    }
+    out_off_ += n;
+    out_bytes_ -= n;
+    if (out_off_ == f.size()) {
+      outq_.pop_front();
+      out_off_ = 0;
+    }
+  }
+}
+
+void Server::read_channel() {
+  char buf[65536];
+  ssize_t n = read(chan_, buf, sizeof buf);
+  if (n < 0) {
+    if (errno != EAGAIN && errno != EINTR) disconnect("read");
+    return;
+  }
+  if (n == 0) {
+    disconnect("eof");
+    return;
+  }
+  try {
+    dec_.feed(buf, n);
+    while (auto f = dec_.next()) on_frame(*f);
+  } catch (const proto::ProtocolError& e) {
+    log("protocol error from the host: %s", e.what());
+    send(Type::error, 0, proto::Failure{"protocol", e.what()}.encode());
+    dec_ = proto::Decoder();
+  }
+}
+
+void Server::on_frame(const proto::Frame& f) {
+  auto job = jobs_.find(f.id);
+  Job* j = job == jobs_.end() ? nullptr : &job->second;
+  switch (f.type) {
+    case Type::hello: {
+      auto h = proto::Hello::decode(f.payload);
+      try {
+        proto::negotiate(hello_, h);
+      } catch (const proto::ProtocolError& e) {
+        send(Type::error, 0, proto::Failure{"protocol", e.what()}.encode());
+        return;
+      }
+      send_hello_ready();
+      return;
+    }
+    case Type::ping:
+      send(Type::pong, f.id, f.payload);
+      return;
+    case Type::pong:
+    case Type::ready:
+      return;
+    case Type::poweroff:
+      reboot_ = proto::Poweroff::decode(f.payload).reboot;
+      shutdown_ = true;
+      return;
+    case Type::exec:
+      on_exec(f.id, f.payload);
+      return;
+    case Type::stdin_data:
+      if (j && j->in_fd >= 0 && !j->in_eof) {
+        if (j->in_buf.size() + f.payload.size() > kStdinLimit)
+          send(Type::error, f.id, proto::Failure{"io", "stdin buffer full"}.encode());
+        else
+          j->in_buf += f.payload;
+      }
+      return;
+    case Type::stdin_eof:
+      if (j) j->in_eof = true;
+      return;
+    case Type::signal:
+      if (j && !j->reaped) {
+        int sig = proto::Signal::decode(f.payload).signo;
+        if (kill(-j->pid, sig) != 0) kill(j->pid, sig);
+      }
+      return;
+    case Type::window_size:
+      if (j && j->tty && j->out_fd >= 0) {
+        auto ws = proto::WindowSize::decode(f.payload);
+        winsize w{};
+        w.ws_row = ws.rows;
+        w.ws_col = ws.cols;
+        ioctl(j->out_fd, TIOCSWINSZ, &w);
+      }
+      return;
+    default:
+      send(Type::error, f.id,
+           proto::Failure{"unsupported", std::string("this agent does not serve ") +
+                                             proto::type_name(f.type) + " requests"}
+               .encode());
+  }
+}
+
+void Server::on_exec(uint32_t id, const std::string& payload) {
+  auto req = proto::Exec::decode(payload);
+  if (jobs_.count(id)) {
+    send(Type::error, id,
+         proto::Failure{"invalid_input", "request id " + std::to_string(id) + " is in use"}.encode());
+    return;
+  }
+  Job j;
+  std::string error;
+  if (!start_job(req, j, error)) {
+    send(Type::error, id, proto::Failure{"io", error}.encode());
+    return;
+  }
+  j.id = id;
+  if (!req.stdin && j.in_fd >= 0) close_fd(j.in_fd);
+  send(Type::exec_started, id, proto::ExecStarted{j.pid}.encode());
+  jobs_[id] = std::move(j);
+}
+
+void Server::read_job(Job& j, bool err) {
+  int& fd = err ? j.err_fd : j.out_fd;
+  char buf[proto::kDataChunk];
+  ssize_t n = read(fd, buf, sizeof buf);
+  if (n > 0) {
+    send(err ? Type::stderr_data : Type::stdout_data, j.id, std::string(buf, n));
+    return;
+  }
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  // EOF, or EIO from a pty master once the last slave is closed.
+  close_fd(fd);
+  if (j.tty) j.in_fd >= 0 ? close_fd(j.in_fd) : void();
+}
+
+void Server::write_stdin(Job& j) {
+  if (j.in_fd < 0) return;
+  while (!j.in_buf.empty()) {
+    ssize_t n = write(j.in_fd, j.in_buf.data(), j.in_buf.size());
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EINTR) return;
+      // EPIPE: the command closed its stdin; drop the rest.
+      j.in_buf.clear();
+      close_fd(j.in_fd);
+      return;
+    }
+    j.in_buf.erase(0, n);
+  }
+  if (j.in_eof) {
+    if (j.tty) {
+      // A tty has no half-close: send the EOF character, keep the fd.
+      char eof = 4;
+      (void)!write(j.in_fd, &eof, 1);
+      j.in_eof = false;
+    } else {
+      close_fd(j.in_fd);
+    }
+  }
+}
+
+void Server::reap() {
+  while (true) {
+    int status = 0;
+    pid_t p = waitpid(-1, &status, WNOHANG);
+    if (p <= 0) break;
+    for (auto& [id, j] : jobs_)
+      if (j.pid == p) {
+        j.reaped = true;
+        j.status = status;
+        j.end_us = monotonic_us();
+      }
+  }
+}
+
+void Server::finish_ready_jobs(bool force_drained) {
+  uint64_t now = monotonic_us();
+  for (auto it = jobs_.begin(); it != jobs_.end();) {
+    Job& j = it->second;
+    bool drained = j.out_fd < 0 && j.err_fd < 0;
+    if (j.reaped && !drained && (force_drained || now - j.end_us > kDrainUs)) {
+      // A background process holds the pipes open: take what is there and stop.
+      for (int k = 0; k < 64 && j.out_fd >= 0; ++k) read_job(j, false);
+      for (int k = 0; k < 64 && j.err_fd >= 0; ++k) read_job(j, true);
+      close_fd(j.out_fd);
+      close_fd(j.err_fd);
+      drained = true;
+    }
+    if (j.reaped && drained) {
+      proto::Exit e;
+      if (WIFSIGNALED(j.status)) {
+        e.signal = WTERMSIG(j.status);
+        e.code = 128 + e.signal;
+      } else {
+        e.code = WEXITSTATUS(j.status);
+      }
+      e.duration_us = j.end_us - j.start_us;
+      close_fd(j.in_fd);
+      send(Type::exit, j.id, e.encode());
+      it = jobs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Server::on_signals() {
+  signalfd_siginfo si{};
+  while (read(sigfd_, &si, sizeof si) == sizeof si) {
+    switch (si.ssi_signo) {
+      case SIGCHLD:
+        break;
+      case SIGINT:  // ctrl-alt-del
+        shutdown_ = true;
+        reboot_ = true;
+        break;
+      case SIGTERM:
+      case SIGPWR:
+        shutdown_ = true;
+        break;
+    }
+  }
+  reap();
+}
+
+void Server::run() {
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGCHLD, SIGINT, SIGTERM, SIGPWR}) sigaddset(&set, s);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+  sigfd_ = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (pid1_) reboot(RB_DISABLE_CAD);  // ctrl-alt-del becomes SIGINT
+
+  hello_.software = std::string("banger-agent ") + kVersion;
+  hello_.capabilities = {proto::kCapExec, proto::kCapStdin, proto::kCapTty, proto::kCapSignal,
+                         proto::kCapPoweroff};
+  utsname u{};
+  uname(&u);
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+
+  chan_ = open_channel(-1);
+  uint64_t now = uptime_ms();
+  ready_.kernel_to_init_ms = static_cast<uint32_t>(boot_.init_uptime_ms);
+  ready_.init_to_ready_ms = static_cast<uint32_t>(now - std::min(now, boot_.init_uptime_ms));
+  ready_.uptime_ms = static_cast<uint32_t>(now);
+  ready_.mode = boot_.mode;
+  ready_.hostname = host;
+  ready_.kernel = u.release;
+  send_hello_ready();
+
+  std::vector<pollfd> fds;
+  std::vector<std::pair<uint32_t, int>> owners;  // job id, 0 out / 1 err / 2 in
+  while (!shutdown_) {
+    fds.clear();
+    owners.clear();
+    fds.push_back({sigfd_, POLLIN, 0});
+    owners.push_back({0, -1});
+    bool chan_polled = reconnect_at_ == 0 || uptime_ms() >= reconnect_at_;
+    if (chan_polled) {
+      reconnect_at_ = 0;
+      fds.push_back({chan_, static_cast<short>(POLLIN | (outq_.empty() ? 0 : POLLOUT)), 0});
+      owners.push_back({0, -2});
+    }
+    bool room = out_bytes_ < kOutHighWater;
+    bool waiting_drain = false;
+    for (auto& [id, j] : jobs_) {
+      if (room && j.out_fd >= 0) {
+        fds.push_back({j.out_fd, POLLIN, 0});
+        owners.push_back({id, 0});
+      }
+      if (room && j.err_fd >= 0) {
+        fds.push_back({j.err_fd, POLLIN, 0});
+        owners.push_back({id, 1});
+      }
+      if (j.in_fd >= 0 && (!j.in_buf.empty() || j.in_eof)) {
+        fds.push_back({j.in_fd, POLLOUT, 0});
+        owners.push_back({id, 2});
+      }
+      if (j.reaped) waiting_drain = true;
+    }
+    int timeout = -1;
+    if (!chan_polled) timeout = 200;
+    if (waiting_drain) timeout = 50;
+    int n = poll(fds.data(), fds.size(), timeout);
+    if (n < 0 && errno != EINTR) {
+      log("poll: %s", strerror(errno));
+      usleep(100000);
+    }
+    for (size_t i = 0; n > 0 && i < fds.size(); ++i) {
+      short re = fds[i].revents;
+      if (!re) continue;
+      auto [id, what] = owners[i];
+      if (what == -1) {
+        on_signals();
+      } else if (what == -2) {
+        if (re & POLLIN) read_channel();
+        else if (re & (POLLHUP | POLLERR)) disconnect("hangup");
+        if (chan_ >= 0 && reconnect_at_ == 0 && (re & POLLOUT)) flush_channel();
+      } else {
+        auto it = jobs_.find(id);
+        if (it == jobs_.end()) continue;
+        if (what == 2) write_stdin(it->second);
+        else read_job(it->second, what == 1);
+      }
+    }
+    if (reconnect_at_ == 0 && !outq_.empty()) flush_channel();
+    finish_ready_jobs(false);
+    if (reconnect_at_ == 0 && !outq_.empty()) flush_channel();
+  }
+  log("%s", reboot_ ? "rebooting" : "powering off");
+  shutdown_system(reboot_, pid1_);
+}
+
+}  // namespace
+
+void serve(const BootInfo& boot) { Server(boot).run(); }
+
+}  // namespace banger::agent

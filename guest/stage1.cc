@@ -1,0 +1,154 @@
+// Stage 1: the agent as the initramfs /init. Loads the modules the initramfs
+// lists, mounts the root disk, moves /dev /proc /sys into it, frees the
+// initramfs, switches root (MS_MOVE + chroot) and execs the agent (or the
+// image's init) inside it as PID 1.
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "guest/agent.h"
+
+namespace banger::agent {
+
+namespace {
+
+void load_modules() {
+  std::string list = read_small_file(kModulesList);
+  if (list.empty()) return;
+  utsname u{};
+  uname(&u);
+  std::string base = std::string("/lib/modules/") + u.release + "/";
+  for (const auto& raw : split(list, '\n')) {
+    std::string line = raw;
+    while (!line.empty() && isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    std::string path = line[0] == '/' ? line : base + line;
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      log("module %s: %s", path.c_str(), strerror(errno));
+      continue;
+    }
+    if (syscall(SYS_finit_module, fd, "", 0) != 0 && errno != EEXIST)
+      log("loading module %s: %s", path.c_str(), strerror(errno));
+    close(fd);
+  }
+}
+
+// Waits for the block device node (devtmpfs creates it when the driver probes).
+bool wait_for_device(const std::string& dev, int timeout_ms) {
+  uint64_t deadline = uptime_ms() + timeout_ms;
+  struct stat st {};
+  while (stat(dev.c_str(), &st) != 0) {
+    if (uptime_ms() > deadline) return false;
+    usleep(5000);
+  }
+  return true;
+}
+
+// rm -rf of the initramfs: every file on the same device as `dir` (the
+// initramfs is memory; the root disk is mounted on another device).
+void delete_tree(int dirfd, dev_t rootdev) {
+  DIR* d = fdopendir(dirfd);
+  if (!d) {
+    close(dirfd);
+    return;
+  }
+  while (dirent* e = readdir(d)) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    struct stat st {};
+    if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (st.st_dev != rootdev) continue;  // a mount point: leave it
+    if (S_ISDIR(st.st_mode)) {
+      int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub >= 0) delete_tree(sub, rootdev);
+      unlinkat(dirfd, e->d_name, AT_REMOVEDIR);
+    } else {
+      unlinkat(dirfd, e->d_name, 0);
+    }
+  }
+  closedir(d);
+}
+
+[[noreturn]] void die(const char* what) {
+  log("%s; powering off", what);
+  sync();
+  reboot(RB_POWER_OFF);
+  _exit(1);
+}
+
+}  // namespace
+
+void run_stage1() {
+  uint64_t start = uptime_ms();
+  mkdir("/dev", 0755);
+  mkdir("/proc", 0555);
+  mkdir("/sys", 0555);
+  mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
+  mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
+  mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
+  // Without /dev/console in the archive the kernel gave us no stdio.
+  if (fcntl(2, F_GETFD) < 0) {
+    int fd = open("/dev/console", O_RDWR | O_NOCTTY);
+    if (fd >= 0) {
+      for (int i = 0; i < 3; ++i)
+        if (fd != i) dup2(fd, i);
+      if (fd > 2) close(fd);
+    }
+  }
+
+  Cmdline c = read_cmdline();
+  load_modules();
+
+  std::string root = cmdline_get(c, "root", "/dev/vda");
+  std::string fstype = cmdline_get(c, "rootfstype", "ext4");
+  std::string init = cmdline_get(c, "banger.init", kDefaultAgentPath);
+  if (!wait_for_device(root, 10000)) {
+    std::string msg = "root disk " + root + " did not appear (is the virtio_blk module listed in " +
+                      kModulesList + "?)";
+    die(msg.c_str());
+  }
+  unsigned long flags = c.count("ro") ? MS_RDONLY : 0;
+  mkdir("/newroot", 0755);
+  if (mount(root.c_str(), "/newroot", fstype.c_str(), flags, nullptr) != 0) {
+    std::string msg = "mounting " + root + " (" + fstype + ") on /newroot: " + strerror(errno);
+    die(msg.c_str());
+  }
+  std::string target = "/newroot" + init;
+  if (access(target.c_str(), X_OK) != 0) {
+    std::string msg = init + " is missing from the root filesystem (" + strerror(errno) +
+                      "): the image has no banger agent; run inject_agents on it";
+    die(msg.c_str());
+  }
+  for (const char* m : {"/dev", "/proc", "/sys"}) {
+    std::string to = std::string("/newroot") + m;
+    mkdir(to.c_str(), 0755);
+    if (mount(m, to.c_str(), nullptr, MS_MOVE, nullptr) != 0) {
+      log("moving %s: %s", m, strerror(errno));
+      umount2(m, MNT_DETACH);
+    }
+  }
+  struct stat rootst {};
+  stat("/", &rootst);
+  int rootfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (chdir("/newroot") != 0) die("chdir /newroot failed");
+  if (rootfd >= 0) delete_tree(rootfd, rootst.st_dev);
+  if (mount(".", "/", nullptr, MS_MOVE, nullptr) != 0) die("moving the root disk to / failed");
+  if (chroot(".") != 0 || chdir("/") != 0) die("chroot into the root disk failed");
+
+  std::string env_init = std::string(kInitUptimeEnv) + "=" + std::to_string(start);
+  char* argv[] = {const_cast<char*>(init.c_str()), nullptr};
+  char* envp[] = {const_cast<char*>("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+                  const_cast<char*>(env_init.c_str()), const_cast<char*>("TERM=linux"), nullptr};
+  execve(init.c_str(), argv, envp);
+  std::string msg = "exec " + init + ": " + strerror(errno);
+  die(msg.c_str());
+}
+
+}  // namespace banger::agent
