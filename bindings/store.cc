@@ -1,0 +1,110 @@
+// _host.store: the state index (host/store/index.h) and file locks.
+#include "bindings/support.h"
+#include "host/core/lock.h"
+#include "host/store/index.h"
+
+namespace banger::lua {
+
+namespace {
+
+store::Index& idx() { return store::default_index(); }
+
+int st_get(lua_State* L) {
+  auto r = idx().get(arg_string(L, 1, "kind"), arg_string(L, 2, "name"));
+  if (r) push_json(L, *r); else lua_pushnil(L);
+  return 1;
+}
+
+int st_list(lua_State* L) {
+  auto rows = idx().list(arg_string(L, 1, "kind"));
+  push_json(L, nlohmann::json(rows));
+  return 1;
+}
+
+int st_insert(lua_State* L) {
+  idx().insert(arg_string(L, 1, "kind"), arg_string(L, 2, "name"), arg_table(L, 3, "data"));
+  return 0;
+}
+
+int st_update(lua_State* L) {
+  idx().update(arg_string(L, 1, "kind"), arg_string(L, 2, "name"), arg_table(L, 3, "data"));
+  return 0;
+}
+
+int st_remove(lua_State* L) {
+  lua_pushboolean(L, idx().remove(arg_string(L, 1, "kind"), arg_string(L, 2, "name")));
+  return 1;
+}
+
+int st_publish(lua_State* L) {
+  idx().publish(arg_string(L, 1, "kind"), arg_string(L, 2, "name"), arg_string(L, 3, "staging_dir"),
+                arg_string(L, 4, "final_dir"), arg_table(L, 5, "data"));
+  return 0;
+}
+
+int st_insert_with_address(lua_State* L) {
+  long long a = idx().insert_with_address(arg_string(L, 1, "kind"), arg_string(L, 2, "name"),
+                                          arg_table(L, 3, "data"), arg_integer(L, 4, "first"),
+                                          arg_integer(L, 5, "last"));
+  lua_pushnumber(L, static_cast<lua_Number>(a));
+  return 1;
+}
+
+int st_release_address(lua_State* L) {
+  idx().release_address(arg_string(L, 1, "name"));
+  return 0;
+}
+
+int st_address_of(lua_State* L) {
+  auto a = idx().address_of(arg_string(L, 1, "name"));
+  if (a) lua_pushnumber(L, static_cast<lua_Number>(*a)); else lua_pushnil(L);
+  return 1;
+}
+
+int st_schema_version(lua_State* L) {
+  lua_pushinteger(L, idx().schema_version());
+  return 1;
+}
+
+constexpr const char* kLockType = "banger.lock";
+
+// lock(path, what, wait?) -> a lock handle; :release() or garbage collection frees it.
+int st_lock(lua_State* L) {
+  auto lock = std::make_shared<FileLock>(arg_string(L, 1, "path"), arg_string(L, 2, "what"),
+                                         opt_boolean(L, 3, "wait", true));
+  push_handle(L, std::move(lock), kLockType);
+  return 1;
+}
+
+const luaL_Reg kLockMethods[] = {
+    {"release", handle_release<FileLock>},
+    {nullptr, nullptr},
+};
+
+const luaL_Reg kFuncs[] = {
+    {"get", wrap<st_get>},
+    {"list", wrap<st_list>},
+    {"insert", wrap<st_insert>},
+    {"update", wrap<st_update>},
+    {"remove", wrap<st_remove>},
+    {"publish", wrap<st_publish>},
+    {"insert_with_address", wrap<st_insert_with_address>},
+    {"release_address", wrap<st_release_address>},
+    {"address_of", wrap<st_address_of>},
+    {"schema_version", wrap<st_schema_version>},
+    {"lock", wrap<st_lock>},
+    {nullptr, nullptr},
+};
+
+int open_store(lua_State* L) {
+  define_handle<FileLock>(L, kLockType, kLockMethods);
+  lua_newtable(L);
+  luaL_register(L, nullptr, kFuncs);
+  return 1;
+}
+
+}  // namespace
+
+BANGER_LUA_MODULE(store, open_store);
+
+}  // namespace banger::lua
