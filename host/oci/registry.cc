@@ -1,0 +1,527 @@
+#include "host/oci/registry.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "host/core/error.h"
+#include "host/core/interrupt.h"
+#include "host/oci/digest.h"
+#include "host/oci/docker_config.h"
+
+namespace banger::oci {
+
+namespace {
+
+bool retryable_status(long s) { return s == 408 || s == 429 || s == 500 || s == 502 || s == 503 || s == 504; }
+
+std::string host_port(const Endpoint& ep) {
+  std::string h = ep.host;
+  size_t close = h.rfind(']');
+  size_t colon = h.rfind(':');
+  bool has_port = colon != std::string::npos && (close == std::string::npos || colon > close);
+  if (!has_port) h += ep.base.rfind("https://", 0) == 0 ? ":443" : ":80";
+  return h;
+}
+
+Endpoint make_endpoint(std::string_view spec, const RegistryConfig& config, bool mirror) {
+  Endpoint ep;
+  ep.mirror = mirror;
+  std::string_view rest = spec;
+  std::string scheme;
+  if (size_t p = rest.find("://"); p != std::string_view::npos) {
+    scheme = std::string(rest.substr(0, p));
+    rest.remove_prefix(p + 3);
+  }
+  if (size_t slash = rest.find('/'); slash != std::string_view::npos) rest = rest.substr(0, slash);
+  ep.host = std::string(rest);
+  if (scheme.empty()) {
+    bool insecure = is_loopback_host(ep.host) ||
+                    std::find(config.insecure.begin(), config.insecure.end(), ep.host) != config.insecure.end();
+    scheme = insecure ? "http" : "https";
+  }
+  ep.base = scheme + "://" + ep.host;
+  return ep;
+}
+
+// Parses `Bearer realm="x",service="y",scope="z"` into scheme and params.
+struct Challenge {
+  std::string scheme;  // lowercase
+  std::map<std::string, std::string> params;
+};
+
+Challenge parse_challenge(std::string_view h) {
+  Challenge c;
+  size_t sp = h.find(' ');
+  std::string_view scheme = h.substr(0, sp);
+  for (char ch : scheme) c.scheme += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (sp == std::string_view::npos) return c;
+  std::string_view rest = h.substr(sp + 1);
+  size_t i = 0;
+  while (i < rest.size()) {
+    while (i < rest.size() && (rest[i] == ' ' || rest[i] == ',')) i++;
+    size_t eq = rest.find('=', i);
+    if (eq == std::string_view::npos) break;
+    std::string key(rest.substr(i, eq - i));
+    for (auto& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    i = eq + 1;
+    std::string value;
+    if (i < rest.size() && rest[i] == '"') {
+      i++;
+      while (i < rest.size() && rest[i] != '"') {
+        if (rest[i] == '\\' && i + 1 < rest.size()) i++;
+        value += rest[i++];
+      }
+      i++;
+    } else {
+      while (i < rest.size() && rest[i] != ',') value += rest[i++];
+    }
+    c.params[key] = value;
+  }
+  return c;
+}
+
+std::string url_escape(std::string_view s) {
+  std::string out;
+  static const char kHex[] = "0123456789ABCDEF";
+  for (unsigned char ch : s) {
+    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+      out += static_cast<char>(ch);
+    } else {
+      out += '%';
+      out += kHex[ch >> 4];
+      out += kHex[ch & 15];
+    }
+  }
+  return out;
+}
+
+// The registry's own words from an error body: {"errors":[{"code":..,"message":..}]}.
+std::string registry_message(const std::string& body) {
+  auto doc = nlohmann::json::parse(body, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("errors") || !doc["errors"].is_array() ||
+      doc["errors"].empty())
+    return {};
+  const auto& e = doc["errors"][0];
+  if (e.is_object() && e.contains("message") && e["message"].is_string()) return e["message"].get<std::string>();
+  return {};
+}
+
+std::chrono::milliseconds retry_after(const Headers& h) {
+  auto it = h.find("retry-after");
+  if (it == h.end()) return std::chrono::milliseconds(0);
+  const std::string& v = it->second;
+  if (!v.empty() && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::chrono::seconds(std::min<long long>(std::stoll(v.substr(0, 9)), 86400));
+  time_t when = curl_getdate(v.c_str(), nullptr);
+  if (when < 0) return std::chrono::milliseconds(0);
+  time_t now = time(nullptr);
+  return std::chrono::seconds(when > now ? when - now : 0);
+}
+
+[[noreturn]] void fail_transport(const Endpoint& ep, const HttpResult& r, const std::string& what, int attempts) {
+  switch (r.failure) {
+    case TransportFailure::interrupted:
+      fail(ErrorKind::interrupted, "interrupted", "the pull was cancelled with Ctrl-C; finished blobs stay cached");
+    case TransportFailure::cancelled:
+      fail(ErrorKind::interrupted, "cancelled", "another part of the pull failed");
+    case TransportFailure::deadline:
+      fail(ErrorKind::network, what + ": gave up at the pull's deadline",
+           "the registry at " + host_port(ep) + " is too slow; try again or raise the pull timeout");
+    case TransportFailure::connect:
+      fail(ErrorKind::network, "cannot connect to " + host_port(ep) + ": " + r.failure_text,
+           "check that a registry is running and reachable at " + host_port(ep) +
+               " and that the image reference names the right host and port");
+    case TransportFailure::tls:
+      fail(ErrorKind::network, what + ": TLS with " + host_port(ep) + ": " + r.failure_text,
+           "if this registry has no valid certificate, list \"" + ep.host +
+               "\" as an insecure registry in banger's config (plain HTTP)");
+    default:
+      fail(ErrorKind::network,
+           what + ": " + r.failure_text + " (gave up after " + std::to_string(attempts) + " attempts)",
+           "the connection to " + host_port(ep) + " keeps failing; check the network and try again");
+  }
+}
+
+// Writes a blob body into the cache writer, resuming only on a matching 206.
+class BlobSink : public Sink {
+ public:
+  BlobSink(BlobWriter& w, int64_t size, std::atomic<int64_t>& done) : w_(w), size_(size), done_(done) {}
+  int64_t range_offset() override {
+    requested_ = w_.offset();
+    done_ = requested_;
+    return requested_;
+  }
+  Begin begin(long status, const Headers& h) override {
+    if (status == 200) {
+      if (w_.offset() > 0) {
+        spdlog::debug("server ignored Range; downloading from byte 0");
+        w_.restart();
+        done_ = 0;
+      }
+      return Begin::accept;
+    }
+    if (status == 206) {
+      auto it = h.find("content-range");
+      long long start = -1, total = -2;
+      if (it != h.end()) {
+        // "bytes START-END/TOTAL" (TOTAL may be "*")
+        long long end = -1;
+        char tail[32] = {0};
+        if (std::sscanf(it->second.c_str(), "bytes %lld-%lld/%31s", &start, &end, tail) == 3) {
+          if (std::string_view(tail) == "*") total = -1;
+          else total = std::strtoll(tail, nullptr, 10);
+        }
+      }
+      if (start == requested_ && requested_ == w_.offset() && (total == size_ || total == -1)) return Begin::accept;
+      spdlog::debug("206 with Content-Range \"{}\" does not match offset {}; starting over",
+                    it == h.end() ? "" : it->second, requested_);
+      restart_needed = true;
+      return Begin::abort;
+    }
+    return Begin::discard;
+  }
+  bool write(const char* data, size_t size) override {
+    if (!w_.write(data, size)) {
+      too_large = true;
+      return false;
+    }
+    done_ += static_cast<int64_t>(size);
+    return true;
+  }
+  bool restart_needed = false;
+  bool too_large = false;
+
+ private:
+  BlobWriter& w_;
+  int64_t size_;
+  std::atomic<int64_t>& done_;
+  int64_t requested_ = 0;
+};
+
+}  // namespace
+
+bool sleep_for(std::chrono::milliseconds d, const TransferControl& control) {
+  auto until = Clock::now() + d;
+  while (Clock::now() < until) {
+    if (interrupted() || (control.abort && control.abort->load()) || Clock::now() >= control.deadline) return false;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+    std::this_thread::sleep_for(std::min(left, std::chrono::milliseconds(50)));
+  }
+  return true;
+}
+
+struct RegistryClient::Auth {
+  std::mutex mu;
+  std::map<std::string, std::string> authorization;  // endpoint host -> header value
+  std::map<std::string, std::optional<Credentials>> credentials;
+};
+
+RegistryClient::RegistryClient(Ref ref, const RegistryConfig& config, RetryPolicy retry,
+                               const TransferControl& control)
+    : ref_(std::move(ref)),
+      retry_(retry),
+      control_(control),
+      docker_config_(docker_config_path(config.docker_config)),
+      auth_(std::make_unique<Auth>()) {
+  for (const auto& [key, list] : config.mirrors) {
+    std::string k = key;
+    if (k == "docker.io" || k == "index.docker.io") k = std::string(kDockerHub);
+    if (k != ref_.registry) continue;
+    for (const auto& m : list) endpoints_.push_back(make_endpoint(m, config, true));
+  }
+  endpoints_.push_back(make_endpoint(ref_.registry, config, false));
+}
+
+RegistryClient::~RegistryClient() = default;
+
+void RegistryClient::authenticate(HttpSession& http, const Endpoint& ep, const HttpResult& r,
+                                  const std::string& what) {
+  auto it = r.headers.find("www-authenticate");
+  Challenge c = parse_challenge(it == r.headers.end() ? "" : it->second);
+  std::optional<Credentials> creds;
+  {
+    std::lock_guard lock(auth_->mu);
+    auto found = auth_->credentials.find(ep.host);
+    if (found == auth_->credentials.end())
+      found = auth_->credentials.emplace(ep.host, find_credentials(docker_config_, ep.host)).first;
+    creds = found->second;
+  }
+  std::string basic = creds ? "Basic " + base64_encode(creds->username + ":" + creds->password) : "";
+  if (c.scheme == "basic") {
+    if (!creds) fail_status(ep, r, what, 1);
+    std::lock_guard lock(auth_->mu);
+    auth_->authorization[ep.host] = basic;
+    return;
+  }
+  if (c.scheme != "bearer" || c.params["realm"].empty()) fail_status(ep, r, what, 1);
+  std::string realm = c.params["realm"];
+  std::string scope = c.params.count("scope") ? c.params["scope"] : "repository:" + ref_.repository + ":pull";
+  std::string url = realm + (realm.find('?') == std::string::npos ? "?" : "&");
+  if (c.params.count("service")) url += "service=" + url_escape(c.params["service"]) + "&";
+  url += "scope=" + url_escape(scope);
+  std::vector<std::string> headers;
+  if (creds) headers.push_back("Authorization: " + basic);
+  std::string token_what = what + ": token from " + realm;
+  for (int attempt = 1;; attempt++) {
+    MemorySink sink(1 << 20);
+    HttpResult t = http.get(url, headers, sink);
+    if (t.failure != TransportFailure::none) {
+      if (t.failure == TransportFailure::transient && attempt < retry_.attempts &&
+          sleep_for(retry_.initial_backoff * (1 << (attempt - 1)), control_))
+        continue;
+      Endpoint realm_ep = make_endpoint(realm, {}, false);
+      fail_transport(realm_ep, t, token_what, attempt);
+    }
+    if (retryable_status(t.status) && attempt < retry_.attempts &&
+        sleep_for(std::max(retry_.initial_backoff * (1 << (attempt - 1)), retry_after(t.headers)), control_))
+      continue;
+    if (t.status == 401 || t.status == 403) {
+      fail(ErrorKind::auth, token_what + ": " + status_text(t.status),
+           creds ? "the credentials for " + ep.host + " in " + creds->source +
+                       " were rejected; run `docker login " + ep.host + "` again"
+                 : "this registry wants credentials: run `docker login " + ep.host + "` or add them for " +
+                       ep.host + " to " + (docker_config_.empty() ? "~/.docker/config.json" : docker_config_));
+    }
+    if (t.status != 200)
+      fail(ErrorKind::network, token_what + ": " + status_text(t.status),
+           "the registry's token service failed; try again later");
+    auto doc = nlohmann::json::parse(sink.body, nullptr, false);
+    std::string token;
+    if (doc.is_object()) {
+      if (doc.contains("token") && doc["token"].is_string()) token = doc["token"];
+      else if (doc.contains("access_token") && doc["access_token"].is_string()) token = doc["access_token"];
+    }
+    if (token.empty())
+      fail(ErrorKind::network, token_what + ": the answer has no token", "the registry's token service is broken");
+    std::lock_guard lock(auth_->mu);
+    auth_->authorization[ep.host] = "Bearer " + token;
+    return;
+  }
+}
+
+void RegistryClient::fail_status(const Endpoint& ep, const HttpResult& r, const std::string& what, int attempts) {
+  std::string msg = registry_message(r.error_body);
+  if (r.status == 401 || r.status == 403) {
+    std::optional<Credentials> creds;
+    {
+      std::lock_guard lock(auth_->mu);
+      auto it = auth_->credentials.find(ep.host);
+      if (it != auth_->credentials.end()) creds = it->second;
+    }
+    std::string hint =
+        creds ? "the credentials for " + ep.host + " in " + creds->source + " were rejected; run `docker login " +
+                    ep.host + "` again"
+              : "log in with `docker login " + ep.host + "`, or add credentials for " + ep.host + " to " +
+                    (docker_config_.empty() ? std::string("~/.docker/config.json") : docker_config_);
+    fail(ErrorKind::auth, what + ": " + status_text(r.status), hint);
+  }
+  std::string detail = status_text(r.status);
+  if (!msg.empty()) detail += " (" + msg + ")";
+  if (retryable_status(r.status))
+    fail(ErrorKind::network, what + ": " + detail + " (gave up after " + std::to_string(attempts) + " attempts)",
+         "the registry at " + host_port(ep) + " keeps failing; try again later");
+  if (r.status == 404)
+    fail(ErrorKind::not_found, what + ": " + detail, "the registry at " + host_port(ep) + " does not have it");
+  fail(ErrorKind::network, what + ": " + detail, "the registry at " + host_port(ep) + " refused the request");
+}
+
+HttpResult RegistryClient::request(HttpSession& http, const Endpoint& ep, const std::string& path, const char* accept,
+                                   Sink& sink, const std::string& what) {
+  std::string url = ep.base + "/v2/" + ref_.repository + path;
+  bool fetched_auth = false;
+  for (int attempt = 1;;) {
+    std::vector<std::string> headers;
+    if (accept) headers.push_back(std::string("Accept: ") + accept);
+    {
+      std::lock_guard lock(auth_->mu);
+      auto it = auth_->authorization.find(ep.host);
+      if (it != auth_->authorization.end()) {
+        headers.push_back("Authorization: " + it->second);
+      }
+    }
+    HttpResult r = http.get(url, headers, sink);
+    if (r.failure == TransportFailure::aborted) return r;  // the caller's sink decided
+    if (r.failure != TransportFailure::none) {
+      if (r.failure == TransportFailure::transient && attempt < retry_.attempts) {
+        auto delay = std::min(retry_.initial_backoff * (1 << (attempt - 1)), retry_.max_backoff);
+        spdlog::debug("{}: {}; retrying in {} ms", what, r.failure_text, delay.count());
+        if (sleep_for(delay, control_)) {
+          attempt++;
+          continue;
+        }
+        r.failure = interrupted() ? TransportFailure::interrupted
+                    : (control_.abort && control_.abort->load()) ? TransportFailure::cancelled
+                                                                  : TransportFailure::deadline;
+      }
+      fail_transport(ep, r, what, attempt);
+    }
+    if (r.status == 401 && !fetched_auth) {
+      // No credentials yet, or an expired token: ask once.
+      authenticate(http, ep, r, what);
+      fetched_auth = true;
+      continue;  // not counted as an attempt
+    }
+    if (r.status == 401) fail_status(ep, r, what, attempt);
+    if (retryable_status(r.status)) {
+      if (attempt >= retry_.attempts) fail_status(ep, r, what, attempt);
+      auto delay = std::min(retry_.initial_backoff * (1 << (attempt - 1)), retry_.max_backoff);
+      auto ra = retry_after(r.headers);
+      if (ra > delay) delay = std::min(ra, retry_.max_retry_after);
+      spdlog::debug("{}: {}; retrying in {} ms", what, status_text(r.status), delay.count());
+      if (!sleep_for(delay, control_)) {
+        r.failure = interrupted() ? TransportFailure::interrupted
+                    : (control_.abort && control_.abort->load()) ? TransportFailure::cancelled
+                                                                  : TransportFailure::deadline;
+        fail_transport(ep, r, what, attempt);
+      }
+      attempt++;
+      continue;
+    }
+    return r;
+  }
+}
+
+template <typename F>
+auto RegistryClient::each_endpoint(F&& f, size_t first) -> decltype(f(std::declval<const Endpoint&>())) {
+  // Mirrors first (or the one that served the manifest), the registry last.
+  std::vector<size_t> order;
+  order.push_back(first);
+  for (size_t i = 0; i < endpoints_.size(); i++)
+    if (i != first) order.push_back(i);
+  for (size_t k = 0; k < order.size(); k++) {
+    const Endpoint& ep = endpoints_[order[k]];
+    if (k + 1 == order.size()) return f(ep);
+    try {
+      return f(ep);
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::interrupted || e.kind() == ErrorKind::invalid_input) throw;
+      spdlog::warn("mirror {} failed ({}); trying the next endpoint", ep.host, e.message());
+    }
+  }
+  fail(ErrorKind::internal, "no registry endpoint");
+}
+
+RegistryClient::Fetched RegistryClient::get_manifest(HttpSession& http, const std::string& reference) {
+  bool by_digest = is_valid_digest(reference);
+  std::string what = by_digest ? "manifest " + reference : "manifest";
+  return each_endpoint(
+      [&](const Endpoint& ep) {
+        MemorySink sink(kMaxManifestSize);
+        HttpResult r = request(http, ep, "/manifests/" + reference, kManifestAccept, sink, what);
+        if (r.failure == TransportFailure::aborted || sink.too_large)
+          fail(ErrorKind::invalid_input, what + ": larger than " + std::to_string(kMaxManifestSize) + " bytes",
+               "banger refuses manifests over 4 MiB; the registry may be serving something else");
+        if (r.status == 404 && (!by_digest || reference == ref_.digest))
+          fail(ErrorKind::not_found, "manifest unknown",
+               "check the repository name and the " + std::string(by_digest ? "digest" : "tag") + ": " + ep.host +
+                   " has no " + ref_.repository + (by_digest ? "@" : ":") + reference);
+        if (r.status == 404)
+          fail(ErrorKind::not_found, what + ": manifest unknown",
+               ep.host + " has no manifest " + reference + " in " + ref_.repository);
+        if (r.status != 200) fail_status(ep, r, what, 1);
+        Fetched f;
+        f.body = std::move(sink.body);
+        auto ct = r.headers.find("content-type");
+        if (ct != r.headers.end()) f.content_type = ct->second;
+        f.digest = sha256_digest(f.body);
+        std::string expected = by_digest ? reference : "";
+        if (!by_digest) {
+          auto dh = r.headers.find("docker-content-digest");
+          if (dh != r.headers.end() && is_valid_digest(dh->second)) expected = dh->second;
+        }
+        if (!expected.empty() && expected != f.digest)
+          fail(ErrorKind::invalid_input,
+               "manifest " + expected + ": digest mismatch (expected " + expected + ", got " + f.digest + ")",
+               "the registry served a manifest that does not match its digest; nothing was cached");
+        if (&ep != &endpoints_[preferred_]) preferred_ = static_cast<size_t>(&ep - endpoints_.data());
+        return f;
+      },
+      preferred_);
+}
+
+std::string RegistryClient::get_small_blob(HttpSession& http, const Descriptor& d, int64_t max_size) {
+  std::string what = "blob " + d.digest;
+  if (d.size > max_size)
+    fail(ErrorKind::invalid_input, what + ": larger than " + std::to_string(max_size) + " bytes",
+         "the image config is unreasonably large");
+  return each_endpoint(
+      [&](const Endpoint& ep) {
+        MemorySink sink(max_size);
+        HttpResult r = request(http, ep, "/blobs/" + d.digest, nullptr, sink, what);
+        if (r.failure == TransportFailure::aborted || sink.too_large)
+          fail(ErrorKind::invalid_input, what + ": larger than " + std::to_string(max_size) + " bytes",
+               "the image config is unreasonably large");
+        if (r.status != 200) fail_status(ep, r, what, 1);
+        std::string got = sha256_digest(sink.body);
+        if (got != d.digest)
+          fail(ErrorKind::invalid_input, what + ": digest mismatch (expected " + d.digest + ", got " + got + ")",
+               "the registry served data that does not match its digest; nothing was cached");
+        return std::move(sink.body);
+      },
+      preferred_);
+}
+
+void RegistryClient::get_blob(HttpSession& http, const Descriptor& d, BlobWriter& writer,
+                              std::atomic<int64_t>& done) {
+  std::string what = "blob " + d.digest;
+  each_endpoint(
+      [&](const Endpoint& ep) {
+        bool fresh_retry = false;
+        for (int attempt = 1;; attempt++) {
+          int64_t start = writer.offset();
+          if (start == d.size) {
+            // A complete partial from an earlier run (or an empty blob): verify it as it is.
+            try {
+              writer.commit();
+              done = d.size;
+              return 0;
+            } catch (const Error& e) {
+              if (e.kind() != ErrorKind::invalid_input) throw;
+              start = 0;  // commit() started the writer over
+            }
+          }
+          BlobSink sink(writer, d.size, done);
+          HttpResult r = request(http, ep, "/blobs/" + d.digest, nullptr, sink, what);
+          if (sink.too_large) {
+            writer.discard();
+            fail(ErrorKind::invalid_input, what + ": larger than its " + std::to_string(d.size) + " bytes",
+                 "the registry served data that does not match its descriptor; it was discarded");
+          }
+          if (sink.restart_needed || r.status == 416) {
+            writer.restart();
+            if (attempt < retry_.attempts) continue;
+          }
+          if (r.failure != TransportFailure::none && r.failure != TransportFailure::aborted)
+            fail_transport(ep, r, what, attempt);
+          if (r.status != 200 && r.status != 206) fail_status(ep, r, what, attempt);
+          if (writer.offset() < d.size) {
+            // Truncated body: resume (or start over) after a pause.
+            spdlog::debug("{}: body ended at byte {} of {}; retrying", what, writer.offset(), d.size);
+            if (attempt < retry_.attempts &&
+                sleep_for(std::min(retry_.initial_backoff * (1 << (attempt - 1)), retry_.max_backoff), control_))
+              continue;
+            check_interrupted();
+            fail(ErrorKind::network,
+                 what + ": the body ended after " + std::to_string(writer.offset()) + " of " +
+                     std::to_string(d.size) + " bytes (gave up after " + std::to_string(attempt) + " attempts)",
+                 "the connection to " + host_port(ep) + " keeps breaking; pull again to resume");
+          }
+          try {
+            writer.commit();
+            return 0;
+          } catch (const Error& e) {
+            // A corrupt partial from an earlier run: one fresh download.
+            if (e.kind() != ErrorKind::invalid_input || start == 0 || fresh_retry) throw;
+            fresh_retry = true;
+            spdlog::debug("{}: resumed download failed verification; downloading again", what);
+          }
+        }
+      },
+      preferred_);
+}
+
+}  // namespace banger::oci
