@@ -245,10 +245,14 @@ std::optional<long long> Index::address_of(const std::string& name) {
 Index& default_index() {
   static std::mutex mu;
   static std::unique_ptr<Index> index;
+  static std::string opened;
   std::lock_guard lock(mu);
-  if (!index) {
+  // Re-opened when BANGER_HOME changes (tests run many homes in one process).
+  if (!index || opened != paths::index_db()) {
     paths::ensure_layout();
+    index.reset();
     index = std::make_unique<Index>(paths::index_db());
+    opened = paths::index_db();
   }
   return *index;
 }

@@ -1,0 +1,100 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <string>
+
+#include "host/core/error.h"
+#include "host/core/fs.h"
+#include "host/ext4/image.h"
+#include "host/ext4/writer.h"
+#include "tests/support/ext4_dump.h"
+
+using namespace banger;
+using namespace banger::ext4;
+
+namespace {
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    path = make_temp_dir(std::filesystem::temp_directory_path().string(), "ext4-test-");
+  }
+  ~TempDir() { remove_all(path); }
+};
+
+Meta meta(FileType t, uint32_t mode, uint32_t uid = 0, uint32_t gid = 0) {
+  Meta m;
+  m.type = t;
+  m.mode = mode;
+  m.uid = uid;
+  m.gid = gid;
+  m.mtime = m.atime = m.ctime = Timespec{1700000000, 123456789};
+  return m;
+}
+
+void add_file(Writer& w, const std::string& path, const std::string& data, uint32_t mode = 0644,
+              uint32_t uid = 0, uint32_t gid = 0) {
+  w.begin_file(path, meta(FileType::regular, mode, uid, gid), data.size());
+  w.write(data.data(), data.size());
+  w.end_file();
+}
+
+void require_clean(const std::string& image) {
+  auto r = test::e2fsck(image);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+}
+
+}  // namespace
+
+TEST_CASE("ext4 writer: files, dirs, symlinks and devices read back exactly", "[ext4]") {
+  TempDir t;
+  std::string img = t.path + "/a.ext4";
+  {
+    Writer w(img, WriterOptions{});
+    w.mkdir("etc", meta(FileType::directory, 0755));
+    add_file(w, "etc/hosts", "127.0.0.1 localhost\n");
+    add_file(w, "usr/bin/tool", std::string(100000, 'x'), 04755, 1000, 2000);
+    w.symlink("bin", meta(FileType::symlink, 0777), "usr/bin");
+    w.symlink("long", meta(FileType::symlink, 0777), std::string(200, 'a'));
+    auto dev = meta(FileType::char_device, 0666);
+    dev.dev_major = 1, dev.dev_minor = 3;
+    w.mknod("dev/null", dev);
+    auto big = meta(FileType::block_device, 0660);
+    big.dev_major = 259, big.dev_minor = 300;
+    w.mknod("dev/nvme", big);
+    w.mknod("run/fifo", meta(FileType::fifo, 0600));
+    w.mkdir("tmp", meta(FileType::directory, 01777));
+    auto stats = w.finish();
+    REQUIRE(stats.files == 2);
+    REQUIRE(stats.data_bytes == 100000 + 20);
+  }
+  require_clean(img);
+  auto im = Image::open(img, false);
+  REQUIRE(im->read("/etc/hosts") == "127.0.0.1 localhost\n");
+  auto st = im->stat("/usr/bin/tool");
+  REQUIRE(st.mode == 04755);
+  REQUIRE(st.uid == 1000);
+  REQUIRE(st.gid == 2000);
+  REQUIRE(st.size == 100000);
+  REQUIRE(st.mtime == Timespec{1700000000, 123456789});
+  REQUIRE(im->read("/usr/bin/tool") == std::string(100000, 'x'));
+  REQUIRE(im->stat("/bin").target == "usr/bin");
+  REQUIRE(im->stat("/long").target == std::string(200, 'a'));
+  auto null = im->stat("/dev/null");
+  REQUIRE(null.type == FileType::char_device);
+  REQUIRE(null.dev_major == 1);
+  REQUIRE(null.dev_minor == 3);
+  auto nvme = im->stat("/dev/nvme");
+  REQUIRE(nvme.type == FileType::block_device);
+  REQUIRE(nvme.dev_major == 259);
+  REQUIRE(nvme.dev_minor == 300);
+  REQUIRE(im->stat("/run/fifo").type == FileType::fifo);
+  REQUIRE(im->stat("/tmp").mode == 01777);
+  // debugfs, the independent reader, agrees.
+  REQUIRE(test::debugfs(img, "cat /etc/hosts") == "127.0.0.1 localhost\n");
+  auto ds = test::debugfs(img, "stat /usr/bin/tool");
+  INFO(ds);
+  REQUIRE(ds.find("Mode:  04755") != std::string::npos);
+  REQUIRE(ds.find("User:  1000   Group:  2000") != std::string::npos);
+}

@@ -1,0 +1,146 @@
+#include <catch2/catch.hpp>
+
+#include "host/core/error.h"
+#include "host/core/fs.h"
+#include "host/vm/accel.h"
+#include "host/vm/console.h"
+#include "host/vm/qemu_command.h"
+
+using namespace banger;
+using namespace banger::vm;
+
+namespace {
+
+Spec sample() {
+  Spec s;
+  s.name = "box";
+  s.kernel = "/k/vmlinuz";
+  s.initrd = "/k/initrd.img";
+  s.rootfs = "/img/rootfs.ext4";
+  s.state_dir = "/state/box";
+  s.cpus = 2;
+  s.memory_mib = 1024;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("vm command: the kernel command line carries hostname and user-mode network", "[vm-unit]") {
+  Spec s = sample();
+  CHECK(kernel_cmdline(s) ==
+        "console=ttyS0 quiet panic=-1 root=/dev/vda rw banger.hostname=box "
+        "banger.ip=10.0.2.15/24 banger.gw=10.0.2.2 banger.dns=10.0.2.3");
+  s.net.mode = "none";
+  s.cmdline = "loglevel=7";
+  CHECK(kernel_cmdline(s) == "console=ttyS0 quiet panic=-1 root=/dev/vda rw banger.hostname=box loglevel=7");
+}
+
+TEST_CASE("vm command: qemu argv for microvm under TCG", "[vm-unit]") {
+  Spec s = sample();
+  s.net.forwards = {{"tcp", "127.0.0.1", 2222, 22}, {"udp", "127.0.0.1", 5353, 53}};
+  auto argv = qemu_argv(s, {"tcg", "test"}, {"/state/box/console.log", "/state/box/disk.qcow2", 5});
+  std::vector<std::string> want = {
+      "qemu-system-x86_64", "-M", "microvm,x-option-roms=off,rtc=off,acpi=on", "-accel", "tcg",
+      "-m", "1024", "-smp", "2", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+      "-serial", "file:/state/box/console.log",
+      "-kernel", "/k/vmlinuz", "-initrd", "/k/initrd.img",
+      "-append", kernel_cmdline(s),
+      "-drive", "id=root,file=/state/box/disk.qcow2,format=qcow2,if=none,discard=unmap",
+      "-device", "virtio-blk-device,drive=root",
+      "-netdev", "user,id=net0,hostfwd=tcp:127.0.0.1:2222-:22,hostfwd=udp:127.0.0.1:5353-:53",
+      "-device", "virtio-net-device,netdev=net0",
+      "-device", "virtio-serial-device",
+      "-chardev", "socket,id=agent,fd=5",
+      "-device", "virtserialport,chardev=agent,name=banger.agent"};
+  CHECK(argv == want);
+}
+
+TEST_CASE("vm command: KVM adds the host CPU; no network means no NIC", "[vm-unit]") {
+  Spec s = sample();
+  s.net.mode = "none";
+  auto argv = qemu_argv(s, {"kvm", "test"}, {"c", "d", 3});
+  CHECK(argv[4] == "kvm");
+  CHECK(argv[5] == "-cpu");
+  CHECK(argv[6] == "host");
+  for (const auto& a : argv) CHECK(a.find("netdev") == std::string::npos);
+}
+
+TEST_CASE("vm command: check_spec names what is wrong", "[vm-unit]") {
+  Spec s = sample();
+  try {
+    check_spec(s);
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::not_found);
+    CHECK(e.message() == "kernel /k/vmlinuz: no such file");
+    CHECK(e.hint() == "pull a kernel (banger kernel pull) or pass an existing file");
+  }
+  s.name = "bad name";
+  REQUIRE_THROWS_WITH(check_spec(s), "VM name 'bad name' is not valid");
+  std::string dir = fs::make_temp_dir("/tmp", "vmspec");
+  fs::write_file(dir + "/k", "k");
+  s = sample();
+  s.kernel = s.initrd = s.rootfs = dir + "/k";
+  s.memory_mib = 16;
+  REQUIRE_THROWS_WITH(check_spec(s), "memory 16 MiB is out of range");
+  s.memory_mib = 512;
+  s.net.forwards = {{"tcp", "127.0.0.1", 70000, 22}};
+  REQUIRE_THROWS_WITH(check_spec(s), "port forward tcp:127.0.0.1:70000-:22 is not valid");
+  s.net.forwards.clear();
+  s.net.mode = "tap";
+  REQUIRE_THROWS_WITH(check_spec(s), "network mode 'tap' is not supported here");
+  s.net.mode = "user";
+  REQUIRE_NOTHROW(check_spec(s));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("vm accel: KVM only with kvm_intel or kvm_amd behind a usable /dev/kvm", "[vm-unit]") {
+  AccelProbe p;
+  CHECK(choose_accel("auto", "", p).accel == "tcg");
+  CHECK(choose_accel("auto", "", p).reason == "/dev/kvm is missing (no KVM on this host)");
+  p.dev_kvm_exists = true;
+  p.dev_kvm_error = "Permission denied";
+  CHECK(choose_accel("auto", "", p).reason == "/dev/kvm cannot be opened (Permission denied)");
+  p.dev_kvm_usable = true;
+  p.kvm_pvm = true;
+  auto pvm = choose_accel("auto", "", p);
+  CHECK(pvm.accel == "tcg");
+  CHECK(pvm.reason == "/dev/kvm is backed by kvm_pvm, which cannot run stock guest kernels");
+  p.kvm_pvm = false;
+  p.kvm_intel = true;
+  CHECK(choose_accel("", "", p).accel == "kvm");
+  CHECK(choose_accel("", "", p).reason == "/dev/kvm is usable and kvm_intel is loaded");
+  p.kvm_intel = false;
+  p.kvm_amd = true;
+  CHECK(choose_accel("auto", "", p).accel == "kvm");
+}
+
+TEST_CASE("vm accel: BANGER_ACCEL and the spec force a choice", "[vm-unit]") {
+  AccelProbe none;
+  auto forced = choose_accel("auto", "kvm", none);
+  CHECK(forced.accel == "kvm");
+  CHECK(forced.reason == "forced by BANGER_ACCEL=kvm");
+  CHECK(choose_accel("tcg", "kvm", none).accel == "tcg");
+  CHECK(choose_accel("auto", "auto", none).accel == "tcg");
+  REQUIRE_THROWS_WITH(choose_accel("auto", "hvf", none), "BANGER_ACCEL: unknown accelerator 'hvf'");
+  REQUIRE_THROWS_WITH(choose_accel("xen", "", none), "accel: unknown accelerator 'xen'");
+}
+
+TEST_CASE("vm accel: this host's probe gives a reasoned choice", "[vm-unit]") {
+  auto c = choose_accel("auto", "", probe_accel());
+  CHECK((c.accel == "kvm" || c.accel == "tcg"));
+  CHECK_FALSE(c.reason.empty());
+}
+
+TEST_CASE("vm console: the tail keeps the last lines without carriage returns", "[vm-unit]") {
+  std::string dir = fs::make_temp_dir("/tmp", "vmcon");
+  std::string text;
+  for (int i = 1; i <= 30; ++i) text += "line " + std::to_string(i) + "\r\n";
+  fs::write_file(dir + "/c.log", text);
+  CHECK(tail_lines(dir + "/c.log", 3) == "line 28\nline 29\nline 30");
+  CHECK(tail_lines(dir + "/c.log", 100).substr(0, 7) == "line 1\n");
+  CHECK(tail_lines(dir + "/missing", 3) == "");
+  CHECK(console_report(dir + "/missing", dir + "/missing") ==
+        "\nthe console (" + dir + "/missing) is empty");
+  fs::remove_all(dir);
+}

@@ -1,0 +1,63 @@
+local args = banger.args
+
+local params = {
+  { "ref", positional = true, required = true },
+  { "name", short = "n" },
+  { "size", type = "size" },
+  { "cpus", type = "int", default = 2 },
+  { "rm", type = "bool" },
+  { "publish", short = "p", type = "list" },
+  { "command", rest = true },
+}
+
+describe("args.parse", function()
+  it("fills positionals, flags, defaults and the rest after --", function()
+    local a = args.parse(params, { "debian", "--name=x", "-p", "8080:80", "-p", "2222:22", "--size", "2G",
+      "--rm", "--", "echo", "--not-a-flag" }, "banger vm run")
+    expect.eq(a.ref, "debian")
+    expect.eq(a.name, "x")
+    expect.eq(a.size, 2 * 1024 ^ 3)
+    expect.eq(a.cpus, 2)
+    expect.eq(a.rm, true)
+    expect.eq(a.publish, { "8080:80", "2222:22" })
+    expect.eq(a.command, { "echo", "--not-a-flag" })
+  end)
+
+  it("takes words after the positionals as the command, like docker run", function()
+    local a = args.parse(params, { "debian", "ls", "-la" }, "banger vm run")
+    expect.eq(a.command, { "ls", "-la" })
+  end)
+
+  it("rejects unknown options with the exact message", function()
+    local e = expect.error(function() args.parse(params, { "x", "--bogus" }, "banger vm run") end,
+      "invalid_input", "unknown option '--bogus' for 'banger vm run'")
+    expect.eq(e.hint, "run 'banger vm run --help' to see its usage")
+  end)
+
+  it("rejects a missing required positional", function()
+    expect.error(function() args.parse(params, {}, "banger image pull") end,
+      "invalid_input", "missing REF for 'banger image pull'")
+  end)
+
+  it("rejects bad numbers and sizes", function()
+    expect.error(function() args.parse(params, { "x", "--cpus", "two" }, "c") end,
+      "invalid_input", "--cpus for 'c' must be a whole number, got 'two'")
+    expect.error(function() args.parse(params, { "x", "--size", "lots" }, "c") end,
+      "invalid_input", "--size for 'c' must be a size like 512M or 10G, got 'lots'")
+  end)
+
+  it("parses sizes with units", function()
+    expect.eq(args.parse_size("512M"), 512 * 1024 * 1024)
+    expect.eq(args.parse_size("1g"), 1024 ^ 3)
+    expect.eq(args.parse_size("4096"), 4096)
+    expect.eq(args.parse_size("1GiB"), 1024 ^ 3)
+    expect.eq(args.parse_size("x"), nil)
+  end)
+
+  it("generates help with arguments and options", function()
+    local h = args.help({ description = "Run a VM", params = params }, "banger vm run")
+    expect.match(h, "^Usage: banger vm run REF %[options%] %[%-%- COMMAND%.%.%.%]")
+    expect.match(h, "%-n, %-%-name NAME")
+    expect.match(h, "%-%-cpus CPUS +%(default: 2%)")
+  end)
+end)

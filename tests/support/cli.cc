@@ -1,0 +1,25 @@
+#include "tests/support/cli.h"
+
+#include <cstdlib>
+
+#include "host/core/process.h"
+
+namespace banger::test {
+
+std::string banger_binary() {
+  const char* b = std::getenv("BANGER_BIN");
+  return b && *b ? b : std::string(BANGER_BINARY_DIR) + "/banger";
+}
+
+CliResult run_banger(const std::vector<std::string>& args, const CliOptions& opts) {
+  std::vector<std::string> argv = {"env"};
+  for (const auto& [k, v] : opts.env) argv.push_back(k + "=" + v);
+  argv.push_back(banger_binary());
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::optional<std::string> cwd;
+  if (!opts.cwd.empty()) cwd = opts.cwd;
+  RunResult r = run_capture(argv, opts.input, cwd);
+  return {r.exit_code, r.out, r.err};
+}
+
+}  // namespace banger::test
