@@ -5,6 +5,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 
 #include "host/core/fs.h"
@@ -58,7 +59,7 @@ std::string tree_listing(const std::string& root) {
     std::snprintf(buf, sizeof buf, " %04o %u:%u", st.st_mode & 07777, st.st_uid, st.st_gid);
     std::string line = p + " " + type + buf;
     if (S_ISREG(st.st_mode)) {
-      line += " size=" + std::to_string(st.st_size) + " sha=" + fnv64(read_file(full)) +
+      line += " size=" + std::to_string(st.st_size) + " sha=" + fnv64(banger::fs::read_file(full)) +
               " nlink=" + std::to_string(st.st_nlink);
     } else if (S_ISLNK(st.st_mode)) {
       line += " ->" + fs::read_symlink(full).string();

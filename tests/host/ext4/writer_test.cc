@@ -17,9 +17,9 @@ namespace {
 struct TempDir {
   std::string path;
   TempDir() {
-    path = make_temp_dir(std::filesystem::temp_directory_path().string(), "ext4-test-");
+    path = banger::fs::make_temp_dir(std::filesystem::temp_directory_path().string(), "ext4-test-");
   }
-  ~TempDir() { remove_all(path); }
+  ~TempDir() { banger::fs::remove_all(path); }
 };
 
 Meta meta(FileType t, uint32_t mode, uint32_t uid = 0, uint32_t gid = 0) {
