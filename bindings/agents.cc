@@ -1,0 +1,43 @@
+// _host.agents: the guest agent binary and inject_agents.
+#include "bindings/support.h"
+#include "host/agents/inject.h"
+#include "host/ext4/image.h"
+
+namespace banger::lua {
+
+namespace {
+
+int agents_find(lua_State* L) {
+  lua_pushstring(L, agents::find_agent_binary().c_str());
+  return 1;
+}
+
+// inject(image_path, {agent=PATH}) -> {path=, bytes=}
+int agents_inject(lua_State* L) {
+  std::string image_path = arg_string(L, 1, "image");
+  nlohmann::json opts = arg_table(L, 2, "opts");
+  std::string agent = opts.contains("agent") ? opts["agent"].get<std::string>() : agents::find_agent_binary();
+  auto image = ext4::Image::open(image_path, true);
+  agents::InjectResult r = agents::inject_agent(*image, agent);
+  image->close();
+  push_json(L, {{"path", r.path}, {"bytes", r.bytes}});
+  return 1;
+}
+
+const luaL_Reg kFuncs[] = {
+    {"find", wrap<agents_find>},
+    {"inject", wrap<agents_inject>},
+    {nullptr, nullptr},
+};
+
+int open_agents(lua_State* L) {
+  lua_newtable(L);
+  luaL_register(L, nullptr, kFuncs);
+  return 1;
+}
+
+}  // namespace
+
+BANGER_LUA_MODULE(agents, open_agents);
+
+}  // namespace banger::lua

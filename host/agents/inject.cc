@@ -1,0 +1,56 @@
+#include "host/agents/inject.h"
+
+#include <linux/limits.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "host/core/error.h"
+#include "host/core/fs.h"
+#include "host/ext4/image.h"
+
+namespace banger::agents {
+
+namespace {
+
+std::string self_dir() {
+  char buf[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return ".";
+  std::string p(buf, n);
+  return p.substr(0, p.rfind('/'));
+}
+
+}  // namespace
+
+std::string find_agent_binary() {
+  if (const char* env = std::getenv("BANGER_AGENT"); env && *env) {
+    if (!fs::exists(env))
+      fail(ErrorKind::not_found, std::string("guest agent not found: ") + env + " (from BANGER_AGENT)",
+           "point BANGER_AGENT at a built banger-agent, or unset it");
+    return env;
+  }
+  std::string dir = self_dir();
+  for (const auto& cand : {dir + "/banger-agent", dir + "/../banger-agent", std::string("/usr/lib/banger/banger-agent")})
+    if (fs::exists(cand)) return cand;
+  fail(ErrorKind::not_found, "guest agent not found next to " + dir + "/banger",
+       "build it (cmake --build build) so build/banger-agent sits beside build/banger");
+}
+
+InjectResult inject_agent(ext4::Image& image, const std::string& agent_binary) {
+  std::string data = fs::read_file(agent_binary);
+  // Anything but a real directory at /.banger goes: a symlink there could
+  // point the write at /sbin/init or outside what we mean to touch.
+  if (image.exists(kAgentDir) && image.stat(kAgentDir).type != ext4::FileType::directory)
+    image.rm(kAgentDir);
+  if (!image.exists(kAgentDir)) image.mkdir(kAgentDir, 0755, ext4::Owner{0, 0});
+  image.chown(kAgentDir, ext4::Owner{0, 0});
+  image.chmod(kAgentDir, 0755);
+  // write() replaces a symlink or file at the path instead of following it.
+  if (image.exists(kAgentPath) && image.stat(kAgentPath).type == ext4::FileType::directory)
+    image.rm(kAgentPath, true);
+  image.write(kAgentPath, data, 0755, ext4::Owner{0, 0});
+  return {kAgentPath, data.size()};
+}
+
+}  // namespace banger::agents

@@ -1,0 +1,32 @@
+// inject_agents: puts banger's guest agent into a root filesystem image, so
+// that any OCI image boots (the agent is PID 1 by default) and answers.
+#pragma once
+
+#include <string>
+
+namespace banger::ext4 {
+class Image;
+}
+
+namespace banger::agents {
+
+// Where the agent lives inside every image (guest/agent.h agrees).
+inline constexpr const char* kAgentDir = "/.banger";
+inline constexpr const char* kAgentPath = "/.banger/agent";
+
+// The agent binary on the host: $BANGER_AGENT, else `banger-agent` next to
+// the running executable (or one directory up, for the test binary), else
+// /usr/lib/banger/banger-agent. Not found: a not_found error with a hint.
+std::string find_agent_binary();
+
+struct InjectResult {
+  std::string path;          // inside the image
+  unsigned long long bytes;  // size of the agent
+};
+
+// Writes the agent at kAgentPath, owned by root, mode 0755. A symlink (or
+// file) at /.banger or at the agent path is replaced, never followed, so an
+// image cannot redirect the write elsewhere.
+InjectResult inject_agent(ext4::Image& image, const std::string& agent_binary);
+
+}  // namespace banger::agents

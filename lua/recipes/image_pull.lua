@@ -1,0 +1,74 @@
+-- banger image pull REF: an OCI image (or a catalog image such as
+-- debian-bookworm) becomes a bootable ext4 root disk, published atomically.
+--
+-- Stages (hook them from a project recipe with recipe.base():extend{...}):
+--   resolve  REF -> a source (catalog entry or parsed OCI reference)
+--   pull     the layers: from a registry / OCI layout, or built with mmdebstrap
+--   build    layers -> staging/rootfs.ext4 (streamed; nothing extracted)
+--   inject   the guest agent into the image
+--   publish  rename into place + record in the index, in one transaction
+local errors = banger.errors
+local image = banger.image
+
+return recipe.new {
+  description = "Pull an image (OCI reference or catalog name) and build its root disk",
+  params = {
+    { "ref", positional = true, required = true, metavar = "REF",
+      help = "debian:bookworm, host:5000/repo:tag, repo@sha256:..., oci:DIR[:tag], or a catalog name (debian-bookworm)" },
+    { "name", help = "image name (default: from REF, debian:bookworm -> debian-bookworm)" },
+    { "size", type = "size", help = "root disk size, e.g. 4G (default: max(content x 1.25, 1G))" },
+    { "platform", help = "os/arch[/variant] to choose from a multi-platform image (default: linux/amd64)" },
+  },
+  stages = { "resolve", "pull", "build", "inject", "publish" },
+  run = function(ctx, args)
+    local source = ctx:stage("resolve", function() return image.resolve_source(args.ref) end)
+    local name = args.name or image.default_name(source)
+    image.check_name(name)
+    if image.get(name) then
+      errors.raise("conflict", ("image '%s' already exists"):format(name),
+        ("choose another name with --name, or remove it with 'banger image rm %s'"):format(name))
+    end
+
+    local paths = banger.store.paths()
+    local staging = _host.core.make_temp_dir(paths.staging, "pull-" .. name)
+    ctx:defer(function() banger.fs.remove(staging) end)
+
+    local pulled = ctx:stage("pull", function()
+      if source.kind == "catalog" then
+        local tar = staging .. "/rootfs.tar"
+        banger.progress.note(("building %s from Debian's archive with mmdebstrap"):format(source.name))
+        image.debootstrap_tar(source.entry, tar)
+        return { ref = source.name, layers = { { path = tar, compression = "none", digest = "mmdebstrap:" .. source.name } } }
+      end
+      return banger.oci.pull(args.ref, { platform = args.platform })
+    end)
+
+    local rootfs = staging .. "/rootfs.ext4"
+    local built = ctx:stage("build", function()
+      return banger.ext4.build(pulled.layers, rootfs, { size = args.size })
+    end)
+    if source.kind == "catalog" then banger.fs.remove(staging .. "/rootfs.tar") end
+
+    local agent = ctx:stage("inject", function() return _host.agents.inject(rootfs) end)
+
+    local final = paths.images .. "/" .. name
+    local record = {
+      ref = args.ref,
+      source = source.kind,
+      manifest_digest = pulled.manifest_digest,
+      platform = pulled.platform,
+      layers = #pulled.layers,
+      dir = final,
+      rootfs = final .. "/rootfs.ext4",
+      size = built and built.image_bytes,
+      content_bytes = built and built.content_bytes,
+      agent = agent.path,
+    }
+    ctx:stage("publish", function()
+      banger.store.publish("image", name, staging, final, record)
+    end)
+    record.name = name
+    ctx:emit(record, function(r) return ("pulled %s as image '%s'"):format(args.ref, r.name) end)
+    return record
+  end,
+}
