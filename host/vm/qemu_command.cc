@@ -1,0 +1,109 @@
+#include "host/vm/qemu_command.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "host/core/error.h"
+#include "host/core/process.h"
+
+namespace banger::vm {
+
+namespace {
+
+void check_file(const std::string& path, const char* what, const std::string& hint) {
+  if (path.empty()) fail(ErrorKind::invalid_input, std::string("no ") + what + " given", hint);
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0)
+    fail(ErrorKind::not_found, std::string(what) + " " + path + ": no such file", hint);
+  if (!S_ISREG(st.st_mode))
+    fail(ErrorKind::invalid_input, std::string(what) + " " + path + ": not a regular file", hint);
+}
+
+bool valid_name(const std::string& n) {
+  if (n.empty() || n.size() > 63) return false;
+  for (char c : n)
+    if (!isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
+  return true;
+}
+
+}  // namespace
+
+void check_spec(const Spec& s) {
+  if (!valid_name(s.name))
+    fail(ErrorKind::invalid_input, "VM name '" + s.name + "' is not valid",
+         "use 1-63 letters, digits, '-', '_' or '.'");
+  const std::string khint = "pull a kernel (banger kernel pull) or pass an existing file";
+  check_file(s.kernel, "kernel", khint);
+  check_file(s.initrd, "initrd", khint);
+  check_file(s.rootfs, "rootfs image", "pull the image again (banger image pull)");
+  if (s.cpus < 1 || s.cpus > 64)
+    fail(ErrorKind::invalid_input, "cpus " + std::to_string(s.cpus) + " is out of range",
+         "use 1 to 64");
+  if (s.memory_mib < 128 || s.memory_mib > 256 * 1024)
+    fail(ErrorKind::invalid_input, "memory " + std::to_string(s.memory_mib) + " MiB is out of range",
+         "use 128 MiB or more");
+  if (s.state_dir.empty()) fail(ErrorKind::invalid_input, "VM " + s.name + ": no state directory");
+  if (s.net.mode != "user" && s.net.mode != "none")
+    fail(ErrorKind::invalid_input, "network mode '" + s.net.mode + "' is not supported here",
+         "use user or none");
+  for (const auto& f : s.net.forwards) {
+    if ((f.proto != "tcp" && f.proto != "udp") || f.host_port < 1 || f.host_port > 65535 ||
+        f.guest_port < 1 || f.guest_port > 65535 || f.host_addr.find_first_of(",:") != std::string::npos)
+      fail(ErrorKind::invalid_input,
+           "port forward " + f.proto + ":" + f.host_addr + ":" + std::to_string(f.host_port) + "-:" +
+               std::to_string(f.guest_port) + " is not valid",
+           "use HOST_PORT:GUEST_PORT with ports 1-65535");
+  }
+}
+
+std::string kernel_cmdline(const Spec& s) {
+  std::string c = "console=ttyS0 quiet panic=-1 root=/dev/vda rw banger.hostname=" + s.name;
+  // QEMU user networking's fixed plan: guest 10.0.2.15, gateway 10.0.2.2, DNS 10.0.2.3.
+  if (s.net.mode == "user") c += " banger.ip=10.0.2.15/24 banger.gw=10.0.2.2 banger.dns=10.0.2.3";
+  if (!s.cmdline.empty()) c += " " + s.cmdline;
+  return c;
+}
+
+std::vector<std::string> qemu_argv(const Spec& s, const AccelChoice& accel, const QemuFiles& f) {
+  std::vector<std::string> a = {
+      s.qemu,
+      "-M", "microvm,x-option-roms=off,rtc=off,acpi=on",
+      "-accel", accel.accel,
+  };
+  if (accel.accel == "kvm") {
+    a.push_back("-cpu");
+    a.push_back("host");
+  }
+  std::vector<std::string> rest = {
+      "-m", std::to_string(s.memory_mib),
+      "-smp", std::to_string(s.cpus),
+      "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+      "-serial", "file:" + f.console_log,
+      "-kernel", s.kernel,
+      "-initrd", s.initrd,
+      "-append", kernel_cmdline(s),
+      "-drive", "id=root,file=" + f.overlay + ",format=qcow2,if=none,discard=unmap",
+      "-device", "virtio-blk-device,drive=root",
+  };
+  a.insert(a.end(), rest.begin(), rest.end());
+  if (s.net.mode == "user") {
+    std::string netdev = "user,id=net0";
+    for (const auto& fw : s.net.forwards)
+      netdev += ",hostfwd=" + fw.proto + ":" + fw.host_addr + ":" + std::to_string(fw.host_port) +
+                "-:" + std::to_string(fw.guest_port);
+    a.insert(a.end(), {"-netdev", netdev, "-device", "virtio-net-device,netdev=net0"});
+  }
+  a.insert(a.end(), {"-device", "virtio-serial-device",
+                     "-chardev", "socket,id=agent,fd=" + std::to_string(f.agent_fd),
+                     "-device", "virtserialport,chardev=agent,name=banger.agent"});
+  return a;
+}
+
+void create_overlay(const std::string& rootfs, const std::string& overlay) {
+  std::string backing = std::filesystem::absolute(rootfs).string();
+  run_checked({"qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", backing, overlay},
+              "creating the disk overlay " + overlay);
+}
+
+}  // namespace banger::vm

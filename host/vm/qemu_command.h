@@ -1,0 +1,35 @@
+// QEMU microvm: the kernel command line, the qemu argv, the disk overlay.
+// Pure functions of the spec (and a few paths), so tests pin them exactly.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "host/vm/accel.h"
+#include "host/vm/spec.h"
+
+namespace banger::vm {
+
+// Where QEMU's files of one VM go.
+struct QemuFiles {
+  std::string console_log;  // the guest's serial console
+  std::string overlay;      // the qcow2 disk
+  int agent_fd = -1;        // QEMU's end of the agent channel (a connected socket)
+};
+
+// Throws a clear error for a spec that cannot start: missing kernel / initrd /
+// rootfs (not_found, naming the file), bad cpus / memory / name / forwards
+// (invalid_input).
+void check_spec(const Spec& spec);
+
+// "console=ttyS0 quiet panic=-1 root=/dev/vda rw banger.hostname=NAME [net] EXTRA"
+std::string kernel_cmdline(const Spec& spec);
+
+std::vector<std::string> qemu_argv(const Spec& spec, const AccelChoice& accel,
+                                   const QemuFiles& files);
+
+// qemu-img create -f qcow2 -F raw -b ROOTFS OVERLAY (the backing path made
+// absolute). Costs the same for any image size.
+void create_overlay(const std::string& rootfs, const std::string& overlay);
+
+}  // namespace banger::vm

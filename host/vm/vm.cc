@@ -1,0 +1,319 @@
+#include "host/vm/vm.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include <spdlog/spdlog.h>
+
+#include "host/core/error.h"
+#include "host/core/fs.h"
+#include "host/core/interrupt.h"
+#include "host/vm/console.h"
+#include "host/vm/qemu_command.h"
+
+namespace banger::vm {
+
+namespace {
+
+using namespace std::chrono_literals;
+using proto::Type;
+
+const char* kVersionString = "banger 0.1.0";
+
+proto::Hello host_hello() {
+  proto::Hello h;
+  h.software = kVersionString;
+  h.capabilities = {proto::kCapExec, proto::kCapStdin, proto::kCapTty, proto::kCapSignal,
+                    proto::kCapPoweroff};
+  return h;
+}
+
+std::string describe_status(int status) {
+  if (status > 128) return "was killed by signal " + std::to_string(status - 128);
+  return "exited with status " + std::to_string(status);
+}
+
+ErrorKind failure_kind(const std::string& kind) {
+  if (kind == "protocol") return ErrorKind::io;
+  return kind_from_name(kind);
+}
+
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+}  // namespace
+
+Vm::Vm(const Spec& spec, Info info, Process qemu, std::unique_ptr<AgentChannel> channel)
+    : spec_(spec), info_(std::move(info)), qemu_(std::move(qemu)), channel_(std::move(channel)) {}
+
+Vm::~Vm() {
+  if (qemu_.running()) spdlog::debug("vm {}: killing QEMU (pid {})", info_.name, info_.pid);
+  // Process's destructor SIGKILLs and reaps a child that still runs.
+}
+
+bool Vm::running() { return qemu_.running(); }
+
+void Vm::fail_vm(const std::string& what, const std::string& hint) {
+  if (qemu_.running()) {
+    qemu_.signal(SIGKILL);
+    qemu_.wait();
+  }
+  fail(ErrorKind::io, "VM " + info_.name + ": " + what + console_report(info_.console_log, info_.qemu_log),
+       hint);
+}
+
+ExecResult Vm::exec(const ExecRequest& req, size_t max_output) {
+  ExecResult r;
+  StreamIO io;
+  auto sink = [&](std::string& to, const char* name) {
+    return [&to, name, max_output, this](std::string_view data) {
+      if (to.size() + data.size() > max_output)
+        fail(ErrorKind::io,
+             "VM " + info_.name + ": the command's " + name + " exceeds " +
+                 std::to_string(max_output >> 20) + " MiB",
+             "stream the output instead of capturing it");
+      to.append(data);
+    };
+  };
+  io.on_stdout = sink(r.out, "stdout");
+  io.on_stderr = sink(r.err, "stderr");
+  ExecResult s = exec_stream(req, io);
+  r.exit_code = s.exit_code;
+  r.signal = s.signal;
+  r.guest_us = s.guest_us;
+  return r;
+}
+
+ExecResult Vm::exec_stream(const ExecRequest& req, const StreamIO& io) {
+  if (req.argv.empty()) fail(ErrorKind::invalid_input, "exec: empty command");
+  if (!qemu_.running() || channel_->closed())
+    fail(ErrorKind::invalid_input, "VM " + info_.name + " is not running",
+         "start it again (banger vm start)");
+  const uint32_t id = next_id_++;
+  proto::Exec e;
+  e.argv = req.argv;
+  e.env = req.env;
+  e.cwd = req.cwd;
+  e.user = req.user;
+  e.tty = req.tty;
+  e.stdin = io.stdin_fd >= 0;
+  channel_->send(Type::exec, id, e.encode(), Clock::now() + 10s);
+
+  int in = io.stdin_fd;
+  ExecResult result;
+  while (true) {
+    check_interrupted();
+    while (auto f = channel_->receive(0ms)) {
+      if (f->id != id) continue;  // late duplicates of hello/ready, other requests
+      try {
+      switch (f->type) {
+        case Type::stdout_data:
+          if (io.on_stdout) io.on_stdout(f->payload);
+          break;
+        case Type::stderr_data:
+          if (io.on_stderr) io.on_stderr(f->payload);
+          break;
+        case Type::exit: {
+          auto x = proto::Exit::decode(f->payload);
+          result.exit_code = x.code;
+          result.signal = x.signal;
+          result.guest_us = x.duration_us;
+          return result;
+        }
+        case Type::error: {
+          auto x = proto::Failure::decode(f->payload);
+          fail(failure_kind(x.kind), "VM " + info_.name + ": running " + req.argv[0] + ": " + x.message);
+        }
+        default:
+          break;
+      }
+      } catch (const proto::ProtocolError& x) {
+        fail_vm(std::string("agent protocol error: ") + x.what(),
+                "rebuild the image's agent with this banger (inject_agents)");
+      }
+    }
+    pollfd p[2] = {{channel_->fd(), POLLIN, 0}, {in, POLLIN, 0}};
+    poll(p, in >= 0 ? 2 : 1, 100);
+    if (in >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+      char buf[proto::kDataChunk];
+      ssize_t n = ::read(in, buf, sizeof buf);
+      if (n > 0) {
+        channel_->send(Type::stdin_data, id, std::string(buf, n), Clock::now() + 30s);
+      } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+        channel_->send(Type::stdin_eof, id, "", Clock::now() + 10s);
+        in = -1;
+      }
+    }
+    if (!qemu_.running())
+      fail_vm("the VM " + describe_status(qemu_.wait()) + " while running " + req.argv[0],
+              "the console shows what happened in the guest");
+  }
+}
+
+int Vm::stop(std::chrono::milliseconds grace) {
+  if (!qemu_.running()) return qemu_.wait();
+  if (!channel_->closed()) {
+    try {
+      channel_->send(Type::poweroff, 0, proto::Poweroff{}.encode(), Clock::now() + 1s);
+    } catch (const Error& e) {
+      spdlog::debug("vm {}: poweroff request: {}", info_.name, e.message());
+    }
+    if (auto st = qemu_.wait_for(grace)) return *st;
+    spdlog::warn("vm {}: the guest did not power off within {} ms; terminating QEMU", info_.name,
+                 grace.count());
+  }
+  qemu_.signal(SIGTERM);
+  if (auto st = qemu_.wait_for(3s)) return *st;
+  qemu_.signal(SIGKILL);
+  return qemu_.wait();
+}
+
+std::optional<int> Vm::wait(std::optional<std::chrono::milliseconds> timeout) {
+  if (!timeout) return qemu_.wait();
+  return qemu_.wait_for(*timeout);
+}
+
+std::unique_ptr<Vm> start(const Spec& spec) {
+  check_spec(spec);
+  if (!find_executable(spec.qemu))
+    fail(ErrorKind::not_found, spec.qemu + " not found", "apt-get install qemu-system-x86");
+  if (!find_executable("qemu-img"))
+    fail(ErrorKind::not_found, "qemu-img not found", "apt-get install qemu-utils");
+  fs::make_dirs(spec.state_dir);
+
+  Info info;
+  info.name = spec.name;
+  info.state_dir = spec.state_dir;
+  info.console_log = spec.state_dir + "/console.log";
+  info.qemu_log = spec.state_dir + "/qemu.log";
+  info.overlay = spec.overlay.empty() ? spec.state_dir + "/disk.qcow2" : spec.overlay;
+  if (!fs::exists(info.overlay)) create_overlay(spec.rootfs, info.overlay);
+
+  const char* env = getenv("BANGER_ACCEL");
+  AccelChoice accel = choose_accel(spec.accel, env ? env : "", probe_accel());
+  info.accel = accel.accel;
+  info.accel_reason = accel.reason;
+  spdlog::info("vm {}: accelerator {} ({})", spec.name, accel.accel, accel.reason);
+
+  // The agent channel is a socketpair: QEMU gets one end as an already
+  // connected chardev, so nothing the guest says can be lost before we
+  // connect, and no socket path (length limits, stale files) is involved.
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) fail_errno("socketpair");
+  auto channel = std::make_unique<AgentChannel>(sv[0]);
+  Fd qemu_end{sv[1]};
+  fcntl(qemu_end.fd, F_SETFD, 0);  // inherited by QEMU
+
+  QemuFiles files{info.console_log, info.overlay, qemu_end.fd};
+  ::unlink(info.console_log.c_str());
+  info.qemu_argv = qemu_argv(spec, accel, files);
+  Fd log{::open(info.qemu_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)};
+  Fd null{::open("/dev/null", O_RDONLY | O_CLOEXEC)};
+  if (log.fd < 0) fail_errno("opening " + info.qemu_log);
+
+  SpawnOptions so;
+  so.argv = info.qemu_argv;
+  so.stdin_fd = null.fd;
+  so.stdout_fd = log.fd;
+  so.stderr_fd = log.fd;
+  so.new_session = true;  // our Ctrl-C unwinds through stop(), not straight into QEMU
+  auto t0 = Clock::now();
+  Process qemu = Process::spawn(so);
+  ::close(qemu_end.fd);
+  qemu_end.fd = -1;
+  info.pid = qemu.pid();
+  spdlog::debug("vm {}: QEMU pid {}", spec.name, info.pid);
+
+  auto vm = std::make_unique<Vm>(spec, info, std::move(qemu), nullptr);
+  // The Vm owns QEMU from here on: any throw below kills it.
+  vm->channel_ = std::move(channel);
+  AgentChannel& ch = *vm->channel_;
+  const proto::Hello mine = host_hello();
+  ch.send(Type::hello, 0, mine.encode(), Clock::now() + 1s);
+
+  auto deadline = t0 + spec.ready_timeout;
+  bool have_hello = false, have_ready = false;
+  while (!have_ready || !have_hello) {
+    check_interrupted();
+    std::optional<proto::Frame> f;
+    try {
+      f = ch.receive(100ms);
+    } catch (const Error& e) {
+      if (!vm->qemu_.running())
+        vm->fail_vm("QEMU " + describe_status(vm->qemu_.wait()) + " before the agent was ready",
+                    "check the kernel and initrd (pull the kernel again) and that the image has the "
+                    "agent (inject_agents)");
+      vm->fail_vm(e.message(), e.hint());
+    }
+    if (f) {
+      if (f->type == Type::hello) {
+        try {
+          auto theirs = proto::Hello::decode(f->payload);
+          proto::negotiate(mine, theirs);
+          if (!have_hello) {
+            vm->info_.agent = theirs.software;
+            vm->info_.capabilities = theirs.capabilities;
+            // Our first Hello may have reached the port before the agent opened it.
+            ch.send(Type::hello, 0, mine.encode(), Clock::now() + 1s);
+          }
+          have_hello = true;
+        } catch (const proto::ProtocolError& e) {
+          vm->fail_vm(std::string("agent handshake: ") + e.what(),
+                      "rebuild the image's agent with this banger (inject_agents)");
+        }
+      } else if (f->type == Type::ready) {
+        try {
+          auto r = proto::Ready::decode(f->payload);
+          if (!have_ready) {
+            vm->info_.boot.kernel_to_init_ms = r.kernel_to_init_ms;
+            vm->info_.boot.init_to_ready_ms = r.init_to_ready_ms;
+            vm->info_.boot.guest_uptime_ms = r.uptime_ms;
+            vm->info_.boot.host_ready_ms =
+                std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+            vm->info_.mode = r.mode;
+            vm->info_.hostname = r.hostname;
+            vm->info_.kernel = r.kernel;
+          }
+          have_ready = true;
+        } catch (const proto::ProtocolError& e) {
+          vm->fail_vm(std::string("agent ready message: ") + e.what(),
+                      "rebuild the image's agent with this banger (inject_agents)");
+        }
+      } else if (f->type == Type::error && f->id == 0) {
+        proto::Failure x;
+        try {
+          x = proto::Failure::decode(f->payload);
+        } catch (const proto::ProtocolError& e) {
+          x.message = e.what();
+        }
+        vm->fail_vm("the agent refused the connection: " + x.message,
+                    "rebuild the image's agent with this banger (inject_agents)");
+      }
+      continue;
+    }
+    if (!vm->qemu_.running())
+      vm->fail_vm("QEMU " + describe_status(vm->qemu_.wait()) + " before the agent was ready",
+                  "check the kernel and initrd (pull the kernel again) and that the image has the "
+                  "agent (inject_agents)");
+    if (Clock::now() > deadline)
+      vm->fail_vm("the agent did not report ready within " +
+                      std::to_string(spec.ready_timeout.count() / 1000) + " s",
+                  "the console shows how far the boot got; without KVM a boot takes several "
+                  "seconds, so a busy machine may need a longer timeout");
+  }
+  spdlog::info("vm {}: agent ready after {} ms (guest: kernel {} ms, init {} ms)", spec.name,
+               vm->info_.boot.host_ready_ms, vm->info_.boot.kernel_to_init_ms,
+               vm->info_.boot.init_to_ready_ms);
+  return vm;
+}
+
+}  // namespace banger::vm

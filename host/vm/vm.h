@@ -1,0 +1,107 @@
+// vm::start: boots a microVM on QEMU and hands back a handle once the guest
+// agent is ready. The handle runs commands through the agent (exec), stops the
+// VM (poweroff through the agent, then SIGTERM, then SIGKILL) and waits for
+// it. Destroying a handle kills a VM that is still running: no QEMU outlives
+// its handle unless stop()/wait() saw it exit.
+//
+// Phases: start() returns only a ready VM (or throws, leaving no process);
+// exec() is legal while the VM runs; stop() and wait() any time (idempotent).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "host/core/process.h"
+#include "host/vm/accel.h"
+#include "host/vm/agent_channel.h"
+#include "host/vm/spec.h"
+
+namespace banger::vm {
+
+struct BootTimes {
+  uint32_t kernel_to_init_ms = 0;  // guest: kernel start -> first init
+  uint32_t init_to_ready_ms = 0;   // guest: first init -> agent ready
+  uint32_t guest_uptime_ms = 0;    // guest uptime at ready
+  uint64_t host_ready_ms = 0;      // host: QEMU spawned -> Ready received
+};
+
+struct Info {
+  std::string name;
+  std::string state_dir, console_log, qemu_log, overlay;
+  pid_t pid = -1;
+  std::string accel, accel_reason;
+  std::string agent;  // the agent's software string
+  std::vector<std::string> capabilities;
+  std::string mode, hostname, kernel;  // as the guest reported them
+  BootTimes boot;
+  std::vector<std::string> qemu_argv;
+};
+
+struct ExecRequest {
+  std::vector<std::string> argv;
+  std::vector<std::string> env;  // NAME=VALUE
+  std::string cwd;
+  std::string user;
+  bool tty = false;
+};
+
+struct ExecResult {
+  int exit_code = 0;  // 128 + signal when killed by one
+  int signal = 0;
+  std::string out, err;        // captured by exec(); empty from exec_stream()
+  uint64_t guest_us = 0;       // the command's run time measured in the guest
+};
+
+struct StreamIO {
+  std::function<void(std::string_view)> on_stdout;
+  std::function<void(std::string_view)> on_stderr;
+  // Copied to the command's stdin until EOF; -1 gives it /dev/null.
+  int stdin_fd = -1;
+};
+
+class Vm {
+ public:
+  Vm(const Spec& spec, Info info, Process qemu, std::unique_ptr<AgentChannel> channel);
+  ~Vm();
+  Vm(const Vm&) = delete;
+  Vm& operator=(const Vm&) = delete;
+
+  const Info& info() const { return info_; }
+  bool running();
+
+  // Runs a command to completion and captures its output (each stream at
+  // most `max_output` bytes: more is an io error; use exec_stream for more).
+  ExecResult exec(const ExecRequest& req, size_t max_output = 64 << 20);
+  // Runs a command, handing its output to the callbacks as it arrives.
+  ExecResult exec_stream(const ExecRequest& req, const StreamIO& io);
+
+  // Asks the guest to power off and waits up to `grace`; then SIGTERM (3 s),
+  // then SIGKILL. Returns QEMU's exit status.
+  int stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
+  // Waits for QEMU to exit (the guest powered off); nullopt on timeout.
+  std::optional<int> wait(std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+
+ private:
+  friend std::unique_ptr<Vm> start(const Spec& spec);
+  [[noreturn]] void fail_vm(const std::string& what, const std::string& hint);
+  Spec spec_;
+  Info info_;
+  Process qemu_;
+  std::unique_ptr<AgentChannel> channel_;
+  uint32_t next_id_ = 1;
+};
+
+// Checks the spec, makes the disk overlay if missing, picks the accelerator,
+// starts QEMU and waits (at most spec.ready_timeout) for the agent's Ready.
+// Errors name the VM and end with the console tail; nothing keeps running.
+std::unique_ptr<Vm> start(const Spec& spec);
+
+}  // namespace banger::vm
