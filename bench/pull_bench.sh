@@ -61,7 +61,7 @@ if [ ! -d "$wide_layout" ]; then
 fi
 
 # --- the registry --------------------------------------------------------------
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(( 20000 + RANDOM % 30000 ))
 cat > "$work/reg.yml" <<YML
 version: 0.1
 log: { level: error }

@@ -13,7 +13,9 @@ packages=(
   qemu-system-x86 qemu-utils e2fsprogs mmdebstrap apt-utils ca-certificates
   iproute2 nftables openssh-client
   # test: a real registry, real image tools
-  docker-registry umoci skopeo
+  docker-registry umoci skopeo openssl curl
+  # benchmarks
+  bc time
 )
 
 missing=()

@@ -80,6 +80,15 @@ function M.complete(env, word)
     end
   end
   if type(target) == "table" then add_keys(target) end
+  if target == require("banger") then
+    -- Modules load on first use: offer the ones not loaded yet too.
+    local names = {}
+    for _, path in ipairs(_host.core.list_source("lua/stdlib/banger")) do
+      local n = path:match("([%w_]+)%.lua$")
+      if n and n ~= "init" then names[n] = true end
+    end
+    add_keys(names)
+  end
   local mt = (type(target) == "table" or type(target) == "userdata") and getmetatable(target)
   if mt and type(mt.__index) == "table" then add_keys(mt.__index) end
   if target == env then

@@ -71,7 +71,7 @@ TEST_CASE("initramfs: holds /init, the modules and their load order list", "[ker
   auto r = build_initramfs(o);
   CHECK(r.version == k.version);
   CHECK(r.bytes < 4u << 20);  // "a few MB" at most
-  WARN("initramfs (" << compression << "): " << r.bytes << " bytes, " << r.content_bytes
+  INFO("initramfs (" << compression << "): " << r.bytes << " bytes, " << r.content_bytes
                      << " uncompressed, " << r.modules.size() << " modules");
 
   auto entries = read_back(o.out);
