@@ -303,7 +303,8 @@ std::string Registry::write_docker_config(const std::string& dir, const std::str
 }
 
 void Registry::push(const std::string& src, const std::string& dest, const std::vector<std::string>& extra) const {
-  std::vector<std::string> argv = {"skopeo", "--insecure-policy", "copy", "--quiet", "--dest-tls-verify=false"};
+  std::vector<std::string> argv = {"skopeo", "--insecure-policy", "copy", "--quiet", "--dest-tls-verify=false",
+                                   "--preserve-digests"};
   if (options_.auth != RegistryOptions::Auth::none)
     argv.push_back("--dest-creds=" + std::string(kUser) + ":" + kPassword);
   for (const auto& e : extra) argv.push_back(e);
