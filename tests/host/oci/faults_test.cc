@@ -1,0 +1,319 @@
+// Registry failures docker-registry cannot produce on demand (429, 5xx,
+// truncated bodies, Retry-After, bad Range answers, stalls), served by a
+// real socket peer on loopback.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "host/core/error.h"
+#include "host/core/fs.h"
+#include "host/core/interrupt.h"
+#include "host/oci/digest.h"
+#include "host/oci/pull.h"
+#include "tests/host/oci/oci_test_util.h"
+#include "tests/support/registry.h"
+#include "tests/support/temp_dir.h"
+
+using namespace banger;
+using namespace banger::test;
+
+namespace {
+
+// Serves one image as repository "x", tag "y", with a fault hook.
+struct FakeRegistry {
+  TempDir tmp;
+  DemoImage image;
+  std::string manifest;
+  std::map<std::string, std::string> blobs;  // digest -> bytes
+  std::mutex mu;
+  std::vector<HttpRequest> seen;
+  // Returns true if it answered the request itself.
+  std::function<bool(const HttpRequest&, HttpConn&, int nth)> fault;
+  std::map<std::string, int> counts;  // path -> requests so far
+  std::unique_ptr<TinyHttpServer> server;
+
+  FakeRegistry() {
+    OciLayoutWriter w(tmp / "layout");
+    image = write_demo_image(w);
+    manifest = fs::read_file(tmp.path() + "/layout/blobs/sha256/" + image.manifest.digest.substr(7));
+    for (const auto& e : std::filesystem::directory_iterator(tmp.path() + "/layout/blobs/sha256"))
+      blobs["sha256:" + e.path().filename().string()] = fs::read_file(e.path());
+    server = std::make_unique<TinyHttpServer>([this](const HttpRequest& r, HttpConn& c) { handle(r, c); });
+  }
+  ~FakeRegistry() { server.reset(); }
+
+  std::string host() const { return server->host(); }
+  std::string ref() const { return host() + "/x:y"; }
+  const std::string& big() const { return image.layers[0].digest; }
+
+  void handle(const HttpRequest& r, HttpConn& c) {
+    int nth;
+    {
+      std::lock_guard lock(mu);
+      seen.push_back(r);
+      nth = ++counts[r.path];
+    }
+    if (fault && fault(r, c, nth)) return;
+    if (r.path == "/v2/x/manifests/y" || r.path == "/v2/x/manifests/" + image.manifest.digest) {
+      c.respond(200, manifest,
+                {{"Content-Type", "application/vnd.oci.image.manifest.v1+json"},
+                 {"Docker-Content-Digest", image.manifest.digest}});
+      return;
+    }
+    const std::string prefix = "/v2/x/blobs/";
+    if (r.path.rfind(prefix, 0) == 0 && blobs.count(r.path.substr(prefix.size()))) {
+      serve_blob(r, c, blobs[r.path.substr(prefix.size())]);
+      return;
+    }
+    c.respond(404, R"({"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry"}]})",
+              {{"Content-Type", "application/json"}});
+  }
+
+  static void serve_blob(const HttpRequest& r, HttpConn& c, const std::string& data) {
+    auto range = r.headers.find("range");
+    if (range != r.headers.end()) {
+      size_t from = std::stoul(range->second.substr(6));
+      c.respond(206, data.substr(from),
+                {{"Content-Range", "bytes " + std::to_string(from) + "-" + std::to_string(data.size() - 1) + "/" +
+                                       std::to_string(data.size())}});
+      return;
+    }
+    c.respond(200, data);
+  }
+
+  std::vector<HttpRequest> requests_for(const std::string& path) {
+    std::lock_guard lock(mu);
+    std::vector<HttpRequest> out;
+    for (const auto& r : seen)
+      if (r.path == path) out.push_back(r);
+    return out;
+  }
+};
+
+Error pull_error(const std::string& ref, const oci::PullOptions& o) {
+  try {
+    oci::pull(ref, o);
+  } catch (const Error& e) {
+    return e;
+  }
+  FAIL("pull of " << ref << " did not fail");
+  return Error(ErrorKind::internal, "");
+}
+
+void check_image(const oci::PulledImage& img, const FakeRegistry& reg) {
+  REQUIRE(img.layers.size() == 3);
+  for (size_t i = 0; i < 3; i++) CHECK(fs::read_file(img.layers[i].path) == reg.image.stored[i]);
+}
+
+// Sends the headers and the first half of `data`, then hangs up.
+void truncate(HttpConn& c, const std::string& data) {
+  c.send("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(data.size()) + "\r\n\r\n");
+  c.send(data.substr(0, data.size() / 2));
+  c.close();
+}
+
+}  // namespace
+
+TEST_CASE("oci pull faults: 500s are retried, then the pull succeeds", "[oci][faults]") {
+  FakeRegistry reg;
+  reg.fault = [](const HttpRequest& r, HttpConn& c, int nth) {
+    if (r.path == "/v2/x/manifests/y" && nth <= 2) {
+      c.respond(500, "oops");
+      return true;
+    }
+    return false;
+  };
+  TempDir cache;
+  check_image(oci::pull(reg.ref(), fast_options(cache.path())), reg);
+  CHECK(reg.requests_for("/v2/x/manifests/y").size() == 3);
+}
+
+TEST_CASE("oci pull faults: 429 honours Retry-After", "[oci][faults]") {
+  FakeRegistry reg;
+  reg.fault = [&](const HttpRequest& r, HttpConn& c, int nth) {
+    if (r.path == "/v2/x/blobs/" + reg.big() && nth == 1) {
+      c.respond(429, "{}", {{"Retry-After", "1"}});
+      return true;
+    }
+    return false;
+  };
+  TempDir cache;
+  auto start = std::chrono::steady_clock::now();
+  check_image(oci::pull(reg.ref(), fast_options(cache.path())), reg);
+  auto took = std::chrono::steady_clock::now() - start;
+  CHECK(took >= std::chrono::milliseconds(950));
+  CHECK(took < std::chrono::seconds(5));
+}
+
+TEST_CASE("oci pull faults: a registry that keeps failing is a network error after the retries", "[oci][faults]") {
+  FakeRegistry reg;
+  reg.fault = [](const HttpRequest&, HttpConn& c, int) {
+    c.respond(503, R"({"errors":[{"code":"UNAVAILABLE","message":"try later"}]})");
+    return true;
+  };
+  TempDir cache;
+  Error e = pull_error(reg.ref(), fast_options(cache.path()));
+  CHECK(e.kind() == ErrorKind::network);
+  CHECK(e.message() == "pulling " + reg.ref() + ": manifest: 503 service unavailable (try later) (gave up after 3 attempts)");
+  CHECK(e.hint() == "the registry at " + reg.host() + " keeps failing; try again later");
+  CHECK(reg.requests_for("/v2/x/manifests/y").size() == 3);
+}
+
+TEST_CASE("oci pull faults: a truncated blob body resumes with Range on a matching 206", "[oci][faults]") {
+  FakeRegistry reg;
+  reg.fault = [&](const HttpRequest& r, HttpConn& c, int nth) {
+    if (r.path == "/v2/x/blobs/" + reg.big() && nth == 1) {
+      truncate(c, reg.blobs[reg.big()]);
+      return true;
+    }
+    return false;
+  };
+  TempDir cache;
+  check_image(oci::pull(reg.ref(), fast_options(cache.path())), reg);
+  auto reqs = reg.requests_for("/v2/x/blobs/" + reg.big());
+  REQUIRE(reqs.size() == 2);
+  CHECK(reqs[0].headers.count("range") == 0);
+  CHECK(reqs[1].headers["range"] == "bytes=" + std::to_string(reg.blobs[reg.big()].size() / 2) + "-");
+}
+
+TEST_CASE("oci pull faults: a server that ignores Range makes the download start over", "[oci][faults]") {
+  FakeRegistry reg;
+  reg.fault = [&](const HttpRequest& r, HttpConn& c, int nth) {
+    if (r.path != "/v2/x/blobs/" + reg.big()) return false;
+    if (nth == 1) truncate(c, reg.blobs[reg.big()]);
+    else c.respond(200, reg.blobs[reg.big()]);  // full body despite Range
+    return true;
+  };
+  TempDir cache;
+  check_image(oci::pull(reg.ref(), fast_options(cache.path())), reg);
+  CHECK(reg.requests_for("/v2/x/blobs/" + reg.big()).size() == 2);
+}
+
+TEST_CASE("oci pull faults: a 206 with the wrong Content-Range is not appended", "[oci][faults]") {
+  FakeRegistry reg;
+  reg.fault = [&](const HttpRequest& r, HttpConn& c, int nth) {
+    if (r.path != "/v2/x/blobs/" + reg.big()) return false;
+    const std::string& data = reg.blobs[reg.big()];
+    if (nth == 1) {
+      truncate(c, data);
+    } else if (nth == 2) {
+      // Claims to start at byte 10, whatever was asked.
+      c.respond(206, data.substr(10),
+                {{"Content-Range", "bytes 10-" + std::to_string(data.size() - 1) + "/" + std::to_string(data.size())}});
+    } else {
+      FakeRegistry::serve_blob(r, c, data);
+    }
+    return true;
+  };
+  TempDir cache;
+  check_image(oci::pull(reg.ref(), fast_options(cache.path())), reg);
+  auto reqs = reg.requests_for("/v2/x/blobs/" + reg.big());
+  REQUIRE(reqs.size() == 3);
+  CHECK(reqs[2].headers.count("range") == 0);
+}
+
+TEST_CASE("oci pull faults: a body that always breaks gives up with a network error", "[oci][faults]") {
+  FakeRegistry reg;
+  reg.fault = [&](const HttpRequest& r, HttpConn& c, int) {
+    if (r.path != "/v2/x/blobs/" + reg.big()) return false;
+    c.send("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(reg.blobs[reg.big()].size()) + "\r\n\r\nab");
+    c.close();
+    return true;
+  };
+  TempDir cache;
+  Error e = pull_error(reg.ref(), fast_options(cache.path()));
+  CHECK(e.kind() == ErrorKind::network);
+  CHECK(e.message().rfind("pulling " + reg.ref() + ": blob " + reg.big() + ": ", 0) == 0);
+  CHECK(e.message().find("(gave up after 3 attempts)") != std::string::npos);
+  // Only a resumable partial remains, never a blob under its final name.
+  CHECK_FALSE(fs::exists(cache.path() + "/blobs/sha256/" + reg.big().substr(7)));
+}
+
+TEST_CASE("oci pull faults: the overall deadline stops a stalled registry", "[oci][faults]") {
+  FakeRegistry reg;
+  std::atomic<bool> release{false};
+  reg.fault = [&](const HttpRequest& r, HttpConn& c, int) {
+    if (r.path != "/v2/x/manifests/y") return false;
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    c.close();
+    return true;
+  };
+  TempDir cache;
+  auto o = fast_options(cache.path());
+  o.timeout = std::chrono::milliseconds(300);
+  Error e = pull_error(reg.ref(), o);
+  release = true;
+  CHECK(e.kind() == ErrorKind::network);
+  CHECK(e.message() == "pulling " + reg.ref() + ": manifest: gave up at the pull's deadline");
+}
+
+TEST_CASE("oci pull faults: oversized and mismatching manifests are refused", "[oci][faults]") {
+  FakeRegistry reg;
+  TempDir cache;
+  SECTION("larger than 4 MiB") {
+    reg.fault = [](const HttpRequest& r, HttpConn& c, int) {
+      if (r.path != "/v2/x/manifests/y") return false;
+      c.respond(200, std::string(5 << 20, ' '));
+      return true;
+    };
+    Error e = pull_error(reg.ref(), fast_options(cache.path()));
+    CHECK(e.kind() == ErrorKind::invalid_input);
+    CHECK(e.message() == "pulling " + reg.ref() + ": manifest: larger than 4194304 bytes");
+  }
+  SECTION("Docker-Content-Digest does not match the body") {
+    std::string other = "sha256:" + std::string(64, 'a');
+    reg.fault = [&](const HttpRequest& r, HttpConn& c, int) {
+      if (r.path != "/v2/x/manifests/y") return false;
+      c.respond(200, reg.manifest, {{"Docker-Content-Digest", other}});
+      return true;
+    };
+    Error e = pull_error(reg.ref(), fast_options(cache.path()));
+    CHECK(e.kind() == ErrorKind::invalid_input);
+    CHECK(e.message() == "pulling " + reg.ref() + ": manifest " + other + ": digest mismatch (expected " + other +
+                             ", got " + reg.image.manifest.digest + ")");
+  }
+  SECTION("a missing blob is not_found") {
+    reg.blobs.erase(reg.image.layers[2].digest);
+    Error e = pull_error(reg.ref(), fast_options(cache.path()));
+    CHECK(e.kind() == ErrorKind::not_found);
+    CHECK(e.message() == "pulling " + reg.ref() + ": blob " + reg.image.layers[2].digest +
+                             ": 404 not found (blob unknown to registry)");
+  }
+}
+
+TEST_CASE("oci pull faults: Ctrl-C stops the pull and leaves a resumable partial", "[oci][faults]") {
+  FakeRegistry reg;
+  std::atomic<bool> release{false};
+  reg.fault = [&](const HttpRequest& r, HttpConn& c, int nth) {
+    if (r.path != "/v2/x/blobs/" + reg.big() || nth != 1) return false;
+    const std::string& data = reg.blobs[reg.big()];
+    c.send("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(data.size()) + "\r\n\r\n");
+    c.send(data.substr(0, data.size() / 2));
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    c.close();
+    return true;
+  };
+  TempDir cache;
+  auto o = fast_options(cache.path());
+  o.progress = [&](const std::string& digest, int64_t done, int64_t) {
+    if (digest == reg.big() && done > 0) set_interrupted(true);  // as the SIGINT handler does
+  };
+  Error e = pull_error(reg.ref(), o);
+  set_interrupted(false);
+  release = true;
+  CHECK(e.kind() == ErrorKind::interrupted);
+  CHECK(e.message() == "pulling " + reg.ref() + ": interrupted");
+  std::string partial = cache.path() + "/blobs/sha256/" + reg.big().substr(7) + ".partial";
+  CHECK(fs::exists(partial));
+  CHECK_FALSE(fs::exists(cache.path() + "/blobs/sha256/" + reg.big().substr(7)));
+  // The next pull resumes from the partial.
+  o.progress = nullptr;
+  check_image(oci::pull(reg.ref(), o), reg);
+  auto reqs = reg.requests_for("/v2/x/blobs/" + reg.big());
+  CHECK(reqs.back().headers.count("range") == 1);
+  CHECK_FALSE(fs::exists(partial));
+}
