@@ -76,6 +76,8 @@ class Vm {
 
   const Info& info() const { return info_; }
   bool running();
+  // The agent channel, for the supervisor that routes many clients over it.
+  AgentChannel& channel() { return *channel_; }
 
   // Runs a command to completion and captures its output (each stream at
   // most `max_output` bytes: more is an io error; use exec_stream for more).
