@@ -36,6 +36,21 @@ struct Node {
 
 std::string show(std::string_view path) { return "/" + std::string(path); }
 
+// Adds a journal sized the way mke2fs sizes it (lazily initialised: the
+// image is new and sparse, its blocks read as zeros).
+void add_journal_inode(ext2_filsys fs, const Timespec& t, const std::string& path) {
+  ext2fs_journal_params jp{};
+  if (ext2fs_get_journal_params(&jp, fs) != 0 || jp.num_journal_blocks <= 0) return;
+  check(ext2fs_add_journal_inode3(fs, &jp, ~0ULL,
+                                  EXT2_MKJOURNAL_LAZYINIT | EXT2_MKJOURNAL_NO_MNT_CHECK),
+        "adding the journal to " + path);
+  ext2_inode_large inode;
+  read_inode(fs, EXT2_JOURNAL_INO, inode);
+  if (inode.i_extra_isize < 32) inode.i_extra_isize = 32;
+  set_times(inode, t, t, t);
+  write_inode(fs, EXT2_JOURNAL_INO, inode);
+}
+
 std::string node_path(const Node* n) {
   if (!n->parent) return "/";
   std::string out;
@@ -57,6 +72,7 @@ struct Writer::Impl {
   ext2_ino_t inode_cursor = 1;
   std::unordered_map<uint32_t, uint32_t> links;  // inode -> link count, when > 1
   WriterStats stats;
+  uint64_t free_at_start = 0;
 
   struct OpenFile {
     std::string path;
@@ -175,22 +191,12 @@ void Writer::Impl::open() {
   }
   check(ext2fs_update_bb_inode(fs, nullptr), "writing the bad blocks inode");
   inode_cursor = EXT2_FIRST_INODE(sb);
-  if (opt.journal) {
-    ext2fs_journal_params jp{};
-    if (ext2fs_get_journal_params(&jp, fs) == 0 && jp.num_journal_blocks > 0) {
-      check(ext2fs_add_journal_inode3(fs, &jp, ~0ULL,
-                                      EXT2_MKJOURNAL_LAZYINIT | EXT2_MKJOURNAL_NO_MNT_CHECK),
-            "adding the journal to " + path);
-    }
-  }
-  // Reserved inodes carry the build time too (reproducible bytes).
-  for (ext2_ino_t i : {ext2_ino_t(EXT2_BAD_INO), ext2_ino_t(EXT2_JOURNAL_INO)}) {
+  {
     ext2_inode_large inode;
-    read_inode(fs, i, inode);
-    if (!inode.i_mode && i != EXT2_BAD_INO) continue;
-    if (inode.i_extra_isize < 32) inode.i_extra_isize = 32;
+    read_inode(fs, EXT2_BAD_INO, inode);
+    inode.i_extra_isize = 32;
     set_times(inode, opt.timestamp, opt.timestamp, opt.timestamp);
-    write_inode(fs, i, inode);
+    write_inode(fs, EXT2_BAD_INO, inode);
   }
 
   sink = std::make_unique<DataSink>(fd, path);
@@ -208,6 +214,7 @@ void Writer::Impl::open() {
   lpf->dir->meta = implied_dir_meta();
   lpf->dir->meta.mode = 0700;
   root.dir->children.emplace(lpf->name, std::move(lpf));
+  free_at_start = ext2fs_free_blocks_count(sb);
 }
 
 void Writer::Impl::image_full(std::string_view what) const {
@@ -671,6 +678,8 @@ WriterStats Writer::finish() {
     inode.i_links_count = static_cast<__u16>(count);
     write_inode(w.fs, ino, inode);
   }
+  w.stats.content_bytes = (w.free_at_start - ext2fs_free_blocks_count(w.fs->super)) * w.fs->blocksize;
+  if (w.opt.journal) add_journal_inode(w.fs, w.opt.timestamp, w.path);
   ext2_super_block* sb = w.fs->super;
   w.stats.image_size = ext2fs_blocks_count(sb) * w.fs->blocksize;
   w.stats.blocks_used = ext2fs_blocks_count(sb) - ext2fs_free_blocks_count(sb);
@@ -682,6 +691,30 @@ WriterStats Writer::finish() {
   ::close(w.fd);
   w.fd = -1;
   return w.stats;
+}
+
+uint64_t default_image_size(uint64_t content) {
+  uint64_t want = content + content / 4;
+  want += want / 32;  // inode tables: 256 bytes per 8 KiB
+  int journal = ext2fs_default_journal_size(want / 4096);
+  if (journal > 0) want += static_cast<uint64_t>(journal) * 4096;
+  want = std::max(want, kGiB);
+  return (want + kMiB - 1) / kMiB * kMiB;
+}
+
+void add_journal(const std::string& path, const Timespec& timestamp) {
+  ext2_filsys fs = nullptr;
+  check(ext2fs_open2(path.c_str(), nullptr, EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0, unix_io_manager,
+                     &fs),
+        "opening " + path);
+  try {
+    check(ext2fs_read_bitmaps(fs), "reading " + path);
+    if (!ext2fs_has_feature_journal(fs->super)) add_journal_inode(fs, timestamp, path);
+  } catch (...) {
+    ext2fs_close2(fs, 0);
+    throw;
+  }
+  check(ext2fs_close2(fs, EXT2_FLAG_FLUSH_NO_SYNC), "closing " + path);
 }
 
 }  // namespace banger::ext4

@@ -57,6 +57,7 @@ struct WriterStats {
   uint64_t others = 0;      // devices, fifos, sockets
   uint64_t removed = 0;     // entries removed (replaced, whited out)
   uint64_t data_bytes = 0;  // regular file bytes written
+  uint64_t content_bytes = 0;  // blocks the entries took (data, directories, extent trees, xattrs)
   uint64_t image_size = 0;
   uint64_t blocks_used = 0;
   uint64_t inodes_used = 0;
@@ -104,5 +105,14 @@ class Writer {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The default image size for `content_bytes` of entries: max(content x 1.25,
+// 1 GiB), plus the room the filesystem's own metadata (inode tables, journal)
+// takes in an image that size; a multiple of 1 MiB.
+uint64_t default_image_size(uint64_t content_bytes);
+
+// Adds a journal to an image written without one (after a resize2fs shrink,
+// so that the journal is sized for the final image).
+void add_journal(const std::string& path, const Timespec& timestamp);
 
 }  // namespace banger::ext4

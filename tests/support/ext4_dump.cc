@@ -20,7 +20,13 @@ FsckResult e2fsck(const std::string& image) {
 
 std::string debugfs(const std::string& image, const std::string& command) {
   auto r = run_capture({"debugfs", "-R", command, image});
-  return r.out;
+  // stderr carries debugfs's banner line, then its error messages.
+  std::string err = r.err;
+  if (err.rfind("debugfs ", 0) == 0) {
+    size_t nl = err.find('\n');
+    err = nl == std::string::npos ? "" : err.substr(nl + 1);
+  }
+  return r.out + err;
 }
 
 std::string fnv64(const std::string& data) {

@@ -31,7 +31,7 @@ struct FsckResult {
 };
 // e2fsck -fn IMAGE (exit 0 = clean).
 FsckResult e2fsck(const std::string& image);
-// debugfs -R COMMAND IMAGE: stdout (debugfs's own banner on stderr is dropped).
+// debugfs -R COMMAND IMAGE: stdout, then stderr without debugfs's banner line.
 std::string debugfs(const std::string& image, const std::string& command);
 // 64-bit FNV-1a, hex: a cheap content fingerprint for listings.
 std::string fnv64(const std::string& data);

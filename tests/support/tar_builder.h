@@ -70,7 +70,7 @@ class TarBuilder {
   std::string finish(Compression c = none) {
     std::string out;
     archive* a = archive_write_new();
-    archive_write_set_format_pax_restricted(a);
+    archive_write_set_format_pax(a);
     if (c == gzip) archive_write_add_filter_gzip(a);
     if (c == zstd) archive_write_add_filter_zstd(a);
     archive_write_set_bytes_in_last_block(a, 1);

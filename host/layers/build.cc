@@ -1,0 +1,95 @@
+#include "host/layers/build.h"
+
+#include <spdlog/spdlog.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+
+#include "host/core/error.h"
+#include "host/core/process.h"
+#include "host/layers/layer_reader.h"
+
+namespace banger::layers {
+namespace {
+
+constexpr uint64_t kStreamSize = 64 * ext4::kGiB;
+
+uint64_t round_up(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
+
+void shrink(const std::string& path, uint64_t size) {
+  auto r = run_capture({"resize2fs", path, std::to_string(size / 1024) + "K"});
+  if (r.exit_code != 0) {
+    fail(ErrorKind::io, "shrinking " + path + ": resize2fs failed: " + r.err,
+         "give an explicit size");
+  }
+}
+
+}  // namespace
+
+BuildStats build_image(const std::vector<Layer>& layers, const std::string& out,
+                       const BuildOptions& options) {
+  auto t0 = std::chrono::steady_clock::now();
+  BuildStats stats;
+  ext4::WriterOptions wo;
+  wo.label = options.label;
+  wo.uuid = options.uuid;
+  wo.sync = options.sync;
+  wo.journal = options.journal;
+  int64_t now = options.timestamp ? *options.timestamp : static_cast<int64_t>(time(nullptr));
+  wo.timestamp = ext4::Timespec{now, 0};
+
+  bool may_shrink = false;
+  if (options.size) {
+    wo.size = *options.size;
+  } else {
+    uint64_t estimate = 0;
+    bool known = true;
+    for (const auto& l : layers) {
+      uint64_t s = uncompressed_size(l);
+      if (!s) known = false;
+      estimate += s;
+    }
+    wo.size = known ? std::max<uint64_t>(4 * estimate, ext4::kGiB) : kStreamSize;
+    wo.size = round_up(wo.size, ext4::kMiB);
+    may_shrink = true;
+    // The journal is added after the shrink, sized for the final image.
+    wo.journal = false;
+  }
+  spdlog::debug("building {} from {} layer(s), {} MiB", out, layers.size(), wo.size / ext4::kMiB);
+  try {
+    ext4::Writer w(out, wo);
+    uint64_t entries = 0;
+    for (uint32_t i = 0; i < layers.size(); ++i) {
+      LayerReader r(layers[i]);
+      apply_layer(w, r, layers[i], i, options.progress, &entries);
+      stats.compressed_bytes += r.bytes_read();
+    }
+    stats.fs = w.finish();
+    stats.layers = static_cast<uint32_t>(layers.size());
+    if (may_shrink) {
+      uint64_t target = ext4::default_image_size(stats.fs.content_bytes);
+      if (target < stats.fs.image_size) {
+        shrink(out, target);
+        stats.fs.image_size = target;
+      }
+      if (options.journal) ext4::add_journal(out, wo.timestamp);
+    }
+    if (options.sync) {
+      // resize2fs and add_journal wrote after the writer's fsync.
+      int fd = ::open(out.c_str(), O_RDWR | O_CLOEXEC);
+      if (fd >= 0) {
+        fsync(fd);
+        ::close(fd);
+      }
+    }
+  } catch (...) {
+    ::unlink(out.c_str());
+    throw;
+  }
+  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return stats;
+}
+
+}  // namespace banger::layers

@@ -1,0 +1,49 @@
+// Layers -> ext4 image, in one streamed pass: each layer is decompressed
+// once (in its own thread) and applied with OCI semantics (flatten.h)
+// straight into the image (host/ext4/writer.h). Nothing is extracted to the
+// host filesystem.
+//
+// Size: the caller's, or max(content x 1.25, 1 GiB) where content is what
+// the image really holds. When the layers' uncompressed sizes can be read
+// cheaply (gzip trailer, zstd frame headers, plain tar) the image is made
+// directly at max(4 x that, 1 GiB) and shrunk afterwards if that was more
+// than needed; for a stream of unknown size it starts at 64 GiB (sparse).
+// Shrinking runs e2fsprogs' resize2fs on the finished, packed image.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "host/ext4/writer.h"
+#include "host/layers/flatten.h"
+#include "host/layers/layer.h"
+
+namespace banger::layers {
+
+struct BuildOptions {
+  std::optional<uint64_t> size;  // bytes; default: max(content x 1.25, 1 GiB)
+  bool journal = true;
+  std::string label;
+  // Reproducible output: a fixed UUID and timestamp (SOURCE_DATE_EPOCH).
+  std::optional<std::array<uint8_t, 16>> uuid;
+  std::optional<int64_t> timestamp;
+  bool sync = false;  // fsync the image before returning
+  ApplyCallback progress;
+};
+
+struct BuildStats {
+  ext4::WriterStats fs;
+  uint32_t layers = 0;
+  uint64_t compressed_bytes = 0;
+  double seconds = 0;
+};
+
+// Builds `out` (replaced if it exists). On any error `out` is removed.
+BuildStats build_image(const std::vector<Layer>& layers, const std::string& out,
+                       const BuildOptions& options = {});
+
+}  // namespace banger::layers

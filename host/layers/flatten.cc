@@ -1,0 +1,161 @@
+#include "host/layers/flatten.h"
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "host/core/error.h"
+#include "host/core/interrupt.h"
+#include "host/layers/tar_path.h"
+
+namespace banger::layers {
+namespace {
+
+constexpr std::string_view kWhiteout = ".wh.";
+constexpr std::string_view kOpaque = ".wh..wh..opq";
+
+ext4::Timespec ts(bool set, time_t sec, long nsec, const ext4::Timespec& fallback) {
+  if (!set) return fallback;
+  return ext4::Timespec{static_cast<int64_t>(sec), static_cast<uint32_t>(nsec)};
+}
+
+ext4::Meta meta_of(archive_entry* e) {
+  ext4::Meta m;
+  m.mode = static_cast<uint32_t>(archive_entry_perm(e)) & 07777;
+  m.uid = static_cast<uint32_t>(archive_entry_uid(e));
+  m.gid = static_cast<uint32_t>(archive_entry_gid(e));
+  m.mtime = ts(archive_entry_mtime_is_set(e), archive_entry_mtime(e),
+               archive_entry_mtime_nsec(e), {});
+  m.atime = ts(archive_entry_atime_is_set(e), archive_entry_atime(e),
+               archive_entry_atime_nsec(e), m.mtime);
+  m.ctime = ts(archive_entry_ctime_is_set(e), archive_entry_ctime(e),
+               archive_entry_ctime_nsec(e), m.mtime);
+  if (archive_entry_xattr_reset(e) > 0) {
+    const char* name = nullptr;
+    const void* value = nullptr;
+    size_t size = 0;
+    while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+      m.xattrs.push_back(ext4::Xattr{name, std::string(static_cast<const char*>(value), size)});
+    }
+  }
+  return m;
+}
+
+void copy_data(ext4::Writer& w, LayerReader& r, const std::string& path, uint64_t size) {
+  static const char zeros[65536] = {};
+  uint64_t pos = 0;
+  const void* buf = nullptr;
+  size_t len = 0;
+  int64_t off = 0;
+  auto fill_to = [&](uint64_t target) {
+    while (pos < target) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(sizeof zeros, target - pos));
+      w.write(zeros, n);
+      pos += n;
+    }
+  };
+  while (r.data(&buf, &len, &off)) {
+    if (off < 0 || static_cast<uint64_t>(off) < pos) {
+      fail(ErrorKind::invalid_input, "/" + path + ": sparse file data out of order");
+    }
+    fill_to(static_cast<uint64_t>(off));  // a hole of a sparse file
+    w.write(buf, len);
+    pos += len;
+  }
+  fill_to(size);
+}
+
+void apply_entry(ext4::Writer& w, LayerReader& r, archive_entry* e, uint32_t index) {
+  const char* raw = archive_entry_pathname(e);
+  if (!raw) fail(ErrorKind::invalid_input, "an entry has no name");
+  std::string path = clean_tar_path(raw);
+  size_t slash = path.rfind('/');
+  std::string_view base = slash == std::string::npos ? std::string_view(path)
+                                                     : std::string_view(path).substr(slash + 1);
+  std::string_view dir = slash == std::string::npos ? std::string_view()
+                                                    : std::string_view(path).substr(0, slash);
+  if (base.substr(0, kWhiteout.size()) == kWhiteout) {
+    if (base == kOpaque) {
+      w.prune(dir, index);
+    } else if (base.substr(0, 2 * kWhiteout.size()) == ".wh..wh.") {
+      // Other AUFS bookkeeping (.wh..wh.plnk, ...): not content.
+    } else {
+      std::string target = std::string(dir) + (dir.empty() ? "" : "/") +
+                           std::string(base.substr(kWhiteout.size()));
+      w.remove(target);
+    }
+    return;
+  }
+  if (const char* link = archive_entry_hardlink(e)) {
+    w.link(path, clean_tar_path(link));
+    return;
+  }
+  ext4::Meta m = meta_of(e);
+  switch (archive_entry_filetype(e)) {
+    case AE_IFDIR:
+      m.type = ext4::FileType::directory;
+      w.mkdir(path, m);
+      return;
+    case AE_IFREG: {
+      m.type = ext4::FileType::regular;
+      la_int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
+      w.begin_file(path, m, static_cast<uint64_t>(size));
+      copy_data(w, r, path, static_cast<uint64_t>(size));
+      w.end_file();
+      return;
+    }
+    case AE_IFLNK: {
+      m.type = ext4::FileType::symlink;
+      const char* target = archive_entry_symlink(e);
+      w.symlink(path, m, target ? target : "");
+      return;
+    }
+    case AE_IFCHR:
+    case AE_IFBLK:
+      m.type = archive_entry_filetype(e) == AE_IFCHR ? ext4::FileType::char_device
+                                                     : ext4::FileType::block_device;
+      m.dev_major = static_cast<uint32_t>(archive_entry_rdevmajor(e));
+      m.dev_minor = static_cast<uint32_t>(archive_entry_rdevminor(e));
+      w.mknod(path, m);
+      return;
+    case AE_IFIFO:
+      m.type = ext4::FileType::fifo;
+      w.mknod(path, m);
+      return;
+    case AE_IFSOCK:
+      return;  // sockets are runtime objects; tar tools skip them too
+    default:
+      fail(ErrorKind::invalid_input, "\"" + std::string(raw) + "\": unknown entry type");
+  }
+}
+
+}  // namespace
+
+void apply_layer(ext4::Writer& w, LayerReader& r, const Layer& layer, uint32_t index,
+                 const ApplyCallback& progress, uint64_t* entries) {
+  w.set_tag(index);
+  uint64_t count = 0;
+  std::string where;
+  try {
+    while (archive_entry* e = r.next()) {
+      check_interrupted();
+      const char* raw = archive_entry_pathname(e);
+      where = raw ? raw : "";
+      apply_entry(w, r, e, index);
+      ++count;
+      if (entries) ++*entries;
+      if (progress && (count & 255) == 0) {
+        progress(ApplyProgress{index, r.bytes_read(), r.bytes_total(), entries ? *entries : count});
+      }
+    }
+  } catch (const Error& err) {
+    if (err.kind() == ErrorKind::interrupted) throw;
+    if (err.message().rfind("layer ", 0) == 0) throw;  // already names the layer
+    throw err.with_context("layer " + layer.name());
+  }
+  if (progress) {
+    progress(ApplyProgress{index, r.bytes_read(), r.bytes_total(), entries ? *entries : count});
+  }
+}
+
+}  // namespace banger::layers

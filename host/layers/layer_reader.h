@@ -1,0 +1,54 @@
+// Reads a layer's tar entries with libarchive. A compressed layer is
+// decompressed once, in a thread of its own that feeds the tar parser
+// through a small bounded queue (8 x 1 MiB), so decompression and the ext4
+// writer run side by side and memory stays bounded.
+#pragma once
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "host/layers/layer.h"
+
+namespace banger::layers {
+
+class LayerReader {
+ public:
+  explicit LayerReader(const Layer& layer);
+  ~LayerReader();
+  LayerReader(const LayerReader&) = delete;
+  LayerReader& operator=(const LayerReader&) = delete;
+
+  // The next entry, or nullptr at the end. Errors (corrupt or truncated
+  // data) throw invalid_input naming the layer.
+  archive_entry* next();
+  // The current entry's next data block (zero-copy); false at its end.
+  // `offset` may jump ahead over holes of sparse files.
+  bool data(const void** buf, size_t* len, int64_t* offset);
+  // Compressed bytes consumed so far (for progress) and the total when known.
+  uint64_t bytes_read() const;
+  uint64_t bytes_total() const { return total_; }
+
+ private:
+  struct Pipe;
+  [[noreturn]] void fail_archive(const char* what);
+  Layer layer_;
+  int fd_ = -1;
+  bool own_fd_ = false;
+  uint64_t total_ = 0;
+  archive* tar_ = nullptr;
+  std::unique_ptr<Pipe> pipe_;  // set when a decompression thread runs
+};
+
+// The first bytes of a file tell its compression (gzip 1f 8b, zstd 28 b5 2f fd).
+Compression sniff_compression(const std::string& path);
+// The uncompressed size of a layer file when it can be known cheaply (plain
+// tar: the file size; gzip: the ISIZE trailer; zstd: the frame headers);
+// 0 when unknown.
+uint64_t uncompressed_size(const Layer& layer);
+
+}  // namespace banger::layers

@@ -1,0 +1,361 @@
+#include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "host/core/error.h"
+#include "host/core/fs.h"
+#include "host/ext4/image.h"
+#include "host/layers/build.h"
+#include "tests/support/ext4_dump.h"
+#include "tests/support/tar_builder.h"
+
+using namespace banger;
+using banger::test::TarAttrs;
+using banger::test::TarBuilder;
+
+namespace {
+
+struct Fixture {
+  std::string dir;
+  std::vector<layers::Layer> layers;
+  std::string image;
+  Fixture() {
+    dir = fs::make_temp_dir(std::filesystem::temp_directory_path().string(), "layers-test-");
+    image = dir + "/rootfs.ext4";
+  }
+  ~Fixture() { fs::remove_all(dir); }
+
+  void add(TarBuilder& t, TarBuilder::Compression c = TarBuilder::gzip) {
+    std::string name = "sha256:layer" + std::to_string(layers.size());
+    std::string path = dir + "/layer" + std::to_string(layers.size());
+    fs::write_file(path, t.finish(c));
+    layers.push_back(layers::Layer{path, -1, layers::Compression::detect, name});
+  }
+  layers::BuildStats build(std::optional<uint64_t> size = 64 * ext4::kMiB) {
+    layers::BuildOptions o;
+    o.size = size;
+    auto stats = layers::build_image(layers, image, o);
+    auto r = test::e2fsck(image);
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    return stats;
+  }
+  // The build's error (message, hint), asserting it failed and left nothing.
+  Error build_error(std::optional<uint64_t> size = 64 * ext4::kMiB) {
+    try {
+      build(size);
+    } catch (const Error& e) {
+      REQUIRE_FALSE(fs::exists(image));
+      return e;
+    }
+    FAIL("the build did not fail");
+    return Error(ErrorKind::internal, "");
+  }
+  std::unique_ptr<ext4::Image> open() { return ext4::Image::open(image, false); }
+};
+
+std::vector<std::string> names(ext4::Image& im, const std::string& dir) {
+  std::vector<std::string> out;
+  for (auto& e : im.ls(dir)) out.push_back(e.name);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("flatten: a whiteout deletes the lower file and a lower directory recursively", "[layers]") {
+  Fixture f;
+  TarBuilder l0, l1;
+  l0.file("etc/motd", "hi").file("etc/keep", "k").dir("var/cache/apt").file("var/cache/apt/x", "x");
+  l1.whiteout("etc/motd").whiteout("var/cache").whiteout("nothing/here");
+  f.add(l0);
+  f.add(l1);
+  f.build();
+  auto im = f.open();
+  REQUIRE(names(*im, "/etc") == std::vector<std::string>{"keep"});
+  REQUIRE(names(*im, "/var") == std::vector<std::string>{});
+  REQUIRE(test::debugfs(f.image, "ls -l /var/cache").find("File not found") != std::string::npos);
+}
+
+TEST_CASE("flatten: an opaque directory hides lower entries, keeps its own layer's", "[layers]") {
+  Fixture f;
+  TarBuilder l0, l1;
+  l0.dir("opt/app").file("opt/app/old", "old").dir("opt/app/sub").file("opt/app/sub/deep", "d");
+  l0.file("opt/other", "o");
+  // Same-layer entries both before and after the marker survive.
+  l1.dir("opt/app").file("opt/app/before", "b").opaque("opt/app").file("opt/app/after", "a");
+  f.add(l0);
+  f.add(l1);
+  f.build();
+  auto im = f.open();
+  REQUIRE(names(*im, "/opt/app") == std::vector<std::string>{"after", "before"});
+  REQUIRE(names(*im, "/opt") == std::vector<std::string>{"app", "other"});
+  REQUIRE(im->read("/opt/app/after") == "a");
+}
+
+TEST_CASE("flatten: a later file replaces a directory and a directory replaces a file", "[layers]") {
+  Fixture f;
+  TarBuilder l0, l1;
+  l0.dir("a").file("a/inner", "1").file("b", "file b");
+  l1.file("a", "now a file").dir("b").file("b/inner", "2");
+  f.add(l0);
+  f.add(l1);
+  f.build();
+  auto im = f.open();
+  REQUIRE(im->stat("/a").type == ext4::FileType::regular);
+  REQUIRE(im->read("/a") == "now a file");
+  REQUIRE(im->stat("/b").type == ext4::FileType::directory);
+  REQUIRE(im->read("/b/inner") == "2");
+}
+
+TEST_CASE("flatten: hard links share one inode with the right link count", "[layers]") {
+  Fixture f;
+  TarBuilder l0, l1;
+  l0.file("usr/bin/perl", "#!perl", {.mode = 0755}).hardlink("usr/bin/perl5", "usr/bin/perl");
+  l0.hardlink("usr/bin/perl5.36", "usr/bin/perl");
+  l1.whiteout("usr/bin/perl5");
+  f.add(l0);
+  f.add(l1);
+  f.build();
+  auto im = f.open();
+  auto a = im->stat("/usr/bin/perl");
+  auto b = im->stat("/usr/bin/perl5.36");
+  REQUIRE(a.ino == b.ino);
+  REQUIRE(a.nlink == 2);
+  REQUIRE(b.mode == 0755);
+  REQUIRE_FALSE(im->exists("/usr/bin/perl5"));
+  REQUIRE(im->read("/usr/bin/perl5.36") == "#!perl");
+  REQUIRE(test::debugfs(f.image, "stat /usr/bin/perl").find("Links: 2") != std::string::npos);
+}
+
+TEST_CASE("flatten: symlinks, devices, fifos, special modes, owners, xattrs, mtimes, long names", "[layers]") {
+  Fixture f;
+  TarBuilder l0;
+  std::string long_name(255, 'n');
+  std::string deep;
+  for (int i = 0; i < 8; ++i) deep += std::string(120, char('a' + i)) + "/";
+  std::string cap("\x01\x00\x00\x02\x00\x20\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00", 20);
+  l0.symlink("bin", "usr/bin").symlink("slow", std::string(300, 's') + "/target");
+  l0.device("dev/null", false, 1, 3, {.mode = 0666}).device("dev/sda", true, 8, 0);
+  l0.fifo("run/initctl", {.mode = 0600});
+  l0.file("usr/bin/su", "su", {.mode = 04755}).file("usr/bin/wall", "w", {.mode = 02755, .gid = 5});
+  l0.dir("tmp", {.mode = 01777});
+  l0.file("home/u/f", "u", {.mode = 0600, .uid = 100000, .gid = 100001});
+  l0.file("usr/bin/ping", "p", {.mode = 0755, .xattrs = {{"security.capability", cap}, {"user.note", "hello"}}});
+  l0.file("t", "t", {.mtime = 1234567890, .mtime_nsec = 987654321});
+  l0.file(long_name, "long").file(deep + "leaf", "deep");
+  f.add(l0);
+  f.build();
+  auto im = f.open();
+  REQUIRE(im->stat("/bin").target == "usr/bin");
+  REQUIRE(im->stat("/slow").target == std::string(300, 's') + "/target");
+  auto null = im->stat("/dev/null");
+  REQUIRE((null.type == ext4::FileType::char_device && null.dev_major == 1 && null.dev_minor == 3 && null.mode == 0666));
+  auto sda = im->stat("/dev/sda");
+  REQUIRE((sda.type == ext4::FileType::block_device && sda.dev_major == 8 && sda.dev_minor == 0));
+  REQUIRE(im->stat("/run/initctl").type == ext4::FileType::fifo);
+  REQUIRE(im->stat("/usr/bin/su").mode == 04755);
+  REQUIRE(im->stat("/usr/bin/wall").mode == 02755);
+  REQUIRE(im->stat("/usr/bin/wall").gid == 5);
+  REQUIRE(im->stat("/tmp").mode == 01777);
+  auto u = im->stat("/home/u/f");
+  REQUIRE((u.uid == 100000 && u.gid == 100001 && u.mode == 0600));
+  auto ping = im->stat("/usr/bin/ping");
+  REQUIRE(ping.xattrs.size() == 2);
+  REQUIRE(ping.xattrs[0].name == "security.capability");
+  REQUIRE(ping.xattrs[0].value == cap);
+  REQUIRE(ping.xattrs[1].name == "user.note");
+  REQUIRE(ping.xattrs[1].value == "hello");
+  REQUIRE(im->stat("/t").mtime == ext4::Timespec{1234567890, 987654321});
+  REQUIRE(im->read("/" + long_name) == "long");
+  REQUIRE(im->read("/" + deep + "leaf") == "deep");
+  // debugfs agrees on the tricky bits.
+  auto ds = test::debugfs(f.image, "stat /usr/bin/su");
+  REQUIRE(ds.find("Mode:  04755") != std::string::npos);
+  auto dx = test::debugfs(f.image, "ea_list /usr/bin/ping");
+  REQUIRE(dx.find("user.note (5) = \"hello\"") != std::string::npos);
+  REQUIRE(test::debugfs(f.image, "stat /dev/null").find("Device major/minor number: 01:03") != std::string::npos);
+}
+
+TEST_CASE("flatten: a directory of 20,000 entries is fast and hashed", "[layers]") {
+  Fixture f;
+  TarBuilder l0;
+  l0.dir("big");
+  for (int i = 0; i < 20000; ++i) l0.file("big/file-" + std::to_string(i), "");
+  f.add(l0);
+  auto t0 = std::chrono::steady_clock::now();
+  auto stats = f.build(256 * ext4::kMiB);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  REQUIRE(stats.fs.files == 20000);
+  CHECK(secs < 5);
+  auto im = f.open();
+  REQUIRE(im->ls("/big").size() == 20000);
+  REQUIRE(test::debugfs(f.image, "stat /big").find("Flags: 0x81000") != std::string::npos);
+  REQUIRE(test::debugfs(f.image, "htree_dump /big").find("Number of entries") != std::string::npos);
+  REQUIRE(test::debugfs(f.image, "stat /big/file-12345").find("Type: regular") != std::string::npos);
+}
+
+TEST_CASE("flatten: zstd, uncompressed and streamed layers apply alike", "[layers]") {
+  Fixture f;
+  TarBuilder l0, l1, l2;
+  l0.file("a", "zstd");
+  l1.file("b", "plain");
+  l2.file("c", "stream");
+  f.add(l0, TarBuilder::zstd);
+  f.add(l1, TarBuilder::none);
+  std::string p = f.dir + "/stream.tar.gz";
+  fs::write_file(p, l2.finish(TarBuilder::gzip));
+  int fd = ::open(p.c_str(), O_RDONLY);
+  f.layers.push_back(layers::Layer{"", fd, layers::Compression::detect, "stream"});
+  f.build();
+  ::close(fd);
+  auto im = f.open();
+  REQUIRE(im->read("/a") == "zstd");
+  REQUIRE(im->read("/b") == "plain");
+  REQUIRE(im->read("/c") == "stream");
+}
+
+TEST_CASE("flatten: the default size is 1 GiB for a small image, sparse", "[layers]") {
+  Fixture f;
+  TarBuilder l0;
+  l0.file("x", std::string(1 << 20, 'x'));
+  f.add(l0);
+  auto stats = f.build(std::nullopt);
+  struct stat st {};
+  REQUIRE(::stat(f.image.c_str(), &st) == 0);
+  REQUIRE(st.st_size == static_cast<off_t>(ext4::kGiB));
+  REQUIRE(stats.fs.image_size == ext4::kGiB);
+  REQUIRE(st.st_blocks * 512 < 200 * static_cast<off_t>(ext4::kMiB));
+  REQUIRE(test::debugfs(f.image, "stats").find("has_journal") != std::string::npos);
+}
+
+TEST_CASE("flatten: a stream of unknown size is shrunk to the default size", "[layers]") {
+  Fixture f;
+  TarBuilder l0;
+  l0.file("x", std::string(1 << 20, 'x'));
+  std::string p = f.dir + "/stream.tar";
+  fs::write_file(p, l0.finish());
+  int fd = ::open(p.c_str(), O_RDONLY);
+  f.layers.push_back(layers::Layer{"", fd, layers::Compression::detect, "stream"});
+  f.build(std::nullopt);
+  ::close(fd);
+  struct stat st {};
+  REQUIRE(::stat(f.image.c_str(), &st) == 0);
+  REQUIRE(st.st_size == static_cast<off_t>(ext4::kGiB));
+  REQUIRE(f.open()->read("/x") == std::string(1 << 20, 'x'));
+}
+
+TEST_CASE("flatten: the same input with a fixed uuid and time gives the same bytes", "[layers]") {
+  Fixture f;
+  TarBuilder l0;
+  l0.file("etc/a", "a").dir("d").symlink("s", "etc/a");
+  f.add(l0);
+  layers::BuildOptions o;
+  o.size = 64 * ext4::kMiB;
+  o.uuid = std::array<uint8_t, 16>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  o.timestamp = 1700000000;
+  layers::build_image(f.layers, f.dir + "/one.ext4", o);
+  layers::build_image(f.layers, f.dir + "/two.ext4", o);
+  REQUIRE(fs::read_file(f.dir + "/one.ext4") == fs::read_file(f.dir + "/two.ext4"));
+}
+
+// ---- bad input ----
+
+TEST_CASE("flatten: a path climbing out of the root is refused", "[layers]") {
+  Fixture f;
+  TarBuilder l0;
+  l0.file("etc/ok", "").file("../x", "escape");
+  f.add(l0);
+  auto e = f.build_error();
+  REQUIRE(e.message() == "layer sha256:layer0: \"../x\": path leaves the image root");
+  REQUIRE(e.hint() == "the layer is malformed or malicious; nothing of it was applied");
+}
+
+TEST_CASE("flatten: an absolute path is refused", "[layers]") {
+  Fixture f;
+  TarBuilder l0;
+  l0.file("/etc/passwd", "root::0:0");
+  f.add(l0);
+  REQUIRE(f.build_error().message() == "layer sha256:layer0: \"/etc/passwd\": absolute path");
+}
+
+TEST_CASE("flatten: writing through a symlinked parent is refused", "[layers]") {
+  Fixture f;
+  TarBuilder l0, l1;
+  l0.symlink("evil", "/etc").dir("etc");
+  l1.file("evil/passwd", "pwned");
+  f.add(l0);
+  f.add(l1);
+  REQUIRE(f.build_error().message() ==
+          "layer sha256:layer1: /evil/passwd: parent /evil is a symlink; refusing to write through it");
+  // Same with a relative link that climbs out, and with a whiteout.
+  Fixture g;
+  TarBuilder m0;
+  m0.symlink("up", "../../..").file("up/x", "");
+  g.add(m0);
+  REQUIRE(g.build_error().message() ==
+          "layer sha256:layer0: /up/x: parent /up is a symlink; refusing to write through it");
+  Fixture h;
+  TarBuilder n0, n1;
+  n0.dir("etc").file("etc/keep", "").symlink("link", "etc");
+  n1.whiteout("link/keep");
+  h.add(n0);
+  h.add(n1);
+  REQUIRE(h.build_error().message() ==
+          "layer sha256:layer1: /link/keep: parent /link is a symlink; refusing to write through it");
+}
+
+TEST_CASE("flatten: a hard link to a missing or removed file is an error naming it", "[layers]") {
+  Fixture f;
+  TarBuilder l0;
+  l0.hardlink("usr/bin/b", "usr/bin/a");
+  f.add(l0);
+  REQUIRE(f.build_error().message() ==
+          "layer sha256:layer0: /usr/bin/b: hard link target /usr/bin/a does not exist");
+  Fixture g;
+  TarBuilder m0, m1;
+  m0.file("a", "a");
+  m1.whiteout("a").hardlink("b", "a");
+  g.add(m0);
+  g.add(m1);
+  REQUIRE(g.build_error().message() == "layer sha256:layer1: /b: hard link target /a does not exist");
+}
+
+TEST_CASE("flatten: a truncated or corrupt gzip layer is an error naming the layer", "[layers]") {
+  Fixture f;
+  TarBuilder l0;
+  std::string big;
+  for (int i = 0; i < 200000; ++i) big += std::to_string(i * 7919);
+  l0.file("a", big).file("b", big);
+  std::string gz = l0.finish(TarBuilder::gzip);
+  fs::write_file(f.dir + "/cut", gz.substr(0, gz.size() / 2));
+  f.layers.push_back(layers::Layer{f.dir + "/cut", -1, layers::Compression::detect, "sha256:cut"});
+  auto e = f.build_error();
+  INFO(e.message());
+  REQUIRE(e.message().rfind("layer sha256:cut: reading: ", 0) == 0);
+  REQUIRE(e.kind() == ErrorKind::invalid_input);
+
+  Fixture g;
+  std::string bad = gz;
+  for (size_t i = 100; i < 400; ++i) bad[i] = static_cast<char>(bad[i] ^ 0x5a);
+  fs::write_file(g.dir + "/bad", bad);
+  g.layers.push_back(layers::Layer{g.dir + "/bad", -1, layers::Compression::detect, "sha256:bad"});
+  auto e2 = g.build_error();
+  INFO(e2.message());
+  REQUIRE(e2.message().rfind("layer sha256:bad: reading: ", 0) == 0);
+}
+
+TEST_CASE("flatten: an image too small is a clear error, never a corrupt image", "[layers]") {
+  Fixture f;
+  TarBuilder l0;
+  l0.file("usr/lib/small", "s").file("usr/lib/x", std::string(20 << 20, 'x'));
+  f.add(l0);
+  auto e = f.build_error(16 * ext4::kMiB);
+  REQUIRE(e.message() == "layer sha256:layer0: image full: writing /usr/lib/x: needs a larger --size");
+  REQUIRE(e.kind() == ErrorKind::io);
+}
