@@ -1,0 +1,70 @@
+// A client of a VM's supervisor: runs commands with stdio wired to local
+// file descriptors (and a TTY when asked), copies files both ways, and asks
+// for ports, stats, info, or a stop. Each banger command opens its own.
+#pragma once
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "proto/messages.h"
+
+namespace banger::supervisor {
+
+struct ExecOptions {
+  std::vector<std::string> argv;
+  std::vector<std::string> env;  // NAME=VALUE
+  std::string cwd;
+  std::string user;
+  bool tty = false;       // a pseudo-terminal in the guest; local terminal in raw mode
+  int stdin_fd = -1;      // -1: the command gets /dev/null
+  int stdout_fd = 1;
+  int stderr_fd = 2;
+  // Ctrl-C / SIGTERM / SIGHUP while waiting are forwarded to the command
+  // (with a TTY, Ctrl-C is a keystroke the guest's terminal turns into SIGINT).
+  bool forward_signals = true;
+};
+
+struct ExecOutcome {
+  int exit_code = 0;  // 128 + signal when killed by one
+  int signal = 0;
+  uint64_t guest_us = 0;  // the command's run time measured in the guest
+};
+
+class Client {
+ public:
+  // Connects and shakes hands. `vm` names the VM in errors.
+  static std::unique_ptr<Client> connect(const std::string& socket_path, const std::string& vm);
+  ~Client();
+
+  ExecOutcome exec(const ExecOptions& opts);
+  // Copies a local file into the guest (mode and owner given) / out of it.
+  void put_file(const std::string& local_path, const std::string& guest_path, uint32_t mode, uint32_t uid = 0,
+                uint32_t gid = 0);
+  // Returns the guest file's mode.
+  uint32_t get_file(const std::string& guest_path, const std::string& local_path);
+  std::vector<proto::Port> ports();
+  proto::Stats stats();
+  nlohmann::json info();
+  // Asks for a power-off and waits until the supervisor has cleaned up and
+  // closed the socket (at most `timeout_s`).
+  void stop(int timeout_s = 30);
+
+ private:
+  Client(int fd, std::string vm);
+  void send(proto::Type type, uint32_t id, const std::string& payload);
+  // The next frame, waiting at most `timeout_ms` (-1: forever); throws when
+  // the supervisor closed the socket.
+  proto::Frame receive(int timeout_ms = -1);
+  bool try_receive(proto::Frame& out);
+  void read_more(int timeout_ms);
+  [[noreturn]] void fail_remote(const proto::Frame& f, const std::string& what);
+
+  int fd_;
+  std::string vm_;
+  proto::Decoder decoder_;
+  uint32_t next_id_ = 1;
+};
+
+}  // namespace banger::supervisor

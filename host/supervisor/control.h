@@ -1,0 +1,25 @@
+// The control socket of a VM's supervisor. Clients speak the agent protocol
+// (proto/wire.h) to it: after a Hello, their requests are routed to the
+// guest agent with ids remapped, so any number of clients share the one
+// agent channel. A few frame types are the supervisor's own.
+#pragma once
+
+#include <cstdint>
+
+#include "proto/wire.h"
+
+namespace banger::supervisor {
+
+// The socket's file name inside the VM's state directory (mode 0600 in a 0700 dir).
+inline constexpr const char* kControlSocket = "control.sock";
+
+// Supervisor-local frame types, above the agent's range.
+inline constexpr proto::Type kInfoRequest = static_cast<proto::Type>(100);  // C>S, empty
+inline constexpr proto::Type kInfo = static_cast<proto::Type>(101);         // S>C, JSON text
+inline constexpr proto::Type kStop = static_cast<proto::Type>(102);         // C>S, empty: power off
+
+// A client whose unread output passes this is disconnected (and its
+// commands killed) so that it cannot stall the agent channel for the others.
+inline constexpr size_t kClientBufferCap = 16u << 20;
+
+}  // namespace banger::supervisor

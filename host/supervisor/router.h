@@ -1,0 +1,69 @@
+// Routes frames between the clients of a supervisor's control socket and the
+// guest agent. Each client picks its own request ids; the router maps them
+// to agent ids that are unique across clients and maps answers back. Frames
+// for a client that is gone are dropped; its running commands are killed.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "proto/messages.h"
+#include "proto/wire.h"
+
+namespace banger::vm {
+class AgentChannel;
+}
+
+namespace banger::supervisor {
+
+class Router {
+ public:
+  // `agent_hello` is what the agent said in its handshake: clients get its
+  // capabilities and version.
+  Router(vm::AgentChannel& agent, proto::Hello agent_hello);
+  ~Router();
+
+  // Local requests. info() returns JSON text; stop() starts a power-off.
+  std::function<std::string()> on_info;
+  std::function<void()> on_stop;
+
+  // Adopts a connected client socket (non-blocking from now on).
+  void add_client(int fd);
+  // One round of I/O: waits up to `timeout` for the agent, the clients, or
+  // `listen_fd` (accepting new clients). Throws when the agent channel fails.
+  void poll_once(int listen_fd, std::chrono::milliseconds timeout);
+  size_t clients() const { return clients_.size(); }
+  size_t routes() const { return routes_.size(); }
+  // Flushes what can be flushed and disconnects everyone.
+  void close_all();
+
+ private:
+  struct Client;
+  struct Route {
+    int fd;              // the client's socket; -1 once it is gone
+    uint32_t client_id;  // the id the client used
+    proto::Type kind;    // the request that opened the route
+  };
+
+  void on_agent_frame(proto::Frame f);
+  void on_client_frame(Client& c, proto::Frame f);
+  void read_client(Client& c);
+  void write_client(Client& c);
+  void queue(Client& c, proto::Type type, uint32_t id, const std::string& payload);
+  void fail_request(Client& c, uint32_t id, const std::string& kind, const std::string& message);
+  void drop_client(int fd);
+  void send_agent(proto::Type type, uint32_t id, const std::string& payload);
+  uint32_t allocate_id();
+
+  vm::AgentChannel& agent_;
+  proto::Hello agent_hello_;
+  std::map<int, std::unique_ptr<Client>> clients_;
+  std::map<uint32_t, Route> routes_;
+  uint32_t next_id_ = 1;
+};
+
+}  // namespace banger::supervisor

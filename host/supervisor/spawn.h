@@ -1,0 +1,24 @@
+// Starting a supervisor from a banger command: spawned detached (own session,
+// stdio to STATE_DIR/supervisor.log), then waited on until it reports the VM
+// ready or failed, so the command can print the failure and exit.
+#pragma once
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace banger::supervisor {
+
+// The banger binary that runs supervisors: $BANGER_BIN, else this
+// executable when it is banger, else `banger` beside it or one level up.
+std::string banger_binary();
+
+// Spawns `banger __supervise spec_path` and waits (at most `timeout`) for its
+// status. Returns the VM info on success; throws the reported error (or one
+// with the log's tail) on failure, after making sure the supervisor is gone.
+nlohmann::json spawn(const std::string& spec_path, const std::string& log_path, std::chrono::seconds timeout);
+
+// True when `pid` is a live supervisor of the VM named `name`.
+bool supervisor_alive(long pid, const std::string& name);
+
+}  // namespace banger::supervisor

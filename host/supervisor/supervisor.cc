@@ -1,0 +1,202 @@
+#include "host/supervisor/supervisor.h"
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "host/core/error.h"
+#include "host/core/fs.h"
+#include "host/store/index.h"
+#include "host/supervisor/control.h"
+#include "host/supervisor/network.h"
+#include "host/supervisor/router.h"
+#include "host/vm/vm.h"
+
+namespace banger::supervisor {
+
+namespace {
+
+using Json = nlohmann::json;
+
+std::atomic<bool> g_stop{false};
+
+void on_term(int) { g_stop = true; }
+
+void write_status(int fd, const std::string& line) {
+  if (fd < 0) return;
+  std::string l = line + "\n";
+  (void)!::write(fd, l.data(), l.size());
+}
+
+vm::Spec spec_from_json(const Json& j, const std::string& name, const std::string& state_dir) {
+  vm::Spec s;
+  s.name = name;
+  s.state_dir = state_dir;
+  s.kernel = j.value("kernel", "");
+  s.initrd = j.value("initrd", "");
+  s.cmdline = j.value("cmdline", "");
+  s.rootfs = j.value("rootfs", "");
+  s.overlay = j.value("overlay", "");
+  s.cpus = j.value("cpus", 1);
+  s.memory_mib = j.value("memory_mib", 512);
+  s.accel = j.value("accel", "auto");
+  s.ready_timeout = std::chrono::milliseconds(j.value("ready_timeout_ms", 90000));
+  if (j.contains("net")) {
+    const Json& n = j["net"];
+    s.net.mode = n.value("mode", "user");
+    for (const auto& f : n.value("forwards", Json::array())) {
+      vm::PortForward pf;
+      pf.proto = f.value("proto", "tcp");
+      pf.host_addr = f.value("host_addr", "127.0.0.1");
+      pf.host_port = f.value("host_port", 0);
+      pf.guest_port = f.value("guest_port", 0);
+      s.net.forwards.push_back(pf);
+    }
+  }
+  return s;
+}
+
+// Binds STATE_DIR/control.sock, mode 0600 (the directory is 0700).
+int listen_control(const std::string& path) {
+  ::unlink(path.c_str());
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) fail_errno("socket");
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) fail(ErrorKind::invalid_input, "control socket path too long: " + path);
+  std::strcpy(addr.sun_path, path.c_str());
+  mode_t old = umask(0177);
+  int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  umask(old);
+  if (rc != 0) fail_errno("binding " + path);
+  if (::listen(fd, 64) != 0) fail_errno("listening on " + path);
+  return fd;
+}
+
+Json info_json(const vm::Vm& v, const std::string& name, const NetState& net) {
+  const vm::Info& i = v.info();
+  Json j = {{"name", name},
+            {"pid", getpid()},
+            {"qemu_pid", i.pid},
+            {"accel", i.accel},
+            {"accel_reason", i.accel_reason},
+            {"agent", i.agent},
+            {"mode", i.mode},
+            {"hostname", i.hostname},
+            {"kernel", i.kernel},
+            {"console_log", i.console_log},
+            {"boot",
+             {{"kernel_to_init_ms", i.boot.kernel_to_init_ms},
+              {"init_to_ready_ms", i.boot.init_to_ready_ms},
+              {"guest_uptime_ms", i.boot.guest_uptime_ms},
+              {"host_ready_ms", i.boot.host_ready_ms}}}};
+  if (!net.ip.empty()) {
+    j["ip"] = net.ip;
+    j["tap"] = net.tap;
+  }
+  return j;
+}
+
+// Marks the VM's record: what `vm ls` shows and what reconcile checks.
+void update_record(const std::string& name, const Json& fields) {
+  auto& idx = store::default_index();
+  auto rec = idx.get("vm", name);
+  if (!rec) return;  // removed meanwhile
+  for (auto& [k, v] : fields.items()) (*rec)[k] = v;
+  idx.update("vm", name, *rec);
+}
+
+}  // namespace
+
+int supervise(const std::string& spec_path, int status_fd) {
+  signal(SIGTERM, on_term);
+  signal(SIGINT, on_term);
+  signal(SIGHUP, SIG_IGN);
+  signal(SIGPIPE, SIG_IGN);
+  write_status(status_fd, "pid " + std::to_string(getpid()));
+
+  std::string name, state_dir;
+  NetState net;
+  std::unique_ptr<vm::Vm> machine;
+  try {
+    Json spec = Json::parse(fs::read_file(spec_path), nullptr, false);
+    if (!spec.is_object()) fail(ErrorKind::invalid_input, "malformed supervisor spec " + spec_path);
+    name = spec.value("name", "");
+    state_dir = spec.value("state_dir", "");
+    spdlog::info("supervisor for VM '{}' (pid {})", name, getpid());
+    vm::Spec vs = spec_from_json(spec["vm"], name, state_dir);
+    net = setup_network(name, spec, vs);
+    update_record(name, {{"state", "starting"}, {"supervisor_pid", getpid()}});
+    machine = vm::start(vs);
+  } catch (const Error& e) {
+    spdlog::error("{}", e.message());
+    teardown_network(name, net);
+    try {
+      update_record(name, {{"state", "stopped"}, {"supervisor_pid", nullptr}});
+    } catch (const Error&) {
+    }
+    write_status(status_fd, "error " + Json{{"kind", kind_name(e.kind())}, {"message", e.message()}, {"hint", e.hint()}}.dump());
+    ::close(status_fd);
+    return 1;
+  }
+
+  std::string sock = state_dir + "/" + kControlSocket;
+  int listen_fd = -1;
+  int code = 0;
+  try {
+    listen_fd = listen_control(sock);
+    proto::Hello agent_hello;
+    agent_hello.software = machine->info().agent;
+    agent_hello.capabilities = machine->info().capabilities;
+    Router router(machine->channel(), agent_hello);
+    router.on_info = [&] { return info_json(*machine, name, net).dump(); };
+    router.on_stop = [&] { g_stop = true; };
+    Json info = info_json(*machine, name, net);
+    update_record(name, {{"state", "running"}, {"supervisor_pid", getpid()}, {"qemu_pid", machine->info().pid},
+                         {"ip", net.ip.empty() ? Json() : Json(net.ip)}, {"accel", machine->info().accel}});
+    write_status(status_fd, "ready " + info.dump());
+    ::close(status_fd);
+    status_fd = -1;
+
+    while (!g_stop && machine->running()) {
+      try {
+        router.poll_once(listen_fd, std::chrono::milliseconds(200));
+      } catch (const Error& e) {
+        // The agent channel broke: the guest is gone or misbehaving.
+        spdlog::error("VM '{}': {}", name, e.message());
+        break;
+      }
+    }
+    if (machine->running()) {
+      spdlog::info("VM '{}': stopping", name);
+      machine->stop();
+    }
+    router.close_all();
+  } catch (const Error& e) {
+    spdlog::error("VM '{}': {}", name, e.message());
+    write_status(status_fd, "error " + Json{{"kind", kind_name(e.kind())}, {"message", e.message()}, {"hint", e.hint()}}.dump());
+    code = 1;
+    if (machine) machine->stop();
+  }
+  if (listen_fd >= 0) ::close(listen_fd);
+  ::unlink(sock.c_str());
+  teardown_network(name, net);
+  try {
+    update_record(name, {{"state", "stopped"}, {"supervisor_pid", nullptr}, {"qemu_pid", nullptr}});
+  } catch (const Error& e) {
+    spdlog::error("{}", e.message());
+  }
+  spdlog::info("VM '{}': stopped", name);
+  if (status_fd >= 0) ::close(status_fd);
+  return code;
+}
+
+}  // namespace banger::supervisor

@@ -1,0 +1,25 @@
+// The per-VM supervisor: a detached banger process (`banger __supervise
+// SPEC.json STATUS_FD`) that starts the VMM, holds the agent channel, serves
+// it to any number of clients on STATE_DIR/control.sock, and when the VMM
+// exits releases what the VM held (network, socket) and marks it stopped.
+// There is no global daemon: one supervisor per running VM.
+//
+// SPEC.json (written by the vm_start recipe):
+//   { "name": "...", "state_dir": "...",
+//     "vm":  { kernel, initrd, cmdline, rootfs, overlay, cpus, memory_mib,
+//              accel, ready_timeout_ms, qemu_args: [...] ,
+//              net: { mode: "user"|"tap"|"none", forwards: [{proto, host_addr, host_port, guest_port}] } },
+//     "tap": { "address": N } }        (tap mode only)
+//
+// Status on STATUS_FD, one line, then the fd is closed:
+//   "ready <info JSON>"  or  "error <JSON {kind, message, hint}>"
+#pragma once
+
+#include <string>
+
+namespace banger::supervisor {
+
+// The supervisor process's main; returns its exit code.
+int supervise(const std::string& spec_path, int status_fd);
+
+}  // namespace banger::supervisor
