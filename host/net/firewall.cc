@@ -1,0 +1,179 @@
+#include "host/net/firewall.h"
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "host/core/error.h"
+#include "host/core/process.h"
+
+namespace banger::net {
+
+namespace {
+
+using Json = nlohmann::json;
+
+const std::string kComment = "vm=";
+
+RunResult nft_raw(const std::vector<std::string>& args, const std::string& input = {}) {
+  std::vector<std::string> argv = {"nft"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  try {
+    return run_capture(argv, input);
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::not_found)
+      fail(ErrorKind::not_found, "'nft' not found", "install nftables (apt-get install nftables)");
+    throw;
+  }
+}
+
+[[noreturn]] void nft_failed(const std::string& what, const RunResult& r) {
+  std::string err = r.err;
+  while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
+  std::string hint;
+  if (err.find("Operation not permitted") != std::string::npos)
+    hint = "tap networking needs root or CAP_NET_ADMIN; or use --net user";
+  fail(ErrorKind::io, what + ": nft: " + (err.empty() ? "exit " + std::to_string(r.exit_code) : err), hint);
+}
+
+// Runs an nft script (one atomic transaction).
+void nft_script(const std::string& script, const std::string& what) {
+  spdlog::debug("nft: {}\n{}", what, script);
+  RunResult r = nft_raw({"-f", "-"}, script);
+  if (r.exit_code != 0) nft_failed(what, r);
+}
+
+bool table_exists(const std::string& family, const std::string& table) {
+  RunResult r = nft_raw({"list", "table", family, table});
+  if (r.exit_code == 0) return true;
+  if (r.err.find("No such file or directory") != std::string::npos) return false;
+  nft_failed("reading table " + family + " " + table, r);
+}
+
+// The rules of one table that carry a "vm=" comment: {family, chain, handle, vm}.
+struct RuleRef {
+  std::string family, chain, vm;
+  long long handle;
+};
+
+std::vector<RuleRef> vm_rule_refs(const Config& cfg) {
+  std::vector<RuleRef> out;
+  for (const char* family : {"inet", "bridge"}) {
+    RunResult r = nft_raw({"-j", "-a", "list", "table", family, cfg.table});
+    if (r.exit_code != 0) {
+      if (r.err.find("No such file or directory") != std::string::npos) continue;
+      nft_failed(std::string("listing table ") + family + " " + cfg.table, r);
+    }
+    Json j;
+    try {
+      j = Json::parse(r.out);
+    } catch (const std::exception& e) {
+      fail(ErrorKind::internal, std::string("cannot parse nft's JSON output: ") + e.what());
+    }
+    for (const auto& item : j.value("nftables", Json::array())) {
+      if (!item.contains("rule")) continue;
+      const auto& rule = item["rule"];
+      std::string comment = rule.value("comment", "");
+      if (comment.rfind(kComment, 0) != 0) continue;
+      out.push_back({family, rule.value("chain", ""), comment.substr(kComment.size()),
+                     rule.value("handle", 0ll)});
+    }
+  }
+  return out;
+}
+
+std::string quoted(const std::string& s) { return "\"" + s + "\""; }
+
+}  // namespace
+
+bool tables_exist(const Config& cfg) {
+  return table_exists("inet", cfg.table) && table_exists("bridge", cfg.table);
+}
+
+void ensure_tables(const Config& cfg) {
+  const std::string net = cfg.subnet.cidr();
+  const std::string br = quoted(cfg.bridge);
+  if (!table_exists("inet", cfg.table)) {
+    nft_script("table inet " + cfg.table + " {\n"
+               "  chain postrouting {\n"
+               "    type nat hook postrouting priority srcnat; policy accept;\n"
+               "    ip saddr " + net + " ip daddr != " + net + " masquerade comment \"banger: NAT\"\n"
+               "  }\n"
+               "  chain input {\n"
+               "    type filter hook input priority filter; policy accept;\n"
+               "    iifname " + br + " ct state established,related accept\n"
+               "    iifname " + br + " jump guest_to_host\n"
+               "    iifname " + br + " drop comment \"banger: guests may not reach host services\"\n"
+               "  }\n"
+               "  chain guest_to_host {\n"
+               "    icmp type echo-request accept\n"
+               "  }\n"
+               "}\n",
+               "creating nftables table inet " + cfg.table);
+  }
+  if (!table_exists("bridge", cfg.table)) {
+    nft_script("table bridge " + cfg.table + " {\n"
+               "  chain prerouting {\n"
+               "    type filter hook prerouting priority filter; policy accept;\n"
+               "  }\n"
+               "}\n",
+               "creating nftables table bridge " + cfg.table);
+  }
+}
+
+void delete_tables(const Config& cfg) {
+  for (const char* family : {"inet", "bridge"})
+    if (table_exists(family, cfg.table))
+      nft_script(std::string("delete table ") + family + " " + cfg.table + "\n",
+                 std::string("deleting nftables table ") + family + " " + cfg.table);
+}
+
+void add_vm_rules(const Config& cfg, const std::string& vm, const std::string& tap,
+                  const std::string& mac, const std::string& ip) {
+  const std::string pre = "add rule bridge " + cfg.table + " prerouting iifname " + quoted(tap) + " ";
+  const std::string c = " drop comment " + quoted(kComment + vm) + "\n";
+  nft_script(pre + "ether saddr != " + mac + c +
+                 pre + "ether type ip ip saddr != " + ip + c +
+                 pre + "ether type arp arp saddr ip != " + ip + c,
+             "adding the nftables rules of VM " + vm);
+}
+
+void add_allow_rule(const Config& cfg, const std::string& vm, const std::string& ip,
+                    const std::string& proto, int port) {
+  if ((proto != "tcp" && proto != "udp") || port < 1 || port > 65535)
+    fail(ErrorKind::invalid_input, "host port " + proto + "/" + std::to_string(port) + " is not valid",
+         "use tcp or udp and a port from 1 to 65535");
+  nft_script("add rule inet " + cfg.table + " guest_to_host ip saddr " + ip + " " + proto +
+                 " dport " + std::to_string(port) + " accept comment " + quoted(kComment + vm) + "\n",
+             "allowing VM " + vm + " to reach host port " + proto + "/" + std::to_string(port));
+}
+
+int remove_vm_rules(const Config& cfg, const std::string& vm) {
+  std::string script;
+  int n = 0;
+  for (const auto& r : vm_rule_refs(cfg)) {
+    if (r.vm != vm) continue;
+    script += "delete rule " + r.family + " " + cfg.table + " " + r.chain + " handle " +
+              std::to_string(r.handle) + "\n";
+    ++n;
+  }
+  if (n) nft_script(script, "removing the nftables rules of VM " + vm);
+  return n;
+}
+
+std::set<std::string> rule_owners(const Config& cfg) {
+  std::set<std::string> out;
+  for (const auto& r : vm_rule_refs(cfg)) out.insert(r.vm);
+  return out;
+}
+
+std::string list_tables(const Config& cfg) {
+  std::string out;
+  for (const char* family : {"inet", "bridge"}) {
+    RunResult r = nft_raw({"list", "table", family, cfg.table});
+    if (r.exit_code == 0) out += r.out;
+  }
+  return out;
+}
+
+}  // namespace banger::net

@@ -1,0 +1,39 @@
+// banger's own nftables tables, and nothing else:
+//   table inet TABLE    masquerade of the subnet's outbound traffic, and an
+//                       input filter: traffic arriving from the bridge for
+//                       the host itself is dropped except replies, ping and
+//                       the ports explicitly allowed per VM;
+//   table bridge TABLE  per-tap anti-spoofing: a tap may only send its VM's
+//                       MAC and IP (so the per-VM allow rules, keyed by
+//                       source address, mean what they say).
+// Every per-VM rule carries the comment "vm=NAME"; teardown and reconcile
+// delete rules by that comment (through their handles), never by position.
+#pragma once
+
+#include <set>
+#include <string>
+
+#include "host/net/config.h"
+
+namespace banger::net {
+
+bool tables_exist(const Config& cfg);
+// Creates whichever of the two tables is missing (each in one transaction).
+void ensure_tables(const Config& cfg);
+void delete_tables(const Config& cfg);
+
+// The anti-spoofing rules of one VM's tap.
+void add_vm_rules(const Config& cfg, const std::string& vm, const std::string& tap,
+                  const std::string& mac, const std::string& ip);
+// Lets VM `vm` (source `ip`) reach the host's `proto` (tcp/udp) `port`.
+void add_allow_rule(const Config& cfg, const std::string& vm, const std::string& ip,
+                    const std::string& proto, int port);
+// Deletes every rule whose comment is "vm=VM"; returns how many.
+int remove_vm_rules(const Config& cfg, const std::string& vm);
+// The VMs that own at least one rule.
+std::set<std::string> rule_owners(const Config& cfg);
+
+// The whole of banger's tables as `nft list` prints them (for tests, doctor).
+std::string list_tables(const Config& cfg);
+
+}  // namespace banger::net

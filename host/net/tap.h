@@ -1,0 +1,61 @@
+// Tap networking for VMs: a bridge with the subnet's gateway address, one tap
+// per VM attached to it, and banger's nftables tables (see firewall.h).
+//
+// Lifecycle: setup_tap creates the bridge and tables on demand; teardown
+// removes the VM's tap and rules, and when no banger tap is left on the
+// bridge, the bridge and the tables too (nothing stays behind after the last
+// `vm rm`). reconcile removes taps and rules of VMs that are gone. All of it
+// runs under one file lock (Config::lock_path), so banger processes may call
+// it at once. Needs root or CAP_NET_ADMIN (see privilege.h).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "host/net/config.h"
+
+namespace banger::net {
+
+// Creates the bridge (idempotent): banger0 with GATEWAY/PREFIX, up. Fails
+// with a conflict error when another link already routes the subnet.
+void ensure_bridge(const Config& cfg);
+
+struct TapSetup {
+  std::string tap;
+  std::string mac;
+  std::string ip;
+  std::string gateway;
+  int prefix = 24;
+  std::vector<std::string> dns;
+  // QEMU arguments for the VM's NIC:
+  //   -netdev tap,id=net0,ifname=TAP,script=no,downscript=no
+  //   -device virtio-net-device,netdev=net0,mac=MAC
+  std::vector<std::string> qemu_args;
+  // For the guest agent (guest/net.cc):
+  //   banger.ip=IP/PREFIX banger.gw=GATEWAY [banger.dns=A,B]
+  std::string cmdline;
+};
+
+// Sets up VM `name`'s tap for address index `index` (from the state index's
+// pool [cfg.subnet.first(), cfg.subnet.last()]). Idempotent: an existing link
+// of the tap's name labelled for this VM (or unlabelled) is reused and its
+// rules replaced; one labelled for another VM is a conflict error.
+TapSetup setup_tap(const Config& cfg, const std::string& name, long long index);
+
+// What setup_tap would return, without touching the host.
+TapSetup describe_tap(const Config& cfg, const std::string& name, long long index);
+
+// Lets VM `name` (at `index`) reach the host's PROTO/PORT on any host address.
+void allow_host_port(const Config& cfg, const std::string& name, long long index, int port,
+                     const std::string& proto = "tcp");
+
+// Removes VM `name`'s tap and rules (missing ones are fine); the bridge and
+// tables go with the last banger tap. Returns true when anything was removed.
+bool teardown(const Config& cfg, const std::string& name);
+
+// Deletes banger taps (prefix + "banger:" label) and "vm=" rules whose VM is
+// not in `known`; then the bridge and tables when no banger tap is left.
+// Returns the names of the VMs whose leftovers were removed.
+std::vector<std::string> reconcile(const Config& cfg, const std::vector<std::string>& known);
+
+}  // namespace banger::net
