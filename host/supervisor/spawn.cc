@@ -57,6 +57,20 @@ std::string banger_binary() {
        "set BANGER_BIN to the path of build/banger");
 }
 
+bool kill_orphan_vmm(long pid, const std::string& state_dir) {
+  if (pid <= 0 || state_dir.empty() || kill(static_cast<pid_t>(pid), 0) != 0) return false;
+  std::string cmdline;
+  try {
+    cmdline = fs::read_file("/proc/" + std::to_string(pid) + "/cmdline");
+  } catch (const Error&) {
+    return false;
+  }
+  if (cmdline.find(state_dir + "/") == std::string::npos) return false;
+  kill(static_cast<pid_t>(pid), SIGKILL);
+  for (int i = 0; i < 100 && kill(static_cast<pid_t>(pid), 0) == 0; i++) usleep(20000);
+  return true;
+}
+
 bool supervisor_alive(long pid, const std::string& name) {
   if (pid <= 0 || kill(static_cast<pid_t>(pid), 0) != 0) return false;
   std::string cmdline;

@@ -18,6 +18,11 @@ std::string banger_binary();
 // with the log's tail) on failure, after making sure the supervisor is gone.
 nlohmann::json spawn(const std::string& spec_path, const std::string& log_path, std::chrono::seconds timeout);
 
+// Kills `pid` if it is a VMM of the VM whose state dir is `state_dir` (its
+// command line names that dir): what reconcile does for a VMM whose
+// supervisor died. Returns true if it killed something.
+bool kill_orphan_vmm(long pid, const std::string& state_dir);
+
 // True when `pid` is a live supervisor of the VM named `name`.
 bool supervisor_alive(long pid, const std::string& name);
 

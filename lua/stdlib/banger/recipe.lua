@@ -104,6 +104,8 @@ local function new_ctx(recipe, args, parent)
     json = parent and parent.json or false,
     verbose = parent and parent.verbose or false,
     command = parent and parent.command or ("banger " .. (recipe.name or "run")),
+    -- A recipe called by another recipe returns its result instead of printing it.
+    nested = parent ~= nil and not parent.top,
     state = {},
     _cleanups = {},
   }, Ctx)
@@ -138,6 +140,7 @@ function Ctx:defer(fn) table.insert(self._cleanups, fn) end
 ---@param value any
 ---@param format? fun(value:any):string
 function Ctx:emit(value, format)
+  if self.nested then return end
   if self.json then
     print(require("banger.json").encode(value, true))
   elseif format then
@@ -185,7 +188,7 @@ function Recipe:main(argv, opts)
     io.write(args_lib.help(self, command))
     return nil
   end
-  return self:call(args, { json = opts.json, verbose = opts.verbose, command = command })
+  return self:call(args, { json = opts.json, verbose = opts.verbose, command = command, top = true })
 end
 
 -- ---------------------------------------------------------------------------

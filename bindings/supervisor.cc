@@ -1,0 +1,142 @@
+// _host.supervisor: starting a VM's supervisor and talking to it.
+#include <chrono>
+
+#include "bindings/support.h"
+#include "host/supervisor/client.h"
+#include "host/supervisor/spawn.h"
+
+namespace banger::lua {
+
+namespace {
+
+constexpr const char* kClientType = "banger.vm.client";
+
+using supervisor::Client;
+
+// spawn(spec_path, log_path, timeout_s) -> info
+int sv_spawn(lua_State* L) {
+  auto info = supervisor::spawn(arg_string(L, 1, "spec_path"), arg_string(L, 2, "log_path"),
+                                std::chrono::seconds(opt_integer(L, 3, "timeout").value_or(180)));
+  push_json(L, info);
+  return 1;
+}
+
+int sv_alive(lua_State* L) {
+  lua_pushboolean(L, supervisor::supervisor_alive(static_cast<long>(arg_integer(L, 1, "pid")),
+                                                  arg_string(L, 2, "name")));
+  return 1;
+}
+
+int sv_kill_vmm(lua_State* L) {
+  lua_pushboolean(L, supervisor::kill_orphan_vmm(static_cast<long>(arg_integer(L, 1, "pid")),
+                                                 arg_string(L, 2, "state_dir")));
+  return 1;
+}
+
+// connect(socket_path, vm_name) -> client
+int sv_connect(lua_State* L) {
+  std::shared_ptr<Client> c = Client::connect(arg_string(L, 1, "socket"), arg_string(L, 2, "vm"));
+  push_handle(L, std::move(c), kClientType);
+  return 1;
+}
+
+std::vector<std::string> strings(const nlohmann::json& j, const char* key) {
+  std::vector<std::string> out;
+  if (j.contains(key))
+    for (const auto& v : j[key]) out.push_back(v.get<std::string>());
+  return out;
+}
+
+// client:exec{argv=, env=, cwd=, user=, tty=, stdin=bool, forward_signals=} -> {code, signal, guest_us}
+// stdio is this process's own (stdin only when stdin=true).
+int cl_exec(lua_State* L) {
+  auto c = arg_handle<Client>(L, 1, kClientType);
+  nlohmann::json o = arg_table(L, 2, "opts");
+  supervisor::ExecOptions opts;
+  opts.argv = strings(o, "argv");
+  if (opts.argv.empty()) fail(ErrorKind::invalid_input, "exec needs a command");
+  opts.env = strings(o, "env");
+  opts.cwd = o.value("cwd", "");
+  opts.user = o.value("user", "");
+  opts.tty = o.value("tty", false);
+  opts.stdin_fd = o.value("stdin", false) ? 0 : -1;
+  opts.forward_signals = o.value("forward_signals", true);
+  auto r = c->exec(opts);
+  push_json(L, {{"code", r.exit_code}, {"signal", r.signal}, {"guest_us", r.guest_us}});
+  return 1;
+}
+
+int cl_put(lua_State* L) {
+  auto c = arg_handle<Client>(L, 1, kClientType);
+  c->put_file(arg_string(L, 2, "local"), arg_string(L, 3, "guest"),
+              static_cast<uint32_t>(opt_integer(L, 4, "mode").value_or(0644)),
+              static_cast<uint32_t>(opt_integer(L, 5, "uid").value_or(0)),
+              static_cast<uint32_t>(opt_integer(L, 6, "gid").value_or(0)));
+  return 0;
+}
+
+int cl_get(lua_State* L) {
+  auto c = arg_handle<Client>(L, 1, kClientType);
+  lua_pushinteger(L, c->get_file(arg_string(L, 2, "guest"), arg_string(L, 3, "local")));
+  return 1;
+}
+
+int cl_ports(lua_State* L) {
+  auto c = arg_handle<Client>(L, 1, kClientType);
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& p : c->ports()) out.push_back({{"proto", p.proto}, {"address", p.address}, {"port", p.port}});
+  push_json(L, out);
+  return 1;
+}
+
+int cl_stats(lua_State* L) {
+  auto c = arg_handle<Client>(L, 1, kClientType);
+  auto s = c->stats();
+  push_json(L, {{"mem_total_kib", s.mem_total_kib},
+                {"mem_available_kib", s.mem_available_kib},
+                {"cpu_user_ms", s.cpu_user_ms},
+                {"cpu_system_ms", s.cpu_system_ms},
+                {"cpu_idle_ms", s.cpu_idle_ms},
+                {"load1", s.load1_centi / 100.0},
+                {"processes", s.processes}});
+  return 1;
+}
+
+int cl_info(lua_State* L) {
+  push_json(L, arg_handle<Client>(L, 1, kClientType)->info());
+  return 1;
+}
+
+int cl_stop(lua_State* L) {
+  auto c = arg_handle<Client>(L, 1, kClientType);
+  c->stop(static_cast<int>(opt_integer(L, 2, "timeout").value_or(30)));
+  return 0;
+}
+
+const luaL_Reg kClientMethods[] = {
+    {"exec", wrap<cl_exec>},   {"put", wrap<cl_put>},   {"get", wrap<cl_get>},
+    {"ports", wrap<cl_ports>}, {"stats", wrap<cl_stats>}, {"info", wrap<cl_info>},
+    {"stop", wrap<cl_stop>},   {"close", handle_release<Client>},
+    {nullptr, nullptr},
+};
+
+const luaL_Reg kFuncs[] = {
+    {"spawn", wrap<sv_spawn>},
+    {"alive", wrap<sv_alive>},
+    {"kill_vmm", wrap<sv_kill_vmm>},
+    {"connect", wrap<sv_connect>},
+    {nullptr, nullptr},
+};
+
+int open_supervisor(lua_State* L) {
+  define_handle<Client>(L, kClientType, kClientMethods);
+  lua_newtable(L);
+  luaL_register(L, nullptr, kFuncs);
+  return 1;
+}
+
+}  // namespace
+
+BANGER_LUA_MODULE(supervisor, open_supervisor);
+
+}  // namespace banger::lua

@@ -1,0 +1,65 @@
+-- banger vm create [IMAGE]: a VM record, its address and its disk (a qcow2
+-- overlay over the image: the same cost for any image size). Not started.
+-- Missing images and kernels are pulled from the catalogs.
+local sandbox = banger.sandbox
+
+return recipe.new {
+  description = "Create a VM from an image (pulled when missing); 'vm start' boots it",
+  params = {
+    { "image", positional = true, metavar = "IMAGE", help = "an image name (default: debian-bookworm)" },
+    { "name", help = "VM name (default: IMAGE-XXXX)" },
+    { "cpus", type = "int", default = 2, help = "virtual CPUs" },
+    { "memory", type = "size", metavar = "SIZE", help = "memory, e.g. 1G (default: 1G)" },
+    { "net", choices = { "auto", "user", "tap", "none" }, help = "networking: user, tap (needs root), none (default: tap when privileged, else user)" },
+    { "publish", short = "p", type = "list", metavar = "HOST:GUEST", help = "forward a host port (bound to 127.0.0.1) to a guest port" },
+    { "kernel", help = "kernel name (default: debian-cloud)" },
+  },
+  stages = { "image", "kernel", "reserve", "disk" },
+  run = function(ctx, args)
+    local image_name = args.image or sandbox.DEFAULT_IMAGE
+    local name = args.name or sandbox.generate_name(image_name)
+    sandbox.check_name(name)
+    if sandbox.get(name) then
+      banger.errors.raise("conflict", ("VM '%s' already exists"):format(name),
+        ("choose another name, or remove it with 'banger vm rm %s'"):format(name))
+    end
+    local forwards = {}
+    for _, p in ipairs(args.publish or {}) do forwards[#forwards + 1] = sandbox.parse_forward(p) end
+    local memory = args.memory or 1024 * 1024 * 1024
+    if memory < 128 * 1024 * 1024 then
+      banger.errors.raise("invalid_input", "--memory must be at least 128M")
+    end
+    if args.cpus < 1 or args.cpus > 64 then banger.errors.raise("invalid_input", "--cpus must be 1-64") end
+    local net = sandbox.net_mode(args.net)
+
+    local image = ctx:stage("image", function() return sandbox.ensure_image(image_name, ctx) end)
+    local kernel = ctx:stage("kernel", function() return sandbox.ensure_kernel(args.kernel or sandbox.DEFAULT_KERNEL, ctx) end)
+
+    local dir = banger.store.paths().vms .. "/" .. name
+    local record = {
+      image = image.name, kernel = kernel.name, cpus = args.cpus, memory_mib = math.floor(memory / 1048576),
+      net = net, forwards = forwards, state = "created", dir = dir, overlay = dir .. "/disk.qcow2",
+    }
+    ctx:stage("reserve", function()
+      record.address = banger.store.insert_with_address("vm", name, record, sandbox.ADDRESS_FIRST, sandbox.ADDRESS_LAST)
+    end)
+    local ok, err = pcall(ctx.stage, ctx, "disk", function()
+      banger.fs.mkdirs(dir, tonumber("700", 8))
+      local r = banger.process.run({ "qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", image.rootfs, record.overlay })
+      if r.code ~= 0 then
+        banger.errors.raise("io", ("creating the disk of VM '%s' failed: %s"):format(name, r.err:gsub("%s+$", "")),
+          "check that qemu-utils is installed ('banger doctor')")
+      end
+      banger.store.update("vm", name, record)
+    end)
+    if not ok then
+      -- Nothing half-made stays: the record, its address and the directory go.
+      banger.store.remove("vm", name)
+      banger.fs.remove(dir)
+      error(err, 0)
+    end
+    record.name = name
+    ctx:emit(record, function(r) return ("created VM '%s' (image %s)"):format(r.name, r.image) end)
+    return record
+  end,
+}

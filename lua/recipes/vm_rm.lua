@@ -1,0 +1,30 @@
+-- banger vm rm NAME...: removes stopped VMs (with --force, running ones too):
+-- record, address, disk and state directory.
+local sandbox = banger.sandbox
+
+return recipe.new {
+  description = "Remove VMs (--force stops running ones first)",
+  params = {
+    { "names", rest = true, dashes = false, required = true, metavar = "NAME" },
+    { "force", short = "f", type = "bool", help = "stop a running VM first" },
+  },
+  run = function(ctx, args)
+    sandbox.reconcile()
+    for _, name in ipairs(args.names) do
+      local rec = sandbox.require(name)
+      if rec.state == "running" or rec.state == "starting" then
+        if not args.force then
+          banger.errors.raise("conflict", ("VM '%s' is running"):format(name),
+            ("stop it first ('banger vm stop %s') or use 'banger vm rm --force %s'"):format(name, name))
+        end
+        local ok, c = pcall(sandbox.connect, name)
+        if ok then c:stop(30); c:close() end
+        sandbox.reconcile()
+      end
+      banger.store.remove("vm", name)
+      banger.fs.remove(rec.dir)
+      if _host.net then pcall(sandbox.write_ssh_config) end
+      ctx:emit({ removed = name }, function() return "removed VM '" .. name .. "'" end)
+    end
+  end,
+}

@@ -1,0 +1,55 @@
+-- banger vm run [IMAGE] [-- CMD...]: a VM for one job. Creates it (pulling
+-- the image and kernel when missing), starts it, runs CMD with stdin, stdout
+-- and stderr wired (or an interactive shell without CMD), and exits with the
+-- command's exit code. The VM is stopped afterwards, and removed with --rm.
+local sandbox = banger.sandbox
+
+local SHELL = "if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi"
+
+return recipe.new {
+  description = "Run a command or a shell in a new VM (created, started, then stopped; --rm removes it)",
+  params = {
+    { "image", positional = true, metavar = "IMAGE", help = "an image name (default: debian-bookworm)" },
+    { "name", help = "VM name (default: IMAGE-XXXX)" },
+    { "cpus", type = "int", default = 2, help = "virtual CPUs" },
+    { "memory", type = "size", metavar = "SIZE", help = "memory, e.g. 1G (default: 1G)" },
+    { "net", choices = { "auto", "user", "tap", "none" }, help = "networking: user, tap (needs root), none" },
+    { "publish", short = "p", type = "list", metavar = "HOST:GUEST", help = "forward a host port to a guest port" },
+    { "kernel", help = "kernel name (default: debian-cloud)" },
+    { "rm", type = "bool", help = "remove the VM when the command ends" },
+    { "tty", short = "t", type = "bool", help = "run the command on a terminal (default: only for the shell)" },
+    { "env", short = "e", type = "list", metavar = "NAME=VALUE", help = "set an environment variable" },
+    { "workdir", short = "w", metavar = "DIR", help = "working directory in the guest" },
+    { "command", rest = true, metavar = "CMD", help = "the command to run (default: a login shell)" },
+  },
+  stages = { "create", "start", "run" },
+  run = function(ctx, args)
+    local vm = ctx:stage("create", function()
+      return banger.recipe.load("vm_create"):call({
+        image = args.image, name = args.name, cpus = args.cpus, memory = args.memory,
+        net = args.net, publish = args.publish, kernel = args.kernel,
+      }, ctx)
+    end)
+    ctx:defer(function()
+      local rec = sandbox.get(vm.name)
+      if rec and rec.state == "running" then
+        local ok, c = pcall(sandbox.connect, vm.name)
+        if ok then c:stop() end
+      end
+      if args.rm then banger.recipe.load("vm_rm"):call({ names = { vm.name }, force = true }, ctx) end
+    end)
+    ctx:stage("start", function() return banger.recipe.load("vm_start"):call({ name = vm.name, timeout = 180 }, ctx) end)
+    local code = ctx:stage("run", function()
+      local interactive = #args.command == 0
+      local argv = interactive and { "sh", "-c", SHELL } or args.command
+      local client = sandbox.connect(vm.name)
+      local r = client:exec({
+        argv = argv, tty = args.tty or (interactive and _host.core.isatty(0)), stdin = true,
+        env = args.env, cwd = args.workdir,
+      })
+      client:close()
+      return r.code
+    end)
+    return code
+  end,
+}

@@ -1,0 +1,49 @@
+-- banger vm start NAME: boots the VM under its own supervisor and waits
+-- until the guest agent answers.
+local sandbox = banger.sandbox
+
+return recipe.new {
+  description = "Start a created or stopped VM",
+  params = {
+    { "name", positional = true, required = true, metavar = "NAME" },
+    { "timeout", type = "int", default = 180, help = "seconds to wait for the guest agent" },
+  },
+  stages = { "prepare", "boot", "ready" },
+  run = function(ctx, args)
+    sandbox.reconcile()
+    local rec = sandbox.require(args.name)
+    if rec.state == "running" then
+      ctx:emit(rec, function() return ("VM '%s' is already running"):format(rec.name) end)
+      return rec
+    end
+    local spec = ctx:stage("prepare", function()
+      local image = banger.image.require(rec.image)
+      local kernel = sandbox.ensure_kernel(rec.kernel, ctx)
+      local boot = sandbox.boot_files(kernel)
+      return {
+        name = rec.name,
+        state_dir = rec.dir,
+        vm = {
+          kernel = boot.kernel, initrd = boot.initrd, rootfs = image.rootfs, overlay = rec.overlay,
+          cpus = rec.cpus, memory_mib = rec.memory_mib, accel = _host.core.getenv("BANGER_ACCEL") or "auto",
+          ready_timeout_ms = args.timeout * 1000, cmdline = "banger.hostname=" .. rec.name,
+          net = { mode = rec.net, forwards = rec.forwards },
+        },
+        tap = { address = rec.address },
+      }
+    end)
+    local spec_path = rec.dir .. "/spec.json"
+    banger.fs.write(spec_path, banger.json.encode(spec, true), tonumber("600", 8))
+    local info = ctx:stage("boot", function()
+      return _host.supervisor.spawn(spec_path, rec.dir .. "/supervisor.log", args.timeout + 30)
+    end)
+    ctx:stage("ready", function()
+      if banger.net and _host.net then sandbox.authorize_ssh(rec.name) end
+    end)
+    info.name = rec.name
+    ctx:emit(info, function(i)
+      return ("started VM '%s' (%s, ready in %d ms)"):format(i.name, i.accel or "?", i.boot and i.boot.host_ready_ms or 0)
+    end)
+    return info
+  end,
+}

@@ -1,0 +1,181 @@
+--- VMs as users see them: named sandboxes recorded in the state index, each
+--- running under its own supervisor process while it is up.
+---
+--- A VM record: {name, image, kernel, cpus, memory_mib, net, forwards, state,
+--- dir, address, ip, supervisor_pid, qemu_pid, created}. States: created,
+--- starting, running, stopped.
+local errors = require("banger.errors")
+local store = require("banger.store")
+local fs = require("banger.fs")
+local json = require("banger.json")
+local core = _host.core
+
+local M = {}
+
+M.DEFAULT_IMAGE = "debian-bookworm"
+M.DEFAULT_KERNEL = "debian-cloud"
+-- Address pool (host part of the tap subnet) reserved per VM.
+M.ADDRESS_FIRST, M.ADDRESS_LAST = 2, 254
+
+local NAME_PATTERN = "^[a-z0-9][a-z0-9-]*$"
+
+--- Checks a VM name: lowercase letters, digits and '-', at most 40 (it
+--- becomes a hostname and NAME.vm).
+---@param name string
+function M.check_name(name)
+  if type(name) ~= "string" or #name > 40 or not name:match(NAME_PATTERN) then
+    errors.raise("invalid_input", ("invalid VM name '%s'"):format(tostring(name)),
+      "use lowercase letters, digits and '-' (at most 40), starting with a letter or digit")
+  end
+end
+
+--- A fresh name: IMAGE-XXXX.
+---@param image string
+---@return string
+function M.generate_name(image)
+  local base = image:gsub("[^a-z0-9-]", "-"):sub(1, 30)
+  for _ = 1, 20 do
+    local name = ("%s-%04x"):format(base, math.random(0, 0xffff))
+    if not store.get("vm", name) then return name end
+  end
+  errors.raise("conflict", "could not find a free VM name", "give one with --name")
+end
+
+---@param name string
+---@return table|nil
+function M.get(name) return store.get("vm", name) end
+
+--- The VM's record or a not_found error with a hint.
+---@param name string
+---@return table
+function M.require(name)
+  local rec = M.get(name)
+  if not rec then
+    errors.raise("not_found", ("no VM named '%s'"):format(name), "list VMs with 'banger vm ls'")
+  end
+  return rec
+end
+
+--- Marks VMs whose supervisor died as stopped and frees what they held.
+--- Every command runs this first; it only touches banger's own resources.
+function M.reconcile()
+  local running = {}
+  for _, rec in ipairs(store.list("vm")) do
+    if rec.state == "running" or rec.state == "starting" then
+      if rec.supervisor_pid and _host.supervisor.alive(rec.supervisor_pid, rec.name) then
+        running[#running + 1] = rec.name
+      else
+        core.log("info", ("VM '%s': supervisor gone, reconciling"):format(rec.name))
+        -- A VMM that outlived its supervisor is killed: its pid is checked
+        -- against the VM's state dir so a recycled pid is never touched.
+        if rec.qemu_pid then _host.supervisor.kill_vmm(rec.qemu_pid, rec.dir) end
+        fs.remove(rec.dir .. "/control.sock")
+        rec.state, rec.supervisor_pid, rec.qemu_pid = "stopped", nil, nil
+        store.update("vm", rec.name, rec)
+      end
+    end
+  end
+  if _host.net then pcall(_host.net.reconcile, running) end
+  return running
+end
+
+---@return table[] records sorted by name (reconciled first)
+function M.list()
+  M.reconcile()
+  return store.list("vm")
+end
+
+--- A connection to a running VM's supervisor.
+---@param name string
+function M.connect(name)
+  local rec = M.require(name)
+  if rec.state ~= "running" then
+    M.reconcile()
+    rec = M.require(name)
+  end
+  if rec.state ~= "running" then
+    errors.raise("conflict", ("VM '%s' is not running (state: %s)"):format(name, tostring(rec.state)),
+      ("start it with 'banger vm start %s'"):format(name))
+  end
+  return _host.supervisor.connect(rec.dir .. "/control.sock", name)
+end
+
+--- Parses "-p HOST:GUEST" / "ADDR:HOST:GUEST" / "HOST:GUEST/udp".
+---@param spec string
+---@return table {proto, host_addr, host_port, guest_port}
+function M.parse_forward(spec)
+  local body, proto = spec:match("^(.-)/(%a+)$")
+  body, proto = body or spec, proto or "tcp"
+  local addr, hp, gp = body:match("^([%d%.]+):(%d+):(%d+)$")
+  if not addr then hp, gp = body:match("^(%d+):(%d+)$") end
+  if not hp or (proto ~= "tcp" and proto ~= "udp") then
+    errors.raise("invalid_input", ("invalid port forward '%s'"):format(spec), "use -p HOST_PORT:GUEST_PORT, e.g. -p 8080:80")
+  end
+  hp, gp = tonumber(hp), tonumber(gp)
+  if hp < 1 or hp > 65535 or gp < 1 or gp > 65535 then
+    errors.raise("invalid_input", ("invalid port forward '%s': ports are 1-65535"):format(spec))
+  end
+  return { proto = proto, host_addr = addr or "127.0.0.1", host_port = hp, guest_port = gp }
+end
+
+--- The network mode to use: `requested`, else tap when privileged, else user.
+---@param requested? string
+---@return string
+function M.net_mode(requested)
+  if requested and requested ~= "" and requested ~= "auto" then
+    if requested ~= "user" and requested ~= "tap" and requested ~= "none" then
+      errors.raise("invalid_input", ("unknown network mode '%s'"):format(requested), "use --net user or --net tap")
+    end
+    return requested
+  end
+  if _host.net and _host.net.default_mode then return _host.net.default_mode() end
+  return "user"
+end
+
+--- The image record for a VM, pulled through the image_pull recipe when it
+--- is missing and the catalog knows it (auto-pull).
+---@param name string
+---@param ctx? table the calling recipe's ctx
+---@return table
+function M.ensure_image(name, ctx)
+  local image = require("banger.image")
+  local rec = image.get(name)
+  if rec then return rec end
+  if not image.catalog()[name] then image.require(name) end
+  require("banger.progress").note(("image '%s' is missing: pulling it from the catalog"):format(name))
+  return require("banger.recipe").load("image_pull"):call({ ref = name }, ctx)
+end
+
+--- The kernel record, pulled through the kernel_pull recipe when missing
+--- and in the kernel catalog (auto-pull).
+---@param name string
+---@param ctx? table
+---@return table
+function M.ensure_kernel(name, ctx)
+  local rec = store.get("kernel", name)
+  if rec then return rec end
+  local catalog = json.decode(core.read_source("catalog/kernels.json")).kernels
+  if not catalog[name] then
+    errors.raise("not_found", ("no kernel named '%s'"):format(name),
+      "list kernels with 'banger kernel ls'; pull one with 'banger kernel pull debian-cloud'")
+  end
+  require("banger.progress").note(("kernel '%s' is missing: pulling it"):format(name))
+  return require("banger.recipe").load("kernel_pull"):call({ name = name }, ctx)
+end
+
+--- What a VM boots with: the kernel's checked triple and banger's initramfs
+--- (the agent as /init plus the modules), built once per kernel and agent.
+---@param kernel_rec table
+---@return {kernel:string, initrd:string, version:string}
+function M.boot_files(kernel_rec)
+  local triple = _host.kernel.resolve({ name = kernel_rec.name, dir = kernel_rec.dir })
+  local agent = _host.agents.find()
+  local st = core.stat(agent)
+  local initrd = ("%s/banger-initrd-%d-%d.img"):format(kernel_rec.dir, st.size, st.mtime)
+  if not fs.exists(initrd) then
+    _host.kernel.build_initramfs({ init = agent, modules_dir = triple.modules, version = triple.version, out = initrd })
+  end
+  return { kernel = triple.kernel, initrd = initrd, version = triple.version }
+end
+
+return M
