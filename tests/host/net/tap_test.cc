@@ -1,0 +1,151 @@
+#include <catch2/catch.hpp>
+
+#include "host/core/error.h"
+#include "host/core/process.h"
+#include "host/net/addressing.h"
+#include "host/net/firewall.h"
+#include "host/net/link.h"
+#include "host/net/tap.h"
+#include "tests/host/net/net_fixture.h"
+
+using namespace banger;
+using namespace banger::net;
+using banger::test::NetFixture;
+
+namespace {
+
+int count(const std::string& hay, const std::string& needle) {
+  int n = 0;
+  for (size_t p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("net tap: the bridge is made on demand, idempotently, with the gateway address", "[net][root]") {
+  REQUIRE_NET_PRIVILEGE();
+  NetFixture f;
+  ensure_bridge(f.cfg);
+  ensure_bridge(f.cfg);
+  auto br = find_link(f.cfg.bridge);
+  REQUIRE(br);
+  CHECK(br->kind == "bridge");
+  CHECK(br->up);
+  CHECK(ipv4_addresses(f.cfg.bridge) == std::vector<std::string>{f.cfg.subnet.gateway() + "/24"});
+  CHECK(tables_exist(f.cfg));
+  std::string tables = list_tables(f.cfg);
+  CHECK(count(tables, "masquerade") == 1);
+  CHECK(tables.find("ip saddr " + f.cfg.subnet.cidr() + " ip daddr != " + f.cfg.subnet.cidr() + " masquerade") !=
+        std::string::npos);
+  CHECK(tables.find("iifname \"" + f.cfg.bridge + "\" drop") != std::string::npos);
+}
+
+TEST_CASE("net tap: setup makes an attached tap and per-VM rules; teardown removes exactly them", "[net][root]") {
+  REQUIRE_NET_PRIVILEGE();
+  NetFixture f;
+  TapSetup a = setup_tap(f.cfg, "alpha", 2);
+  TapSetup b = setup_tap(f.cfg, "beta", 3);
+  CHECK(a.ip == f.address(2));
+  CHECK(b.ip == f.address(3));
+  auto ta = find_link(a.tap);
+  REQUIRE(ta);
+  CHECK(ta->kind == "tun");
+  CHECK(ta->master == f.cfg.bridge);
+  CHECK(ta->alias == "banger:alpha");
+  CHECK(ta->up);
+  // Set up again (a restarted supervisor): same tap, rules not doubled.
+  CHECK(setup_tap(f.cfg, "alpha", 2).tap == a.tap);
+  allow_host_port(f.cfg, "alpha", 2, 8080);
+  allow_host_port(f.cfg, "beta", 3, 53, "udp");
+
+  std::string tables = list_tables(f.cfg);
+  CHECK(count(tables, "comment \"vm=alpha\"") == 4);
+  CHECK(count(tables, "comment \"vm=beta\"") == 4);
+  CHECK(tables.find("iifname \"" + a.tap + "\" ether saddr != " + a.mac + " drop comment \"vm=alpha\"") !=
+        std::string::npos);
+  CHECK(tables.find("iifname \"" + a.tap + "\" ip saddr != " + a.ip + " drop comment \"vm=alpha\"") !=
+        std::string::npos);
+  CHECK(tables.find("iifname \"" + a.tap + "\" arp saddr ip != " + a.ip + " drop comment \"vm=alpha\"") !=
+        std::string::npos);
+  CHECK(tables.find("ip saddr " + a.ip + " tcp dport 8080 accept comment \"vm=alpha\"") != std::string::npos);
+  CHECK(tables.find("ip saddr " + b.ip + " udp dport 53 accept comment \"vm=beta\"") != std::string::npos);
+  CHECK(rule_owners(f.cfg) == std::set<std::string>{"alpha", "beta"});
+
+  CHECK(teardown(f.cfg, "alpha"));
+  CHECK_FALSE(find_link(a.tap));
+  std::string after = list_tables(f.cfg);
+  CHECK(count(after, "vm=alpha") == 0);
+  CHECK(count(after, "comment \"vm=beta\"") == 4);
+  CHECK(count(after, "masquerade") == 1);
+  CHECK(find_link(b.tap));
+  CHECK(find_link(f.cfg.bridge));
+  CHECK_FALSE(teardown(f.cfg, "alpha"));
+
+  // The last one out takes the bridge and the tables with it.
+  CHECK(teardown(f.cfg, "beta"));
+  CHECK_FALSE(find_link(b.tap));
+  CHECK_FALSE(find_link(f.cfg.bridge));
+  CHECK(list_tables(f.cfg).empty());
+}
+
+TEST_CASE("net tap: reconcile removes the taps and rules of unknown VMs only", "[net][root]") {
+  REQUIRE_NET_PRIVILEGE();
+  NetFixture f;
+  TapSetup keep = setup_tap(f.cfg, "keep", 2);
+  TapSetup gone = setup_tap(f.cfg, "gone", 3);
+  allow_host_port(f.cfg, "gone", 3, 22);
+  // Rules left by a VM whose tap already went (a crashed supervisor).
+  TapSetup ghost = setup_tap(f.cfg, "ghost", 4);
+  test::ip_must({"link", "delete", ghost.tap});
+  // A foreign link with our prefix but no banger label is not ours to delete
+  // (a bridge: this kernel has no dummy links).
+  std::string foreign = f.cfg.tap_prefix + "foreign";
+  test::ip_must({"link", "add", foreign, "type", "bridge"});
+  f.links.push_back(foreign);
+
+  CHECK(reconcile(f.cfg, {"keep"}) == std::vector<std::string>{"ghost", "gone"});
+  CHECK(find_link(keep.tap));
+  CHECK_FALSE(find_link(gone.tap));
+  CHECK(find_link(foreign));
+  CHECK(rule_owners(f.cfg) == std::set<std::string>{"keep"});
+  CHECK(count(list_tables(f.cfg), "comment \"vm=keep\"") == 3);
+  CHECK(reconcile(f.cfg, {"keep"}).empty());
+
+  // Nothing known: everything of ours goes, the bridge and tables too.
+  CHECK(reconcile(f.cfg, {}) == std::vector<std::string>{"keep"});
+  CHECK_FALSE(find_link(keep.tap));
+  CHECK_FALSE(find_link(f.cfg.bridge));
+  CHECK(list_tables(f.cfg).empty());
+  CHECK(find_link(foreign));
+}
+
+TEST_CASE("net tap: a tap labelled for another VM is a conflict", "[net][root]") {
+  REQUIRE_NET_PRIVILEGE();
+  NetFixture f;
+  TapSetup a = setup_tap(f.cfg, "first", 2);
+  test::ip_must({"link", "set", "dev", a.tap, "alias", "banger:someone-else"});
+  CHECK_THROWS_WITH(setup_tap(f.cfg, "first", 2),
+                    "tap " + a.tap + " for VM first is in use by 'banger:someone-else'");
+}
+
+TEST_CASE("net tap: a subnet already routed elsewhere is refused", "[net][root]") {
+  REQUIRE_NET_PRIVILEGE();
+  NetFixture f;
+  std::string dummy = "bgd" + test::pid_tag();
+  test::ip_must({"link", "add", dummy, "type", "bridge"});
+  f.links.push_back(dummy);
+  // A wider route on another link that covers banger's subnet.
+  uint32_t base = f.cfg.subnet.network & 0xffff0000u;
+  std::string net16 = format_ipv4(base) + "/16";
+  test::ip_must({"addr", "add", format_ipv4(base | 0xff01u) + "/16", "dev", dummy});
+  test::ip_must({"link", "set", dummy, "up"});
+  try {
+    ensure_bridge(f.cfg);
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::conflict);
+    CHECK(e.message() == "banger's subnet " + f.cfg.subnet.cidr() + " overlaps " + net16 + " on " + dummy);
+    CHECK(e.hint() == "set BANGER_SUBNET to a free private subnet, e.g. BANGER_SUBNET=10.78.0.0/24");
+  }
+  CHECK_FALSE(find_link(f.cfg.bridge));
+}
