@@ -113,10 +113,15 @@ inline sockaddr_in sockaddr_of(const std::string& ip, int port) {
   return a;
 }
 
-// ICMP echo to `ip` (raw socket, needs root); 0 when a reply came.
-inline int icmp_ping(const std::string& ip, int timeout_ms = 1000) {
+// ICMP echo to `ip` from `src` (any when empty; raw socket, needs root);
+// 0 when a reply came.
+inline int icmp_ping(const std::string& ip, const std::string& src = {}, int timeout_ms = 3000) {
   int s = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
   if (s < 0) return 2;
+  if (!src.empty()) {
+    sockaddr_in a = sockaddr_of(src, 0);
+    if (bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return 3;
+  }
   icmphdr h{};
   h.type = ICMP_ECHO;
   h.un.echo.id = htons(static_cast<uint16_t>(getpid()));
@@ -127,13 +132,18 @@ inline int icmp_ping(const std::string& ip, int timeout_ms = 1000) {
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
   h.checksum = static_cast<uint16_t>(~sum);
   sockaddr_in to = sockaddr_of(ip, 0);
-  if (sendto(s, &h, sizeof h, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) < 0) return 3;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
+  using clock = std::chrono::steady_clock;
+  auto deadline = clock::now() + std::chrono::milliseconds(timeout_ms);
+  // A link that just came up drops packets until the kernel's link watch
+  // turns its carrier on (up to a second): send again every 200 ms.
+  auto next_send = clock::now();
+  while (clock::now() < deadline) {
+    if (clock::now() >= next_send) {
+      sendto(s, &h, sizeof h, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+      next_send = clock::now() + std::chrono::milliseconds(200);
+    }
     pollfd p{s, POLLIN, 0};
-    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                    deadline - std::chrono::steady_clock::now()).count());
-    if (poll(&p, 1, std::max(left, 1)) <= 0) break;
+    if (poll(&p, 1, 50) <= 0) continue;
     char buf[1500];
     sockaddr_in from{};
     socklen_t fl = sizeof from;
