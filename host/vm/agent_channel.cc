@@ -59,6 +59,10 @@ std::optional<proto::Frame> AgentChannel::receive(std::chrono::milliseconds wait
       closed_ = true;
       fail(ErrorKind::io, "the agent closed the channel");
     }
+    if (n < 0 && errno == ECONNRESET) {
+      closed_ = true;
+      fail(ErrorKind::io, "the agent closed the channel");
+    }
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) return std::nullopt;
       closed_ = true;

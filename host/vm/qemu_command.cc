@@ -57,18 +57,22 @@ void check_spec(const Spec& s) {
   }
 }
 
-std::string kernel_cmdline(const Spec& s) {
+std::string kernel_cmdline(const Spec& s, const std::string& accel, uint64_t tsc_khz) {
   std::string c = "console=ttyS0 quiet panic=-1 root=/dev/vda rw banger.hostname=" + s.name;
+  if (accel == "tcg" && tsc_khz > 0) c += " tsc_early_khz=" + std::to_string(tsc_khz) + " tsc=reliable";
   // QEMU user networking's fixed plan: guest 10.0.2.15, gateway 10.0.2.2, DNS 10.0.2.3.
   if (s.net.mode == "user") c += " banger.ip=10.0.2.15/24 banger.gw=10.0.2.2 banger.dns=10.0.2.3";
   if (!s.cmdline.empty()) c += " " + s.cmdline;
   return c;
 }
 
-std::vector<std::string> qemu_argv(const Spec& s, const AccelChoice& accel, const QemuFiles& f) {
+std::vector<std::string> qemu_argv(const Spec& s, const AccelChoice& accel, const QemuFiles& f,
+                                   uint64_t tsc_khz) {
   std::vector<std::string> a = {
       s.qemu,
-      "-M", "microvm,x-option-roms=off,rtc=off,acpi=on",
+      "-M", // rtc=on: without an RTC the kernel spends seconds polling for one and
+      // the guest clock starts in 1970.
+      "microvm,x-option-roms=off,rtc=on,acpi=on",
       "-accel", accel.accel,
   };
   if (accel.accel == "kvm") {
@@ -82,7 +86,7 @@ std::vector<std::string> qemu_argv(const Spec& s, const AccelChoice& accel, cons
       "-serial", "file:" + f.console_log,
       "-kernel", s.kernel,
       "-initrd", s.initrd,
-      "-append", kernel_cmdline(s),
+      "-append", kernel_cmdline(s, accel.accel, tsc_khz),
       "-drive", "id=root,file=" + f.overlay + ",format=qcow2,if=none,discard=unmap",
       "-device", "virtio-blk-device,drive=root",
   };

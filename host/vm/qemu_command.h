@@ -2,6 +2,7 @@
 // Pure functions of the spec (and a few paths), so tests pin them exactly.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -22,11 +23,13 @@ struct QemuFiles {
 // (invalid_input).
 void check_spec(const Spec& spec);
 
-// "console=ttyS0 quiet panic=-1 root=/dev/vda rw banger.hostname=NAME [net] EXTRA"
-std::string kernel_cmdline(const Spec& spec);
+// "console=ttyS0 quiet panic=-1 root=/dev/vda rw banger.hostname=NAME [tsc] [net] EXTRA".
+// Under TCG with a known host TSC rate (tsc_khz > 0) it adds
+// "tsc_early_khz=N tsc=reliable" (see tsc.h).
+std::string kernel_cmdline(const Spec& spec, const std::string& accel = "kvm", uint64_t tsc_khz = 0);
 
 std::vector<std::string> qemu_argv(const Spec& spec, const AccelChoice& accel,
-                                   const QemuFiles& files);
+                                   const QemuFiles& files, uint64_t tsc_khz = 0);
 
 // qemu-img create -f qcow2 -F raw -b ROOTFS OVERLAY (the backing path made
 // absolute). Costs the same for any image size.

@@ -15,6 +15,7 @@
 #include "host/core/interrupt.h"
 #include "host/vm/console.h"
 #include "host/vm/qemu_command.h"
+#include "host/vm/tsc.h"
 
 namespace banger::vm {
 
@@ -112,7 +113,18 @@ ExecResult Vm::exec_stream(const ExecRequest& req, const StreamIO& io) {
   ExecResult result;
   while (true) {
     check_interrupted();
-    while (auto f = channel_->receive(0ms)) {
+    std::optional<proto::Frame> f;
+    while (true) {
+      try {
+        f = channel_->receive(0ms);
+      } catch (const Error& e) {
+        qemu_.wait_for(2s);
+        if (!qemu_.running())
+          fail_vm("the VM " + describe_status(qemu_.wait()) + " while running " + req.argv[0],
+                  "the console shows what happened in the guest");
+        fail_vm(e.message(), e.hint());
+      }
+      if (!f) break;
       if (f->id != id) continue;  // late duplicates of hello/ready, other requests
       try {
       switch (f->type) {
@@ -215,7 +227,7 @@ std::unique_ptr<Vm> start(const Spec& spec) {
 
   QemuFiles files{info.console_log, info.overlay, qemu_end.fd};
   ::unlink(info.console_log.c_str());
-  info.qemu_argv = qemu_argv(spec, accel, files);
+  info.qemu_argv = qemu_argv(spec, accel, files, accel.accel == "tcg" ? host_tsc_khz() : 0);
   Fd log{::open(info.qemu_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)};
   Fd null{::open("/dev/null", O_RDONLY | O_CLOEXEC)};
   if (log.fd < 0) fail_errno("opening " + info.qemu_log);
@@ -248,6 +260,8 @@ std::unique_ptr<Vm> start(const Spec& spec) {
     try {
       f = ch.receive(100ms);
     } catch (const Error& e) {
+      // The channel closes a moment before QEMU exits: give it time to.
+      vm->qemu_.wait_for(2s);
       if (!vm->qemu_.running())
         vm->fail_vm("QEMU " + describe_status(vm->qemu_.wait()) + " before the agent was ready",
                     "check the kernel and initrd (pull the kernel again) and that the image has the "

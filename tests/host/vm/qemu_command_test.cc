@@ -5,6 +5,7 @@
 #include "host/vm/accel.h"
 #include "host/vm/console.h"
 #include "host/vm/qemu_command.h"
+#include "host/vm/tsc.h"
 
 using namespace banger;
 using namespace banger::vm;
@@ -30,6 +31,11 @@ TEST_CASE("vm command: the kernel command line carries hostname and user-mode ne
   CHECK(kernel_cmdline(s) ==
         "console=ttyS0 quiet panic=-1 root=/dev/vda rw banger.hostname=box "
         "banger.ip=10.0.2.15/24 banger.gw=10.0.2.2 banger.dns=10.0.2.3");
+  CHECK(kernel_cmdline(s, "tcg", 2445406) ==
+        "console=ttyS0 quiet panic=-1 root=/dev/vda rw banger.hostname=box "
+        "tsc_early_khz=2445406 tsc=reliable "
+        "banger.ip=10.0.2.15/24 banger.gw=10.0.2.2 banger.dns=10.0.2.3");
+  CHECK(kernel_cmdline(s, "kvm", 2445406).find("tsc") == std::string::npos);
   s.net.mode = "none";
   s.cmdline = "loglevel=7";
   CHECK(kernel_cmdline(s) == "console=ttyS0 quiet panic=-1 root=/dev/vda rw banger.hostname=box loglevel=7");
@@ -38,13 +44,13 @@ TEST_CASE("vm command: the kernel command line carries hostname and user-mode ne
 TEST_CASE("vm command: qemu argv for microvm under TCG", "[vm-unit]") {
   Spec s = sample();
   s.net.forwards = {{"tcp", "127.0.0.1", 2222, 22}, {"udp", "127.0.0.1", 5353, 53}};
-  auto argv = qemu_argv(s, {"tcg", "test"}, {"/state/box/console.log", "/state/box/disk.qcow2", 5});
+  auto argv = qemu_argv(s, {"tcg", "test"}, {"/state/box/console.log", "/state/box/disk.qcow2", 5}, 2445406);
   std::vector<std::string> want = {
-      "qemu-system-x86_64", "-M", "microvm,x-option-roms=off,rtc=off,acpi=on", "-accel", "tcg",
+      "qemu-system-x86_64", "-M", "microvm,x-option-roms=off,rtc=on,acpi=on", "-accel", "tcg",
       "-m", "1024", "-smp", "2", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
       "-serial", "file:/state/box/console.log",
       "-kernel", "/k/vmlinuz", "-initrd", "/k/initrd.img",
-      "-append", kernel_cmdline(s),
+      "-append", kernel_cmdline(s, "tcg", 2445406),
       "-drive", "id=root,file=/state/box/disk.qcow2,format=qcow2,if=none,discard=unmap",
       "-device", "virtio-blk-device,drive=root",
       "-netdev", "user,id=net0,hostfwd=tcp:127.0.0.1:2222-:22,hostfwd=udp:127.0.0.1:5353-:53",
@@ -124,6 +130,15 @@ TEST_CASE("vm accel: BANGER_ACCEL and the spec force a choice", "[vm-unit]") {
   CHECK(choose_accel("auto", "auto", none).accel == "tcg");
   REQUIRE_THROWS_WITH(choose_accel("auto", "hvf", none), "BANGER_ACCEL: unknown accelerator 'hvf'");
   REQUIRE_THROWS_WITH(choose_accel("xen", "", none), "accel: unknown accelerator 'xen'");
+}
+
+TEST_CASE("vm tsc: the host TSC rate is measured", "[vm-unit]") {
+#if defined(__x86_64__)
+  uint64_t khz = host_tsc_khz();
+  CHECK(khz > 100000);     // > 100 MHz
+  CHECK(khz < 10000000);   // < 10 GHz
+  CHECK(host_tsc_khz() == khz);  // measured once
+#endif
 }
 
 TEST_CASE("vm accel: this host's probe gives a reasoned choice", "[vm-unit]") {
