@@ -40,6 +40,7 @@ std::string console_report(const std::string& console_log, const std::string& qe
   std::string q = tail_lines(qemu_log, 10);
   if (!q.empty()) out += "\nqemu said:\n" + indent(q);
   std::string c = tail_lines(console_log, lines);
+  if (!out.empty()) out.pop_back();  // one newline between the paragraphs
   if (c.empty())
     out += "\nthe console (" + console_log + ") is empty\n";
   else

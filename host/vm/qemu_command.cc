@@ -44,9 +44,25 @@ void check_spec(const Spec& s) {
     fail(ErrorKind::invalid_input, "memory " + std::to_string(s.memory_mib) + " MiB is out of range",
          "use 128 MiB or more");
   if (s.state_dir.empty()) fail(ErrorKind::invalid_input, "VM " + s.name + ": no state directory");
-  if (s.net.mode != "user" && s.net.mode != "none")
-    fail(ErrorKind::invalid_input, "network mode '" + s.net.mode + "' is not supported here",
-         "use user or none");
+  if (s.net.mode != "user" && s.net.mode != "tap" && s.net.mode != "none")
+    fail(ErrorKind::invalid_input, "network mode '" + s.net.mode + "' is not supported",
+         "use user, tap or none");
+  if (s.net.mode == "tap") {
+    auto bad = [](const std::string& v) {
+      return v.find_first_of(", =\t\n\"'") != std::string::npos;
+    };
+    if (s.net.tap.empty() || bad(s.net.tap) || s.net.tap.size() > 15)
+      fail(ErrorKind::invalid_input, "tap network: device name '" + s.net.tap + "' is not valid");
+    if (s.net.address.find('/') == std::string::npos || bad(s.net.address) || bad(s.net.gateway) ||
+        bad(s.net.mac) || s.net.dns.find_first_of(" =\t\n\"'") != std::string::npos)
+      fail(ErrorKind::invalid_input,
+           "tap network: address '" + s.net.address + "' (with gateway '" + s.net.gateway +
+               "') is not valid",
+           "give the guest address as ADDR/PREFIX, e.g. 10.77.0.5/24");
+    if (!s.net.forwards.empty())
+      fail(ErrorKind::invalid_input, "port forwards need --net user",
+           "in tap mode the guest's address is reachable directly");
+  }
   for (const auto& f : s.net.forwards) {
     if ((f.proto != "tcp" && f.proto != "udp") || f.host_port < 1 || f.host_port > 65535 ||
         f.guest_port < 1 || f.guest_port > 65535 || f.host_addr.find_first_of(",:") != std::string::npos)
@@ -59,9 +75,15 @@ void check_spec(const Spec& s) {
 
 std::string kernel_cmdline(const Spec& s, const std::string& accel, uint64_t tsc_khz) {
   std::string c = "console=ttyS0 quiet panic=-1 root=/dev/vda rw banger.hostname=" + s.name;
-  if (accel == "tcg" && tsc_khz > 0) c += " tsc_early_khz=" + std::to_string(tsc_khz) + " tsc=reliable";
+  if (accel == "tcg" && tsc_khz > 0 && s.cmdline.find("tsc_early_khz=") == std::string::npos)
+    c += " tsc_early_khz=" + std::to_string(tsc_khz) + " tsc=reliable";
   // QEMU user networking's fixed plan: guest 10.0.2.15, gateway 10.0.2.2, DNS 10.0.2.3.
   if (s.net.mode == "user") c += " banger.ip=10.0.2.15/24 banger.gw=10.0.2.2 banger.dns=10.0.2.3";
+  if (s.net.mode == "tap") {
+    c += " banger.ip=" + s.net.address;
+    if (!s.net.gateway.empty()) c += " banger.gw=" + s.net.gateway;
+    if (!s.net.dns.empty()) c += " banger.dns=" + s.net.dns;
+  }
   if (!s.cmdline.empty()) c += " " + s.cmdline;
   return c;
 }
@@ -97,6 +119,11 @@ std::vector<std::string> qemu_argv(const Spec& s, const AccelChoice& accel, cons
       netdev += ",hostfwd=" + fw.proto + ":" + fw.host_addr + ":" + std::to_string(fw.host_port) +
                 "-:" + std::to_string(fw.guest_port);
     a.insert(a.end(), {"-netdev", netdev, "-device", "virtio-net-device,netdev=net0"});
+  } else if (s.net.mode == "tap") {
+    std::string dev = "virtio-net-device,netdev=net0";
+    if (!s.net.mac.empty()) dev += ",mac=" + s.net.mac;
+    a.insert(a.end(), {"-netdev", "tap,id=net0,ifname=" + s.net.tap + ",script=no,downscript=no",
+                       "-device", dev});
   }
   a.insert(a.end(), {"-device", "virtio-serial-device",
                      "-chardev", "socket,id=agent,fd=" + std::to_string(f.agent_fd),

@@ -15,8 +15,18 @@ struct PortForward {
 };
 
 struct NetSpec {
-  std::string mode = "user";  // "user" (QEMU user networking) or "none"
+  // "user": QEMU user networking (guest 10.0.2.15/24, gateway 10.0.2.2, DNS
+  //         10.0.2.3), `forwards` apply;
+  // "tap":  the existing tap device `tap` (made by the caller, e.g. in a
+  //         bridge); the guest gets `address` (CIDR), `gateway`, `dns`;
+  // "none": no network device.
+  std::string mode = "user";
   std::vector<PortForward> forwards;
+  std::string tap;      // tap: the host device name
+  std::string mac;      // tap: optional guest MAC ("52:54:00:..")
+  std::string address;  // tap: "10.77.0.5/24"
+  std::string gateway;  // tap: "10.77.0.1"
+  std::string dns;      // tap: "10.77.0.1" or "1.1.1.1,8.8.8.8"
 };
 
 struct Spec {

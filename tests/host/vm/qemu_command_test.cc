@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "host/core/error.h"
@@ -93,11 +94,40 @@ TEST_CASE("vm command: check_spec names what is wrong", "[vm-unit]") {
   s.net.forwards = {{"tcp", "127.0.0.1", 70000, 22}};
   REQUIRE_THROWS_WITH(check_spec(s), "port forward tcp:127.0.0.1:70000-:22 is not valid");
   s.net.forwards.clear();
+  s.net.mode = "bridge";
+  REQUIRE_THROWS_WITH(check_spec(s), "network mode 'bridge' is not supported");
   s.net.mode = "tap";
-  REQUIRE_THROWS_WITH(check_spec(s), "network mode 'tap' is not supported here");
+  s.net.tap = "bgtap0";
+  s.net.address = "10.77.0.5";
+  REQUIRE_THROWS_WITH(check_spec(s), "tap network: address '10.77.0.5' (with gateway '') is not valid");
+  s.net.address = "10.77.0.5/24";
+  REQUIRE_NOTHROW(check_spec(s));
+  s.net.tap = "bad name";
+  REQUIRE_THROWS_WITH(check_spec(s), "tap network: device name 'bad name' is not valid");
   s.net.mode = "user";
   REQUIRE_NOTHROW(check_spec(s));
   fs::remove_all(dir);
+}
+
+TEST_CASE("vm command: tap networking names the device and gives the guest its address", "[vm-unit]") {
+  Spec s = sample();
+  s.net.mode = "tap";
+  s.net.tap = "bgtap3";
+  s.net.mac = "52:54:00:00:00:03";
+  s.net.address = "10.77.0.3/24";
+  s.net.gateway = "10.77.0.1";
+  s.net.dns = "10.77.0.1";
+  CHECK(kernel_cmdline(s) ==
+        "console=ttyS0 quiet panic=-1 root=/dev/vda rw banger.hostname=box "
+        "banger.ip=10.77.0.3/24 banger.gw=10.77.0.1 banger.dns=10.77.0.1");
+  auto argv = qemu_argv(s, {"tcg", "test"}, {"c", "d", 3});
+  auto at = std::find(argv.begin(), argv.end(), "-netdev");
+  REQUIRE(at != argv.end());
+  CHECK(*(at + 1) == "tap,id=net0,ifname=bgtap3,script=no,downscript=no");
+  CHECK(*(at + 3) == "virtio-net-device,netdev=net0,mac=52:54:00:00:00:03");
+  // A TSC rate the caller already put on the command line is not repeated.
+  s.cmdline = "tsc_early_khz=1000";
+  CHECK(kernel_cmdline(s, "tcg", 2445406).find("tsc_early_khz=2445406") == std::string::npos);
 }
 
 TEST_CASE("vm accel: KVM only with kvm_intel or kvm_amd behind a usable /dev/kvm", "[vm-unit]") {
