@@ -1,0 +1,38 @@
+// _host.doctor: the host checks behind `banger doctor` (host/doctor/checks.h).
+#include "bindings/support.h"
+#include "host/doctor/checks.h"
+
+namespace banger::lua {
+
+namespace {
+
+// checks() -> {{name, ok, status, essential, detail, fix}, ...}
+int doctor_checks(lua_State* L) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& c : doctor::run_checks(doctor::default_inputs()))
+    out.push_back({{"name", c.name},
+                   {"ok", c.ok()},
+                   {"status", c.status},
+                   {"essential", c.essential},
+                   {"detail", c.detail},
+                   {"fix", c.fix}});
+  push_json(L, out);
+  return 1;
+}
+
+const luaL_Reg kFuncs[] = {
+    {"checks", wrap<doctor_checks>},
+    {nullptr, nullptr},
+};
+
+int open_doctor(lua_State* L) {
+  lua_newtable(L);
+  luaL_register(L, nullptr, kFuncs);
+  return 1;
+}
+
+}  // namespace
+
+BANGER_LUA_MODULE(doctor, open_doctor);
+
+}  // namespace banger::lua
