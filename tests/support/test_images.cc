@@ -132,6 +132,42 @@ std::string debian_rootfs_tar(const std::vector<std::string>& include, const std
   return path;
 }
 
+std::string debian_oci_layout() {
+  std::string rootfs = debian_rootfs_tar();
+  std::string dir = test_cache_dir() + "/oci-debian-bookworm-minbase";
+  int lock = ::open((dir + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock < 0) throw std::runtime_error("cannot create " + dir + ".lock");
+  ::flock(lock, LOCK_EX);
+  if (!fs::exists(dir + "/index.json")) {
+    std::string staging = dir + ".tmp";
+    fs::remove_all(staging);
+    try {
+      fs::make_dirs(staging, 0755);
+      std::string top = staging + "/top";
+      fs::make_dirs(top + "/etc", 0755);
+      fs::make_dirs(top + "/usr/share/doc", 0755);
+      fs::write_file(top + "/etc/.wh.motd", "");
+      fs::write_file(top + "/usr/share/doc/.wh..wh..opq", "");
+      fs::write_file(top + "/usr/share/doc/README.banger", "docs were whited out\n");
+      fs::write_file(top + "/etc/banger-release", "banger test image\n");
+      run_or_throw({"tar", "--owner=0", "--group=0", "--numeric-owner", "-C", top, "-cf", staging + "/top.tar", "."});
+      umoci_image(staging + "/layout", "gzip", {rootfs, staging + "/top.tar"});
+      // Recompressing within one layout would reuse the gzip blobs: go through another.
+      skopeo_copy("oci:" + staging + "/layout:gzip", "oci:" + staging + "/zstd:zstd",
+                  {"--dest-compress-format", "zstd"});
+      skopeo_copy("oci:" + staging + "/zstd:zstd", "oci:" + staging + "/layout:zstd");
+      std::rename((staging + "/layout").c_str(), dir.c_str());
+    } catch (...) {
+      fs::remove_all(staging);
+      ::close(lock);
+      throw;
+    }
+    fs::remove_all(staging);
+  }
+  ::close(lock);
+  return dir;
+}
+
 void umoci_image(const std::string& layout, const std::string& tag, const std::vector<std::string>& layer_tars) {
   require_tool("umoci", "umoci");
   run_or_throw({"umoci", "init", "--layout", layout});

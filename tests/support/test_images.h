@@ -28,6 +28,13 @@ std::string test_cache_dir();
 // packages. Safe against concurrent callers (a lock file).
 std::string debian_rootfs_tar(const std::vector<std::string>& include = {}, const std::string& suite = "bookworm");
 
+// A cached OCI layout (under test_cache_dir()) of a real two-layer Debian
+// image: the minbase rootfs, then a layer that whites out /etc/motd, makes
+// /usr/share/doc opaque (holding only README.banger) and adds
+// /etc/banger-release. Tag "gzip": both layers gzip (umoci); tag "zstd": the
+// same image recompressed with zstd by skopeo.
+std::string debian_oci_layout();
+
 // umoci init + new + one `raw add-layer` per tarball: an OCI layout at
 // `layout` with image `tag`.
 void umoci_image(const std::string& layout, const std::string& tag, const std::vector<std::string>& layer_tars);

@@ -1,0 +1,196 @@
+// _host.oci: image references and pulls (host/oci/).
+//
+//   _host.oci.parse(ref) -> {transport=, registry=, repository=, tag=, digest=, path=, canonical=}
+//   _host.oci.pull(ref, opts) -> {ref=, manifest_digest=, config=, platform=, layers={...}, ...}
+#include <map>
+
+#include "bindings/support.h"
+#include "host/core/paths.h"
+#include "host/core/progress.h"
+#include "host/oci/pull.h"
+#include "host/oci/ref.h"
+
+namespace banger::lua {
+
+namespace {
+
+nlohmann::json ref_json(const oci::Ref& r) {
+  nlohmann::json j = {{"transport", oci::transport_name(r.transport)}, {"canonical", r.to_string()}};
+  auto opt = [&](const char* key, const std::string& v) {
+    if (!v.empty()) j[key] = v;
+  };
+  opt("registry", r.registry);
+  opt("repository", r.repository);
+  opt("tag", r.tag);
+  opt("digest", r.digest);
+  opt("path", r.path);
+  return j;
+}
+
+int oci_parse(lua_State* L) {
+  push_json(L, ref_json(oci::parse_ref(arg_string(L, 1, "ref"))));
+  return 1;
+}
+
+std::vector<std::string> string_list(const nlohmann::json& v, const char* name) {
+  std::vector<std::string> out;
+  if (v.is_null() || (v.is_object() && v.empty())) return out;
+  if (!v.is_array()) fail(ErrorKind::invalid_input, std::string(name) + " must be a list of strings");
+  for (const auto& s : v) {
+    if (!s.is_string()) fail(ErrorKind::invalid_input, std::string(name) + " must be a list of strings");
+    out.push_back(s.get<std::string>());
+  }
+  return out;
+}
+
+// A Lua error value raised by a progress callback, as a banger::Error.
+Error lua_error_value(lua_State* L, int idx) {
+  ErrorKind kind = ErrorKind::internal;
+  std::string message = "progress callback failed", hint;
+  if (lua_istable(L, idx)) {
+    lua_getfield(L, idx, "kind");
+    if (lua_isstring(L, -1)) kind = kind_from_name(lua_tostring(L, -1));
+    lua_getfield(L, idx, "message");
+    if (lua_isstring(L, -1)) message = lua_tostring(L, -1);
+    lua_getfield(L, idx, "hint");
+    if (lua_isstring(L, -1)) hint = lua_tostring(L, -1);
+    lua_pop(L, 3);
+  } else if (lua_isstring(L, idx)) {
+    message = std::string("progress callback: ") + lua_tostring(L, idx);
+  }
+  return Error(kind, message, hint);
+}
+
+// The shared progress reporter: one task per layer.
+struct Bars {
+  std::map<std::string, int> ids;
+  ~Bars() {
+    for (auto& [digest, id] : ids) progress::finish(id);
+  }
+  void update(const std::string& digest, int64_t done, int64_t total) {
+    auto it = ids.find(digest);
+    if (it == ids.end())
+      it = ids.emplace(digest, progress::start(digest.substr(7, 12), static_cast<uint64_t>(total))).first;
+    progress::update(it->second, static_cast<uint64_t>(done));
+    if (done >= total) {
+      progress::finish(it->second);
+      ids.erase(it);
+    }
+  }
+};
+
+int oci_pull(lua_State* L) {
+  std::string text = arg_string(L, 1, "ref");
+  if (!lua_isnoneornil(L, 2) && !lua_istable(L, 2))
+    fail(ErrorKind::invalid_input, "opts must be a table");
+  oci::PullOptions o;
+  int callback = 0;  // stack index of the progress function
+  bool bars = true;
+  nlohmann::json opts = nlohmann::json::object();
+  if (lua_istable(L, 2)) {
+    lua_getfield(L, 2, "progress");
+    if (lua_isfunction(L, -1)) {
+      callback = lua_gettop(L);
+    } else {
+      if (lua_isboolean(L, -1)) bars = lua_toboolean(L, -1);
+      else if (!lua_isnil(L, -1)) fail(ErrorKind::invalid_input, "opts.progress must be a function or a boolean");
+      lua_pop(L, 1);
+    }
+    // The other options, as JSON.
+    lua_newtable(L);
+    int copy = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, 2)) {
+      if (lua_type(L, -2) == LUA_TSTRING && std::string_view(lua_tostring(L, -2)) == "progress") {
+        lua_pop(L, 1);
+        continue;
+      }
+      lua_pushvalue(L, -2);
+      lua_insert(L, -2);
+      lua_rawset(L, copy);
+    }
+    opts = to_json(L, copy);
+    lua_pop(L, 1);
+  }
+  auto str = [&](const char* key) -> std::string {
+    auto it = opts.find(key);
+    if (it == opts.end() || it->is_null()) return {};
+    if (!it->is_string()) fail(ErrorKind::invalid_input, std::string("opts.") + key + " must be a string");
+    return it->get<std::string>();
+  };
+  auto num = [&](const char* key, double fallback) {
+    auto it = opts.find(key);
+    if (it == opts.end() || it->is_null()) return fallback;
+    if (!it->is_number()) fail(ErrorKind::invalid_input, std::string("opts.") + key + " must be a number");
+    return it->get<double>();
+  };
+  o.cache_dir = str("cache_dir");
+  if (o.cache_dir.empty()) {
+    paths::ensure_layout();
+    o.cache_dir = paths::home();
+  }
+  if (std::string p = str("platform"); !p.empty()) o.platform = oci::parse_platform(p);
+  o.parallel = static_cast<int>(num("parallel", 4));
+  o.timeout = std::chrono::milliseconds(static_cast<long long>(num("timeout", 3600) * 1000));
+  o.retry.attempts = static_cast<int>(num("retries", 5));
+  o.config.docker_config = str("docker_config");
+  o.config.ca_file = str("ca_file");
+  if (opts.contains("insecure")) o.config.insecure = string_list(opts["insecure"], "opts.insecure");
+  if (opts.contains("mirrors") && !opts["mirrors"].is_null()) {
+    if (!opts["mirrors"].is_object()) fail(ErrorKind::invalid_input, "opts.mirrors must map registries to lists");
+    for (const auto& [host, list] : opts["mirrors"].items())
+      o.config.mirrors[host] = string_list(list, "opts.mirrors entries");
+  }
+  Bars progress_bars;
+  if (callback) {
+    o.progress = [L, callback](const std::string& digest, int64_t done, int64_t total) {
+      lua_pushvalue(L, callback);
+      lua_pushlstring(L, digest.data(), digest.size());
+      lua_pushnumber(L, static_cast<lua_Number>(done));
+      lua_pushnumber(L, static_cast<lua_Number>(total));
+      if (lua_pcall(L, 3, 0, 0) != 0) {
+        Error e = lua_error_value(L, -1);
+        lua_pop(L, 1);
+        throw e;
+      }
+    };
+  } else if (bars) {
+    o.progress = [&progress_bars](const std::string& digest, int64_t done, int64_t total) {
+      progress_bars.update(digest, done, total);
+    };
+  }
+  oci::PulledImage img = oci::pull(text, o);
+  nlohmann::json layers = nlohmann::json::array();
+  for (const auto& l : img.layers)
+    layers.push_back({{"digest", l.digest},
+                      {"size", l.size},
+                      {"media_type", l.media_type},
+                      {"compression", oci::compression_name(l.compression)},
+                      {"path", l.path.string()}});
+  nlohmann::json out = {{"ref", img.ref.to_string()},
+                        {"source", ref_json(img.ref)},
+                        {"manifest_digest", img.manifest_digest},
+                        {"manifest_media_type", img.manifest_media_type},
+                        {"config_digest", img.config_digest},
+                        {"config", img.config},
+                        {"platform", img.platform.to_string()},
+                        {"layers", layers},
+                        {"downloaded_bytes", img.downloaded_bytes},
+                        {"downloaded_blobs", img.downloaded_blobs}};
+  push_json(L, out);
+  return 1;
+}
+
+const luaL_Reg kFuncs[] = {{"parse", wrap<oci_parse>}, {"pull", wrap<oci_pull>}, {nullptr, nullptr}};
+
+int open_oci(lua_State* L) {
+  lua_newtable(L);
+  luaL_register(L, nullptr, kFuncs);
+  return 1;
+}
+
+}  // namespace
+
+BANGER_LUA_MODULE(oci, open_oci);
+
+}  // namespace banger::lua
