@@ -19,6 +19,8 @@
 
 #include "guest/agent.h"
 #include "guest/exec.h"
+#include "guest/files.h"
+#include "guest/observe.h"
 #include "proto/messages.h"
 
 namespace banger::agent {
@@ -49,6 +51,8 @@ class Server {
   void on_signals();
   void reap();
   void finish_ready_jobs(bool force_drained);
+  void on_file_frame(const proto::Frame& f);
+  void pump_downloads();
   void close_fd(int& fd) {
     if (fd >= 0) close(fd);
     fd = -1;
@@ -65,6 +69,8 @@ class Server {
   std::deque<std::string> outq_;
   size_t out_off_ = 0, out_bytes_ = 0;
   std::map<uint32_t, Job> jobs_;
+  std::map<uint32_t, Upload> uploads_;
+  std::map<uint32_t, Download> downloads_;
   bool shutdown_ = false, reboot_ = false;
 };
 
@@ -183,6 +189,20 @@ void Server::on_frame(const proto::Frame& f) {
         ioctl(j->out_fd, TIOCSWINSZ, &w);
       }
       return;
+    case Type::file_put:
+    case Type::file_get:
+    case Type::file_data:
+    case Type::file_end:
+      on_file_frame(f);
+      return;
+    case Type::ports_request:
+      send(Type::ports, f.id, listening_ports().encode());
+      return;
+    case Type::stats_request:
+      send(Type::stats, f.id, system_stats().encode());
+      return;
+    case Type::credit:
+      return;
     default:
       send(Type::error, f.id,
            proto::Failure{"unsupported", std::string("this agent does not serve ") +
@@ -208,6 +228,78 @@ void Server::on_exec(uint32_t id, const std::string& payload) {
   if (!req.stdin && j.in_fd >= 0) close_fd(j.in_fd);
   send(Type::exec_started, id, proto::ExecStarted{j.pid}.encode());
   jobs_[id] = std::move(j);
+}
+
+void Server::on_file_frame(const proto::Frame& f) {
+  std::string error;
+  if (f.type == Type::file_get) {
+    if (downloads_.count(f.id) || uploads_.count(f.id)) {
+      send(Type::error, f.id, proto::Failure{"invalid_input", "request id in use"}.encode());
+      return;
+    }
+    Download d;
+    proto::FileInfo info;
+    if (!begin_download(proto::FileGet::decode(f.payload).path, d, info, error)) {
+      send(Type::error, f.id, proto::Failure{errno == ENOENT ? "not_found" : "io", error}.encode());
+      return;
+    }
+    send(Type::file_info, f.id, info.encode());
+    downloads_[f.id] = d;
+    return;
+  }
+  if (f.type == Type::file_put) {
+    if (downloads_.count(f.id) || uploads_.count(f.id)) {
+      send(Type::error, f.id, proto::Failure{"invalid_input", "request id in use"}.encode());
+      return;
+    }
+    Upload up;
+    if (!begin_upload(proto::FilePut::decode(f.payload), up, error)) {
+      up.failed = true;
+      send(Type::error, f.id, proto::Failure{errno == ENOENT ? "not_found" : "io", error}.encode());
+    }
+    uploads_[f.id] = std::move(up);
+    return;
+  }
+  auto it = uploads_.find(f.id);
+  if (it == uploads_.end()) return;
+  Upload& up = it->second;
+  if (f.type == Type::file_data) {
+    if (!up.failed && !write_upload(up, f.payload, error)) {
+      up.failed = true;
+      abort_upload(up);
+      send(Type::error, f.id, proto::Failure{"io", error}.encode());
+    }
+    return;
+  }
+  // file_end
+  if (!up.failed) {
+    if (finish_upload(up, error))
+      send(Type::file_end, f.id, "");
+    else
+      send(Type::error, f.id, proto::Failure{"io", error}.encode());
+  }
+  abort_upload(up);
+  uploads_.erase(it);
+}
+
+void Server::pump_downloads() {
+  for (auto it = downloads_.begin(); it != downloads_.end() && out_bytes_ < kOutHighWater;) {
+    Download& d = it->second;
+    char buf[proto::kDataChunk];
+    ssize_t n = read(d.fd, buf, sizeof buf);
+    if (n > 0) {
+      send(Type::file_data, it->first, std::string(buf, n));
+      ++it;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0)
+      send(Type::error, it->first, proto::Failure{"io", std::string("reading: ") + strerror(errno)}.encode());
+    else
+      send(Type::file_end, it->first, "");
+    close(d.fd);
+    it = downloads_.erase(it);
+  }
 }
 
 void Server::read_job(Job& j, bool err) {
@@ -323,8 +415,9 @@ void Server::run() {
   if (pid1_) reboot(RB_DISABLE_CAD);  // ctrl-alt-del becomes SIGINT
 
   hello_.software = std::string("banger-agent ") + kVersion;
-  hello_.capabilities = {proto::kCapExec, proto::kCapStdin, proto::kCapTty, proto::kCapSignal,
-                         proto::kCapPoweroff};
+  hello_.capabilities = {proto::kCapExec,     proto::kCapStdin, proto::kCapTty,
+                         proto::kCapSignal,   proto::kCapPoweroff, proto::kCapFile,
+                         proto::kCapPorts,    proto::kCapStats};
   utsname u{};
   uname(&u);
   char host[256] = {};
@@ -373,6 +466,7 @@ void Server::run() {
     int timeout = -1;
     if (!chan_polled) timeout = 200;
     if (waiting_drain) timeout = 50;
+    if (!downloads_.empty() && room) timeout = 0;
     int n = poll(fds.data(), fds.size(), timeout);
     if (n < 0 && errno != EINTR) {
       log("poll: %s", strerror(errno));
@@ -395,6 +489,7 @@ void Server::run() {
         else read_job(it->second, what == 1);
       }
     }
+    if (reconnect_at_ == 0) pump_downloads();
     if (reconnect_at_ == 0 && !outq_.empty()) flush_channel();
     finish_ready_jobs(false);
     if (reconnect_at_ == 0 && !outq_.empty()) flush_channel();

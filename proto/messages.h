@@ -35,7 +35,11 @@ inline constexpr const char* kCapStdin = "stdin";    // stdin_data / stdin_eof
 inline constexpr const char* kCapTty = "tty";        // Exec.tty, WindowSize
 inline constexpr const char* kCapSignal = "signal";  // Signal
 inline constexpr const char* kCapPoweroff = "poweroff";
-// Designed, not served yet: "file", "ports", "stats", "credit".
+inline constexpr const char* kCapFile = "file";    // file_put / file_get
+inline constexpr const char* kCapPorts = "ports";  // ports_request
+inline constexpr const char* kCapStats = "stats";  // stats_request
+// Designed, not served yet: "credit" (per-stream flow control; until then the
+// agent bounds its own queue and stops reading commands' output when full).
 
 // Appends fields to a payload.
 class Writer {
@@ -150,7 +154,11 @@ struct Poweroff {
   static Poweroff decode(std::string_view p);
 };
 
-// ---- designed for issue 5 (encoders exist; the agent does not serve them yet) ----
+// ---- file copy and observation ----
+// file_put: FilePut, file_data*, file_end -> the guest answers file_end (the
+//   file is in place: written beside the target, then renamed) or error.
+// file_get: FileGet -> the guest answers file_info, file_data*, file_end, or error.
+// ports_request -> Ports;  stats_request -> Stats.
 
 struct FilePut {
   std::string path;

@@ -40,6 +40,22 @@ Error start_failure(const Spec& spec, std::chrono::seconds within) {
   throw std::logic_error("unreachable");
 }
 
+// Sends raw frames for request `id` and collects the answers up to `last`
+// (or an error).
+std::vector<proto::Frame> raw_request(Vm& vm, const std::vector<std::pair<proto::Type, std::string>>& frames,
+                                      uint32_t id, proto::Type last) {
+  for (const auto& [t, p] : frames) vm.channel().send(t, id, p, Clock::now() + 5s);
+  std::vector<proto::Frame> got;
+  auto deadline = Clock::now() + 30s;
+  while (Clock::now() < deadline) {
+    auto f = vm.channel().receive(100ms);
+    if (!f || f->id != id) continue;
+    got.push_back(*f);
+    if (f->type == last || f->type == proto::Type::error) break;
+  }
+  return got;
+}
+
 }  // namespace
 
 TEST_CASE("vm boot: the agent reports ready and runs commands", "[vm]") {
@@ -122,6 +138,57 @@ TEST_CASE("vm boot: the agent reports ready and runs commands", "[vm]") {
   auto tr = vm->exec(t);
   CHECK(tr.out.find("/dev/pts/") != std::string::npos);
   CHECK(tr.out.find("24 80") != std::string::npos);
+
+  // Files both ways, listening ports and stats, straight over the channel.
+  using proto::Type;
+  std::string content(200000, 'q');
+  content += "end";
+  std::vector<std::pair<Type, std::string>> put = {
+      {Type::file_put, proto::FilePut{"/root/up.txt", 0640, 65534, 65534, content.size()}.encode()}};
+  for (size_t off = 0; off < content.size(); off += proto::kDataChunk)
+    put.push_back({Type::file_data, content.substr(off, proto::kDataChunk)});
+  put.push_back({Type::file_end, ""});
+  auto put_reply = raw_request(*vm, put, 9001, Type::file_end);
+  REQUIRE(put_reply.size() == 1);
+  CHECK(put_reply[0].type == Type::file_end);
+  CHECK(run(*vm, {"sh", "-c", "wc -c < /root/up.txt; ls -ln /root/up.txt | cut -c1-10; "
+                              "ls -ln /root/up.txt | tr -s ' ' | cut -d' ' -f3,4"})
+            .out == "200003\n-rw-r-----\n65534 65534\n");
+  auto get = raw_request(*vm, {{Type::file_get, proto::FileGet{"/root/up.txt"}.encode()}}, 9002, Type::file_end);
+  REQUIRE(get.size() >= 3);
+  CHECK(get.front().type == Type::file_info);
+  CHECK(proto::FileInfo::decode(get.front().payload).size == content.size());
+  std::string back;
+  for (const auto& f : get)
+    if (f.type == Type::file_data) back += f.payload;
+  CHECK(back == content);
+  CHECK(get.back().type == Type::file_end);
+  auto missing_get = raw_request(*vm, {{Type::file_get, proto::FileGet{"/nope"}.encode()}}, 9003, Type::file_end);
+  REQUIRE(missing_get.size() == 1);
+  CHECK(missing_get[0].type == Type::error);
+  CHECK(proto::Failure::decode(missing_get[0].payload).message == "copying /nope: No such file or directory");
+  auto bad_put = raw_request(*vm, {{Type::file_put, proto::FilePut{"/no/such/dir/f", 0644, 0, 0, 0}.encode()},
+                                   {Type::file_end, ""}},
+                             9004, Type::file_end);
+  REQUIRE(bad_put.size() == 1);
+  CHECK(bad_put[0].type == Type::error);
+
+  ExecRequest server;
+  server.argv = {"sh", "-c", "busybox nc -l -p 8080 >/dev/null 2>&1 & sleep 0.5; echo started"};
+  CHECK(vm->exec(server).out == "started\n");
+  auto ports = raw_request(*vm, {{Type::ports_request, ""}}, 9005, Type::ports);
+  REQUIRE(ports.size() == 1);
+  REQUIRE(ports[0].type == Type::ports);
+  bool found = false;
+  for (const auto& p : proto::Ports::decode(ports[0].payload).ports)
+    if (p.port == 8080 && p.proto.rfind("tcp", 0) == 0) found = true;
+  CHECK(found);
+  auto stats = raw_request(*vm, {{Type::stats_request, ""}}, 9006, Type::stats);
+  REQUIRE(stats.size() == 1);
+  auto st = proto::Stats::decode(stats[0].payload);
+  CHECK(st.mem_total_kib > 100000);
+  CHECK(st.mem_available_kib > 0);
+  CHECK(st.processes > 0);
 
   pid_t pid = info.pid;
   auto t0 = std::chrono::steady_clock::now();
