@@ -399,7 +399,10 @@ auto RegistryClient::each_endpoint(F&& f, size_t first) -> decltype(f(std::declv
       return f(ep);
     } catch (const Error& e) {
       if (e.kind() == ErrorKind::interrupted || e.kind() == ErrorKind::invalid_input) throw;
-      spdlog::warn("mirror {} failed ({}); trying the next endpoint", ep.host, e.message());
+      if (e.kind() == ErrorKind::not_found)
+        spdlog::debug("mirror {}: {}; trying the next endpoint", ep.host, e.message());
+      else
+        spdlog::warn("mirror {} failed ({}); trying the next endpoint", ep.host, e.message());
     }
   }
   fail(ErrorKind::internal, "no registry endpoint");

@@ -317,3 +317,75 @@ TEST_CASE("oci pull faults: Ctrl-C stops the pull and leaves a resumable partial
   CHECK(reqs.back().headers.count("range") == 1);
   CHECK_FALSE(fs::exists(partial));
 }
+
+TEST_CASE("oci pull faults: a manifest whose layer digest is a path is refused before any download",
+          "[oci][faults]") {
+  FakeRegistry reg;
+  std::string evil = reg.manifest;
+  std::string victim = reg.image.layers[0].digest;
+  evil.replace(evil.find(victim), victim.size(), "sha256:../../../../tmp/x");
+  reg.fault = [&](const HttpRequest& r, HttpConn& c, int) {
+    if (r.path != "/v2/x/manifests/y") return false;
+    c.respond(200, evil, {{"Content-Type", "application/vnd.oci.image.manifest.v1+json"}});
+    return true;
+  };
+  TempDir cache;
+  Error e = pull_error(reg.ref(), fast_options(cache.path()));
+  CHECK(e.kind() == ErrorKind::invalid_input);
+  CHECK(e.message() == "pulling " + reg.ref() + ": manifest " + oci::sha256_digest(evil) +
+                           " layer 1: invalid digest \"sha256:../../../../tmp/x\"");
+  CHECK(reg.requests_for("/v2/x/blobs/" + reg.image.layers[1].digest).empty());
+}
+
+TEST_CASE("oci pull faults: layers download in parallel", "[oci][faults]") {
+  FakeRegistry reg;
+  // The big layer's answer waits until another layer was asked for.
+  reg.fault = [&](const HttpRequest& r, HttpConn& c, int) {
+    if (r.path != "/v2/x/blobs/" + reg.big()) return false;
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (reg.requests_for("/v2/x/blobs/" + reg.image.layers[2].digest).empty() &&
+           std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    FakeRegistry::serve_blob(r, c, reg.blobs[reg.big()]);
+    return true;
+  };
+  TempDir cache;
+  auto start = std::chrono::steady_clock::now();
+  check_image(oci::pull(reg.ref(), fast_options(cache.path())), reg);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(4));
+}
+
+TEST_CASE("oci pull faults: concurrent pulls of one image share the cache safely", "[oci][faults]") {
+  FakeRegistry reg;
+  TempDir cache;
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 4; i++)
+    threads.emplace_back([&] {
+      try {
+        oci::PulledImage img = oci::pull(reg.ref(), fast_options(cache.path()));
+        if (img.layers.size() == 3) ok++;
+      } catch (const std::exception& e) {
+        WARN(e.what());
+      }
+    });
+  for (auto& t : threads) t.join();
+  CHECK(ok == 4);
+  for (size_t i = 0; i < 3; i++)
+    CHECK(fs::read_file(cache.path() + "/blobs/sha256/" + reg.image.layers[i].digest.substr(7)) ==
+          reg.image.stored[i]);
+  for (const auto& e : std::filesystem::directory_iterator(cache.path() + "/blobs/sha256"))
+    CHECK(e.path().extension() != ".partial");
+}
+
+TEST_CASE("oci pull faults: a mirror without the image falls back to the registry", "[oci][faults]") {
+  FakeRegistry origin;
+  TinyHttpServer empty([](const HttpRequest&, HttpConn& c) {
+    c.respond(404, R"({"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]})");
+  });
+  TempDir cache;
+  auto o = fast_options(cache.path());
+  o.config.mirrors[origin.host()] = {empty.host()};
+  check_image(oci::pull(origin.ref(), o), origin);
+  CHECK(empty.requests() >= 1);
+}
