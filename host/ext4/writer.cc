@@ -246,7 +246,9 @@ std::vector<Extent> Writer::Impl::alloc_blocks(uint64_t count, std::string_view 
   std::vector<Extent> out;
   if (!count) return out;
   if (count > ext2fs_free_blocks_count(fs->super)) image_full(what);
-  const blk64_t last = ext2fs_blocks_count(fs->super) - 1;
+  // The very last block stays unused: ext2fs_punch() refuses to free an
+  // extent that ends there (punch.c checks start + count >= blocks_count).
+  const blk64_t last = ext2fs_blocks_count(fs->super) - 2;
   const uint64_t max_len = std::clamp<uint64_t>(opt.max_extent_len, 1, kMaxExtentLen);
   uint64_t lblk = 0;
   bool wrapped = false;

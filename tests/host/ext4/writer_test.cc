@@ -98,3 +98,75 @@ TEST_CASE("ext4 writer: files, dirs, symlinks and devices read back exactly", "[
   REQUIRE(ds.find("Mode:  04755") != std::string::npos);
   REQUIRE(ds.find("User:  1000   Group:  2000") != std::string::npos);
 }
+
+TEST_CASE("ext4 writer: fragmented files get a full extent tree", "[ext4]") {
+  TempDir t;
+  std::string img = t.path + "/frag.ext4";
+  std::string data;
+  for (int i = 0; i < 3000000; ++i) data += static_cast<char>('a' + i % 23);
+  {
+    WriterOptions o;
+    o.size = 64 * kMiB;
+    o.max_extent_len = 16;  // 64 KiB extents: ~46 of them, more than the inode holds
+    Writer w(img, o);
+    add_file(w, "frag", data);
+    w.finish();
+  }
+  require_clean(img);
+  auto im = Image::open(img, false);
+  REQUIRE(im->read("/frag") == data);
+  REQUIRE(test::debugfs(img, "dump_extents /frag").find("Level Entries") != std::string::npos);
+}
+
+TEST_CASE("ext4 writer: without metadata_csum and journal the image is valid too", "[ext4]") {
+  TempDir t;
+  std::string img = t.path + "/plain.ext4";
+  {
+    WriterOptions o;
+    o.size = 32 * kMiB;
+    o.metadata_csum = false;
+    o.journal = false;
+    Writer w(img, o);
+    for (int i = 0; i < 500; ++i) add_file(w, "d/f" + std::to_string(i), std::to_string(i));
+    w.finish();
+  }
+  require_clean(img);
+  REQUIRE(Image::open(img, false)->read("/d/f499") == "499");
+}
+
+TEST_CASE("ext4 writer: replaced and removed entries free their blocks and inodes", "[ext4]") {
+  TempDir t;
+  std::string img = t.path + "/reuse.ext4";
+  {
+    WriterOptions o;
+    o.size = 32 * kMiB;
+    Writer w(img, o);
+    // 10 x 8 MiB through a 32 MiB image only fits if replaced files are freed.
+    for (int i = 0; i < 10; ++i) add_file(w, "big", std::string(8 << 20, static_cast<char>('0' + i)));
+    w.mkdir("tree", meta(FileType::directory, 0755));
+    for (int i = 0; i < 100; ++i) add_file(w, "tree/f" + std::to_string(i), "x");
+    REQUIRE(w.remove("tree"));
+    REQUIRE_FALSE(w.remove("tree"));
+    w.finish();
+  }
+  require_clean(img);
+  auto im = Image::open(img, false);
+  REQUIRE(im->read("/big") == std::string(8 << 20, '9'));
+  REQUIRE_FALSE(im->exists("/tree"));
+}
+
+TEST_CASE("ext4 writer: an image too small fails with a clear error", "[ext4]") {
+  TempDir t;
+  std::string img = t.path + "/small.ext4";
+  WriterOptions o;
+  o.size = 16 * kMiB;
+  Writer w(img, o);
+  add_file(w, "a", "fits");
+  try {
+    add_file(w, "usr/lib/x", std::string(20 << 20, 'x'));
+    FAIL("no error");
+  } catch (const Error& e) {
+    REQUIRE(e.message() == "image full: writing /usr/lib/x: needs a larger --size");
+    REQUIRE(e.hint() == "the image is 16 MiB; give a larger size (or leave it out for the default)");
+  }
+}
