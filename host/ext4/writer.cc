@@ -105,6 +105,20 @@ struct Writer::Impl {
     if (!fs) fail(ErrorKind::internal, "ext4 writer: already finished");
   }
   void write_dir(Node& n);
+  // lost+found, as mkfs makes it (e2fsck wants one): made first, and again
+  // at finish() if a layer removed it.
+  void add_lost_found() {
+    if (root.dir->children.count("lost+found")) return;
+    auto lpf = std::make_unique<Node>();
+    lpf->name = "lost+found";
+    lpf->parent = &root;
+    lpf->type = FileType::directory;
+    lpf->ino = alloc_inode(true, "lost+found");
+    lpf->dir = std::make_unique<DirInfo>();
+    lpf->dir->meta = implied_dir_meta();
+    lpf->dir->meta.mode = 0700;
+    root.dir->children.emplace(lpf->name, std::move(lpf));
+  }
   Meta implied_dir_meta() const {
     Meta m;
     m.type = FileType::directory;
@@ -204,16 +218,7 @@ void Writer::Impl::open() {
   root.type = FileType::directory;
   root.dir = std::make_unique<DirInfo>();
   root.dir->meta = implied_dir_meta();
-  // lost+found, as mkfs makes it (e2fsck wants one).
-  auto lpf = std::make_unique<Node>();
-  lpf->name = "lost+found";
-  lpf->parent = &root;
-  lpf->type = FileType::directory;
-  lpf->ino = alloc_inode(true, "lost+found");
-  lpf->dir = std::make_unique<DirInfo>();
-  lpf->dir->meta = implied_dir_meta();
-  lpf->dir->meta.mode = 0700;
-  root.dir->children.emplace(lpf->name, std::move(lpf));
+  add_lost_found();
   free_at_start = ext2fs_free_blocks_count(sb);
 }
 
@@ -663,6 +668,7 @@ void Writer::Impl::write_dir(Node& n) {
 WriterStats Writer::finish() {
   Impl& w = *impl_;
   w.check_idle();
+  w.add_lost_found();
   w.sink->flush();
   std::vector<Node*> todo{&w.root};
   while (!todo.empty()) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 
 #include "host/core/error.h"
@@ -37,7 +38,12 @@ BuildStats build_image(const std::vector<Layer>& layers, const std::string& out,
   wo.uuid = options.uuid;
   wo.sync = options.sync;
   wo.journal = options.journal;
-  int64_t now = options.timestamp ? *options.timestamp : static_cast<int64_t>(time(nullptr));
+  int64_t now = static_cast<int64_t>(time(nullptr));
+  if (options.timestamp) {
+    now = *options.timestamp;
+  } else if (const char* sde = getenv("SOURCE_DATE_EPOCH"); sde && *sde) {
+    now = std::strtoll(sde, nullptr, 10);
+  }
   wo.timestamp = ext4::Timespec{now, 0};
 
   bool may_shrink = false;

@@ -30,7 +30,7 @@ struct BuildOptions {
   std::string label;
   // Reproducible output: a fixed UUID and timestamp (SOURCE_DATE_EPOCH).
   std::optional<std::array<uint8_t, 16>> uuid;
-  std::optional<int64_t> timestamp;
+  std::optional<int64_t> timestamp;  // default: $SOURCE_DATE_EPOCH, else now
   bool sync = false;  // fsync the image before returning
   ApplyCallback progress;
 };

@@ -1,6 +1,7 @@
 #include "host/layers/flatten.h"
 
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -41,7 +42,8 @@ ext4::Meta meta_of(archive_entry* e) {
   return m;
 }
 
-void copy_data(ext4::Writer& w, LayerReader& r, const std::string& path, uint64_t size) {
+void copy_data(ext4::Writer& w, LayerReader& r, const std::string& path, uint64_t size,
+               const std::function<void()>& tick) {
   static const char zeros[65536] = {};
   uint64_t pos = 0;
   const void* buf = nullptr;
@@ -61,11 +63,13 @@ void copy_data(ext4::Writer& w, LayerReader& r, const std::string& path, uint64_
     fill_to(static_cast<uint64_t>(off));  // a hole of a sparse file
     w.write(buf, len);
     pos += len;
+    tick();
   }
   fill_to(size);
 }
 
-void apply_entry(ext4::Writer& w, LayerReader& r, archive_entry* e, uint32_t index) {
+void apply_entry(ext4::Writer& w, LayerReader& r, archive_entry* e, uint32_t index,
+                 const std::function<void()>& tick) {
   const char* raw = archive_entry_pathname(e);
   if (!raw) fail(ErrorKind::invalid_input, "an entry has no name");
   std::string path = clean_tar_path(raw);
@@ -100,7 +104,7 @@ void apply_entry(ext4::Writer& w, LayerReader& r, archive_entry* e, uint32_t ind
       m.type = ext4::FileType::regular;
       la_int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
       w.begin_file(path, m, static_cast<uint64_t>(size));
-      copy_data(w, r, path, static_cast<uint64_t>(size));
+      copy_data(w, r, path, static_cast<uint64_t>(size), tick);
       w.end_file();
       return;
     }
@@ -135,18 +139,22 @@ void apply_layer(ext4::Writer& w, LayerReader& r, const Layer& layer, uint32_t i
                  const ApplyCallback& progress, uint64_t* entries) {
   w.set_tag(index);
   uint64_t count = 0;
-  std::string where;
+  uint64_t last_report = 0;
+  // Called per entry and per data block: Ctrl-C, and progress every MiB.
+  auto tick = [&] {
+    check_interrupted();
+    if (!progress) return;
+    uint64_t done = r.bytes_read();
+    if (done - last_report < (1u << 20)) return;
+    last_report = done;
+    progress(ApplyProgress{index, done, r.bytes_total(), entries ? *entries : count});
+  };
   try {
     while (archive_entry* e = r.next()) {
-      check_interrupted();
-      const char* raw = archive_entry_pathname(e);
-      where = raw ? raw : "";
-      apply_entry(w, r, e, index);
+      tick();
+      apply_entry(w, r, e, index, tick);
       ++count;
       if (entries) ++*entries;
-      if (progress && (count & 255) == 0) {
-        progress(ApplyProgress{index, r.bytes_read(), r.bytes_total(), entries ? *entries : count});
-      }
     }
   } catch (const Error& err) {
     if (err.kind() == ErrorKind::interrupted) throw;

@@ -10,6 +10,7 @@
 
 #include "host/core/error.h"
 #include "host/core/fs.h"
+#include "host/core/interrupt.h"
 #include "host/ext4/image.h"
 #include "host/layers/build.h"
 #include "tests/support/ext4_dump.h"
@@ -358,4 +359,41 @@ TEST_CASE("flatten: an image too small is a clear error, never a corrupt image",
   auto e = f.build_error(16 * ext4::kMiB);
   REQUIRE(e.message() == "layer sha256:layer0: image full: writing /usr/lib/x: needs a larger --size");
   REQUIRE(e.kind() == ErrorKind::io);
+}
+
+TEST_CASE("flatten: an opaque root or a whited-out lost+found still gives a valid image", "[layers]") {
+  Fixture f;
+  TarBuilder l0, l1;
+  l0.file("old", "o").dir("lost+found", {.mode = 0700});
+  l1.opaque(".").file("new", "n").whiteout("lost+found");
+  f.add(l0);
+  f.add(l1);
+  f.build();
+  auto im = f.open();
+  REQUIRE(names(*im, "/") == std::vector<std::string>{"lost+found", "new"});
+}
+
+TEST_CASE("flatten: Ctrl-C stops the build and removes the image", "[layers]") {
+  Fixture f;
+  TarBuilder l0;
+  l0.file("a", "a");
+  f.add(l0);
+  set_interrupted(true);
+  auto e = f.build_error();
+  set_interrupted(false);
+  REQUIRE(e.kind() == ErrorKind::interrupted);
+}
+
+TEST_CASE("flatten: SOURCE_DATE_EPOCH dates the directories the build makes up", "[layers]") {
+  Fixture f;
+  TarBuilder l0;
+  l0.file("implied/parent/file", "x");
+  f.add(l0);
+  setenv("SOURCE_DATE_EPOCH", "1600000000", 1);
+  f.build();
+  unsetenv("SOURCE_DATE_EPOCH");
+  auto im = f.open();
+  REQUIRE(im->stat("/implied/parent").mtime.sec == 1600000000);
+  REQUIRE(im->stat("/implied").mode == 0755);
+  REQUIRE(im->stat("/implied").uid == 0);
 }
