@@ -298,7 +298,7 @@ Manifest pull(const std::string& name, const nlohmann::json& entry, const std::s
   m.name = name;
   m.bytes = disk_use(dest_dir);
   write_manifest(dest_dir, m);
-  spdlog::info("kernel {}: {} from {} {} ({} MB)", name, m.version, m.origin, m.origin_version,
+  spdlog::debug("kernel {}: {} from {} {} ({} MB)", name, m.version, m.origin, m.origin_version,
                m.bytes >> 20);
   return m;
 }
