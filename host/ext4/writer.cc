@@ -701,8 +701,9 @@ WriterStats Writer::finish() {
   return w.stats;
 }
 
-uint64_t default_image_size(uint64_t content) {
+uint64_t default_image_size(uint64_t content, uint64_t inodes) {
   uint64_t want = content + content / 4;
+  want = std::max(want, (inodes + inodes / 4) * kBytesPerInode);
   want += want / 32;  // inode tables: 256 bytes per 8 KiB
   int journal = ext2fs_default_journal_size(want / 4096);
   if (journal > 0) want += static_cast<uint64_t>(journal) * 4096;

@@ -30,6 +30,7 @@ namespace banger::ext4 {
 
 constexpr uint64_t kMiB = 1024 * 1024;
 constexpr uint64_t kGiB = 1024 * kMiB;
+constexpr uint32_t kBytesPerInode = 8192;
 
 struct WriterOptions {
   uint64_t size = kGiB;  // image size in bytes (rounded down to 4 KiB); sparse
@@ -43,7 +44,7 @@ struct WriterOptions {
   // Filesystem creation time, and the time of directories the writer makes
   // up (missing parents, the root, lost+found). SOURCE_DATE_EPOCH-style.
   Timespec timestamp;
-  uint32_t bytes_per_inode = 8192;
+  uint32_t bytes_per_inode = kBytesPerInode;
   uint32_t max_extent_len = 32768;  // smaller only in tests (forces extent trees)
   bool sync = false;                // fsync the image at finish()
 };
@@ -106,10 +107,11 @@ class Writer {
   std::unique_ptr<Impl> impl_;
 };
 
-// The default image size for `content_bytes` of entries: max(content x 1.25,
-// 1 GiB), plus the room the filesystem's own metadata (inode tables, journal)
-// takes in an image that size; a multiple of 1 MiB.
-uint64_t default_image_size(uint64_t content_bytes);
+// The default image size for `content_bytes` of entries using `inodes`
+// inodes: max(content x 1.25, 1 GiB), enough inodes (at 8 KiB per inode)
+// for 1.25 x `inodes`, plus the room the filesystem's own metadata (inode
+// tables, journal) takes in an image that size; a multiple of 1 MiB.
+uint64_t default_image_size(uint64_t content_bytes, uint64_t inodes = 0);
 
 // Adds a journal to an image written without one (after a resize2fs shrink,
 // so that the journal is sized for the final image).

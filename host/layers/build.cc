@@ -57,7 +57,8 @@ BuildStats build_image(const std::vector<Layer>& layers, const std::string& out,
       if (!s) known = false;
       estimate += s;
     }
-    wo.size = known ? std::max<uint64_t>(4 * estimate, ext4::kGiB) : kStreamSize;
+    // 16 x the tar bytes: inodes for a tar of nothing but 512-byte headers.
+    wo.size = known ? std::max<uint64_t>(16 * estimate, ext4::kGiB) : kStreamSize;
     wo.size = round_up(wo.size, ext4::kMiB);
     may_shrink = true;
     // The journal is added after the shrink, sized for the final image.
@@ -75,7 +76,7 @@ BuildStats build_image(const std::vector<Layer>& layers, const std::string& out,
     stats.fs = w.finish();
     stats.layers = static_cast<uint32_t>(layers.size());
     if (may_shrink) {
-      uint64_t target = ext4::default_image_size(stats.fs.content_bytes);
+      uint64_t target = ext4::default_image_size(stats.fs.content_bytes, stats.fs.inodes_used);
       if (target < stats.fs.image_size) {
         shrink(out, target);
         stats.fs.image_size = target;

@@ -4,11 +4,12 @@
 // host filesystem.
 //
 // Size: the caller's, or max(content x 1.25, 1 GiB) where content is what
-// the image really holds. When the layers' uncompressed sizes can be read
-// cheaply (gzip trailer, zstd frame headers, plain tar) the image is made
-// directly at max(4 x that, 1 GiB) and shrunk afterwards if that was more
-// than needed; for a stream of unknown size it starts at 64 GiB (sparse).
-// Shrinking runs e2fsprogs' resize2fs on the finished, packed image.
+// the image really holds (and enough inodes for 1.25 x the entries). The
+// image is first made larger than it can need, sparse: 16 x the layers'
+// uncompressed size when that can be read cheaply (gzip trailer, zstd frame
+// headers, plain tar), 64 GiB for a stream; then, once full, it is shrunk
+// with e2fsprogs' resize2fs, which is quick because the writer packs
+// everything at the start, and only then gets its journal.
 #pragma once
 
 #include <array>
