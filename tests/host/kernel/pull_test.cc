@@ -151,3 +151,31 @@ TEST_CASE("kernel import: copies a kernel and its modules after checking them", 
     CHECK(e.message() == "importing kernel mine: kernel image not found: /nonexistent/vmlinuz");
   }
 }
+
+TEST_CASE("kernel pull: archive entries outside the kernel directory are refused", "[kernel]") {
+  const auto& k = test::debian_cloud_kernel();
+  TempDir src;
+  TempDir d;
+  std::string tar = src.path + "/evil.tar";
+  // python3's tarfile writes the names tar itself refuses to create.
+  std::string script =
+      "import tarfile, sys\n"
+      "t = tarfile.open(sys.argv[1], 'w')\n"
+      "t.add(sys.argv[2], arcname='vmlinuz')\n"
+      "i = tarfile.TarInfo('lib/modules/" + k.version + "/build'); i.type = tarfile.SYMTYPE; i.linkname = '/'\n"
+      "t.addfile(i)\n"
+      "i = tarfile.TarInfo('lib/modules/" + k.version + "/../../../../evil'); i.size = 0\n"
+      "t.addfile(i)\n"
+      "t.close()\n";
+  run_checked({"python3", "-c", script, tar, k.kernel}, "making the test archive");
+  try {
+    pull("evil", {{"source", "url"}, {"url", "file://" + tar}, {"sha256", sha256_file(tar)}}, d.path);
+    FAIL("expected an error");
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::invalid_input);
+    CHECK(e.message() == "pulling kernel evil: file://" + tar + ": unsafe path in archive: lib/modules/" +
+                             k.version + "/../../../../evil");
+  }
+  CHECK(!fs::exists(d.path + "/../evil"));
+  CHECK(!std::filesystem::is_symlink(d.path + "/modules/" + k.version + "/build"));
+}
