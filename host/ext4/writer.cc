@@ -25,8 +25,9 @@ struct DirInfo {
   std::map<std::string, std::unique_ptr<Node>, std::less<>> children;
 };
 
+// About 200 bytes per entry with its map slot; the name lives only in the
+// parent's map.
 struct Node {
-  std::string name;
   Node* parent = nullptr;
   uint32_t ino = 0;
   FileType type = FileType::regular;
@@ -51,12 +52,6 @@ void add_journal_inode(ext2_filsys fs, const Timespec& t, const std::string& pat
   write_inode(fs, EXT2_JOURNAL_INO, inode);
 }
 
-std::string node_path(const Node* n) {
-  if (!n->parent) return "/";
-  std::string out;
-  for (; n->parent; n = n->parent) out = "/" + n->name + out;
-  return out;
-}
 
 }  // namespace
 
@@ -104,20 +99,19 @@ struct Writer::Impl {
     if (file) fail(ErrorKind::internal, "ext4 writer: " + show(file->path) + " is still open");
     if (!fs) fail(ErrorKind::internal, "ext4 writer: already finished");
   }
-  void write_dir(Node& n);
+  void write_dir(Node& n, const std::string& path);
   // lost+found, as mkfs makes it (e2fsck wants one): made first, and again
   // at finish() if a layer removed it.
   void add_lost_found() {
     if (root.dir->children.count("lost+found")) return;
     auto lpf = std::make_unique<Node>();
-    lpf->name = "lost+found";
     lpf->parent = &root;
     lpf->type = FileType::directory;
     lpf->ino = alloc_inode(true, "lost+found");
     lpf->dir = std::make_unique<DirInfo>();
     lpf->dir->meta = implied_dir_meta();
     lpf->dir->meta.mode = 0700;
-    root.dir->children.emplace(lpf->name, std::move(lpf));
+    root.dir->children.emplace("lost+found", std::move(lpf));
   }
   Meta implied_dir_meta() const {
     Meta m;
@@ -349,7 +343,6 @@ Node* Writer::Impl::parent_of(std::string_view p, std::string_view* leaf, bool c
     if (it == cur->dir->children.end()) {
       if (!create) return nullptr;
       auto n = std::make_unique<Node>();
-      n->name = std::string(comp);
       n->parent = cur;
       n->type = FileType::directory;
       n->tag = tag;
@@ -358,7 +351,7 @@ Node* Writer::Impl::parent_of(std::string_view p, std::string_view* leaf, bool c
       n->dir->meta = implied_dir_meta();
       ++stats.dirs;
       ++stats.entries;
-      it = cur->dir->children.emplace(n->name, std::move(n)).first;
+      it = cur->dir->children.emplace(std::string(comp), std::move(n)).first;
     } else if (it->second->type == FileType::symlink) {
       fail(ErrorKind::invalid_input,
            show(p) + ": parent " + show(p.substr(0, slash)) +
@@ -384,13 +377,12 @@ Node* Writer::Impl::place(std::string_view p, FileType type, bool is_dir) {
     dir->dir->children.erase(it);
   }
   auto n = std::make_unique<Node>();
-  n->name = std::string(leaf);
   n->parent = dir;
   n->type = type;
   n->tag = tag;
   n->ino = alloc_inode(is_dir, p);
   ++stats.entries;
-  return dir->dir->children.emplace(n->name, std::move(n)).first->second.get();
+  return dir->dir->children.emplace(std::string(leaf), std::move(n)).first->second.get();
 }
 
 Writer::Writer(const std::string& path, const WriterOptions& options)
@@ -572,12 +564,11 @@ void Writer::link(std::string_view path, std::string_view target) {
   }
   ++count;
   auto n = std::make_unique<Node>();
-  n->name = std::string(leaf);
   n->parent = dir;
   n->type = t->type;
   n->ino = t->ino;
   n->tag = w.tag;
-  dir->dir->children.emplace(n->name, std::move(n));
+  dir->dir->children.emplace(std::string(leaf), std::move(n));
   ++w.stats.hardlinks;
   ++w.stats.entries;
 }
@@ -627,7 +618,7 @@ std::optional<FileType> Writer::type_of(std::string_view path) const {
   return n->type;
 }
 
-void Writer::Impl::write_dir(Node& n) {
+void Writer::Impl::write_dir(Node& n, const std::string& path) {
   const uint32_t bs = fs->blocksize;
   std::vector<DirEntryRef> entries;
   entries.reserve(n.dir->children.size());
@@ -639,14 +630,14 @@ void Writer::Impl::write_dir(Node& n) {
   uint32_t parent = n.parent ? n.parent->ino : EXT2_ROOT_INO;
   DirBlocks b = build_dir_blocks(fs, n.ino, parent, std::move(entries), opt.htree);
   size_t nblocks = b.data.size() / bs;
-  auto extents = alloc_blocks(nblocks, node_path(&n).substr(1));
+  auto extents = alloc_blocks(nblocks, path);
   size_t i = 0;
   for (const Extent& e : extents) {
     for (uint32_t k = 0; k < e.len; ++k, ++i) {
       char* blk = b.data.data() + i * bs;
       if (ext2fs_has_feature_metadata_csum(fs->super)) {
         check(ext2fs_dir_block_csum_set(fs, n.ino, reinterpret_cast<ext2_dir_entry*>(blk)),
-              "checksumming directory " + node_path(&n));
+              "checksumming directory " + show(path));
       }
     }
     sink->write(e.pblk * bs, b.data.data() + (i - e.len) * static_cast<size_t>(bs),
@@ -659,10 +650,10 @@ void Writer::Impl::write_dir(Node& n) {
   if (b.indexed) inode.i_flags |= EXT2_INDEX_FL;
   check(ext2fs_inode_size_set(fs, reinterpret_cast<ext2_inode*>(&inode),
                               static_cast<uint64_t>(nblocks) * bs),
-        "sizing directory " + node_path(&n));
+        "sizing directory " + show(path));
   ext2fs_iblk_set(fs, reinterpret_cast<ext2_inode*>(&inode), nblocks);
   write_with_extents(fs, n.ino, inode, extents);
-  write_xattrs(fs, n.ino, n.dir->meta.xattrs, node_path(&n));
+  write_xattrs(fs, n.ino, n.dir->meta.xattrs, show(path));
 }
 
 WriterStats Writer::finish() {
@@ -670,13 +661,13 @@ WriterStats Writer::finish() {
   w.check_idle();
   w.add_lost_found();
   w.sink->flush();
-  std::vector<Node*> todo{&w.root};
+  std::vector<std::pair<Node*, std::string>> todo{{&w.root, ""}};
   while (!todo.empty()) {
-    Node* n = todo.back();
+    auto [n, path] = std::move(todo.back());
     todo.pop_back();
-    w.write_dir(*n);
+    w.write_dir(*n, path);
     for (auto& [name, child] : n->dir->children) {
-      if (child->dir) todo.push_back(child.get());
+      if (child->dir) todo.emplace_back(child.get(), path.empty() ? name : path + "/" + name);
     }
   }
   w.sink->flush();
