@@ -49,7 +49,7 @@ Check tool(const std::string& name, const std::string& binary, const std::vector
     return c;
   }
   std::string v = version_args.empty() ? "" : version_of(*path, version_args);
-  c.detail = v.empty() ? *path : v + " (" + *path + ")";
+  c.detail = v.empty() ? *path : v;
   return c;
 }
 

@@ -1,5 +1,6 @@
 #include "host/net/config.h"
 
+#include <cctype>
 #include <cstdlib>
 #include <sstream>
 
@@ -46,7 +47,14 @@ std::vector<std::string> nameservers(const std::string& text) {
 Config config_from_env() {
   Config c;
   if (auto s = env("BANGER_SUBNET"); !s.empty()) c.subnet = parse_subnet(s, "BANGER_SUBNET");
-  if (auto b = env("BANGER_BRIDGE"); !b.empty()) c.bridge = b;
+  if (auto b = env("BANGER_BRIDGE"); !b.empty() && b != c.bridge) {
+    c.bridge = b;
+    c.table = "banger_";
+    for (char ch : b) c.table.push_back(isalnum(static_cast<unsigned char>(ch)) ? ch : '_');
+    // The tap prefix: "b" + 4 hex digits of the bridge name's hash + "-".
+    std::string probe = tap_name("b", b);
+    c.tap_prefix = "b" + probe.substr(probe.size() - 4) + "-";
+  }
   if (auto d = env("BANGER_DNS"); !d.empty()) {
     c.dns = split_commas(d);
   } else if (fs::exists("/etc/resolv.conf")) {

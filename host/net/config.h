@@ -29,6 +29,9 @@ struct Config {
 // The installation's config: BANGER_SUBNET (default 10.77.0.0/24),
 // BANGER_BRIDGE (default banger0), BANGER_DNS (comma-separated; default: the
 // non-loopback name servers of /etc/resolv.conf), lock under $BANGER_HOME.
+// Another bridge name makes a separate network (for tests beside a real
+// installation): its tables are banger_BRIDGE and its taps bXXXX- (XXXX a
+// hash of the bridge name), so neither side's reconcile touches the other's.
 Config config_from_env();
 
 // The non-loopback `nameserver` entries of a resolv.conf text.

@@ -1,9 +1,9 @@
 -- banger doctor: what this host has and lacks for banger's VMs, and how to fix it.
 local function format(report)
-  local out = { ("%-16s %-5s %s"):format("CHECK", "", "DETAIL") }
+  local out = { ("%-16s %-6s %s"):format("CHECK", "STATUS", "DETAIL") }
   for _, c in ipairs(report.checks) do
-    out[#out + 1] = ("%-16s %-5s %s"):format(c.name, c.status:upper(), c.detail)
-    if c.fix ~= "" then out[#out + 1] = ("%-16s %-5s fix: %s"):format("", "", c.fix) end
+    out[#out + 1] = ("%-16s %-6s %s"):format(c.name, c.status:upper(), c.detail)
+    if c.fix ~= "" then out[#out + 1] = ("%-16s %-6s fix: %s"):format("", "", c.fix) end
   end
   out[#out + 1] = ""
   if report.ok then

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <optional>
 #include <set>
 
 #include "host/core/error.h"
@@ -109,4 +110,41 @@ TEST_CASE("net tap: QEMU arguments and the guest's kernel command line", "[net]"
   CHECK(t.cmdline == "banger.ip=10.77.0.7/24 banger.gw=10.77.0.1 banger.dns=192.0.2.53,192.0.2.54");
   cfg.dns.clear();
   CHECK(describe_tap(cfg, "web", 7).cmdline == "banger.ip=10.77.0.7/24 banger.gw=10.77.0.1");
+}
+
+TEST_CASE("net config: the environment picks subnet, bridge and name servers", "[net]") {
+  struct Env {
+    std::string name;
+    std::optional<std::string> old;
+    Env(std::string n, const char* v) : name(std::move(n)) {
+      if (const char* o = std::getenv(name.c_str())) old = o;
+      if (v) setenv(name.c_str(), v, 1); else unsetenv(name.c_str());
+    }
+    ~Env() { if (old) setenv(name.c_str(), old->c_str(), 1); else unsetenv(name.c_str()); }
+  };
+  Env home("BANGER_HOME", "/h");
+  {
+    Env s("BANGER_SUBNET", nullptr), b("BANGER_BRIDGE", nullptr), d("BANGER_DNS", "192.0.2.1,192.0.2.2");
+    Config c = config_from_env();
+    CHECK(c.subnet.cidr() == "10.77.0.0/24");
+    CHECK(c.bridge == "banger0");
+    CHECK(c.table == "banger");
+    CHECK(c.tap_prefix == "bg-");
+    CHECK(c.dns == std::vector<std::string>{"192.0.2.1", "192.0.2.2"});
+    CHECK(c.lock_path == "/h/net.lock");
+  }
+  {
+    Env s("BANGER_SUBNET", "10.88.0.0/24"), b("BANGER_BRIDGE", "bgtest1"), d("BANGER_DNS", nullptr);
+    Config c = config_from_env();
+    CHECK(c.subnet.cidr() == "10.88.0.0/24");
+    CHECK(c.bridge == "bgtest1");
+    CHECK(c.table == "banger_bgtest1");
+    CHECK(c.tap_prefix.size() == 6);
+    CHECK(c.tap_prefix[0] == 'b');
+    CHECK(c.tap_prefix != "bg-");
+  }
+  {
+    Env s("BANGER_SUBNET", "10.88.0.1/24");
+    CHECK_THROWS_WITH(config_from_env(), "BANGER_SUBNET '10.88.0.1/24' has host bits set (did you mean 10.88.0.0/24?)");
+  }
 }
