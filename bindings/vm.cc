@@ -1,0 +1,264 @@
+// _host.vm: starting a VM in this process and driving it through its agent
+// (host/vm). The per-VM supervisor (_host.supervisor) is what the vm_*
+// recipes use; this module is the primitive under it, for scripts, tests and
+// the REPL.
+//
+//   local h = _host.vm.start{name=, kernel=, initrd=, rootfs=, state_dir=, ...}
+//   h:exec{argv={"cat", "/etc/os-release"}} -> {exit_code=, signal=, stdout=, stderr=, guest_us=}
+//   h:exec_stream({argv=...}, {stdout=fn, stderr=fn, stdin=true}) -> {exit_code=, signal=, guest_us=}
+//   h:info() h:running() h:stop(timeout_s) h:wait(timeout_s) h:close()
+#include <unistd.h>
+
+#include <chrono>
+#include <set>
+
+#include "bindings/support.h"
+#include "host/vm/vm.h"
+
+namespace banger::lua {
+
+namespace {
+
+constexpr const char* kVmType = "banger.vm";
+using Json = nlohmann::json;
+
+void check_keys(const Json& j, const std::set<std::string>& known, const std::string& what) {
+  if (!j.is_object()) fail(ErrorKind::invalid_input, what + " must be a table");
+  for (const auto& [k, v] : j.items())
+    if (!known.count(k))
+      fail(ErrorKind::invalid_input, what + ": unknown key '" + k + "'",
+           "see lua/stdlib/banger/vm.lua for the keys a " + what + " takes");
+}
+
+std::string str(const Json& j, const char* key, const std::string& what, const std::string& fallback = "") {
+  if (!j.contains(key) || j[key].is_null()) return fallback;
+  if (!j[key].is_string()) fail(ErrorKind::invalid_input, what + "." + key + " must be a string");
+  return j[key].get<std::string>();
+}
+
+long long num(const Json& j, const char* key, const std::string& what, long long fallback) {
+  if (!j.contains(key) || j[key].is_null()) return fallback;
+  if (!j[key].is_number()) fail(ErrorKind::invalid_input, what + "." + key + " must be a number");
+  return j[key].get<long long>();
+}
+
+std::vector<std::string> strings(const Json& j, const char* key, const std::string& what) {
+  std::vector<std::string> out;
+  if (!j.contains(key) || j[key].is_null()) return out;
+  const Json& v = j[key];
+  if (v.is_object() && v.empty()) return out;  // {} is an empty list in Lua
+  if (!v.is_array()) fail(ErrorKind::invalid_input, what + "." + key + " must be a list of strings");
+  for (const auto& x : v) {
+    if (!x.is_string()) fail(ErrorKind::invalid_input, what + "." + key + " must be a list of strings");
+    out.push_back(x.get<std::string>());
+  }
+  return out;
+}
+
+vm::Spec spec_from(const Json& j) {
+  const std::string w = "vm spec";
+  check_keys(j, {"name", "kernel", "initrd", "cmdline", "rootfs", "overlay", "cpus", "memory_mib",
+                 "state_dir", "net", "accel", "ready_timeout_ms", "qemu"},
+             w);
+  vm::Spec s;
+  s.name = str(j, "name", w);
+  s.kernel = str(j, "kernel", w);
+  s.initrd = str(j, "initrd", w);
+  s.cmdline = str(j, "cmdline", w);
+  s.rootfs = str(j, "rootfs", w);
+  s.overlay = str(j, "overlay", w);
+  s.cpus = static_cast<int>(num(j, "cpus", w, s.cpus));
+  s.memory_mib = static_cast<int>(num(j, "memory_mib", w, s.memory_mib));
+  s.state_dir = str(j, "state_dir", w);
+  s.accel = str(j, "accel", w, "auto");
+  s.ready_timeout = std::chrono::milliseconds(num(j, "ready_timeout_ms", w, s.ready_timeout.count()));
+  s.qemu = str(j, "qemu", w, s.qemu);
+  if (j.contains("net")) {
+    const Json& n = j["net"];
+    const std::string nw = "vm spec.net";
+    check_keys(n, {"mode", "forwards", "tap", "mac", "address", "gateway", "dns"}, nw);
+    s.net.mode = str(n, "mode", nw, "user");
+    s.net.tap = str(n, "tap", nw);
+    s.net.mac = str(n, "mac", nw);
+    s.net.address = str(n, "address", nw);
+    s.net.gateway = str(n, "gateway", nw);
+    s.net.dns = str(n, "dns", nw);
+    if (n.contains("forwards") && !(n["forwards"].is_object() && n["forwards"].empty())) {
+      if (!n["forwards"].is_array()) fail(ErrorKind::invalid_input, nw + ".forwards must be a list");
+      for (const auto& f : n["forwards"]) {
+        const std::string fw = "port forward";
+        check_keys(f, {"proto", "host_addr", "host_port", "guest_port"}, fw);
+        vm::PortForward pf;
+        pf.proto = str(f, "proto", fw, "tcp");
+        pf.host_addr = str(f, "host_addr", fw, "127.0.0.1");
+        pf.host_port = static_cast<int>(num(f, "host_port", fw, 0));
+        pf.guest_port = static_cast<int>(num(f, "guest_port", fw, 0));
+        s.net.forwards.push_back(pf);
+      }
+    }
+  }
+  return s;
+}
+
+vm::ExecRequest request_from(const Json& j) {
+  const std::string w = "exec request";
+  check_keys(j, {"argv", "env", "cwd", "user", "tty"}, w);
+  vm::ExecRequest r;
+  r.argv = strings(j, "argv", w);
+  if (r.argv.empty()) fail(ErrorKind::invalid_input, "exec: argv must be a non-empty list of strings");
+  r.env = strings(j, "env", w);
+  r.cwd = str(j, "cwd", w);
+  r.user = str(j, "user", w);
+  r.tty = j.contains("tty") && j["tty"].is_boolean() && j["tty"].get<bool>();
+  return r;
+}
+
+Json info_json(const vm::Info& i, bool running) {
+  return {{"name", i.name},
+          {"running", running},
+          {"pid", i.pid},
+          {"state_dir", i.state_dir},
+          {"console_log", i.console_log},
+          {"qemu_log", i.qemu_log},
+          {"overlay", i.overlay},
+          {"accel", i.accel},
+          {"accel_reason", i.accel_reason},
+          {"agent", i.agent},
+          {"capabilities", i.capabilities},
+          {"mode", i.mode},
+          {"hostname", i.hostname},
+          {"kernel", i.kernel},
+          {"boot",
+           {{"kernel_to_init_ms", i.boot.kernel_to_init_ms},
+            {"init_to_ready_ms", i.boot.init_to_ready_ms},
+            {"guest_uptime_ms", i.boot.guest_uptime_ms},
+            {"host_ready_ms", i.boot.host_ready_ms}}},
+          {"qemu_argv", i.qemu_argv}};
+}
+
+int vm_start(lua_State* L) {
+  vm::Spec spec = spec_from(arg_table(L, 1, "spec"));
+  std::shared_ptr<vm::Vm> v = vm::start(spec);
+  push_handle(L, std::move(v), kVmType);
+  return 1;
+}
+
+int vm_info(lua_State* L) {
+  auto v = arg_handle<vm::Vm>(L, 1, kVmType);
+  push_json(L, info_json(v->info(), v->running()));
+  return 1;
+}
+
+int vm_running(lua_State* L) {
+  lua_pushboolean(L, arg_handle<vm::Vm>(L, 1, kVmType)->running());
+  return 1;
+}
+
+int vm_exec(lua_State* L) {
+  auto v = arg_handle<vm::Vm>(L, 1, kVmType);
+  vm::ExecRequest req = request_from(arg_table(L, 2, "request"));
+  vm::ExecResult r = v->exec(req);
+  push_json(L, {{"exit_code", r.exit_code},
+                {"signal", r.signal},
+                {"stdout", r.out},
+                {"stderr", r.err},
+                {"guest_us", r.guest_us}});
+  return 1;
+}
+
+// Calls the Lua function at stack index `fn` with `data`, protected; a Lua
+// error becomes a C++ exception (thrown after lua_pcall has returned).
+void call_sink(lua_State* L, int fn, std::string_view data, const char* name) {
+  lua_pushvalue(L, fn);
+  lua_pushlstring(L, data.data(), data.size());
+  if (lua_pcall(L, 1, 0, 0) != 0) {
+    std::string msg = lua_tostring(L, -1) ? lua_tostring(L, -1) : "error object";
+    lua_pop(L, 1);
+    fail(ErrorKind::internal, std::string("exec_stream: the ") + name + " callback failed: " + msg);
+  }
+}
+
+void write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;  // a closed stdout: drop the output, the command still finishes
+    }
+    data.remove_prefix(n);
+  }
+}
+
+// exec_stream(request, {stdout=fn|nil, stderr=fn|nil, stdin=bool}):
+// without a callback the stream goes to this process's stdout/stderr;
+// stdin=true copies this process's stdin to the command.
+int vm_exec_stream(lua_State* L) {
+  auto v = arg_handle<vm::Vm>(L, 1, kVmType);
+  vm::ExecRequest req = request_from(arg_table(L, 2, "request"));
+  vm::StreamIO io;
+  int out_fn = 0, err_fn = 0;
+  if (lua_istable(L, 3)) {
+    lua_getfield(L, 3, "stdout");
+    if (lua_isfunction(L, -1)) out_fn = lua_gettop(L); else lua_pop(L, 1);
+    lua_getfield(L, 3, "stderr");
+    if (lua_isfunction(L, -1)) err_fn = lua_gettop(L); else lua_pop(L, 1);
+    lua_getfield(L, 3, "stdin");
+    if (lua_toboolean(L, -1)) io.stdin_fd = 0;
+    lua_pop(L, 1);
+  } else if (!lua_isnoneornil(L, 3)) {
+    fail(ErrorKind::invalid_input, "exec_stream: the third argument must be a table of callbacks");
+  }
+  if (out_fn) io.on_stdout = [L, out_fn](std::string_view d) { call_sink(L, out_fn, d, "stdout"); };
+  else io.on_stdout = [](std::string_view d) { write_all(1, d); };
+  if (err_fn) io.on_stderr = [L, err_fn](std::string_view d) { call_sink(L, err_fn, d, "stderr"); };
+  else io.on_stderr = [](std::string_view d) { write_all(2, d); };
+  vm::ExecResult r = v->exec_stream(req, io);
+  push_json(L, {{"exit_code", r.exit_code}, {"signal", r.signal}, {"guest_us", r.guest_us}});
+  return 1;
+}
+
+int vm_stop(lua_State* L) {
+  auto v = arg_handle<vm::Vm>(L, 1, kVmType);
+  auto timeout = opt_integer(L, 2, "timeout").value_or(10);
+  lua_pushinteger(L, v->stop(std::chrono::seconds(timeout)));
+  return 1;
+}
+
+int vm_wait(lua_State* L) {
+  auto v = arg_handle<vm::Vm>(L, 1, kVmType);
+  auto timeout = opt_integer(L, 2, "timeout");
+  std::optional<int> st = timeout ? v->wait(std::chrono::milliseconds(*timeout * 1000)) : v->wait();
+  if (st) lua_pushinteger(L, *st); else lua_pushnil(L);
+  return 1;
+}
+
+int vm_tostring(lua_State* L) {
+  auto* h = static_cast<Handle<vm::Vm>*>(lua_touserdata(L, 1));
+  if (!h || !h->ptr) lua_pushstring(L, "vm (closed)");
+  else lua_pushfstring(L, "vm %s (qemu pid %d)", h->ptr->info().name.c_str(), static_cast<int>(h->ptr->info().pid));
+  return 1;
+}
+
+const luaL_Reg kVmMethods[] = {
+    {"info", wrap<vm_info>},   {"running", wrap<vm_running>}, {"exec", wrap<vm_exec>},
+    {"exec_stream", wrap<vm_exec_stream>}, {"stop", wrap<vm_stop>}, {"wait", wrap<vm_wait>},
+    {"close", handle_release<vm::Vm>},     {nullptr, nullptr},
+};
+
+const luaL_Reg kFuncs[] = {
+    {"start", wrap<vm_start>},
+    {nullptr, nullptr},
+};
+
+int open_vm(lua_State* L) {
+  define_handle<vm::Vm>(L, kVmType, kVmMethods, vm_tostring);
+  lua_newtable(L);
+  luaL_register(L, nullptr, kFuncs);
+  return 1;
+}
+
+}  // namespace
+
+BANGER_LUA_MODULE(vm, open_vm);
+
+}  // namespace banger::lua

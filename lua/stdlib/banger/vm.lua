@@ -1,0 +1,139 @@
+--- Boot a microVM in this process and run commands in it through banger's
+--- guest agent. This is the primitive under the `vm_*` recipes (which run each
+--- VM under its own supervisor, see banger.sandbox); use it directly in
+--- scripts, tests and the REPL.
+---
+---   local k = kernel.resolve({ name = "debian-cloud", dir = kdir })
+---   local h = vm.start({ name = "try", kernel = k.kernel, initrd = initrd,
+---                        rootfs = img .. "/rootfs.ext4", state_dir = "/tmp/try" })
+---   local r = vm.exec(h, { "cat", "/etc/os-release" })   -- or h:exec({ argv = {...} })
+---   print(r.exit_code, r.stdout)
+---   h:stop()
+---
+--- The disk is a qcow2 overlay over `rootfs` (made in `state_dir` unless
+--- `overlay` names one), so starting costs the same for any image size. The
+--- accelerator is KVM where it can run a stock kernel (kvm_intel / kvm_amd
+--- behind a usable /dev/kvm), TCG otherwise; `accel` or BANGER_ACCEL=kvm|tcg
+--- force one; `h:info().accel_reason` says why.
+local errors = require("banger.errors")
+
+local M = {}
+
+---@class banger.vm.PortForward
+---@field host_port integer
+---@field guest_port integer
+---@field proto? string "tcp" (default) | "udp"
+---@field host_addr? string default "127.0.0.1"
+
+---@class banger.vm.Net
+---@field mode? string "user" (default: QEMU user networking, guest 10.0.2.15) | "tap" | "none"
+---@field forwards? banger.vm.PortForward[] user mode: host -> guest ports
+---@field tap? string tap mode: an existing tap device
+---@field mac? string tap mode: the guest's MAC address
+---@field address? string tap mode: the guest's address, "10.77.0.5/24"
+---@field gateway? string tap mode
+---@field dns? string tap mode: "10.77.0.1" or "a,b"
+
+---@class banger.vm.Spec
+---@field name string 1-63 of letters, digits, '-', '_', '.'; the guest's hostname
+---@field kernel string a bzImage
+---@field initrd string banger's initramfs (agent as /init + modules), see kernel.build_initramfs
+---@field rootfs string the image's ext4 file (read-only backing of the overlay)
+---@field state_dir string console.log, qemu.log and the disk overlay go here
+---@field overlay? string the VM's qcow2 disk; default STATE_DIR/disk.qcow2, made when missing
+---@field cmdline? string appended to the kernel command line
+---@field cpus? integer default 1
+---@field memory_mib? integer default 512
+---@field net? banger.vm.Net
+---@field accel? string "auto" (default) | "kvm" | "tcg"
+---@field ready_timeout_ms? integer how long to wait for the agent; default 60000
+---@field qemu? string the QEMU binary; default "qemu-system-x86_64"
+
+---@class banger.vm.ExecRequest
+---@field argv string[] the command; argv[1] is looked up on the guest's PATH
+---@field env? string[] "NAME=VALUE" added to the default environment
+---@field cwd? string default: the user's home
+---@field user? string a name or "UID[:GID]"; default root
+---@field tty? boolean run on a pseudo-terminal
+
+---@class banger.vm.ExecResult
+---@field exit_code integer 127: command not found; 128+N: killed by signal N
+---@field signal integer the killing signal, 0 if it exited
+---@field stdout? string captured (exec only)
+---@field stderr? string captured (exec only)
+---@field guest_us integer the command's run time measured in the guest
+
+---@class banger.vm.StreamOpts
+---@field stdout? fun(data: string) default: written to banger's stdout
+---@field stderr? fun(data: string) default: written to banger's stderr
+---@field stdin? boolean copy banger's stdin to the command (default: /dev/null)
+
+---@class banger.vm.Handle
+---@field exec fun(self: banger.vm.Handle, req: banger.vm.ExecRequest): banger.vm.ExecResult
+---@field exec_stream fun(self: banger.vm.Handle, req: banger.vm.ExecRequest, opts?: banger.vm.StreamOpts): banger.vm.ExecResult
+---@field info fun(self: banger.vm.Handle): table name, pid, accel, accel_reason, agent, capabilities, boot = {kernel_to_init_ms, init_to_ready_ms, guest_uptime_ms, host_ready_ms}, console_log, ...
+---@field running fun(self: banger.vm.Handle): boolean
+---@field stop fun(self: banger.vm.Handle, timeout_s?: integer): integer poweroff via the agent, then SIGTERM, then SIGKILL; QEMU's exit status
+---@field wait fun(self: banger.vm.Handle, timeout_s?: integer): integer|nil QEMU's exit status, nil on timeout
+---@field close fun(self: banger.vm.Handle) kills the VM if it still runs
+
+local function check_string(fn, key, v, optional)
+  if v == nil and optional then return end
+  if type(v) ~= "string" or v == "" then
+    errors.raise("invalid_input", ("vm.%s: %s must be a non-empty string"):format(fn, key))
+  end
+end
+
+--- Starts a VM and waits until its agent is ready. Errors name the VM and
+--- end with the last console lines (kernel panic, missing agent, ...); no
+--- process is left running after an error.
+---@param spec banger.vm.Spec
+---@return banger.vm.Handle
+function M.start(spec)
+  if type(spec) ~= "table" then errors.raise("invalid_input", "vm.start: spec must be a table") end
+  for _, k in ipairs({ "name", "kernel", "initrd", "rootfs", "state_dir" }) do
+    check_string("start", k, spec[k])
+  end
+  for _, k in ipairs({ "overlay", "cmdline", "accel", "qemu" }) do
+    check_string("start", k, spec[k], true)
+  end
+  for _, k in ipairs({ "cpus", "memory_mib", "ready_timeout_ms" }) do
+    if spec[k] ~= nil and type(spec[k]) ~= "number" then
+      errors.raise("invalid_input", ("vm.start: %s must be a number"):format(k))
+    end
+  end
+  return _host.vm.start(spec)
+end
+
+--- Turns `{"cmd", "arg"}` or `{argv = {...}, env = ...}` into an exec request.
+---@param cmd string[]|banger.vm.ExecRequest
+---@return banger.vm.ExecRequest
+function M.request(cmd)
+  if type(cmd) == "string" then return { argv = { "/bin/sh", "-c", cmd } } end
+  if type(cmd) ~= "table" then
+    errors.raise("invalid_input", "vm: a command is a list of strings or {argv = {...}, ...}")
+  end
+  if cmd.argv then return cmd end
+  return { argv = cmd }
+end
+
+--- Runs a command to completion and captures stdout and stderr.
+--- A string runs through /bin/sh -c.
+---@param h banger.vm.Handle
+---@param cmd string|string[]|banger.vm.ExecRequest
+---@return banger.vm.ExecResult
+function M.exec(h, cmd)
+  return h:exec(M.request(cmd))
+end
+
+--- Runs a command, streaming its output (to banger's stdout/stderr by
+--- default, or to callbacks); returns its exit status.
+---@param h banger.vm.Handle
+---@param cmd string|string[]|banger.vm.ExecRequest
+---@param opts? banger.vm.StreamOpts
+---@return banger.vm.ExecResult
+function M.exec_stream(h, cmd, opts)
+  return h:exec_stream(M.request(cmd), opts)
+end
+
+return M
