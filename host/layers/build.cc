@@ -19,12 +19,20 @@ constexpr uint64_t kStreamSize = 64 * ext4::kGiB;
 
 uint64_t round_up(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
 
-void shrink(const std::string& path, uint64_t size) {
-  auto r = run_capture({"resize2fs", path, std::to_string(size / 1024) + "K"});
+// Returns false (and keeps the larger, still valid, sparse image) when
+// resize2fs is not installed.
+bool shrink(const std::string& path, uint64_t size) {
+  auto exe = find_executable("resize2fs");
+  if (!exe) {
+    spdlog::warn("resize2fs not found (e2fsprogs): {} keeps its build size", path);
+    return false;
+  }
+  auto r = run_capture({*exe, path, std::to_string(size / 1024) + "K"});
   if (r.exit_code != 0) {
     fail(ErrorKind::io, "shrinking " + path + ": resize2fs failed: " + r.err,
          "give an explicit size");
   }
+  return true;
 }
 
 }  // namespace
@@ -77,10 +85,7 @@ BuildStats build_image(const std::vector<Layer>& layers, const std::string& out,
     stats.layers = static_cast<uint32_t>(layers.size());
     if (may_shrink) {
       uint64_t target = ext4::default_image_size(stats.fs.content_bytes, stats.fs.inodes_used);
-      if (target < stats.fs.image_size) {
-        shrink(out, target);
-        stats.fs.image_size = target;
-      }
+      if (target < stats.fs.image_size && shrink(out, target)) stats.fs.image_size = target;
       if (options.journal) ext4::add_journal(out, wo.timestamp);
     }
     if (options.sync) {
