@@ -45,6 +45,7 @@ std::vector<std::string> string_list(const nlohmann::json& v, const char* name) 
 
 // A Lua error value raised by a progress callback, as a banger::Error.
 Error lua_error_value(lua_State* L, int idx) {
+  if (idx < 0) idx = lua_gettop(L) + idx + 1;
   ErrorKind kind = ErrorKind::internal;
   std::string message = "progress callback failed", hint;
   if (lua_istable(L, idx)) {
@@ -171,6 +172,7 @@ int oci_pull(lua_State* L) {
                         {"source", ref_json(img.ref)},
                         {"manifest_digest", img.manifest_digest},
                         {"manifest_media_type", img.manifest_media_type},
+                        {"index_digest", img.index_digest.empty() ? nlohmann::json() : nlohmann::json(img.index_digest)},
                         {"config_digest", img.config_digest},
                         {"config", img.config},
                         {"platform", img.platform.to_string()},

@@ -137,7 +137,9 @@ PulledImage resolve(const Ref& ref, const std::string& index_body, const std::st
   cache.put(body, d.digest, where + ": manifest " + d.digest);
   json mdoc = parse_json(body, where + ": manifest " + d.digest);
   std::string manifest_digest = d.digest;
+  std::string index_digest;
   if (is_index(mdoc, d.media_type)) {
+    index_digest = d.digest;
     Index inner = parse_index(mdoc, where + ": index " + d.digest);
     const Descriptor& m = choose_platform(inner, o.platform.value_or(Platform{}));
     chosen = m.platform;
@@ -156,6 +158,7 @@ PulledImage resolve(const Ref& ref, const std::string& index_body, const std::st
   if (by_platform) checked.platform.reset();
   PulledImage img = make_image(ref, manifest_digest, manifest, config, checked, where);
   if (by_platform && chosen) img.platform = *chosen;
+  img.index_digest = index_digest;
   for (const auto& l : manifest.layers) {
     bool cached = cache.contains(l.digest);
     if (!cached) import(l);

@@ -135,7 +135,9 @@ PulledImage pull_registry(const Ref& ref, const PullOptions& o) {
   nlohmann::json doc = parse_json(body, "manifest");
   bool from_index = false;
   Platform chosen;
+  std::string index_digest;
   if (is_index(doc, content_type)) {
+    index_digest = manifest_digest;
     Index idx = parse_index(doc, "index " + manifest_digest);
     Platform want = o.platform.value_or(Platform{});
     const Descriptor& d = choose_platform(idx, want);
@@ -165,6 +167,7 @@ PulledImage pull_registry(const Ref& ref, const PullOptions& o) {
   if (from_index) checked.platform.reset();  // chosen already; configs may omit the variant
   PulledImage img = detail::make_image(ref, manifest_digest, m, config_body, checked, "");
   if (from_index) img.platform = chosen;
+  img.index_digest = index_digest;
 
   std::vector<Descriptor> todo;
   for (const auto& l : m.layers) {

@@ -30,8 +30,9 @@ struct PulledLayer {
 
 struct PulledImage {
   Ref ref;
-  std::string manifest_digest;
+  std::string manifest_digest;       // the image manifest (for an index: the chosen platform's)
   std::string manifest_media_type;
+  std::string index_digest;          // the index / manifest list it was chosen from, if any
   std::string config_digest;
   nlohmann::json config;
   Platform platform;  // from the config

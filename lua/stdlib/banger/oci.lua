@@ -32,6 +32,7 @@ local M = {}
 ---@field source banger.oci.Ref
 ---@field manifest_digest string
 ---@field manifest_media_type string
+---@field index_digest? string the index / manifest list the manifest was chosen from
 ---@field config_digest string
 ---@field config table the image config (Env, Cmd, rootfs.diff_ids, ...)
 ---@field platform string "linux/amd64"

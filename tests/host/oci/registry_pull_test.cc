@@ -246,6 +246,7 @@ TEST_CASE("oci pull: an index chooses the platform, strictly", "[oci][registry]"
   auto o = fast_options(tmp / "cache");
   oci::PulledImage a = oci::pull(reg.host() + "/multi:1", o);
   CHECK(a.manifest_digest == amd.manifest.digest);
+  CHECK(a.index_digest == idx.digest);
   CHECK(a.platform.to_string() == "linux/amd64");
   o.platform = oci::parse_platform("linux/arm64");
   oci::PulledImage b = oci::pull(reg.host() + "/multi:1", o);
