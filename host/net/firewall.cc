@@ -90,6 +90,13 @@ bool tables_exist(const Config& cfg) {
   return table_exists("inet", cfg.table) && table_exists("bridge", cfg.table);
 }
 
+bool any_table_exists(const Config& cfg) {
+  RunResult r = nft_raw({"list", "tables"});
+  if (r.exit_code != 0) nft_failed("listing nftables tables", r);
+  return r.out.find("table inet " + cfg.table + "\n") != std::string::npos ||
+         r.out.find("table bridge " + cfg.table + "\n") != std::string::npos;
+}
+
 void ensure_tables(const Config& cfg) {
   const std::string net = cfg.subnet.cidr();
   const std::string br = quoted(cfg.bridge);

@@ -18,6 +18,8 @@
 namespace banger::net {
 
 bool tables_exist(const Config& cfg);
+// Whether either table exists (one `nft list tables`).
+bool any_table_exists(const Config& cfg);
 // Creates whichever of the two tables is missing (each in one transaction).
 void ensure_tables(const Config& cfg);
 void delete_tables(const Config& cfg);

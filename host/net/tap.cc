@@ -194,7 +194,14 @@ std::vector<std::string> reconcile(const Config& cfg, const std::vector<std::str
   NetLock lock(cfg);
   std::set<std::string> keep(known.begin(), known.end());
   std::set<std::string> gone;
-  for (const auto& l : list_links()) {
+  auto links = list_links();
+  // The common case, run by every banger command: nothing of ours exists.
+  bool ours = false;
+  for (const auto& l : links)
+    if (l.name == cfg.bridge || (l.name.rfind(cfg.tap_prefix, 0) == 0 && l.alias.rfind(kAliasPrefix, 0) == 0))
+      ours = true;
+  if (!ours && !any_table_exists(cfg)) return {};
+  for (const auto& l : links) {
     if (l.name.rfind(cfg.tap_prefix, 0) != 0 || l.alias.rfind(kAliasPrefix, 0) != 0) continue;
     std::string vm = l.alias.substr(kAliasPrefix.size());
     if (keep.count(vm)) continue;
