@@ -107,6 +107,13 @@ ext2_filsys make_filesystem(const std::string& path, const WriterOptions& opt, i
 void add_journal_inode(ext2_filsys fs, const Timespec& t, const std::string& path) {
   ext2fs_journal_params jp{};
   if (ext2fs_get_journal_params(&jp, fs) != 0 || jp.num_journal_blocks <= 0) return;
+  if (ext2fs_free_blocks_count(fs->super) <
+      static_cast<uint64_t>(jp.num_journal_blocks) + jp.num_fc_blocks + 16) {
+    fail(ErrorKind::io, "image full: writing the journal: needs a larger --size",
+         "the entries fit but the journal (" +
+             std::to_string(static_cast<uint64_t>(jp.num_journal_blocks) * fs->blocksize / kMiB) +
+             " MiB) does not; give a larger size");
+  }
   check(ext2fs_add_journal_inode3(fs, &jp, ~0ULL,
                                   EXT2_MKJOURNAL_LAZYINIT | EXT2_MKJOURNAL_NO_MNT_CHECK),
         "adding the journal to " + path);

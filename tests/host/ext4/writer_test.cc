@@ -170,3 +170,18 @@ TEST_CASE("ext4 writer: an image too small fails with a clear error", "[ext4]") 
     REQUIRE(e.hint() == "the image is 16 MiB; give a larger size (or leave it out for the default)");
   }
 }
+
+TEST_CASE("ext4 writer: no room left for the journal is the same clear error", "[ext4]") {
+  TempDir t;
+  std::string img = t.path + "/nojournal.ext4";
+  WriterOptions o;
+  o.size = 64 * kMiB;
+  Writer w(img, o);
+  add_file(w, "fill", std::string(60 << 20, 'x'));
+  try {
+    w.finish();
+    FAIL("no error");
+  } catch (const Error& e) {
+    REQUIRE(e.message() == "image full: writing the journal: needs a larger --size");
+  }
+}
