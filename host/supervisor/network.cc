@@ -1,15 +1,36 @@
 #include "host/supervisor/network.h"
 
+#include <spdlog/spdlog.h>
+
 #include "host/core/error.h"
+#include "host/net/config.h"
+#include "host/net/tap.h"
 
 namespace banger::supervisor {
 
 NetState setup_network(const std::string& name, const nlohmann::json& spec_json, vm::Spec& spec) {
-  if (spec.net.mode == "user" || spec.net.mode == "none") return {};
-  fail(ErrorKind::unsupported, "network mode '" + spec.net.mode + "' is not supported yet",
-       "use --net user");
+  if (spec.net.mode != "tap") return {};  // user and none need nothing from the host
+  long long index = spec_json.value("tap", nlohmann::json::object()).value("address", 0LL);
+  net::Config cfg = net::config_from_env();
+  net::TapSetup t = net::setup_tap(cfg, name, index);
+  spec.net.tap = t.tap;
+  spec.net.mac = t.mac;
+  spec.net.address = t.ip + "/" + std::to_string(t.prefix);
+  spec.net.gateway = t.gateway;
+  std::string dns;
+  for (const auto& d : t.dns) dns += (dns.empty() ? "" : ",") + d;
+  spec.net.dns = dns;
+  return {t.tap, t.ip};
 }
 
-void teardown_network(const std::string& name, const NetState& net) {}
+void teardown_network(const std::string& name, const NetState& net) {
+  if (net.tap.empty()) return;
+  try {
+    net::teardown(net::config_from_env(), name);
+  } catch (const Error& e) {
+    // Reported, not fatal: the next reconcile removes what is left.
+    spdlog::error("VM '{}': releasing its network: {}", name, e.message());
+  }
+}
 
 }  // namespace banger::supervisor

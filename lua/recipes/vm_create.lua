@@ -30,7 +30,12 @@ return recipe.new {
       banger.errors.raise("invalid_input", "--memory must be at least 128M")
     end
     if args.cpus < 1 or args.cpus > 64 then banger.errors.raise("invalid_input", "--cpus must be 1-64") end
-    local net = sandbox.net_mode(args.net)
+    -- Port forwards are QEMU user networking's: -p without --net picks user.
+    local net = sandbox.net_mode((args.net == nil and #forwards > 0) and "user" or args.net)
+    if net ~= "user" and #forwards > 0 then
+      banger.errors.raise("invalid_input", "-p port forwards need --net user",
+        "in tap mode the VM's address is reachable directly: 'banger vm ls' shows it")
+    end
 
     local image = ctx:stage("image", function() return sandbox.ensure_image(image_name, ctx) end)
     local kernel = ctx:stage("kernel", function() return sandbox.ensure_kernel(args.kernel or sandbox.DEFAULT_KERNEL, ctx) end)

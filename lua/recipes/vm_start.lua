@@ -38,7 +38,11 @@ return recipe.new {
       return _host.supervisor.spawn(spec_path, rec.dir .. "/supervisor.log", args.timeout + 30)
     end)
     ctx:stage("ready", function()
-      if banger.net and _host.net then sandbox.authorize_ssh(rec.name) end
+      -- Best effort: an image without a shell still boots and runs commands.
+      local ok, err = pcall(sandbox.authorize_ssh, rec.name)
+      if not ok then
+        _host.core.log("warn", ("VM '%s': ssh key not installed: %s"):format(rec.name, banger.errors.normalize(err).message))
+      end
     end)
     info.name = rec.name
     ctx:emit(info, function(i)

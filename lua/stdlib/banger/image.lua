@@ -94,13 +94,30 @@ function M.ls_files(name, path)
   return entries
 end
 
---- A file's contents from inside an image.
+-- Follows symlinks inside the image (as `cat` would), confined to it.
+local function resolve_links(img, path)
+  for _ = 1, 40 do
+    local st = img:stat(path)
+    if st.type ~= "symlink" then return path end
+    local target = st.target
+    if target:sub(1, 1) ~= "/" then target = fs.dirname(path) .. "/" .. target end
+    local parts = {}
+    for part in target:gmatch("[^/]+") do
+      if part == ".." then table.remove(parts)
+      elseif part ~= "." then parts[#parts + 1] = part end
+    end
+    path = "/" .. table.concat(parts, "/")
+  end
+  errors.raise("invalid_input", ("too many levels of symbolic links at %s"):format(path))
+end
+
+--- A file's contents from inside an image (symlinks followed inside it).
 ---@param name string
 ---@param path string
 ---@return string
 function M.cat(name, path)
   local img = M.open(name)
-  local ok, data = pcall(img.read, img, path)
+  local ok, data = pcall(function() return img:read(resolve_links(img, path)) end)
   img:close()
   if not ok then errors.rethrow(data, ("image %s"):format(name)) end
   return data

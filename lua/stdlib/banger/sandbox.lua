@@ -14,8 +14,12 @@ local M = {}
 
 M.DEFAULT_IMAGE = "debian-bookworm"
 M.DEFAULT_KERNEL = "debian-cloud"
--- Address pool (host part of the tap subnet) reserved per VM.
+-- Address pool (host part of the tap subnet) reserved per VM; see net.pool().
 M.ADDRESS_FIRST, M.ADDRESS_LAST = 2, 254
+if _host.net and _host.net.pool then
+  local ok, pool = pcall(_host.net.pool)
+  if ok then M.ADDRESS_FIRST, M.ADDRESS_LAST = pool.first, pool.last end
+end
 
 local NAME_PATTERN = "^[a-z0-9][a-z0-9-]*$"
 
@@ -154,7 +158,7 @@ end
 function M.ensure_kernel(name, ctx)
   local rec = store.get("kernel", name)
   if rec then return rec end
-  local catalog = json.decode(core.read_source("catalog/kernels.json")).kernels
+  local catalog = require("banger.kernel").catalog()
   if not catalog[name] then
     errors.raise("not_found", ("no kernel named '%s'"):format(name),
       "list kernels with 'banger kernel ls'; pull one with 'banger kernel pull debian-cloud'")
@@ -176,6 +180,36 @@ function M.boot_files(kernel_rec)
     _host.kernel.build_initramfs({ init = agent, modules_dir = triple.modules, version = triple.version, out = initrd })
   end
   return { kernel = triple.kernel, initrd = initrd, version = triple.version }
+end
+
+--- Rewrites $BANGER_HOME/ssh/config: a `Host NAME.vm` block per VM with an
+--- address on the tap network.
+function M.write_ssh_config()
+  local hosts = {}
+  for _, rec in ipairs(store.list("vm")) do
+    if rec.net == "tap" and rec.ip then hosts[#hosts + 1] = { name = rec.name, address = rec.ip } end
+  end
+  require("banger.net").write_ssh_config(hosts)
+end
+
+--- Authorises the installation's SSH key for root in a running VM (through
+--- the agent) and refreshes the ssh config include.
+---@param name string
+function M.authorize_ssh(name)
+  local net = require("banger.net")
+  local key = net.ssh_keypair()
+  local client = M.connect(name)
+  local tmp = os.tmpname()
+  require("banger.fs").write(tmp, key.public_key_text .. "\n", tonumber("600", 8))
+  local ok, err = pcall(function()
+    local r = client:exec({ argv = { "sh", "-c", "mkdir -p /root/.ssh && chmod 700 /root/.ssh" }, forward_signals = false })
+    if r.code ~= 0 then errors.raise("io", ("VM '%s': preparing /root/.ssh failed"):format(name)) end
+    client:put(tmp, "/root/.ssh/authorized_keys", tonumber("600", 8))
+  end)
+  os.remove(tmp)
+  client:close()
+  if not ok then error(err, 0) end
+  M.write_ssh_config()
 end
 
 return M
