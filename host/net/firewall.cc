@@ -100,7 +100,25 @@ bool any_table_exists(const Config& cfg) {
 void ensure_tables(const Config& cfg) {
   const std::string net = cfg.subnet.cidr();
   const std::string br = quoted(cfg.bridge);
-  if (!table_exists("inet", cfg.table)) {
+  bool have_inet = table_exists("inet", cfg.table);
+  if (have_inet) {
+    // Made for another subnet or bridge (BANGER_SUBNET changed)? Remake it
+    // when no VM uses it; otherwise say so.
+    RunResult r = nft_raw({"list", "table", "inet", cfg.table});
+    bool current = r.out.find("ip saddr " + net + " ip daddr != " + net + " masquerade") != std::string::npos &&
+                   r.out.find("iifname " + br + " drop") != std::string::npos;
+    if (!current) {
+      if (!vm_rule_refs(cfg).empty())
+        fail(ErrorKind::conflict,
+             "banger's nftables table inet " + cfg.table + " was made for another subnet or bridge than " +
+                 net + " on " + cfg.bridge,
+             "stop banger's tap-mode VMs before changing BANGER_SUBNET or BANGER_BRIDGE");
+      spdlog::info("remaking nftables table inet {} for {} on {}", cfg.table, net, cfg.bridge);
+      nft_script("delete table inet " + cfg.table + "\n", "deleting the stale table inet " + cfg.table);
+      have_inet = false;
+    }
+  }
+  if (!have_inet) {
     nft_script("table inet " + cfg.table + " {\n"
                "  chain postrouting {\n"
                "    type nat hook postrouting priority srcnat; policy accept;\n"

@@ -149,3 +149,21 @@ TEST_CASE("net tap: a subnet already routed elsewhere is refused", "[net][root]"
   }
   CHECK_FALSE(find_link(f.cfg.bridge));
 }
+
+TEST_CASE("net tap: a table made for another subnet is remade while no VM uses it", "[net][root]") {
+  REQUIRE_NET_PRIVILEGE();
+  NetFixture f;
+  Config old = f.cfg;
+  old.subnet = parse_subnet("10.202." + std::to_string(getpid() % 250) + ".0/24");
+  ensure_tables(old);
+  CHECK(list_tables(f.cfg).find(old.subnet.cidr()) != std::string::npos);
+  ensure_bridge(f.cfg);
+  std::string tables = list_tables(f.cfg);
+  CHECK(tables.find(old.subnet.cidr()) == std::string::npos);
+  CHECK(tables.find("ip saddr " + f.cfg.subnet.cidr()) != std::string::npos);
+  // With a VM on it, changing the subnet is refused.
+  setup_tap(f.cfg, "user1", 2);
+  CHECK_THROWS_WITH(ensure_tables(old), "banger's nftables table inet " + f.cfg.table +
+                                            " was made for another subnet or bridge than " + old.subnet.cidr() +
+                                            " on " + f.cfg.bridge);
+}
