@@ -199,7 +199,9 @@ void LayerReader::fail_archive(const char* what) {
     if (pipe_->done && !pipe_->error.empty()) msg = pipe_->error;
   }
   if (msg.empty()) msg = archive_error_string(tar_) ? archive_error_string(tar_) : "unreadable tar";
-  fail(ErrorKind::invalid_input, "layer " + layer_.name() + ": " + what + ": " + msg, kHint);
+  std::string where = what;
+  if (!current_.empty()) where += " /" + current_;
+  fail(ErrorKind::invalid_input, "layer " + layer_.name() + ": " + where + ": " + msg, kHint);
 }
 
 archive_entry* LayerReader::next() {
@@ -216,8 +218,12 @@ archive_entry* LayerReader::next() {
     }
     return nullptr;
   }
-  if (rc == ARCHIVE_OK) return e;
-  if (rc == ARCHIVE_WARN) return e;
+  if (rc == ARCHIVE_OK || rc == ARCHIVE_WARN) {
+    const char* name = archive_entry_pathname(e);
+    current_ = name ? name : "";
+    while (current_.rfind("./", 0) == 0) current_.erase(0, 2);
+    return e;
+  }
   fail_archive("reading");
 }
 

@@ -42,6 +42,7 @@ class LayerReader {
   uint64_t total_ = 0;
   archive* tar_ = nullptr;
   std::unique_ptr<Pipe> pipe_;  // set when a decompression thread runs
+  std::string current_;         // the entry being read, for errors
 };
 
 // The first bytes of a file tell its compression (gzip 1f 8b, zstd 28 b5 2f fd).

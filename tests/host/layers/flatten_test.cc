@@ -418,7 +418,9 @@ TEST_CASE("flatten: a truncated or corrupt gzip layer is an error naming the lay
   f.layers.push_back(layers::Layer{f.dir + "/cut", -1, layers::Compression::detect, "sha256:cut"});
   auto e = f.build_error();
   INFO(e.message());
-  REQUIRE(e.message().rfind("layer sha256:cut: reading: ", 0) == 0);
+  // Named by the entry being read when the data ran out.
+  REQUIRE((e.message().rfind("layer sha256:cut: reading /a: ", 0) == 0 ||
+           e.message().rfind("layer sha256:cut: reading /b: ", 0) == 0));
   REQUIRE(e.kind() == ErrorKind::invalid_input);
 
   Fixture g;
