@@ -261,10 +261,10 @@ PulledImage pull_oci_archive(const Ref& ref, const PullOptions& o) {
   BlobCache cache(o.cache_dir);
   TarReader tar(ref.path, where);
   std::string index_body;
-  std::map<std::string, std::string> small;  // digest -> bytes (manifests, configs)
   std::string name, link;
   int64_t size = 0;
   bool regular = false;
+  // Every blob goes into the cache, verified; the image is resolved from there.
   while (tar.next(&name, &size, &regular, &link)) {
     check_interrupted();
     if (!regular) continue;
@@ -278,29 +278,21 @@ PulledImage pull_oci_archive(const Ref& ref, const PullOptions& o) {
       spdlog::debug("{}: skipping {}", where, name);
       continue;
     }
+    if (cache.contains(digest)) continue;
     Descriptor d{"", digest, size, std::nullopt};
-    if (size <= kMaxConfigSize) {
-      std::string data = tar.read_all(kMaxConfigSize, name);
-      verify(data, digest, where);
-      small[digest] = data;
-      if (!cache.contains(digest)) cache.put(data, digest, where + ": blob " + digest);
-    } else {
-      import_stream(cache, d, where, [&](char* buf, size_t n) { return tar.read(buf, n); });
-    }
+    import_stream(cache, d, where, [&](char* buf, size_t n) { return tar.read(buf, n); });
   }
   if (index_body.empty())
     fail(ErrorKind::invalid_input, where + ": no index.json", "oci-archive:FILE names a tar of an OCI image layout");
+  auto missing = [&](const std::string& digest) {
+    fail(ErrorKind::invalid_input, where + ": blob " + digest + " is missing", "the archive is incomplete");
+  };
   ReadBlob read = [&](const std::string& digest, int64_t max) {
-    auto it = small.find(digest);
-    if (it == small.end())
-      fail(ErrorKind::invalid_input, where + ": blob " + digest + " is missing", "the archive is incomplete");
-    if (static_cast<int64_t>(it->second.size()) > max)
-      fail(ErrorKind::invalid_input, where + ": blob " + digest + ": larger than " + std::to_string(max) + " bytes");
-    return it->second;
+    if (!cache.contains(digest)) missing(digest);
+    return cache.read(digest, max);
   };
   ImportBlob import = [&](const Descriptor& d) {
-    if (!cache.contains(d.digest))
-      fail(ErrorKind::invalid_input, where + ": blob " + d.digest + " is missing", "the archive is incomplete");
+    if (!cache.contains(d.digest)) missing(d.digest);
   };
   return resolve(ref, index_body, where, read, import, o);
 }

@@ -144,3 +144,21 @@ TEST_CASE("oci pull local: docker-archive:FILE (a skopeo/docker save tarball)", 
   for (const auto& e : std::filesystem::directory_iterator(cache.path() + "/blobs/sha256"))
     CHECK(oci::sha256_file(e.path()) == "sha256:" + e.path().filename().string());
 }
+
+TEST_CASE("oci pull local: a corrupt blob in an oci-archive is a digest mismatch", "[oci][local]") {
+  Layout l;
+  const auto& layer = l.image.layers[0];
+  std::string path = l.dir + "/blobs/sha256/" + layer.digest.substr(7);
+  std::string bytes = fs::read_file(path);
+  bytes[bytes.size() / 3] ^= 1;
+  fs::write_file(path, bytes);
+  std::string tar = l.tmp / "img.tar";
+  run_checked({"tar", "-C", l.dir, "-cf", tar, "."}, "tar");
+  TempDir cache;
+  Error e = pull_error("oci-archive:" + tar, fast_options(cache.path()));
+  CHECK(e.kind() == ErrorKind::invalid_input);
+  CHECK(e.message() == "pulling oci-archive:" + tar + ": oci archive " + tar + ": blob " + layer.digest +
+                           ": digest mismatch (expected " + layer.digest + ", got " + oci::sha256_digest(bytes) + ")");
+  CHECK_FALSE(fs::exists(cache.path() + "/blobs/sha256/" + layer.digest.substr(7)));
+  CHECK_FALSE(fs::exists(cache.path() + "/blobs/sha256/" + layer.digest.substr(7) + ".partial"));
+}
