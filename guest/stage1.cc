@@ -120,12 +120,6 @@ void run_stage1() {
     std::string msg = "mounting " + root + " (" + fstype + ") on /newroot: " + strerror(errno);
     die(msg.c_str());
   }
-  std::string target = "/newroot" + init;
-  if (access(target.c_str(), X_OK) != 0) {
-    std::string msg = init + " is missing from the root filesystem (" + strerror(errno) +
-                      "): the image has no banger agent; run inject_agents on it";
-    die(msg.c_str());
-  }
   for (const char* m : {"/dev", "/proc", "/sys"}) {
     std::string to = std::string("/newroot") + m;
     mkdir(to.c_str(), 0755);
@@ -142,6 +136,14 @@ void run_stage1() {
   if (mount(".", "/", nullptr, MS_MOVE, nullptr) != 0) die("moving the root disk to / failed");
   if (chroot(".") != 0 || chdir("/") != 0) die("chroot into the root disk failed");
 
+  // Checked inside the new root: the image's own links (/sbin/init ->
+  // /lib/systemd/systemd) resolve only there.
+  if (access(init.c_str(), X_OK) != 0) {
+    std::string msg = init + " is missing from the root filesystem (" + strerror(errno) + ")" +
+                      (init == kDefaultAgentPath ? ": the image has no banger agent; run inject_agents on it"
+                                                 : "");
+    die(msg.c_str());
+  }
   std::string env_init = std::string(kInitUptimeEnv) + "=" + std::to_string(start);
   char* argv[] = {const_cast<char*>(init.c_str()), nullptr};
   char* envp[] = {const_cast<char*>("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),

@@ -287,3 +287,21 @@ TEST_CASE("vm boot: an agent that never answers times out with the console tail"
   CHECK(e.message().find("VM " + spec.name + ": the agent did not report ready within 15 s") == 0);
   CHECK(e.message().find("fake agent here") != std::string::npos);
 }
+
+TEST_CASE("vm boot: the agent serves as a service under the image's own init", "[vm]") {
+  WorkDir w;
+  std::string agent = agent_binary();
+  std::string rootfs = build_rootfs(w.path, agent, "", [](const std::string& dir) {
+    sh("mkdir -p '" + dir + "/sbin' && ln -s /bin/busybox '" + dir + "/sbin/init'");
+    fs::write_file(dir + "/etc/inittab", "::respawn:/.banger/agent\n");
+  });
+  Spec spec = test_spec(w.path, build_initrd(w.path, agent), rootfs);
+  spec.cmdline = "banger.init=/sbin/init";
+  auto vm = start(spec);
+  CHECK(vm->info().mode == "service");
+  auto r = run(*vm, {"sh", "-c", "cat /proc/1/comm; echo $$"});
+  CHECK(r.out.find("init\n") == 0);
+  pid_t pid = vm->info().pid;
+  CHECK(vm->stop() == 0);
+  CHECK_FALSE(alive(pid));
+}

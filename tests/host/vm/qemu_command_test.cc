@@ -3,7 +3,11 @@
 
 #include "host/core/error.h"
 #include "host/core/fs.h"
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "host/vm/accel.h"
+#include "host/vm/agent_channel.h"
 #include "host/vm/console.h"
 #include "host/vm/qemu_command.h"
 #include "host/vm/tsc.h"
@@ -188,4 +192,46 @@ TEST_CASE("vm console: the tail keeps the last lines without carriage returns", 
   CHECK(console_report(dir + "/missing", dir + "/missing") ==
         "\nthe console (" + dir + "/missing) is empty");
   fs::remove_all(dir);
+}
+
+TEST_CASE("vm channel: a guest sending an oversize frame or bad version is cut off", "[vm-unit]") {
+  for (int variant = 0; variant < 2; ++variant) {
+    int sv[2];
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    AgentChannel ch(sv[0]);
+    std::string h = "BNGR";
+    h.push_back(variant == 0 ? 1 : 7);            // wire version
+    h.push_back(20);                             // stdout_data
+    h.append(2, '\0');
+    h.append("\x01\0\0\0", 4);                   // id 1
+    h.append(variant == 0 ? "\0\0\0\x40" : "\0\0\0\0", 4);  // 1 GiB, or 0
+    REQUIRE(write(sv[1], h.data(), h.size()) == static_cast<ssize_t>(h.size()));
+    try {
+      ch.receive(std::chrono::milliseconds(1000));
+      FAIL("no error");
+    } catch (const Error& e) {
+      CHECK(e.kind() == ErrorKind::io);
+      CHECK(e.message() == (variant == 0
+                                ? "agent protocol error: frame too large: 1073741824 bytes (limit 1048576)"
+                                : "agent protocol error: unsupported wire version 7 (this side speaks 1)"));
+    }
+    CHECK(ch.closed());
+    close(sv[1]);
+  }
+}
+
+TEST_CASE("vm channel: receive waits a bounded time and reports a closed peer", "[vm-unit]") {
+  int sv[2];
+  REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+  AgentChannel ch(sv[0]);
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK_FALSE(ch.receive(std::chrono::milliseconds(100)));
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1));
+  std::string f = proto::encode_frame(proto::Type::pong, 3, "x");
+  REQUIRE(write(sv[1], f.data(), f.size()) == static_cast<ssize_t>(f.size()));
+  auto got = ch.receive(std::chrono::milliseconds(1000));
+  REQUIRE(got);
+  CHECK(got->id == 3);
+  close(sv[1]);
+  REQUIRE_THROWS_WITH(ch.receive(std::chrono::milliseconds(1000)), "the agent closed the channel");
 }

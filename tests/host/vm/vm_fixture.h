@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -104,7 +105,8 @@ inline std::string build_initrd(const std::string& work, const std::string& init
 // the agent at /.banger/agent (unless `agent` is empty; then `agent_script`,
 // if any, is written there instead).
 inline std::string build_rootfs(const std::string& work, const std::string& agent,
-                                const std::string& agent_script = "") {
+                                const std::string& agent_script = "",
+                                const std::function<void(const std::string&)>& customize = {}) {
   if (!fs::exists("/bin/busybox") ||
       sh("ldd /bin/busybox 2>&1 || true").find("not a dynamic") == std::string::npos)
     FAIL("the VM tests need a static busybox: apt-get install busybox-static");
@@ -125,6 +127,7 @@ inline std::string build_rootfs(const std::string& work, const std::string& agen
     sh("cp '" + agent + "' '" + d + "/.banger/agent' && chmod 755 '" + d + "/.banger/agent'");
   else if (!agent_script.empty())
     fs::write_file(d + "/.banger/agent", agent_script, 0755);
+  if (customize) customize(d);
   std::string img = work + "/rootfs.ext4";
   sh("mkfs.ext4 -q -F -d '" + d + "' '" + img + "' 64M");
   return img;
