@@ -163,6 +163,25 @@ TEST_CASE("oci pull faults: a registry that keeps failing is a network error aft
   CHECK(reg.requests_for("/v2/x/manifests/y").size() == 3);
 }
 
+TEST_CASE("oci pull faults: persistent 429 and 500 on a blob give up with a network error", "[oci][faults]") {
+  for (int status : {429, 500}) {
+    FakeRegistry reg;
+    reg.fault = [&](const HttpRequest& r, HttpConn& c, int) {
+      if (r.path != "/v2/x/blobs/" + reg.big()) return false;
+      c.respond(status, "", {{"Retry-After", "0"}});
+      return true;
+    };
+    TempDir cache;
+    Error e = pull_error(reg.ref(), fast_options(cache.path()));
+    CHECK(e.kind() == ErrorKind::network);
+    CHECK(e.message() == "pulling " + reg.ref() + ": blob " + reg.big() + ": " +
+                             (status == 429 ? "429 too many requests" : "500 internal server error") +
+                             " (gave up after 3 attempts)");
+    CHECK(reg.requests_for("/v2/x/blobs/" + reg.big()).size() == 3);
+    CHECK_FALSE(std::filesystem::exists(cache.path() + "/blobs/sha256/" + reg.big().substr(7)));
+  }
+}
+
 TEST_CASE("oci pull faults: a truncated blob body resumes with Range on a matching 206", "[oci][faults]") {
   FakeRegistry reg;
   reg.fault = [&](const HttpRequest& r, HttpConn& c, int nth) {
