@@ -45,7 +45,12 @@ std::string tree_listing(const std::string& root) {
   std::vector<std::string> paths;
   for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::none);
        it != fs::recursive_directory_iterator(); ++it) {
-    paths.push_back(it->path().string().substr(root.size()));
+    std::string p = it->path().string().substr(root.size());
+    if (p == "/lost+found") {
+      it.disable_recursion_pending();
+      continue;
+    }
+    paths.push_back(p);
   }
   std::sort(paths.begin(), paths.end());
   std::map<std::pair<dev_t, ino_t>, std::string> first_link;

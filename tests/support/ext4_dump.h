@@ -9,6 +9,7 @@
 //   /dev/null chardev 0666 0:0 dev=1,3
 // Directories list no size (ext4 and other filesystems size them differently).
 // Hard-link groups: each entry with nlink>1 adds "link=<first path of the group>".
+// The root's lost+found (mkfs makes one, layers do not have one) is left out.
 //
 // image_listing() is inline (it needs host_ext4); the rest is in ext4_dump.cc
 // and needs only host/core, so every test binary links.

@@ -11,6 +11,7 @@
 #include "host/core/error.h"
 #include "host/core/fs.h"
 #include "host/core/interrupt.h"
+#include "host/core/process.h"
 #include "host/ext4/image.h"
 #include "host/layers/build.h"
 #include "tests/support/ext4_dump.h"
@@ -478,4 +479,33 @@ TEST_CASE("flatten: SOURCE_DATE_EPOCH dates the directories the build makes up",
   REQUIRE(im->stat("/implied/parent").mtime.sec == 1600000000);
   REQUIRE(im->stat("/implied").mode == 0755);
   REQUIRE(im->stat("/implied").uid == 0);
+}
+
+TEST_CASE("flatten: the kernel mounts the image and sees what banger's reader sees", "[layers][mount]") {
+  Fixture f;
+  TarBuilder l0, l1;
+  l0.dir("etc").file("etc/a", "a", {.mode = 04755, .uid = 7, .gid = 8}).hardlink("etc/b", "etc/a");
+  l0.symlink("bin", "usr/bin").device("dev/null", false, 1, 3, {.mode = 0666}).fifo("run/f");
+  l0.file("usr/bin/ping", "p", {.xattrs = {{"user.x", "1"}}});
+  l0.dir("big");
+  for (int i = 0; i < 20000; ++i) l0.file("big/f" + std::to_string(i), std::to_string(i));
+  l1.whiteout("big/f7").opaque("etc").file("etc/c", "c");
+  f.add(l0);
+  f.add(l1);
+  f.build(256 * ext4::kMiB);
+  std::string mnt = f.dir + "/mnt";
+  fs::make_dirs(mnt);
+  auto r = run_capture({"mount", "-o", "loop,ro", f.image, mnt});
+  if (r.exit_code != 0) {
+    WARN("skipped: cannot loop-mount here: " << r.err);
+    return;
+  }
+  std::string from_kernel = test::tree_listing(mnt);
+  run_capture({"umount", mnt});
+  std::string from_reader = test::image_listing(f.image);
+  REQUIRE(from_kernel == from_reader);
+  REQUIRE(from_kernel.find("/big/f19999 file 0644 0:0 size=5") != std::string::npos);
+  REQUIRE(from_kernel.find("/big/f7 ") == std::string::npos);
+  REQUIRE(from_kernel.find("/etc/c file") != std::string::npos);
+  REQUIRE(from_kernel.find("/etc/a ") == std::string::npos);
 }
