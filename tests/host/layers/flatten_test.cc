@@ -509,3 +509,14 @@ TEST_CASE("flatten: the kernel mounts the image and sees what banger's reader se
   REQUIRE(from_kernel.find("/etc/c file") != std::string::npos);
   REQUIRE(from_kernel.find("/etc/a ") == std::string::npos);
 }
+
+TEST_CASE("flatten: a path longer than PATH_MAX is refused", "[layers]") {
+  Fixture f;
+  TarBuilder l0;
+  std::string deep;
+  for (int i = 0; i < 2100; ++i) deep += "a/";
+  l0.file(deep + "x", "x");
+  f.add(l0);
+  REQUIRE(f.build_error().message() ==
+          "layer sha256:layer0: \"" + deep.substr(0, 64) + "...\": path longer than 4095 bytes");
+}
