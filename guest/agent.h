@@ -19,12 +19,18 @@ inline constexpr const char* kModulesList = "/etc/banger/modules";
 inline constexpr const char* kPortName = "banger.agent";
 // Carries the uptime at which the first init started from stage 1 to stage 2.
 inline constexpr const char* kInitUptimeEnv = "BANGER_INIT_UPTIME_MS";
+// Carries stage 1's descriptor of the initramfs root to the agent in the root
+// filesystem, which empties it after reporting ready.
+inline constexpr const char* kOldRootEnv = "BANGER_OLDROOT_FD";
 
 // ---- log.cc ----
 // "banger-agent: MESSAGE" on stderr (the console, or the service's log).
 void log(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 // Milliseconds since the kernel started (CLOCK_BOOTTIME).
 uint64_t uptime_ms();
+// With banger.debug on the kernel command line: "banger-agent: [UPTIME ms] STEP".
+extern bool g_trace;
+void trace(const char* step);
 uint64_t monotonic_us();
 
 // ---- cmdline.cc ----
@@ -38,6 +44,9 @@ std::vector<std::string> split(const std::string& s, char sep);
 // ---- stage1.cc ----
 // PID 1 in the initramfs: modules, root disk, switch_root, exec the agent.
 [[noreturn]] void run_stage1();
+// Deletes everything on the initramfs through a descriptor of its root
+// (files only on that filesystem), then closes it.
+void free_initramfs(int fd);
 
 // ---- system.cc ----
 // PID 1 in the root filesystem: mounts, hostname, network.
@@ -63,6 +72,7 @@ int open_channel(int timeout_ms);
 struct BootInfo {
   uint64_t init_uptime_ms = 0;  // when the first init started
   std::string mode;             // "pid1" or "service"
+  int oldroot_fd = -1;          // the initramfs to free after ready
 };
 // Serves the channel until a poweroff request; does not return for PID 1.
 void serve(const BootInfo& boot);

@@ -21,6 +21,16 @@ void log(const char* fmt, ...) {
   (void)!write(2, buf, len);
 }
 
+bool g_trace = false;
+
+void trace(const char* step) {
+  if (!g_trace) return;
+  timespec ts{};
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  log("[%llu.%03llu ms] %s", static_cast<unsigned long long>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000,
+      static_cast<unsigned long long>(ts.tv_nsec / 1000 % 1000), step);
+}
+
 uint64_t uptime_ms() {
   timespec ts{};
   clock_gettime(CLOCK_BOOTTIME, &ts);

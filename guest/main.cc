@@ -7,6 +7,7 @@
 //   3. any other PID (a service under the image's own init, or --service):
 //      just serve the channel.
 #include <string.h>
+#include <fcntl.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -56,9 +57,18 @@ int main(int argc, char** argv) {
   BootInfo boot;
   if (pid1) {
     uint64_t start = uptime_ms();
-    setup_system(read_cmdline());
+    Cmdline c = read_cmdline();
+    g_trace = c.count("banger.debug") > 0;
+    trace("pid 1 start");
+    setup_system(c);
+    trace("system set up");
     boot.init_uptime_ms = getenv(kInitUptimeEnv) ? init_uptime_ms() : start;
     unsetenv(kInitUptimeEnv);
+    if (const char* fd = getenv(kOldRootEnv)) {
+      boot.oldroot_fd = atoi(fd);
+      fcntl(boot.oldroot_fd, F_SETFD, FD_CLOEXEC);
+      unsetenv(kOldRootEnv);
+    }
     setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
     boot.mode = "pid1";
   } else {

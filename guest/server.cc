@@ -424,6 +424,7 @@ void Server::run() {
   gethostname(host, sizeof host - 1);
 
   chan_ = open_channel(-1);
+  trace("channel open");
   uint64_t now = uptime_ms();
   ready_.kernel_to_init_ms = static_cast<uint32_t>(boot_.init_uptime_ms);
   ready_.init_to_ready_ms = static_cast<uint32_t>(now - std::min(now, boot_.init_uptime_ms));
@@ -488,6 +489,10 @@ void Server::run() {
         if (what == 2) write_stdin(it->second);
         else read_job(it->second, what == 1);
       }
+    }
+    if (boot_.oldroot_fd >= 0 && outq_.empty()) {
+      free_initramfs(boot_.oldroot_fd);  // Ready is out: now the boot can spare the time
+      boot_.oldroot_fd = -1;
     }
     if (reconnect_at_ == 0) pump_downloads();
     if (reconnect_at_ == 0 && !outq_.empty()) flush_channel();

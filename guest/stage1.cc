@@ -38,6 +38,7 @@ void load_modules() {
     if (syscall(SYS_finit_module, fd, "", 0) != 0 && errno != EEXIST)
       log("loading module %s: %s", path.c_str(), strerror(errno));
     close(fd);
+    trace(path.c_str());
   }
 }
 
@@ -54,6 +55,22 @@ bool wait_for_device(const std::string& dev, int timeout_ms) {
 
 // rm -rf of the initramfs: every file on the same device as `dir` (the
 // initramfs is memory; the root disk is mounted on another device).
+void delete_tree(int dirfd, dev_t rootdev);
+
+}  // namespace
+
+void free_initramfs(int fd) {
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    close(fd);
+    return;
+  }
+  delete_tree(fd, st.st_dev);
+  trace("initramfs freed");
+}
+
+namespace {
+
 void delete_tree(int dirfd, dev_t rootdev) {
   DIR* d = fdopendir(dirfd);
   if (!d) {
@@ -104,7 +121,10 @@ void run_stage1() {
   }
 
   Cmdline c = read_cmdline();
+  g_trace = c.count("banger.debug") > 0;
+  trace("stage 1 start");
   load_modules();
+  trace("modules loaded");
 
   std::string root = cmdline_get(c, "root", "/dev/vda");
   std::string fstype = cmdline_get(c, "rootfstype", "ext4");
@@ -114,12 +134,14 @@ void run_stage1() {
                       kModulesList + "?)";
     die(msg.c_str());
   }
+  trace("root disk present");
   unsigned long flags = c.count("ro") ? MS_RDONLY : 0;
   mkdir("/newroot", 0755);
   if (mount(root.c_str(), "/newroot", fstype.c_str(), flags, nullptr) != 0) {
     std::string msg = "mounting " + root + " (" + fstype + ") on /newroot: " + strerror(errno);
     die(msg.c_str());
   }
+  trace("root disk mounted");
   for (const char* m : {"/dev", "/proc", "/sys"}) {
     std::string to = std::string("/newroot") + m;
     mkdir(to.c_str(), 0755);
@@ -128,11 +150,10 @@ void run_stage1() {
       umount2(m, MNT_DETACH);
     }
   }
-  struct stat rootst {};
-  stat("/", &rootst);
-  int rootfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  // The initramfs is emptied by the agent once it has reported ready (off
+  // the boot's critical path): it inherits this descriptor of the old root.
+  int rootfd = open("/", O_RDONLY | O_DIRECTORY);
   if (chdir("/newroot") != 0) die("chdir /newroot failed");
-  if (rootfd >= 0) delete_tree(rootfd, rootst.st_dev);
   if (mount(".", "/", nullptr, MS_MOVE, nullptr) != 0) die("moving the root disk to / failed");
   if (chroot(".") != 0 || chdir("/") != 0) die("chroot into the root disk failed");
 
@@ -144,11 +165,21 @@ void run_stage1() {
                                                  : "");
     die(msg.c_str());
   }
-  std::string env_init = std::string(kInitUptimeEnv) + "=" + std::to_string(start);
+  std::vector<std::string> env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                                  "TERM=linux",
+                                  std::string(kInitUptimeEnv) + "=" + std::to_string(start)};
+  if (rootfd >= 0) {
+    if (init == kDefaultAgentPath) {
+      env.push_back(std::string(kOldRootEnv) + "=" + std::to_string(rootfd));
+    } else {
+      free_initramfs(rootfd);  // the image's own init gets no descriptor it does not know
+    }
+  }
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
   char* argv[] = {const_cast<char*>(init.c_str()), nullptr};
-  char* envp[] = {const_cast<char*>("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
-                  const_cast<char*>(env_init.c_str()), const_cast<char*>("TERM=linux"), nullptr};
-  execve(init.c_str(), argv, envp);
+  execve(init.c_str(), argv, envp.data());
   std::string msg = "exec " + init + ": " + strerror(errno);
   die(msg.c_str());
 }

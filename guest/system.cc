@@ -63,6 +63,7 @@ void setup_system(const Cmdline& c) {
       for (int i = 0; i < 3; ++i)
         if (fd != i) dup2(fd, i);
   }
+  trace("mounted");
   std::string host = cmdline_get(c, "banger.hostname", "banger");
   if (sethostname(host.data(), host.size()) != 0) log("sethostname: %s", strerror(errno));
   setup_network(c);
