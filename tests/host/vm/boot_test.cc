@@ -190,6 +190,31 @@ TEST_CASE("vm boot: the agent reports ready and runs commands", "[vm]") {
   CHECK(st.mem_available_kib > 0);
   CHECK(st.processes > 0);
 
+  // A signal reaches the command's process group; a tty resizes.
+  proto::Exec sleeper;
+  sleeper.argv = {"sh", "-c", "sleep 100"};
+  vm->channel().send(Type::exec, 9007, sleeper.encode(), Clock::now() + 5s);
+  auto started = raw_request(*vm, {}, 9007, Type::exec_started);
+  REQUIRE(started.size() == 1);
+  CHECK(started[0].type == Type::exec_started);
+  auto exited = raw_request(*vm, {{Type::signal, proto::Signal{SIGTERM}.encode()}}, 9007, Type::exit);
+  REQUIRE(exited.size() == 1);
+  auto ex = proto::Exit::decode(exited[0].payload);
+  CHECK(ex.signal == SIGTERM);
+  CHECK(ex.code == 128 + SIGTERM);
+  proto::Exec resize;
+  resize.argv = {"sh", "-c", "read x; stty size"};
+  resize.tty = true;
+  resize.stdin = true;
+  vm->channel().send(Type::exec, 9008, resize.encode(), Clock::now() + 5s);
+  auto tty_out = raw_request(*vm, {{Type::window_size, proto::WindowSize{33, 111}.encode()},
+                                   {Type::stdin_data, "go\n"}},
+                             9008, Type::exit);
+  std::string tty_text;
+  for (const auto& f : tty_out)
+    if (f.type == Type::stdout_data) tty_text += f.payload;
+  CHECK(tty_text.find("33 111") != std::string::npos);
+
   pid_t pid = info.pid;
   auto t0 = std::chrono::steady_clock::now();
   int status = vm->stop();
