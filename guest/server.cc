@@ -16,6 +16,7 @@
 
 #include <deque>
 #include <map>
+#include <vector>
 
 #include "guest/agent.h"
 #include "guest/exec.h"
@@ -53,6 +54,7 @@ class Server {
   void finish_ready_jobs(bool force_drained);
   void on_file_frame(const proto::Frame& f);
   void pump_downloads();
+  void step(std::vector<pollfd>& fds, std::vector<std::pair<uint32_t, int>>& owners);
   void close_fd(int& fd) {
     if (fd >= 0) close(fd);
     fd = -1;
@@ -127,7 +129,14 @@ void Server::read_channel() {
   }
   try {
     dec_.feed(buf, n);
-    while (auto f = dec_.next()) on_frame(*f);
+    while (auto f = dec_.next()) {
+      try {
+        on_frame(*f);
+      } catch (const proto::ProtocolError& e) {
+        // A malformed message: refuse that request, keep the stream.
+        send(Type::error, f->id, proto::Failure{"invalid_input", e.what()}.encode());
+      }
+    }
   } catch (const proto::ProtocolError& e) {
     log("protocol error from the host: %s", e.what());
     send(Type::error, 0, proto::Failure{"protocol", e.what()}.encode());
@@ -437,6 +446,20 @@ void Server::run() {
   std::vector<pollfd> fds;
   std::vector<std::pair<uint32_t, int>> owners;  // job id, 0 out / 1 err / 2 in
   while (!shutdown_) {
+    try {
+      step(fds, owners);
+    } catch (const std::exception& e) {
+      // PID 1 must not die: log, and keep serving.
+      log("internal error: %s", e.what());
+      usleep(10000);
+    }
+  }
+  log("%s", reboot_ ? "rebooting" : "powering off");
+  shutdown_system(reboot_, pid1_);
+}
+
+void Server::step(std::vector<pollfd>& fds, std::vector<std::pair<uint32_t, int>>& owners) {
+  {
     fds.clear();
     owners.clear();
     fds.push_back({sigfd_, POLLIN, 0});
@@ -499,8 +522,6 @@ void Server::run() {
     finish_ready_jobs(false);
     if (reconnect_at_ == 0 && !outq_.empty()) flush_channel();
   }
-  log("%s", reboot_ ? "rebooting" : "powering off");
-  shutdown_system(reboot_, pid1_);
 }
 
 }  // namespace
