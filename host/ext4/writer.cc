@@ -561,7 +561,7 @@ void Writer::Impl::write_dir(Node& n, const std::string& path) {
   write_xattrs(fs, n.ino, n.dir->meta.xattrs, show(path));
 }
 
-WriterStats Writer::finish() {
+WriterStats Writer::finish(const std::function<bool(const WriterStats&)>& want_journal) {
   Impl& w = *impl_;
   w.check_idle();
   w.add_lost_found();
@@ -582,9 +582,13 @@ WriterStats Writer::finish() {
     inode.i_links_count = static_cast<__u16>(count);
     write_inode(w.fs, ino, inode);
   }
-  w.stats.content_bytes = (w.free_at_start - ext2fs_free_blocks_count(w.fs->super)) * w.fs->blocksize;
-  if (w.opt.journal) add_journal_inode(w.fs, w.opt.timestamp, w.path);
   ext2_super_block* sb = w.fs->super;
+  w.stats.content_bytes = (w.free_at_start - ext2fs_free_blocks_count(sb)) * w.fs->blocksize;
+  w.stats.inodes_used = sb->s_inodes_count - sb->s_free_inodes_count;
+  w.stats.image_size = ext2fs_blocks_count(sb) * w.fs->blocksize;
+  if (w.opt.journal && (!want_journal || want_journal(w.stats))) {
+    add_journal_inode(w.fs, w.opt.timestamp, w.path);
+  }
   w.stats.image_size = ext2fs_blocks_count(sb) * w.fs->blocksize;
   w.stats.blocks_used = ext2fs_blocks_count(sb) - ext2fs_free_blocks_count(sb);
   w.stats.inodes_used = sb->s_inodes_count - sb->s_free_inodes_count;

@@ -19,6 +19,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -98,9 +99,11 @@ class Writer {
   // The type of what is at `path` (not following symlinks), if anything.
   std::optional<FileType> type_of(std::string_view path) const;
 
-  // Writes the directories, the link counts and the superblock; closes the
-  // image. The writer cannot be used afterwards.
-  WriterStats finish();
+  // Writes the directories, the link counts, the journal (if the options
+  // ask for one and `want_journal`, given the stats so far, agrees: the
+  // caller may prefer to add it after a resize) and the superblock; closes
+  // the image. The writer cannot be used afterwards.
+  WriterStats finish(const std::function<bool(const WriterStats&)>& want_journal = nullptr);
 
  private:
   struct Impl;

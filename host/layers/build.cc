@@ -65,12 +65,12 @@ BuildStats build_image(const std::vector<Layer>& layers, const std::string& out,
       if (!s) known = false;
       estimate += s;
     }
-    // 16 x the tar bytes: inodes for a tar of nothing but 512-byte headers.
-    wo.size = known ? std::max<uint64_t>(16 * estimate, ext4::kGiB) : kStreamSize;
+    // 4 x the tar bytes: room for small files' block rounding, and an inode
+    // per 2 KiB of tar. Most images (up to 256 MiB of tar) end at 1 GiB
+    // right away, without the shrink (whose fsync costs a disk write).
+    wo.size = known ? std::max<uint64_t>(4 * estimate, ext4::kGiB) : kStreamSize;
     wo.size = round_up(wo.size, ext4::kMiB);
     may_shrink = true;
-    // The journal is added after the shrink, sized for the final image.
-    wo.journal = false;
   }
   spdlog::debug("building {} from {} layer(s), {} MiB", out, layers.size(), wo.size / ext4::kMiB);
   try {
@@ -81,11 +81,19 @@ BuildStats build_image(const std::vector<Layer>& layers, const std::string& out,
       apply_layer(w, r, layers[i], i, options.progress, &entries);
       stats.compressed_bytes += r.bytes_read();
     }
-    stats.fs = w.finish();
+    // A default-size image may be shrunk: it gets its journal afterwards,
+    // sized for the final image (reopening it costs an fsync, so only then).
+    uint64_t target = 0;
+    auto keep_size = [&](const ext4::WriterStats& s) {
+      if (!may_shrink) return true;
+      target = ext4::default_image_size(s.content_bytes, s.inodes_used);
+      // Within 1/8 of the target is close enough (the image is sparse).
+      return target + target / 8 >= s.image_size;
+    };
+    stats.fs = w.finish(keep_size);
     stats.layers = static_cast<uint32_t>(layers.size());
-    if (may_shrink) {
-      uint64_t target = ext4::default_image_size(stats.fs.content_bytes, stats.fs.inodes_used);
-      if (target < stats.fs.image_size && shrink(out, target)) stats.fs.image_size = target;
+    if (may_shrink && !keep_size(stats.fs)) {
+      if (shrink(out, target)) stats.fs.image_size = target;
       if (options.journal) ext4::add_journal(out, wo.timestamp);
     }
     if (options.sync) {

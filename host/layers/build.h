@@ -5,11 +5,13 @@
 //
 // Size: the caller's, or max(content x 1.25, 1 GiB) where content is what
 // the image really holds (and enough inodes for 1.25 x the entries). The
-// image is first made larger than it can need, sparse: 16 x the layers'
+// image is first made at least that large, sparse: 4 x the layers'
 // uncompressed size when that can be read cheaply (gzip trailer, zstd frame
-// headers, plain tar), 64 GiB for a stream; then, once full, it is shrunk
-// with e2fsprogs' resize2fs, which is quick because the writer packs
-// everything at the start, and only then gets its journal.
+// headers, plain tar), 64 GiB for a stream. If that is more than 1/8 above
+// the target, the finished image (packed at its start by the writer) is
+// shrunk with e2fsprogs' resize2fs, which also fsyncs it; the journal is
+// added last, sized for the final image. Layers averaging under ~2 KiB of
+// tar per entry (all empty files) can run out of inodes: give a size then.
 #pragma once
 
 #include <array>
