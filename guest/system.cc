@@ -66,6 +66,17 @@ void setup_system(const Cmdline& c) {
   trace("mounted");
   std::string host = cmdline_get(c, "banger.hostname", "banger");
   if (sethostname(host.data(), host.size()) != 0) log("sethostname: %s", strerror(errno));
+  // OCI images often lack /etc/hosts (a container runtime would bind one).
+  struct stat st {};
+  if (lstat("/etc/hosts", &st) != 0 && errno == ENOENT) {
+    std::string hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t" +
+                        host + "\n";
+    int fd = open("/etc/hosts", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      (void)!write(fd, hosts.data(), hosts.size());
+      close(fd);
+    }
+  }
   setup_network(c);
 }
 
