@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <exception>
 #include <map>
 #include <unordered_map>
 
@@ -55,6 +56,7 @@ struct Writer::Impl {
   std::unordered_map<uint32_t, uint32_t> links;  // inode -> link count, when > 1
   WriterStats stats;
   uint64_t free_at_start = 0;
+  bool failed = false;  // sticky: after an error the image is not to be trusted
 
   struct OpenFile {
     std::string path;
@@ -290,6 +292,24 @@ Node* Writer::Impl::place(std::string_view p, FileType type, bool is_dir) {
   return dir->dir->children.emplace(std::string(leaf), std::move(n)).first->second.get();
 }
 
+// Like a tar writer's sticky error: once a call failed, every later call
+// fails too (the in-memory tree and the image may disagree by then).
+class Guard {
+ public:
+  explicit Guard(Writer::Impl& w) : w_(w), pending_(std::uncaught_exceptions()) {
+    if (w_.failed) {
+      fail(ErrorKind::internal, "ext4 writer: an earlier error left " + w_.path + " unusable");
+    }
+  }
+  ~Guard() {
+    if (std::uncaught_exceptions() > pending_) w_.failed = true;
+  }
+
+ private:
+  Writer::Impl& w_;
+  int pending_;
+};
+
 Writer::Writer(const std::string& path, const WriterOptions& options)
     : impl_(std::make_unique<Impl>()) {
   impl_->path = path;
@@ -303,6 +323,7 @@ void Writer::set_tag(uint32_t tag) { impl_->tag = tag; }
 
 void Writer::mkdir(std::string_view path, const Meta& meta) {
   Impl& w = *impl_;
+  Guard guard(w);
   w.check_idle();
   Meta m = meta;
   m.type = FileType::directory;
@@ -328,6 +349,7 @@ void Writer::mkdir(std::string_view path, const Meta& meta) {
 
 void Writer::mknod(std::string_view path, const Meta& meta) {
   Impl& w = *impl_;
+  Guard guard(w);
   if (meta.type == FileType::regular || meta.type == FileType::directory ||
       meta.type == FileType::symlink) {
     fail(ErrorKind::internal, "ext4 writer: mknod of a " + std::string(type_name(meta.type)));
@@ -342,6 +364,7 @@ void Writer::mknod(std::string_view path, const Meta& meta) {
 
 void Writer::symlink(std::string_view path, const Meta& meta, std::string_view target) {
   Impl& w = *impl_;
+  Guard guard(w);
   const uint32_t bs = w.fs->blocksize;
   if (target.empty()) {
     fail(ErrorKind::invalid_input, show(path) + ": symlink with an empty target",
@@ -375,6 +398,7 @@ void Writer::symlink(std::string_view path, const Meta& meta, std::string_view t
 
 void Writer::begin_file(std::string_view path, const Meta& meta, uint64_t size) {
   Impl& w = *impl_;
+  Guard guard(w);
   Node* n = w.place(path, FileType::regular, false);
   const uint32_t bs = w.fs->blocksize;
   Impl::OpenFile f;
@@ -389,6 +413,7 @@ void Writer::begin_file(std::string_view path, const Meta& meta, uint64_t size) 
 
 void Writer::write(const void* data, size_t len) {
   Impl& w = *impl_;
+  Guard guard(w);
   if (!w.file) fail(ErrorKind::internal, "ext4 writer: write() without begin_file()");
   Impl::OpenFile& f = *w.file;
   if (len > f.size - f.written) {
@@ -410,6 +435,7 @@ void Writer::write(const void* data, size_t len) {
 
 void Writer::end_file() {
   Impl& w = *impl_;
+  Guard guard(w);
   if (!w.file) fail(ErrorKind::internal, "ext4 writer: end_file() without begin_file()");
   Impl::OpenFile f = std::move(*w.file);
   w.file.reset();
@@ -438,6 +464,7 @@ void Writer::end_file() {
 
 void Writer::link(std::string_view path, std::string_view target) {
   Impl& w = *impl_;
+  Guard guard(w);
   w.check_idle();
   auto missing = [&] {
     fail(ErrorKind::invalid_input,
@@ -480,6 +507,7 @@ void Writer::link(std::string_view path, std::string_view target) {
 
 bool Writer::remove(std::string_view path) {
   Impl& w = *impl_;
+  Guard guard(w);
   w.check_idle();
   std::string_view leaf;
   Node* dir = w.parent_of(path, &leaf, false);
@@ -493,6 +521,7 @@ bool Writer::remove(std::string_view path) {
 
 void Writer::prune(std::string_view path, uint32_t tag) {
   Impl& w = *impl_;
+  Guard guard(w);
   w.check_idle();
   if (!path.empty()) {
     std::string_view leaf;
@@ -563,6 +592,7 @@ void Writer::Impl::write_dir(Node& n, const std::string& path) {
 
 WriterStats Writer::finish(const std::function<bool(const WriterStats&)>& want_journal) {
   Impl& w = *impl_;
+  Guard guard(w);
   w.check_idle();
   w.add_lost_found();
   w.sink->flush();

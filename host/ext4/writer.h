@@ -14,7 +14,8 @@
 // a directory (a symlink, a file) is an error: the writer never resolves a
 // path through a symlink, so nothing can be written outside the named path.
 //
-// On an error the image is unusable; the caller deletes it.
+// On an error the image is unusable (every later call fails too, like a tar
+// writer's sticky error); the caller deletes it.
 #pragma once
 
 #include <array>
@@ -105,8 +106,10 @@ class Writer {
   // the image. The writer cannot be used afterwards.
   WriterStats finish(const std::function<bool(const WriterStats&)>& want_journal = nullptr);
 
- private:
+ public:
   struct Impl;
+
+ private:
   std::unique_ptr<Impl> impl_;
 };
 

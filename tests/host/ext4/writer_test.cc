@@ -185,3 +185,17 @@ TEST_CASE("ext4 writer: no room left for the journal is the same clear error", "
     REQUIRE(e.message() == "image full: writing the journal: needs a larger --size");
   }
 }
+
+TEST_CASE("ext4 writer: after an error every call fails (sticky error)", "[ext4]") {
+  TempDir t;
+  std::string img = t.path + "/sticky.ext4";
+  Writer w(img, WriterOptions{.size = 16 * kMiB});
+  w.symlink("link", meta(FileType::symlink, 0777), "/etc");
+  REQUIRE_THROWS(add_file(w, "link/x", "x"));
+  try {
+    w.mkdir("fine", meta(FileType::directory, 0755));
+    FAIL("no error");
+  } catch (const Error& e) {
+    REQUIRE(e.message() == "ext4 writer: an earlier error left " + img + " unusable");
+  }
+}
