@@ -520,3 +520,18 @@ TEST_CASE("flatten: a path longer than PATH_MAX is refused", "[layers]") {
   REQUIRE(f.build_error().message() ==
           "layer sha256:layer0: \"" + deep.substr(0, 64) + "...\": path longer than 4095 bytes");
 }
+
+TEST_CASE("flatten: large xattrs go to an xattr block, freed again on a whiteout", "[layers]") {
+  Fixture f;
+  TarBuilder l0, l1;
+  std::string big(2000, 'v');
+  l0.file("keep", "k", {.xattrs = {{"user.big", big}}}).file("gone", "g", {.xattrs = {{"user.big", big}}});
+  l1.whiteout("gone");
+  f.add(l0);
+  f.add(l1);
+  f.build();
+  auto im = f.open();
+  REQUIRE(im->stat("/keep").xattrs.at(0).value == big);
+  REQUIRE_FALSE(im->exists("/gone"));
+  REQUIRE(test::debugfs(f.image, "stat /keep").find("File ACL: 0") == std::string::npos);
+}
