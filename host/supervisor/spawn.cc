@@ -134,6 +134,9 @@ nlohmann::json spawn(const std::string& spec_path, const std::string& log_path, 
     ssize_t r = ::read(status[0], buf, sizeof buf);
     if (r <= 0) break;
     line.append(buf, r);
+    // Done once the status line ("ready ..." / "error ...") is complete.
+    size_t status_at = line.rfind("\nready ") != std::string::npos ? line.rfind("\nready ") : line.rfind("\nerror ");
+    if (status_at != std::string::npos && line.find('\n', status_at + 1) != std::string::npos) break;
   }
   ::close(status[0]);
 
@@ -152,6 +155,7 @@ nlohmann::json spawn(const std::string& spec_path, const std::string& log_path, 
     kill(pid, SIGKILL);
   };
 
+  if (!line.empty() && line.back() == '\n') line.pop_back();
   if (line.rfind("ready ", 0) == 0) return nlohmann::json::parse(line.substr(6), nullptr, false);
   if (line.rfind("error ", 0) == 0) {
     // It exits on its own after reporting; give it a moment to finish cleaning.

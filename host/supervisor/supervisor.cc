@@ -1,5 +1,6 @@
 #include "host/supervisor/supervisor.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -117,6 +118,8 @@ void update_record(const std::string& name, const Json& fields) {
 }  // namespace
 
 int supervise(const std::string& spec_path, int status_fd) {
+  // QEMU must not inherit the status pipe, or the spawner never sees it close.
+  if (status_fd >= 0) fcntl(status_fd, F_SETFD, FD_CLOEXEC);
   signal(SIGTERM, on_term);
   signal(SIGINT, on_term);
   signal(SIGHUP, SIG_IGN);
