@@ -5,12 +5,20 @@ local sandbox = banger.sandbox
 return recipe.new {
   description = "Remove VMs (--force stops running ones first)",
   params = {
-    { "names", rest = true, dashes = false, required = true, metavar = "NAME" },
+    { "names", rest = true, dashes = false, metavar = "NAME" },
     { "force", short = "f", type = "bool", help = "stop a running VM first" },
+    { "all", type = "bool", help = "remove every VM" },
   },
   run = function(ctx, args)
     sandbox.reconcile()
-    for _, name in ipairs(args.names) do
+    local names = args.names
+    if args.all then
+      names = {}
+      for _, rec in ipairs(banger.store.list("vm")) do names[#names + 1] = rec.name end
+    elseif #names == 0 then
+      banger.errors.raise("invalid_input", "missing NAME for 'banger vm rm'", "give VM names, or --all")
+    end
+    for _, name in ipairs(names) do
       local rec = sandbox.require(name)
       if rec.state == "running" or rec.state == "starting" then
         if not args.force then
