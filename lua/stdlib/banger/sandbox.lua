@@ -205,6 +205,11 @@ function M.authorize_ssh(name)
     local r = client:exec({ argv = { "sh", "-c", "mkdir -p /root/.ssh && chmod 700 /root/.ssh" }, forward_signals = false })
     if r.code ~= 0 then errors.raise("io", ("VM '%s': preparing /root/.ssh failed"):format(name)) end
     client:put(tmp, "/root/.ssh/authorized_keys", tonumber("600", 8))
+    -- The agent is PID 1, so nothing else starts services: start sshd when
+    -- the image has one (host keys made on first boot).
+    client:exec({ argv = { "sh", "-c",
+      "[ -x /usr/sbin/sshd ] || exit 0; mkdir -p /run/sshd && ssh-keygen -A >/dev/null 2>&1; /usr/sbin/sshd" },
+      forward_signals = false })
   end)
   os.remove(tmp)
   client:close()
