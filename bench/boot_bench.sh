@@ -131,4 +131,8 @@ r=$(printf '%s\n' "${ready_list[@]}" | median)
 w=$(printf '%s\n' "${wall_list[@]}" | median)
 b=$(printf '%s\n' "${bare_list[@]}" | median)
 echo "median: agent-ready ${r} ms, bare marker ${b} ms, whole banger run ${w} ms"
-awk -v r="$r" -v b="$b" 'BEGIN { printf "ratio agent-ready / bare: %.2f (target <= 1.15)\n", r / b }'
+rmin=$(printf '%s\n' "${ready_list[@]}" | sort -n | head -1)
+bmin=$(printf '%s\n' "${bare_list[@]}" | sort -n | head -1)
+echo "fastest: agent-ready ${rmin} ms, bare marker ${bmin} ms"
+awk -v r="$r" -v b="$b" -v rm="$rmin" -v bm="$bmin" 'BEGIN {
+  printf "ratio agent-ready / bare: %.2f median, %.2f fastest (target <= 1.15)\n", r / b, rm / bm }'
