@@ -94,7 +94,7 @@ DirBlocks build_dir_blocks(ext2_filsys fs, uint32_t self, uint32_t parent,
   for (auto& e : entries) linear_bytes += rec_len_for(e.name.size());
   uint32_t usable = bs - (csum ? kTailSize : 0);
   if (!htree || linear_bytes <= usable) {
-    LeafFiller f(fs, out.data, csum);
+    LeafFiller f(fs, out.leaves, csum);
     f.new_block();
     f.add(".", self, EXT2_FT_DIR);
     f.add("..", parent, EXT2_FT_DIR);
@@ -119,7 +119,10 @@ DirBlocks build_dir_blocks(ext2_filsys fs, uint32_t self, uint32_t parent,
     return a.hash != b.hash ? a.hash < b.hash : a.entry->name < b.entry->name;
   });
 
-  std::vector<char> leaves;
+  std::vector<char>& leaves = out.leaves;
+  // Leaves end up about as full as a linear layout: reserve that, so the
+  // buffer does not double its way up for a huge directory.
+  leaves.reserve((linear_bytes + linear_bytes / 8) / bs * bs + 2 * bs);
   std::vector<uint32_t> leaf_hash;  // the index key of each leaf
   {
     LeafFiller f(fs, leaves, csum);
@@ -148,14 +151,15 @@ DirBlocks build_dir_blocks(ext2_filsys fs, uint32_t self, uint32_t parent,
     nnodes = (nleaves + node_limit - 1) / node_limit;
     if (nnodes > root_limit) {
       // Deeper trees need the largedir feature; stay linear instead.
+      leaves.clear();
       return build_dir_blocks(fs, self, parent, std::move(entries), false);
     }
   }
 
   out.indexed = true;
-  out.data.assign(static_cast<size_t>(bs) * (1 + nnodes), 0);
+  out.head.assign(static_cast<size_t>(bs) * (1 + nnodes), 0);
   // Root block: ".", ".." covering the rest, then the dx root info.
-  char* root = out.data.data();
+  char* root = out.head.data();
   auto* dot = reinterpret_cast<ext2_dir_entry_2*>(root);
   dot->inode = self;
   dot->rec_len = 12;
@@ -196,7 +200,7 @@ DirBlocks build_dir_blocks(ext2_filsys fs, uint32_t self, uint32_t parent,
       size_t begin = n * node_limit;
       size_t count = std::min<size_t>(node_limit, nleaves - begin);
       node_keys.push_back(leaf_hash[begin]);
-      char* node = out.data.data() + static_cast<size_t>(bs) * (1 + n);
+      char* node = out.head.data() + static_cast<size_t>(bs) * (1 + n);
       auto* fake = reinterpret_cast<ext2_dir_entry_2*>(node);
       fake->inode = 0;
       fake->rec_len = static_cast<__u16>(bs);
@@ -206,7 +210,6 @@ DirBlocks build_dir_blocks(ext2_filsys fs, uint32_t self, uint32_t parent,
     }
     write_index(root + 32, root_limit, node_keys.data(), nnodes, 1);
   }
-  out.data.insert(out.data.end(), leaves.begin(), leaves.end());
   return out;
 }
 

@@ -19,8 +19,17 @@ struct DirEntryRef {
 };
 
 struct DirBlocks {
-  std::vector<char> data;  // nblocks * blocksize bytes, checksums not yet set
-  bool indexed = false;    // htree: the inode needs EXT2_INDEX_FL
+  // The directory's blocks in order: `head` (the htree root and index
+  // nodes; empty for a linear directory) then `leaves` (entries).
+  // Checksums are not set yet.
+  std::vector<char> head;
+  std::vector<char> leaves;
+  bool indexed = false;  // htree: the inode needs EXT2_INDEX_FL
+
+  size_t size() const { return head.size() + leaves.size(); }
+  // `len` bytes from byte `off` on are contiguous when they stay within
+  // head or within leaves.
+  char* at(size_t off) { return off < head.size() ? head.data() + off : leaves.data() + (off - head.size()); }
 };
 
 // `self` and `parent` fill "." and "..". With `htree` false, a directory

@@ -20,21 +20,31 @@
 namespace banger::ext4 {
 namespace {
 
-struct Node;
+struct DirInfo;
 
-struct DirInfo {
-  Meta meta;
-  std::map<std::string, std::unique_ptr<Node>, std::less<>> children;
-};
-
-// About 200 bytes per entry with its map slot; the name lives only in the
-// parent's map.
+// About 160 bytes per entry with its map slot; the name lives only in the
+// parent's map, the node in the map's own allocation.
 struct Node {
   Node* parent = nullptr;
   uint32_t ino = 0;
   FileType type = FileType::regular;
   uint32_t tag = 0;
   std::unique_ptr<DirInfo> dir;  // directories only
+};
+
+// A map value holding the node itself (std::map nodes never move), used
+// through pointer syntax.
+struct Slot {
+  explicit Slot(std::unique_ptr<Node> n) : node(std::move(*n)) {}
+  Node* operator->() { return &node; }
+  Node& operator*() { return node; }
+  Node* get() { return &node; }
+  Node node;
+};
+
+struct DirInfo {
+  Meta meta;
+  std::map<std::string, Slot, std::less<>> children;
 };
 
 std::string show(std::string_view path) { return "/" + std::string(path); }
@@ -563,19 +573,18 @@ void Writer::Impl::write_dir(Node& n, const std::string& path) {
   }
   uint32_t parent = n.parent ? n.parent->ino : EXT2_ROOT_INO;
   DirBlocks b = build_dir_blocks(fs, n.ino, parent, std::move(entries), opt.htree);
-  size_t nblocks = b.data.size() / bs;
+  size_t nblocks = b.size() / bs;
   auto extents = alloc_blocks(nblocks, path);
   size_t i = 0;
   for (const Extent& e : extents) {
     for (uint32_t k = 0; k < e.len; ++k, ++i) {
-      char* blk = b.data.data() + i * bs;
+      char* blk = b.at(i * bs);
       if (ext2fs_has_feature_metadata_csum(fs->super)) {
         check(ext2fs_dir_block_csum_set(fs, n.ino, reinterpret_cast<ext2_dir_entry*>(blk)),
               "checksumming directory " + show(path));
       }
+      sink->write((e.pblk + k) * bs, blk, bs);
     }
-    sink->write(e.pblk * bs, b.data.data() + (i - e.len) * static_cast<size_t>(bs),
-                static_cast<size_t>(e.len) * bs);
   }
   ext2_inode_large inode;
   init_inode(inode, n.dir->meta);
