@@ -1,0 +1,263 @@
+// End to end under TCG: the sandbox commands of a running VM, through its
+// supervisor, as a user runs them.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "host/core/fs.h"
+#include "host/core/process.h"
+#include "tests/support/sandbox_home.h"
+#include "tests/support/test_images.h"
+
+using namespace banger;
+using namespace banger::test;
+using Json = nlohmann::json;
+
+namespace {
+
+Json vm_record(const SandboxHome& home, const std::string& name) {
+  auto ls = Json::parse(home.must({"vm", "ls", "--json"}).out);
+  for (const auto& r : ls)
+    if (r["name"] == name) return r;
+  return nullptr;
+}
+
+// Runs banger on a pseudo-terminal, typing `input`, and returns what the
+// terminal showed.
+std::string run_on_pty(const SandboxHome& home, const std::vector<std::string>& args, const std::string& input) {
+  int master;
+  pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    auto env = home.env();
+    for (const auto& [k, v] : env.env) setenv(k.c_str(), v.c_str(), 1);
+    std::vector<std::string> argv = {banger_binary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> cargv;
+    for (auto& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    execv(cargv[0], cargv.data());
+    _exit(127);
+  }
+  std::string seen;
+  bool typed = false;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{master, POLLIN, 0};
+    if (poll(&p, 1, 200) > 0) {
+      char buf[4096];
+      ssize_t n = read(master, buf, sizeof buf);
+      if (n <= 0) break;
+      seen.append(buf, n);
+    }
+    // Type once the guest shell shows a prompt.
+    if (!typed && (seen.find("# ") != std::string::npos || seen.find("$ ") != std::string::npos)) {
+      (void)!write(master, input.data(), input.size());
+      typed = true;
+    }
+    int st;
+    if (waitpid(pid, &st, WNOHANG) == pid) {
+      pid = -1;
+      break;
+    }
+  }
+  if (pid > 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+  }
+  close(master);
+  return seen;
+}
+
+// A one-layer image of Debian minbase with openssh-server (cached).
+std::string home_layout_with_sshd() {
+  std::string layout = test_cache_dir() + "/layout-debian-sshd";
+  if (!fs::exists(layout + "/index.json")) {
+    std::string tmp = layout + ".tmp-" + std::to_string(getpid());
+    umoci_image(tmp, "v1", {debian_rootfs_tar({"openssh-server", "python3-minimal"})});
+    if (rename(tmp.c_str(), layout.c_str()) != 0) fs::remove_all(tmp);
+  }
+  return layout;
+}
+
+}  // namespace
+
+TEST_CASE("e2e sandbox: exec with stdin, cp both ways, ports, stats, logs, a shell on a pty", "[e2e][vm]") {
+  SandboxHome home;
+  home.must({"vm", "create", "--name", "box", "--net", "user"});
+  home.must({"vm", "start", "box"});
+  CHECK(vm_record(home, "box")["state"] == "running");
+
+  // stdin piped through
+  CliOptions o = home.env();
+  o.input = "hello through stdin\n";
+  auto cat = run_banger({"vm", "exec", "box", "--", "cat"}, o);
+  CHECK(cat.code == 0);
+  CHECK(cat.out == "hello through stdin\n");
+  auto err = run_banger({"vm", "exec", "box", "--", "sh", "-c", "echo out; echo err >&2; exit 3"}, home.env());
+  CHECK(err.code == 3);
+  CHECK(err.out == "out\n");
+  CHECK(err.err == "err\n");
+  CHECK(run_banger({"vm", "exec", "box", "--", "nonexistent-cmd"}, home.env()).code == 127);
+
+  // cp both ways
+  std::string data(300000, '\0');
+  for (size_t i = 0; i < data.size(); i++) data[i] = static_cast<char>(i * 7 + 3);
+  fs::write_file(home.path("in.bin"), data);
+  home.must({"vm", "cp", home.path("in.bin"), "box:/root/in.bin"});
+  auto sum = home.must({"vm", "exec", "box", "--", "sh", "-c", "wc -c < /root/in.bin"});
+  CHECK(sum.out == "300000\n");
+  home.must({"vm", "cp", "box:/root/in.bin", home.path("back.bin")});
+  CHECK(fs::read_file(home.path("back.bin")) == data);
+  auto missing = run_banger({"vm", "cp", "box:/nope/x", home.path("x")}, home.env());
+  CHECK(missing.code != 0);
+  CHECK(missing.err.find("/nope/x") != std::string::npos);
+
+  // ports and stats
+  home.must({"vm", "exec", "box", "--", "sh", "-c", "setsid python3 -m http.server 8123 >/dev/null 2>&1 < /dev/null &"});
+  bool listening = false;
+  for (int i = 0; i < 50 && !listening; i++) {
+    auto ports = Json::parse(home.must({"vm", "ports", "box", "--json"}).out);
+    for (const auto& p : ports["listening"]) listening |= p["port"] == 8123;
+    if (!listening) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  CHECK(listening);
+  auto stats = Json::parse(home.must({"vm", "stats", "box", "--json"}).out);
+  CHECK(stats["mem_total_kib"].get<long>() > 500000);
+
+  // a shell on a pty
+  std::string screen = run_on_pty(home, {"vm", "shell", "box"}, "echo pty-$((40+2)); tty; exit\r");
+  CHECK(screen.find("pty-42") != std::string::npos);
+  CHECK(screen.find("/dev/pts/") != std::string::npos);
+
+  CHECK(home.must({"vm", "logs", "box"}).out.find("Linux version") != std::string::npos);
+  home.must({"vm", "stop", "box"});
+  CHECK(vm_record(home, "box")["state"] == "stopped");
+  CHECK(qemu_processes(home.path("home")) == 0);
+  // A stopped VM starts again with its disk as it was.
+  home.must({"vm", "start", "box"});
+  CHECK(home.must({"vm", "exec", "box", "--", "cat", "/root/in.bin"}).out == data);
+  home.must({"vm", "rm", "--force", "box"});
+  CHECK(home.must({"vm", "ls", "--json"}).out == "[]\n");
+  CHECK(qemu_processes(home.path("home")) == 0);
+}
+
+TEST_CASE("e2e sandbox: a guest HTTP server is reached through -p on 127.0.0.1", "[e2e][vm]") {
+  SandboxHome home;
+  int port = 20000 + getpid() % 20000;
+  home.must({"vm", "create", "--name", "web", "-p", std::to_string(port) + ":8000"});
+  CHECK(vm_record(home, "web")["net"] == "user");
+  home.must({"vm", "start", "web"});
+  home.must({"vm", "exec", "web", "--", "sh", "-c",
+             "mkdir -p /srv && echo served-by-guest > /srv/index.html && cd /srv && "
+             "setsid python3 -m http.server 8000 >/dev/null 2>&1 < /dev/null &"});
+  std::string body;
+  for (int i = 0; i < 100 && body.find("served-by-guest") == std::string::npos; i++) {
+    body = run_capture({"curl", "-fsS", "--max-time", "2", "http://127.0.0.1:" + std::to_string(port) + "/"}).out;
+    if (body.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  CHECK(body == "served-by-guest\n");
+  home.must({"vm", "rm", "--force", "web"});
+}
+
+TEST_CASE("e2e sandbox: parallel creates of different names all succeed; one name has one winner", "[e2e][vm]") {
+  SandboxHome home;
+  auto spawn = [&](const std::string& name) {
+    SpawnOptions o;
+    o.argv = {"env", "BANGER_HOME=" + home.path("home"), banger_binary(), "vm", "create", "--name", name,
+              "--net", "user"};
+    o.stdout_fd = o.stderr_fd = ::open("/dev/null", O_WRONLY);
+    return Process::spawn(o);
+  };
+  std::vector<Process> ps;
+  for (const char* n : {"p1", "p2", "p3", "same", "same", "same"}) ps.push_back(spawn(n));
+  std::vector<int> codes;
+  for (auto& p : ps) codes.push_back(p.wait());
+  CHECK(codes[0] == 0);
+  CHECK(codes[1] == 0);
+  CHECK(codes[2] == 0);
+  CHECK(std::count(codes.begin() + 3, codes.end(), 0) == 1);
+  CHECK(std::count(codes.begin() + 3, codes.end(), 4) == 2);
+  auto ls = Json::parse(home.must({"vm", "ls", "--json"}).out);
+  CHECK(ls.size() == 4);
+  std::set<long> addresses;
+  for (const auto& r : ls) addresses.insert(r["address"].get<long>());
+  CHECK(addresses.size() == 4);
+}
+
+TEST_CASE("e2e sandbox: a killed supervisor or VMM is reconciled and nothing is leaked", "[e2e][vm]") {
+  SandboxHome home;
+  home.must({"vm", "create", "--name", "k1", "--net", "user"});
+  home.must({"vm", "start", "k1"});
+  Json rec = vm_record(home, "k1");
+  REQUIRE(rec["state"] == "running");
+
+  // kill -9 of the supervisor: the next command notices, kills its VMM.
+  kill(static_cast<pid_t>(rec["supervisor_pid"].get<long>()), SIGKILL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(vm_record(home, "k1")["state"] == "stopped");
+  CHECK(qemu_processes(home.path("home")) == 0);
+  auto exec = run_banger({"vm", "exec", "k1", "--", "true"}, home.env());
+  CHECK(exec.code == 4);
+  CHECK(exec.err == "error: VM 'k1' is not running (state: stopped)\n  hint: start it with 'banger vm start k1'\n");
+
+  // kill -9 of the VMM: the supervisor notices, cleans up, marks it stopped.
+  home.must({"vm", "start", "k1"});
+  rec = vm_record(home, "k1");
+  REQUIRE(rec["state"] == "running");
+  kill(static_cast<pid_t>(rec["qemu_pid"].get<long>()), SIGKILL);
+  bool stopped = false;
+  for (int i = 0; i < 50 && !stopped; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    stopped = vm_record(home, "k1")["state"] == "stopped";
+  }
+  CHECK(stopped);
+  CHECK_FALSE(fs::exists(home.path("home/vms/k1/control.sock")));
+  home.must({"vm", "rm", "k1"});
+  CHECK(qemu_processes(home.path("home")) == 0);
+  CHECK_FALSE(fs::exists(home.path("home/vms/k1")));
+}
+
+TEST_CASE("e2e sandbox: tap networking: ping the VM, ssh NAME.vm, nothing left after rm", "[e2e][vm][tap]") {
+  // Its own bridge and subnet: a real installation beside the test is untouched.
+  std::map<std::string, std::string> net_env = {{"BANGER_BRIDGE", "bgtest0"}, {"BANGER_SUBNET", "10.213.7.0/24"}};
+  std::string layout = home_layout_with_sshd();
+  SandboxHome home("oci:" + layout + ":v1", net_env);
+  home.must({"vm", "create", "--name", "tapvm", "--net", "tap"});
+  home.must({"vm", "start", "tapvm"});
+  Json rec = vm_record(home, "tapvm");
+  REQUIRE(rec["state"] == "running");
+  std::string ip = rec["ip"];
+  CHECK(ip.rfind("10.213.7.", 0) == 0);
+
+  auto ping = run_capture({"ping", "-c", "2", "-W", "5", ip});
+  CHECK(ping.exit_code == 0);
+  INFO(ping.out);
+
+  std::string config = home.path("home/ssh/config");
+  CHECK(fs::read_file(config).find("Host tapvm.vm") != std::string::npos);
+  RunResult ssh;
+  for (int i = 0; i < 20; i++) {
+    ssh = run_capture({"ssh", "-F", config, "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "tapvm.vm", "hostname"});
+    if (ssh.exit_code == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  CHECK(ssh.exit_code == 0);
+  CHECK(ssh.out == "tapvm\n");
+  INFO(ssh.err);
+
+  home.must({"vm", "rm", "--force", "tapvm"});
+  CHECK(qemu_processes(home.path("home")) == 0);
+  CHECK(run_capture({"ip", "link", "show", "bgtest0"}).exit_code != 0);
+  CHECK(run_capture({"nft", "list", "tables"}).out.find("bgtest0") == std::string::npos);
+  CHECK(run_capture({"ping", "-c", "1", "-W", "1", ip}).exit_code != 0);
+}

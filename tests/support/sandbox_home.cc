@@ -1,0 +1,51 @@
+#include "tests/support/sandbox_home.h"
+
+#include <catch2/catch.hpp>
+
+#include "host/core/process.h"
+#include "tests/support/kernel_fixture.h"
+#include "tests/support/test_images.h"
+
+namespace banger::test {
+
+SandboxHome::SandboxHome(const std::string& image_ref, std::map<std::string, std::string> extra_env)
+    : extra_env_(std::move(extra_env)) {
+  const KernelFixture& k = debian_cloud_kernel();
+  must({"kernel", "import", "--name", "debian-cloud", "--kernel", k.kernel, "--modules", k.modules});
+  std::string ref = image_ref.empty() ? "oci:" + debian_oci_layout() + ":gzip" : image_ref;
+  must({"image", "pull", ref, "--name", "debian-bookworm"});
+}
+
+SandboxHome::~SandboxHome() {
+  // Nothing a test started may outlive it.
+  run_banger({"vm", "rm", "--force", "--all"}, env());
+  run_capture({"pkill", "-9", "-f", dir_.path() + "/"});
+}
+
+CliOptions SandboxHome::env() const {
+  CliOptions o;
+  o.env = extra_env_;
+  o.env["BANGER_HOME"] = dir_ / "home";
+  o.env["XDG_CONFIG_HOME"] = dir_ / "config";
+  o.cwd = dir_.path();
+  return o;
+}
+
+CliResult SandboxHome::must(const std::vector<std::string>& args) const {
+  CliResult r = run_banger(args, env());
+  if (r.code != 0) {
+    std::string cmd;
+    for (const auto& a : args) cmd += " " + a;
+    FAIL("banger" << cmd << " failed (" << r.code << "):\n" << r.err);
+  }
+  return r;
+}
+
+int qemu_processes(const std::string& needle) {
+  auto r = run_capture({"pgrep", "-f", "qemu-system.*" + needle});
+  int n = 0;
+  for (char c : r.out) n += c == '\n';
+  return n;
+}
+
+}  // namespace banger::test

@@ -1,0 +1,34 @@
+// A BANGER_HOME ready for VM end-to-end tests: the Debian cloud kernel
+// (fetched once per machine through apt, then imported) as `debian-cloud`,
+// and the Debian test image pulled as `debian-bookworm`, so `banger vm run`
+// with its defaults boots without reaching any network.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "tests/support/cli.h"
+#include "tests/support/temp_dir.h"
+
+namespace banger::test {
+
+class SandboxHome {
+ public:
+  // `image_ref`: what to pull as debian-bookworm (default: the cached Debian
+  // test layout, oci:LAYOUT:gzip).
+  explicit SandboxHome(const std::string& image_ref = "", std::map<std::string, std::string> extra_env = {});
+  ~SandboxHome();
+  CliOptions env() const;
+  std::string path(const std::string& rel) const { return dir_ / rel; }
+  // Runs banger in this home; fails the test on a non-zero exit.
+  CliResult must(const std::vector<std::string>& args) const;
+
+ private:
+  TempDir dir_;
+  std::map<std::string, std::string> extra_env_;
+};
+
+// The number of qemu-system processes whose command line names `needle`.
+int qemu_processes(const std::string& needle);
+
+}  // namespace banger::test
