@@ -40,7 +40,9 @@ return recipe.new {
         image.debootstrap_tar(source.entry, tar)
         return { ref = source.name, layers = { { path = tar, compression = "none", digest = "mmdebstrap:" .. source.name } } }
       end
-      return banger.oci.pull(args.ref, { platform = args.platform })
+      local opts = image.registry_options()
+      opts.platform = args.platform
+      return banger.oci.pull(args.ref, opts)
     end)
 
     local rootfs = staging .. "/rootfs.ext4"

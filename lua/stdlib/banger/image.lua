@@ -30,6 +30,22 @@ function M.catalog()
   return entries
 end
 
+--- Registry settings from $XDG_CONFIG_HOME/banger/config.json:
+---   { "registries": { "insecure": ["host:port", ...],
+---                     "mirrors": { "docker.io": ["mirror.example:5000"] },
+---                     "docker_config": "/path/config.json", "ca_file": "/path/ca.pem" } }
+---@return table options for banger.oci.pull
+function M.registry_options()
+  local path = _host.core.paths().config_home .. "/config.json"
+  if not fs.exists(path) then return {} end
+  local ok, cfg = pcall(json.decode, fs.read(path))
+  if not ok or type(cfg) ~= "table" then
+    errors.raise("invalid_input", ("malformed banger config %s"):format(path), "fix or remove the file")
+  end
+  local r = cfg.registries or {}
+  return { insecure = r.insecure, mirrors = r.mirrors, docker_config = r.docker_config, ca_file = r.ca_file }
+end
+
 --- What REF names: a catalog entry ({kind="catalog", name=, entry=}) or an
 --- OCI reference ({kind="oci", ref=parsed}).
 ---@param text string
