@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "host/core/error.h"
@@ -105,6 +106,12 @@ std::string tap_name(const std::string& prefix, const std::string& name) {
   char hash[16];
   snprintf(hash, sizeof hash, "%06llx", static_cast<unsigned long long>(fnv1a(name) & 0xffffff));
   return prefix + shortname + "-" + hash;
+}
+
+std::string short_hash(const std::string& text, int digits) {
+  char buf[24];
+  snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fnv1a(text)));
+  return std::string(buf).substr(16 - std::min(std::max(digits, 1), 16));
 }
 
 std::string mac_address(const std::string& name) {

@@ -39,6 +39,9 @@ void check_vm_name(const std::string& name);
 // a hash, at most 15 characters (IFNAMSIZ - 1), stable for a name.
 std::string tap_name(const std::string& prefix, const std::string& name);
 
+// `digits` hex digits of a stable 64-bit hash of `text` (FNV-1a).
+std::string short_hash(const std::string& text, int digits);
+
 // A stable, locally administered unicast MAC for VM `name` ("52:xx:xx:xx:xx:xx").
 std::string mac_address(const std::string& name);
 

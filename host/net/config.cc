@@ -52,8 +52,7 @@ Config config_from_env() {
     c.table = "banger_";
     for (char ch : b) c.table.push_back(isalnum(static_cast<unsigned char>(ch)) ? ch : '_');
     // The tap prefix: "b" + 4 hex digits of the bridge name's hash + "-".
-    std::string probe = tap_name("b", b);
-    c.tap_prefix = "b" + probe.substr(probe.size() - 4) + "-";
+    c.tap_prefix = "b" + short_hash(b, 4) + "-";
   }
   if (auto d = env("BANGER_DNS"); !d.empty()) {
     c.dns = split_commas(d);
@@ -64,6 +63,7 @@ Config config_from_env() {
     }
   }
   c.lock_path = paths::home() + "/net.lock";
+  c.owner = "h" + short_hash(paths::home(), 8);
   return c;
 }
 

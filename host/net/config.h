@@ -20,6 +20,11 @@ struct Config {
   Subnet subnet = parse_subnet("10.77.0.0/24");
   // Name servers written into the guest's kernel command line.
   std::vector<std::string> dns;
+  // Which installation ($BANGER_HOME) owns a tap or rule: taps are labelled
+  // "banger:OWNER:VM:IP" and rules "vm=OWNER:VM", and reconcile only removes
+  // its own installation's. Two installations may share a bridge, but never
+  // an address (setup_tap refuses).
+  std::string owner = "default";
   // Serialises setup/teardown/reconcile between banger processes.
   std::string lock_path;
   // Turn on net.ipv4.ip_forward when a tap is set up (NAT needs it).
@@ -31,7 +36,7 @@ struct Config {
 // non-loopback name servers of /etc/resolv.conf), lock under $BANGER_HOME.
 // Another bridge name makes a separate network (for tests beside a real
 // installation): its tables are banger_BRIDGE and its taps bXXXX- (XXXX a
-// hash of the bridge name), so neither side's reconcile touches the other's.
+// hash of the bridge name). The owner is "h" + a hash of $BANGER_HOME.
 Config config_from_env();
 
 // The non-loopback `nameserver` entries of a resolv.conf text.

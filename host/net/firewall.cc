@@ -52,7 +52,7 @@ bool table_exists(const std::string& family, const std::string& table) {
 
 // The rules of one table that carry a "vm=" comment: {family, chain, handle, vm}.
 struct RuleRef {
-  std::string family, chain, vm;
+  std::string family, chain, owner, vm;
   long long handle;
 };
 
@@ -75,7 +75,10 @@ std::vector<RuleRef> vm_rule_refs(const Config& cfg) {
       const auto& rule = item["rule"];
       std::string comment = rule.value("comment", "");
       if (comment.rfind(kComment, 0) != 0) continue;
-      out.push_back({family, rule.value("chain", ""), comment.substr(kComment.size()),
+      std::string who = comment.substr(kComment.size());
+      size_t colon = who.find(':');
+      std::string owner = colon == std::string::npos ? "" : who.substr(0, colon);
+      out.push_back({family, rule.value("chain", ""), owner, who.substr(colon == std::string::npos ? 0 : colon + 1),
                      rule.value("handle", 0ll)});
     }
   }
@@ -156,7 +159,7 @@ void delete_tables(const Config& cfg) {
 void add_vm_rules(const Config& cfg, const std::string& vm, const std::string& tap,
                   const std::string& mac, const std::string& ip) {
   const std::string pre = "add rule bridge " + cfg.table + " prerouting iifname " + quoted(tap) + " ";
-  const std::string c = " drop comment " + quoted(kComment + vm) + "\n";
+  const std::string c = " drop comment " + quoted(kComment + cfg.owner + ":" + vm) + "\n";
   nft_script(pre + "ether saddr != " + mac + c +
                  pre + "ether type ip ip saddr != " + ip + c +
                  pre + "ether type arp arp saddr ip != " + ip + c,
@@ -169,7 +172,7 @@ void add_allow_rule(const Config& cfg, const std::string& vm, const std::string&
     fail(ErrorKind::invalid_input, "host port " + proto + "/" + std::to_string(port) + " is not valid",
          "use tcp or udp and a port from 1 to 65535");
   nft_script("add rule inet " + cfg.table + " guest_to_host ip saddr " + ip + " " + proto +
-                 " dport " + std::to_string(port) + " accept comment " + quoted(kComment + vm) + "\n",
+                 " dport " + std::to_string(port) + " accept comment " + quoted(kComment + cfg.owner + ":" + vm) + "\n",
              "allowing VM " + vm + " to reach host port " + proto + "/" + std::to_string(port));
 }
 
@@ -177,7 +180,7 @@ int remove_vm_rules(const Config& cfg, const std::string& vm) {
   std::string script;
   int n = 0;
   for (const auto& r : vm_rule_refs(cfg)) {
-    if (r.vm != vm) continue;
+    if (r.owner != cfg.owner || r.vm != vm) continue;
     script += "delete rule " + r.family + " " + cfg.table + " " + r.chain + " handle " +
               std::to_string(r.handle) + "\n";
     ++n;
@@ -188,9 +191,12 @@ int remove_vm_rules(const Config& cfg, const std::string& vm) {
 
 std::set<std::string> rule_owners(const Config& cfg) {
   std::set<std::string> out;
-  for (const auto& r : vm_rule_refs(cfg)) out.insert(r.vm);
+  for (const auto& r : vm_rule_refs(cfg))
+    if (r.owner == cfg.owner) out.insert(r.vm);
   return out;
 }
+
+bool any_vm_rules(const Config& cfg) { return !vm_rule_refs(cfg).empty(); }
 
 std::string list_tables(const Config& cfg) {
   std::string out;

@@ -6,8 +6,9 @@
 //   table bridge TABLE  per-tap anti-spoofing: a tap may only send its VM's
 //                       MAC and IP (so the per-VM allow rules, keyed by
 //                       source address, mean what they say).
-// Every per-VM rule carries the comment "vm=NAME"; teardown and reconcile
-// delete rules by that comment (through their handles), never by position.
+// Every per-VM rule carries the comment "vm=OWNER:NAME" (OWNER: the
+// installation, Config::owner); teardown and reconcile delete rules by that
+// comment (through their handles), never by position, and only their own.
 #pragma once
 
 #include <set>
@@ -30,10 +31,12 @@ void add_vm_rules(const Config& cfg, const std::string& vm, const std::string& t
 // Lets VM `vm` (source `ip`) reach the host's `proto` (tcp/udp) `port`.
 void add_allow_rule(const Config& cfg, const std::string& vm, const std::string& ip,
                     const std::string& proto, int port);
-// Deletes every rule whose comment is "vm=VM"; returns how many.
+// Deletes every rule of this installation's VM `vm`; returns how many.
 int remove_vm_rules(const Config& cfg, const std::string& vm);
-// The VMs that own at least one rule.
+// This installation's VMs that own at least one rule.
 std::set<std::string> rule_owners(const Config& cfg);
+// Whether any installation has per-VM rules in the tables.
+bool any_vm_rules(const Config& cfg);
 
 // The whole of banger's tables as `nft list` prints them (for tests, doctor).
 std::string list_tables(const Config& cfg);

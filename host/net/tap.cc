@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "host/core/error.h"
@@ -19,6 +20,23 @@ namespace banger::net {
 namespace {
 
 const std::string kAliasPrefix = "banger:";
+
+// A banger tap's label (its IFLA_IFALIAS): "banger:OWNER:VM:IP".
+struct Label {
+  std::string owner, vm, ip;
+};
+
+std::string make_label(const Config& cfg, const std::string& vm, const std::string& ip) {
+  return kAliasPrefix + cfg.owner + ":" + vm + ":" + ip;
+}
+
+std::optional<Label> parse_label(const std::string& alias) {
+  if (alias.rfind(kAliasPrefix, 0) != 0) return std::nullopt;
+  std::string rest = alias.substr(kAliasPrefix.size());
+  size_t a = rest.find(':'), b = rest.rfind(':');
+  if (a == std::string::npos || a == b) return std::nullopt;
+  return Label{rest.substr(0, a), rest.substr(a + 1, b - a - 1), rest.substr(b + 1)};
+}
 
 void require_privilege() {
   if (!privileged())
@@ -99,7 +117,7 @@ void remove_shared_if_unused(const Config& cfg) {
     if (l.master == cfg.bridge) return;
     if (l.name == cfg.bridge) bridge_exists = true;
   }
-  if (!rule_owners(cfg).empty()) return;
+  if (any_vm_rules(cfg)) return;
   spdlog::info("no VM left on {}: removing it and banger's nftables tables", cfg.bridge);
   delete_tables(cfg);
   if (bridge_exists) delete_link(cfg.bridge);
@@ -140,8 +158,21 @@ TapSetup setup_tap(const Config& cfg, const std::string& name, long long index) 
   NetLock lock(cfg);
   ensure_bridge_locked(cfg);
   ensure_tables(cfg);
-  const std::string label = kAliasPrefix + name;
-  auto link = find_link(t.tap);
+  const std::string label = make_label(cfg, name, t.ip);
+  std::optional<Link> link;
+  for (auto& l : list_links()) {
+    if (l.name == t.tap) {
+      link = l;
+      continue;
+    }
+    // Another banger installation on this bridge holding the same address.
+    auto other = parse_label(l.alias);
+    if (other && l.master == cfg.bridge && other->ip == t.ip)
+      fail(ErrorKind::conflict,
+           "address " + t.ip + " for VM " + name + " is in use by VM '" + other->vm + "' (tap " + l.name +
+               ") of another banger installation",
+           "give each banger installation (BANGER_HOME) its own BANGER_SUBNET and BANGER_BRIDGE");
+  }
   if (link && !link->alias.empty() && link->alias != label)
     fail(ErrorKind::conflict,
          "tap " + t.tap + " for VM " + name + " is in use by '" + link->alias + "'",
@@ -184,7 +215,13 @@ bool teardown(const Config& cfg, const std::string& name) {
   require_privilege();
   NetLock lock(cfg);
   bool removed = remove_vm_rules(cfg, name) > 0;
-  if (delete_link(tap_name(cfg.tap_prefix, name))) removed = true;
+  std::string tap = tap_name(cfg.tap_prefix, name);
+  if (auto link = find_link(tap)) {
+    auto label = parse_label(link->alias);
+    // Only this installation's tap (or an unlabelled one of the VM's name).
+    if (link->alias.empty() || (label && label->owner == cfg.owner && label->vm == name))
+      removed = delete_link(tap) || removed;
+  }
   remove_shared_if_unused(cfg);
   return removed;
 }
@@ -202,8 +239,10 @@ std::vector<std::string> reconcile(const Config& cfg, const std::vector<std::str
       ours = true;
   if (!ours && !any_table_exists(cfg)) return {};
   for (const auto& l : links) {
-    if (l.name.rfind(cfg.tap_prefix, 0) != 0 || l.alias.rfind(kAliasPrefix, 0) != 0) continue;
-    std::string vm = l.alias.substr(kAliasPrefix.size());
+    if (l.name.rfind(cfg.tap_prefix, 0) != 0) continue;
+    auto label = parse_label(l.alias);
+    if (!label || label->owner != cfg.owner) continue;
+    const std::string& vm = label->vm;
     if (keep.count(vm)) continue;
     spdlog::info("reconcile: removing tap {} of VM {} (gone)", l.name, vm);
     delete_link(l.name);

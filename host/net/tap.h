@@ -39,7 +39,8 @@ struct TapSetup {
 // Sets up VM `name`'s tap for address index `index` (from the state index's
 // pool [cfg.subnet.first(), cfg.subnet.last()]). Idempotent: an existing link
 // of the tap's name labelled for this VM (or unlabelled) is reused and its
-// rules replaced; one labelled for another VM is a conflict error.
+// rules replaced; one labelled for another VM is a conflict error, and so is
+// the address held by another installation's tap on the bridge.
 TapSetup setup_tap(const Config& cfg, const std::string& name, long long index);
 
 // What setup_tap would return, without touching the host.
@@ -53,8 +54,10 @@ void allow_host_port(const Config& cfg, const std::string& name, long long index
 // tables go with the last banger tap. Returns true when anything was removed.
 bool teardown(const Config& cfg, const std::string& name);
 
-// Deletes banger taps (prefix + "banger:" label) and "vm=" rules whose VM is
-// not in `known`; then the bridge and tables when no banger tap is left.
+// Deletes this installation's taps (prefix + "banger:OWNER:" label) and
+// rules whose VM is not in `known`; then the bridge and tables when no tap
+// and no rule of any installation is left. Other installations' taps and
+// rules are never touched.
 // Returns the names of the VMs whose leftovers were removed.
 std::vector<std::string> reconcile(const Config& cfg, const std::vector<std::string>& known);
 

@@ -60,6 +60,14 @@ struct NetFixture {
     cfg.subnet = net::parse_subnet("10." + std::to_string(199 + n / 250) + "." + std::to_string(n % 250) + ".0/24");
     cfg.dns = {};
     cfg.lock_path = tmp / "net.lock";
+    cfg.owner = "t" + tag;
+  }
+
+  // The comment on VM `vm`'s rules: comment "vm=OWNER:VM".
+  std::string comment(const std::string& vm) const { return "comment \"vm=" + cfg.owner + ":" + vm + "\""; }
+  // The label on VM `vm`'s tap.
+  std::string label(const std::string& vm, long long index) const {
+    return "banger:" + cfg.owner + ":" + vm + ":" + address(index);
   }
 
   ~NetFixture() {

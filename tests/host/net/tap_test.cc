@@ -51,7 +51,7 @@ TEST_CASE("net tap: setup makes an attached tap and per-VM rules; teardown remov
   REQUIRE(ta);
   CHECK(ta->kind == "tun");
   CHECK(ta->master == f.cfg.bridge);
-  CHECK(ta->alias == "banger:alpha");
+  CHECK(ta->alias == f.label("alpha", 2));
   CHECK(ta->up);
   // Set up again (a restarted supervisor): same tap, rules not doubled.
   CHECK(setup_tap(f.cfg, "alpha", 2).tap == a.tap);
@@ -59,23 +59,23 @@ TEST_CASE("net tap: setup makes an attached tap and per-VM rules; teardown remov
   allow_host_port(f.cfg, "beta", 3, 53, "udp");
 
   std::string tables = list_tables(f.cfg);
-  CHECK(count(tables, "comment \"vm=alpha\"") == 4);
-  CHECK(count(tables, "comment \"vm=beta\"") == 4);
-  CHECK(tables.find("iifname \"" + a.tap + "\" ether saddr != " + a.mac + " drop comment \"vm=alpha\"") !=
+  CHECK(count(tables, f.comment("alpha")) == 4);
+  CHECK(count(tables, f.comment("beta")) == 4);
+  CHECK(tables.find("iifname \"" + a.tap + "\" ether saddr != " + a.mac + " drop " + f.comment("alpha")) !=
         std::string::npos);
-  CHECK(tables.find("iifname \"" + a.tap + "\" ip saddr != " + a.ip + " drop comment \"vm=alpha\"") !=
+  CHECK(tables.find("iifname \"" + a.tap + "\" ip saddr != " + a.ip + " drop " + f.comment("alpha")) !=
         std::string::npos);
-  CHECK(tables.find("iifname \"" + a.tap + "\" arp saddr ip != " + a.ip + " drop comment \"vm=alpha\"") !=
+  CHECK(tables.find("iifname \"" + a.tap + "\" arp saddr ip != " + a.ip + " drop " + f.comment("alpha")) !=
         std::string::npos);
-  CHECK(tables.find("ip saddr " + a.ip + " tcp dport 8080 accept comment \"vm=alpha\"") != std::string::npos);
-  CHECK(tables.find("ip saddr " + b.ip + " udp dport 53 accept comment \"vm=beta\"") != std::string::npos);
+  CHECK(tables.find("ip saddr " + a.ip + " tcp dport 8080 accept " + f.comment("alpha")) != std::string::npos);
+  CHECK(tables.find("ip saddr " + b.ip + " udp dport 53 accept " + f.comment("beta")) != std::string::npos);
   CHECK(rule_owners(f.cfg) == std::set<std::string>{"alpha", "beta"});
 
   CHECK(teardown(f.cfg, "alpha"));
   CHECK_FALSE(find_link(a.tap));
   std::string after = list_tables(f.cfg);
-  CHECK(count(after, "vm=alpha") == 0);
-  CHECK(count(after, "comment \"vm=beta\"") == 4);
+  CHECK(count(after, "alpha\"") == 0);
+  CHECK(count(after, f.comment("beta")) == 4);
   CHECK(count(after, "masquerade") == 1);
   CHECK(find_link(b.tap));
   CHECK(find_link(f.cfg.bridge));
@@ -108,7 +108,7 @@ TEST_CASE("net tap: reconcile removes the taps and rules of unknown VMs only", "
   CHECK_FALSE(find_link(gone.tap));
   CHECK(find_link(foreign));
   CHECK(rule_owners(f.cfg) == std::set<std::string>{"keep"});
-  CHECK(count(list_tables(f.cfg), "comment \"vm=keep\"") == 3);
+  CHECK(count(list_tables(f.cfg), f.comment("keep")) == 3);
   CHECK(reconcile(f.cfg, {"keep"}).empty());
 
   // Nothing known: everything of ours goes, the bridge and tables too.
@@ -166,4 +166,35 @@ TEST_CASE("net tap: a table made for another subnet is remade while no VM uses i
   CHECK_THROWS_WITH(ensure_tables(old), "banger's nftables table inet " + f.cfg.table +
                                             " was made for another subnet or bridge than " + old.subnet.cidr() +
                                             " on " + f.cfg.bridge);
+}
+
+TEST_CASE("net tap: another installation's taps and rules are never reconciled away", "[net][root]") {
+  REQUIRE_NET_PRIVILEGE();
+  NetFixture f;
+  Config other = f.cfg;
+  other.owner = f.cfg.owner + "x";
+  TapSetup mine = setup_tap(f.cfg, "mine", 2);
+  TapSetup theirs = setup_tap(other, "theirs", 3);
+  allow_host_port(other, "theirs", 3, 22);
+  // Each side knows only its own VMs.
+  CHECK(reconcile(f.cfg, {"mine"}).empty());
+  CHECK(reconcile(other, {}) == std::vector<std::string>{"theirs"});
+  CHECK(find_link(mine.tap));
+  CHECK_FALSE(find_link(theirs.tap));
+  CHECK(rule_owners(f.cfg) == std::set<std::string>{"mine"});
+  CHECK(rule_owners(other).empty());
+  // The same VM name in the other installation: its teardown leaves ours alone.
+  CHECK_FALSE(teardown(other, "mine"));
+  CHECK(find_link(mine.tap));
+  CHECK(count(list_tables(f.cfg), f.comment("mine")) == 3);
+  // And it cannot take an address that is in use on the shared bridge.
+  try {
+    setup_tap(other, "elsewhere", 2);
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::conflict);
+    CHECK(e.message() == "address " + mine.ip + " for VM elsewhere is in use by VM 'mine' (tap " + mine.tap +
+                             ") of another banger installation");
+  }
+  CHECK(find_link(f.cfg.bridge));
 }
