@@ -12,7 +12,9 @@
 namespace banger::agent {
 
 inline constexpr const char* kVersion = "0.1.0";
-// Where inject_agents puts the agent in an image, and what stage 1 execs.
+// Where inject_agents puts the agent in an image. Stage 1 requires it there,
+// then runs on as PID 1 from its own in-memory copy (banger.init=PATH execs
+// PATH from the image instead).
 inline constexpr const char* kDefaultAgentPath = "/.banger/agent";
 // The initramfs lists the modules to load here, one path per line, in order.
 inline constexpr const char* kModulesList = "/etc/banger/modules";

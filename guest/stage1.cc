@@ -128,7 +128,15 @@ void run_stage1() {
 
   std::string root = cmdline_get(c, "root", "/dev/vda");
   std::string fstype = cmdline_get(c, "rootfstype", "ext4");
+  // Without banger.init the agent runs on as PID 1 from this initramfs's copy
+  // (already in memory: no 1 MB read through the virtual disk on the boot's
+  // critical path), once the image's copy at /.banger/agent shows the image
+  // is prepared for banger. banger.init=PATH execs PATH from the image
+  // instead: the image's own init, or banger.init=/.banger/agent to run the
+  // image's agent.
+  bool explicit_init = c.count("banger.init") > 0;
   std::string init = cmdline_get(c, "banger.init", kDefaultAgentPath);
+  int self = explicit_init ? -1 : open("/init", O_RDONLY | O_CLOEXEC);
   if (!wait_for_device(root, 10000)) {
     std::string msg = "root disk " + root + " did not appear (is the virtio_blk module listed in " +
                       kModulesList + "?)";
@@ -179,6 +187,10 @@ void run_stage1() {
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
   char* argv[] = {const_cast<char*>(init.c_str()), nullptr};
+  if (self >= 0) {
+    fexecve(self, argv, envp.data());
+    log("exec of the initramfs agent: %s; running the image's", strerror(errno));
+  }
   execve(init.c_str(), argv, envp.data());
   std::string msg = "exec " + init + ": " + strerror(errno);
   die(msg.c_str());
