@@ -105,7 +105,7 @@ Check tap_check(bool privileged) {
   Check c{"tap networking", "ok", false, "", ""};
   bool tun = fs::exists("/dev/net/tun");
   if (privileged && tun) {
-    c.detail = "CAP_NET_ADMIN held: tap is the default network mode (ssh NAME.vm works)";
+    c.detail = "CAP_NET_ADMIN held: tap is the default network mode";
     return c;
   }
   c.status = "warn";
