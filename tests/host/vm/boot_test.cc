@@ -306,6 +306,8 @@ TEST_CASE("vm boot: an agent that never answers times out with the console tail"
   std::string agent = agent_binary();
   Spec spec = test_spec(w.path, build_initrd(w.path, agent),
                         build_rootfs(w.path, "", "#!/bin/sh\necho fake agent here\nexec sleep 1000\n"));
+  // Run the image's (hung) agent rather than the initramfs's copy.
+  spec.cmdline = "banger.init=/.banger/agent";
   spec.ready_timeout = 15s;
   Error e = start_failure(spec, 25s);
   INFO(e.message());
