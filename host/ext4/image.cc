@@ -360,12 +360,18 @@ void Image::write(std::string_view path, std::string_view data, uint32_t mode, O
   std::string leaf;
   ext2_ino_t existing = 0;
   ext2_ino_t dir = m.parent_for_create(path, &leaf, &existing);
-  if (existing) {
-    if (LINUX_S_ISDIR(m.inode(existing).i_mode)) {
-      m.fail_at(ErrorKind::conflict, path, "is a directory");
-    }
-    m.unlink_entry(dir, leaf, existing, path);
+  if (existing && LINUX_S_ISDIR(m.inode(existing).i_mode)) {
+    m.fail_at(ErrorKind::conflict, path, "is a directory");
   }
+  // Check the room first: libext2fs running out of blocks halfway leaves
+  // blocks allocated to nothing. Data blocks, extent tree blocks, and some
+  // for the directory to grow.
+  uint64_t blocks = (data.size() + m.fs->blocksize - 1) / m.fs->blocksize;
+  uint64_t need = blocks + blocks / 300 + 4;
+  if (need > ext2fs_free_blocks_count(m.fs->super)) {
+    m.fail_at(ErrorKind::io, path, "image full", "resize the image (resize2fs) and retry");
+  }
+  if (existing) m.unlink_entry(dir, leaf, existing, path);
   ext2_ino_t ino = m.new_inode(dir, LINUX_S_IFREG, path);
   Meta meta;
   meta.type = FileType::regular;
@@ -391,10 +397,18 @@ void Image::write(std::string_view path, std::string_view data, uint32_t mode, O
   }
   if (!err) err = ext2fs_file_set_size2(file, data.size());
   errcode_t close_err = ext2fs_file_close(file);
-  if (err == EXT2_ET_BLOCK_ALLOC_FAIL || close_err == EXT2_ET_BLOCK_ALLOC_FAIL) {
-    m.fail_at(ErrorKind::io, path, "image full", "resize the image");
+  if (!err) err = close_err;
+  if (err) {
+    // No half-written file stays behind.
+    try {
+      m.unlink_entry(dir, leaf, ino, path);
+    } catch (const Error&) {
+    }
+    if (err == EXT2_ET_BLOCK_ALLOC_FAIL) {
+      m.fail_at(ErrorKind::io, path, "image full", "resize the image (resize2fs) and retry");
+    }
+    m.check_at(err, path, "writing");
   }
-  m.check_at(err ? err : close_err, path, "writing");
 }
 
 void Image::mkdir(std::string_view path, uint32_t mode, Owner owner, bool parents) {

@@ -181,3 +181,17 @@ TEST_CASE("ext4 image: a read-only image refuses edits; bad paths are clear erro
   fs::write_file(t.dir + "/junk", std::string(1 << 20, 'j'));
   REQUIRE(error_of([&] { Image::open(t.dir + "/junk", false); }).rfind(t.dir + "/junk: not an ext4 image: ", 0) == 0);
 }
+
+TEST_CASE("ext4 image: writing more than fits fails and leaves no partial file", "[ext4]") {
+  Img t;
+  {
+    auto im = Image::open(t.path, true);
+    std::string huge(80 << 20, 'h');
+    REQUIRE(error_of([&] { im->write("/etc/huge", huge, 0644); }) == t.path + ": /etc/huge: image full");
+    REQUIRE_FALSE(im->exists("/etc/huge"));
+    im->write("/etc/small", "still works", 0644);
+    im->close();
+  }
+  t.require_clean();
+  REQUIRE(Image::open(t.path, false)->read("/etc/small") == "still works");
+}
