@@ -309,8 +309,13 @@ std::unique_ptr<Vm> start(const Spec& spec) {
         } catch (const proto::ProtocolError& e) {
           x.message = e.what();
         }
-        vm->fail_vm("the agent refused the connection: " + x.message,
-                    "rebuild the image's agent with this banger (inject_agents)");
+        if (x.message.rfind("protocol version mismatch", 0) == 0)
+          vm->fail_vm("the agent refused the connection: " + x.message,
+                      "rebuild the image's agent with this banger (inject_agents)");
+        // Our first Hello can reach the port half-discarded while the agent
+        // opens it; the agent then resyncs, so say Hello again.
+        spdlog::debug("vm {}: agent: {}; saying hello again", spec.name, x.message);
+        ch.send(Type::hello, 0, mine.encode(), Clock::now() + 1s);
       }
       continue;
     }
