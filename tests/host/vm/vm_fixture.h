@@ -1,10 +1,9 @@
-// What the VM tests boot: Debian's cloud kernel (fetched once through apt into
-// the build tree), a test initramfs with the agent as /init, and a small ext4
+// What the VM tests boot: Debian's cloud kernel (tests/support/kernel_fixture,
+// fetched once through apt), a test initramfs with the agent as /init, and a small ext4
 // rootfs of busybox-static. Header-only so that test_vm needs no extra sources.
 #pragma once
 
 #include <dirent.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include "host/core/fs.h"
 #include "host/core/process.h"
 #include "host/vm/spec.h"
+#include "tests/support/kernel_fixture.h"
 
 namespace banger::vm::testing {
 
@@ -26,42 +26,18 @@ inline std::string sh(const std::string& cmd) {
   return r.out;
 }
 
-inline std::string cache_dir() {
-  std::string d = std::string(BANGER_BINARY_DIR) + "/test-cache/vm";
-  fs::make_dirs(d, 0755);
-  return d;
-}
-
 struct TestKernel {
   std::string vmlinuz;
   std::string modules;  // lib/modules/<version>
   std::string version;
 };
 
-// Fetches linux-image-cloud-amd64's kernel package once (flock'd, so parallel
-// test processes share one download).
+// Debian's cloud kernel, from the shared test fixture (fetched once through
+// apt, cached for every test binary).
 inline const TestKernel& test_kernel() {
   static TestKernel k = [] {
-    std::string dir = cache_dir() + "/kernel";
-    std::string lock = cache_dir() + "/kernel.lock";
-    int fd = open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    flock(fd, LOCK_EX);
-    if (!fs::exists(dir + "/done")) {
-      fs::remove_all(dir);
-      fs::make_dirs(dir, 0755);
-      sh("cd '" + dir + "' && pkg=$(apt-cache depends linux-image-cloud-amd64 | "
-         "sed -n 's/.*Depends: \\(linux-image-[0-9].*\\)/\\1/p' | head -1) && "
-         "apt-get download -q \"$pkg\" >/dev/null 2>&1 && dpkg -x linux-image-*.deb x && "
-         "rm -f linux-image-*.deb && touch done");
-    }
-    flock(fd, LOCK_UN);
-    close(fd);
-    TestKernel t;
-    t.vmlinuz = sh("ls " + dir + "/x/boot/vmlinuz-*");
-    t.vmlinuz.pop_back();
-    t.version = t.vmlinuz.substr(t.vmlinuz.rfind("vmlinuz-") + 8);
-    t.modules = dir + "/x/lib/modules/" + t.version;
-    return t;
+    const auto& f = banger::test::debian_cloud_kernel();
+    return TestKernel{f.kernel, f.modules, f.version};
   }();
   return k;
 }
