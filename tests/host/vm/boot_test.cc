@@ -276,7 +276,7 @@ TEST_CASE("vm boot: a corrupt kernel fails fast with QEMU's words", "[vm]") {
   CHECK((e.message().find("console") != std::string::npos));
 }
 
-TEST_CASE("vm boot: a corrupt initrd panics the kernel; the error shows the panic", "[vm]") {
+TEST_CASE("vm boot: a corrupt initrd panics the kernel and the error shows the panic", "[vm]") {
   WorkDir w;
   std::string agent = agent_binary();
   Spec spec = test_spec(w.path, "", build_rootfs(w.path, agent));

@@ -66,7 +66,7 @@ TEST_CASE("vm command: qemu argv for microvm under TCG", "[vm-unit]") {
   CHECK(argv == want);
 }
 
-TEST_CASE("vm command: KVM adds the host CPU; no network means no NIC", "[vm-unit]") {
+TEST_CASE("vm command: KVM adds the host CPU and no network means no NIC", "[vm-unit]") {
   Spec s = sample();
   s.net.mode = "none";
   auto argv = qemu_argv(s, {"kvm", "test"}, {"c", "d", 3});
