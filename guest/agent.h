@@ -46,6 +46,11 @@ std::vector<std::string> split(const std::string& s, char sep);
 // ---- stage1.cc ----
 // PID 1 in the initramfs: modules, root disk, switch_root, exec the agent.
 [[noreturn]] void run_stage1();
+// Loads the modules listed in kModulesList, in order, from the initramfs
+// whose root is `root_fd`: all of them, only those needed before the agent
+// is ready (early), or the rest (late: vsock, rng).
+enum class ModulePhase { all, early, late };
+void load_modules(int root_fd, ModulePhase phase);
 // Deletes everything on the initramfs through a descriptor of its root
 // (files only on that filesystem), then closes it.
 void free_initramfs(int fd);

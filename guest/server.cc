@@ -514,7 +514,9 @@ void Server::step(std::vector<pollfd>& fds, std::vector<std::pair<uint32_t, int>
       }
     }
     if (boot_.oldroot_fd >= 0 && outq_.empty()) {
-      free_initramfs(boot_.oldroot_fd);  // Ready is out: now the boot can spare the time
+      // Ready is out: now the boot can spare the time.
+      load_modules(boot_.oldroot_fd, ModulePhase::late);
+      free_initramfs(boot_.oldroot_fd);
       boot_.oldroot_fd = -1;
     }
     if (reconnect_at_ == 0) pump_downloads();

@@ -19,28 +19,47 @@ namespace banger::agent {
 
 namespace {
 
-void load_modules() {
-  std::string list = read_small_file(kModulesList);
+// Modules nothing needs before the agent reports ready: loaded after it.
+bool deferrable(const std::string& path) {
+  std::string name = path.substr(path.rfind('/') + 1);
+  return name.find("vsock") != std::string::npos || name.find("rng") != std::string::npos;
+}
+
+}  // namespace
+
+void load_modules(int root_fd, ModulePhase phase) {
+  std::string list;
+  int lf = openat(root_fd, kModulesList + 1, O_RDONLY | O_CLOEXEC);
+  if (lf >= 0) {
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(lf, buf, sizeof buf)) > 0 && list.size() < (1 << 20)) list.append(buf, n);
+    close(lf);
+  }
   if (list.empty()) return;
   utsname u{};
   uname(&u);
-  std::string base = std::string("/lib/modules/") + u.release + "/";
+  std::string base = std::string("lib/modules/") + u.release + "/";
   for (const auto& raw : split(list, '\n')) {
     std::string line = raw;
     while (!line.empty() && isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
     if (line.empty() || line[0] == '#') continue;
-    std::string path = line[0] == '/' ? line : base + line;
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (phase != ModulePhase::all && deferrable(line) != (phase == ModulePhase::late)) continue;
+    // Relative to the initramfs root, which may no longer be "/".
+    std::string path = line[0] == '/' ? line.substr(1) : base + line;
+    int fd = openat(root_fd, path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-      log("module %s: %s", path.c_str(), strerror(errno));
+      log("module /%s: %s", path.c_str(), strerror(errno));
       continue;
     }
     if (syscall(SYS_finit_module, fd, "", 0) != 0 && errno != EEXIST)
-      log("loading module %s: %s", path.c_str(), strerror(errno));
+      log("loading module /%s: %s", path.c_str(), strerror(errno));
     close(fd);
     trace(path.c_str());
   }
 }
+
+namespace {
 
 // Waits for the block device node (devtmpfs creates it when the driver probes).
 bool wait_for_device(const std::string& dev, int timeout_ms) {
@@ -123,7 +142,12 @@ void run_stage1() {
   Cmdline c = read_cmdline();
   g_trace = c.count("banger.debug") > 0;
   trace("stage 1 start");
-  load_modules();
+  // The agent loads the deferrable modules after reporting ready, from the
+  // initramfs it inherits; the image's own init inherits nothing.
+  bool explicit_init = c.count("banger.init") > 0;
+  int here = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  load_modules(here, explicit_init ? ModulePhase::all : ModulePhase::early);
+  close(here);
   trace("modules loaded");
 
   std::string root = cmdline_get(c, "root", "/dev/vda");
@@ -134,7 +158,6 @@ void run_stage1() {
   // is prepared for banger. banger.init=PATH execs PATH from the image
   // instead: the image's own init, or banger.init=/.banger/agent to run the
   // image's agent.
-  bool explicit_init = c.count("banger.init") > 0;
   std::string init = cmdline_get(c, "banger.init", kDefaultAgentPath);
   int self = explicit_init ? -1 : open("/init", O_RDONLY | O_CLOEXEC);
   if (!wait_for_device(root, 10000)) {
