@@ -92,10 +92,11 @@ TEST_CASE("docs: 'extend a built-in' hooks the build stage of image pull", "[doc
 TEST_CASE("docs: 'wrap a built-in' runs the original and adds a step", "[docs]") {
   TempDir t;
   write_in_project(t, ".banger/recipes/image_pull.lua", block(".banger/recipes/image_pull.lua", 1));
-  auto pull = run_banger({"image", "pull", tiny_layout(t), "--name", "tiny"}, project(t));
+  std::string ref = tiny_layout(t);
+  auto pull = run_banger({"image", "pull", ref, "--name", "tiny"}, project(t));
   CHECK(pull.code == 0);
-  // The base runs nested: it returns its result and the wrapper prints.
-  CHECK(pull.out == "pulled tiny: 1 entries in /etc\n");
+  // The base it wraps prints as usual, then the wrapper adds its line.
+  CHECK(pull.out == "pulled " + ref + " as image 'tiny'\npulled tiny: 1 entries in /etc\n");
 }
 
 TEST_CASE("docs: the script example runs with banger run", "[docs]") {

@@ -3,6 +3,7 @@
 // entry, what umoci unpacks from the same image, and pass e2fsck -fn.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 

@@ -104,8 +104,10 @@ local function new_ctx(recipe, args, parent)
     json = parent and parent.json or false,
     verbose = parent and parent.verbose or false,
     command = parent and parent.command or ("banger " .. (recipe.name or "run")),
-    -- A recipe called by another recipe returns its result instead of printing it.
-    nested = parent ~= nil and not parent.top,
+    -- A recipe called by another recipe returns its result instead of
+    -- printing it, unless the caller wraps it (same name: the one it shadows).
+    nested = parent ~= nil and not parent.top
+      and not (parent.recipe ~= nil and parent.recipe.name == recipe.name and not parent.nested),
     state = {},
     _cleanups = {},
   }, Ctx)
