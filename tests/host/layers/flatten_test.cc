@@ -535,3 +535,27 @@ TEST_CASE("flatten: large xattrs go to an xattr block, freed again on a whiteout
   REQUIRE_FALSE(im->exists("/gone"));
   REQUIRE(test::debugfs(f.image, "stat /keep").find("File ACL: 0") == std::string::npos);
 }
+
+TEST_CASE("flatten: hard links cannot reach out of the image or through a symlink", "[layers]") {
+  // The breakout cases of moby's and containerd's archive tests, for links.
+  Fixture f;
+  TarBuilder l0;
+  l0.hardlink("h", "../victim/hello");
+  f.add(l0);
+  REQUIRE(f.build_error().message() == "layer sha256:layer0: \"../victim/hello\": path leaves the image root");
+  Fixture g;
+  TarBuilder m0;
+  m0.dir("etc").file("etc/passwd", "root").symlink("s", "/etc").hardlink("h", "s/passwd");
+  g.add(m0);
+  REQUIRE(g.build_error().message() == "layer sha256:layer0: /h: hard link target /s/passwd does not exist");
+  // A link to a symlink is a link to the symlink itself, as link(2) makes it.
+  Fixture k;
+  TarBuilder n0;
+  n0.symlink("up", "../../../victim").hardlink("up2", "up");
+  k.add(n0);
+  k.build();
+  auto im = k.open();
+  REQUIRE(im->stat("/up2").type == ext4::FileType::symlink);
+  REQUIRE(im->stat("/up2").target == "../../../victim");
+  REQUIRE(im->stat("/up").nlink == 2);
+}
