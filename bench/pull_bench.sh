@@ -92,6 +92,7 @@ run_banger() {  # $1 ref; prints seconds; peak RSS (KiB) to $work/rss
 
 run_classic() {  # $1 registry ref; $2 tag
   local d=$work/classic-$RANDOM t0 t1
+  mkdir -p "$d"
   t0=$(now)
   skopeo copy -q --src-tls-verify=false "docker://$1" "oci:$d/oci:$2"
   umoci unpack --image "$d/oci:$2" "$d/bundle" >/dev/null

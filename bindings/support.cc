@@ -8,6 +8,9 @@ namespace banger::lua {
 namespace {
 
 const char* kErrorMeta = "banger.error";
+// Tables that are JSON arrays carry this metatable, so that an empty list
+// stays `[]` when it goes back out as JSON.
+const char* kArrayMeta = "banger.json.array";
 
 int error_tostring(lua_State* L) {
   lua_getfield(L, 1, "message");
@@ -145,6 +148,7 @@ void push_json(lua_State* L, const nlohmann::json& v) {
         push_json(L, item);
         lua_rawseti(L, -2, i++);
       }
+      mark_array(L, -1);
       break;
     }
     case nlohmann::json::value_t::object: {
@@ -158,6 +162,20 @@ void push_json(lua_State* L, const nlohmann::json& v) {
       break;
     }
   }
+}
+
+void mark_array(lua_State* L, int idx) {
+  if (idx < 0) idx = lua_gettop(L) + idx + 1;
+  luaL_newmetatable(L, kArrayMeta);
+  lua_setmetatable(L, idx);
+}
+
+static bool is_marked_array(lua_State* L, int idx) {
+  if (!lua_getmetatable(L, idx)) return false;
+  luaL_getmetatable(L, kArrayMeta);
+  bool same = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  return same;
 }
 
 nlohmann::json to_json(lua_State* L, int idx) {
@@ -189,7 +207,7 @@ nlohmann::json to_json(lua_State* L, int idx) {
         if (lua_type(L, -2) != LUA_TNUMBER) all_int = false;
         lua_pop(L, 1);
       }
-      if (count > 0 && all_int && count == n) {
+      if ((count > 0 && all_int && count == n) || (count == 0 && is_marked_array(L, idx))) {
         auto arr = nlohmann::json::array();
         for (size_t i = 1; i <= n; i++) {
           lua_rawgeti(L, idx, static_cast<int>(i));

@@ -57,6 +57,9 @@ nlohmann::json arg_table(lua_State* L, int idx, const char* name);
 // ---- JSON <-> Lua ----
 // Objects become tables with string keys, arrays become sequences, null nil.
 void push_json(lua_State* L, const nlohmann::json& value);
+// Gives the table at idx the JSON-array marker (push_json does it for every
+// array), so an empty one converts back to [] rather than {}.
+void mark_array(lua_State* L, int idx);
 // Converts the value at idx. A table with only keys 1..n is an array; an empty
 // table is an empty object. Functions and userdata are an invalid_input error.
 nlohmann::json to_json(lua_State* L, int idx);

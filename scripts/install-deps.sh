@@ -11,7 +11,7 @@ packages=(
   libext2fs-dev libspdlog-dev libsqlite3-dev nlohmann-json3-dev libedit-dev catch2
   # run: the VMM, disk overlays, images built from Debian's archive
   qemu-system-x86 qemu-utils e2fsprogs mmdebstrap apt-utils ca-certificates
-  iproute2 nftables openssh-client
+  iproute2 nftables openssh-client busybox-static cpio
   # test: a real registry, real image tools
   docker-registry umoci skopeo openssl curl
   # benchmarks

@@ -47,7 +47,8 @@ return recipe.new {
 
     local rootfs = staging .. "/rootfs.ext4"
     local built = ctx:stage("build", function()
-      return banger.ext4.build(pulled.layers, rootfs, { size = args.size })
+      -- sync: the image is on disk before the index says it exists.
+      return banger.ext4.build(pulled.layers, rootfs, { size = args.size, sync = true })
     end)
     if source.kind == "catalog" then banger.fs.remove(staging .. "/rootfs.tar") end
 

@@ -7,7 +7,7 @@ return recipe.new {
     local client = banger.sandbox.connect(args.name)
     local ports = client:ports()
     client:close()
-    ctx:emit({ listening = ports, forwards = rec.forwards or {} }, function(v)
+    ctx:emit({ listening = ports, forwards = rec.forwards or banger.json.array() }, function(v)
       local out = { ("%-6s %-24s %s"):format("PROTO", "ADDRESS", "PORT") }
       for _, p in ipairs(v.listening) do out[#out + 1] = ("%-6s %-24s %d"):format(p.proto, p.address, p.port) end
       for _, f in ipairs(v.forwards) do

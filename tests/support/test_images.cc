@@ -115,7 +115,8 @@ std::string debian_rootfs_tar(const std::vector<std::string>& include, const std
   ::flock(lock, LOCK_EX);  // another test process may be making it
   if (!fs::exists(path)) {
     std::string tmp = path + ".tmp";
-    std::vector<std::string> argv = {"mmdebstrap", "--variant=minbase", "--quiet", "--mode=auto"};
+    // --format: mmdebstrap would take the .tmp name for a directory.
+    std::vector<std::string> argv = {"mmdebstrap", "--variant=minbase", "--quiet", "--mode=auto", "--format=tar"};
     if (!list.empty()) argv.push_back("--include=" + list);
     argv.push_back(suite);
     argv.push_back(tmp);

@@ -268,7 +268,7 @@ function M.list()
     end
   end
   table.sort(names)
-  local out = {}
+  local out = require("banger.json").array()
   for _, n in ipairs(names) do out[#out + 1] = by_name[n] end
   return out
 end
