@@ -57,25 +57,9 @@ if [ -z "$rootfs" ]; then
   rootfs=$work/rootfs.ext4
 fi
 
-# ---- the bare boot's trivial init: print the marker, power off ----
-cat > "$work/init.c" <<'C'
-#include <fcntl.h>
-#include <sys/mount.h>
-#include <sys/reboot.h>
-#include <sys/stat.h>
-#include <unistd.h>
-int main(void) {
-  mkdir("/dev", 0755);
-  mount("devtmpfs", "/dev", "devtmpfs", 0, 0);
-  int fd = open("/dev/console", O_WRONLY);
-  write(fd, "BARE-BOOT-MARKER\n", 17);
-  reboot(RB_POWER_OFF);
-  return 0;
-}
-C
-cc -static -Os -s -o "$work/bare-init" "$work/init.c"
-mkdir -p "$work/bare" && cp "$work/bare-init" "$work/bare/init"
-(cd "$work/bare" && echo init | cpio -o -H newc --quiet | gzip -1 > "$work/bare.img")
+# ---- the bare boot's trivial init (bench/lib/bare_boot.sh) ----
+. bench/lib/bare_boot.sh
+bare_boot_prepare "$work"
 
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
@@ -101,28 +85,13 @@ LUA
   echo "$out" | { read -r ready k2i i2r accel append; echo "$ready $((t1 - t0)) $k2i $i2r $accel $append"; }
 }
 
-# One bare boot to the marker: prints its milliseconds.
-bare_boot() {
-  local accel=$1 append=$2 t0 t1
-  local cpu=()
-  [ "$accel" = kvm ] && cpu=(-cpu host)
-  t0=$(now_ms)
-  qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=on,acpi=on -accel "$accel" "${cpu[@]}" \
-    -m 512 -smp 1 -nodefaults -no-user-config -display none -no-reboot -serial stdio \
-    -kernel "$vmlinuz" -initrd "$work/bare.img" -append "$append" 2>/dev/null \
-    | grep -a -m1 -q BARE-BOOT-MARKER
-  t1=$(now_ms)
-  wait 2>/dev/null || true
-  echo $((t1 - t0))
-}
-
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 echo "boot bench: kernel $version, $runs runs each, interleaved"
 ready_list=() wall_list=() bare_list=()
 for i in $(seq 1 "$runs"); do
   read -r ready wall k2i i2r accel append <<<"$(banger_boot "$i")"
-  bare=$(bare_boot "$accel" "$append")
+  bare=$(bare_boot "$work" "$vmlinuz" "$accel" "$append")
   echo "  run $i: banger agent-ready ${ready} ms (guest: kernel->init ${k2i} ms, init->ready ${i2r} ms;" \
        "whole vm.start+stop ${wall} ms), bare marker ${bare} ms [$accel]"
   ready_list+=("$ready") wall_list+=("$wall") bare_list+=("$bare")
