@@ -42,7 +42,7 @@ TEST_CASE("e2e vm: a missing or corrupt kernel is a clear error and nothing keep
   fs::write_file(home.path("garbage"), std::string(4 << 20, '\x5a'));
   auto corrupt = run_banger({"kernel", "import", "--name", "k3", "--kernel", home.path("garbage")}, home.env());
   CHECK(corrupt.code == 2);
-  CHECK(corrupt.err.find("not a bzImage") != std::string::npos);
+  CHECK(corrupt.err.find("is not a Linux bzImage kernel") != std::string::npos);
   CHECK(home.must({"kernel", "ls", "--json"}).out.find("\"k3\"") == std::string::npos);
 }
 

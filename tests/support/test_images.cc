@@ -120,12 +120,18 @@ std::string debian_rootfs_tar(const std::vector<std::string>& include, const std
     if (!list.empty()) argv.push_back("--include=" + list);
     argv.push_back(suite);
     argv.push_back(tmp);
-    try {
-      run_or_throw(argv);
-    } catch (...) {
-      ::unlink(tmp.c_str());
-      ::close(lock);
-      throw;
+    // Debian's archive is reached over the network: a failed download is
+    // tried again (twice) before the test fails.
+    for (int attempt = 1;; attempt++) {
+      try {
+        run_or_throw(argv);
+        break;
+      } catch (...) {
+        ::unlink(tmp.c_str());
+        if (attempt < 3) continue;
+        ::close(lock);
+        throw;
+      }
     }
     std::rename(tmp.c_str(), path.c_str());
   }

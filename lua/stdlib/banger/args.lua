@@ -136,6 +136,23 @@ function M.parse(params, argv, command)
   return out
 end
 
+--- Fills what a caller left out with the params' defaults (what parse does
+--- for the command line), for recipes called from Lua with a table.
+---@param params table[]
+---@param args table
+---@return table args
+function M.with_defaults(params, args)
+  for _, p in ipairs(params) do
+    local name = p[1]
+    if args[name] == nil then
+      if p.default ~= nil then args[name] = p.default
+      elseif p.type == "list" or p.rest then args[name] = {}
+      elseif p.type == "bool" then args[name] = false end
+    end
+  end
+  return args
+end
+
 --- The --help text for a recipe.
 ---@param recipe table
 ---@param command string

@@ -167,7 +167,7 @@ end
 ---@param parent? table ctx
 ---@return any
 function Recipe:call(args, parent)
-  local ctx = new_ctx(self, args or {}, parent)
+  local ctx = new_ctx(self, args_lib.with_defaults(self.params, args or {}), parent)
   local ok, result = xpcall(function() return self.run(ctx, ctx.args) end, function(e)
     if not errors.is(e) and core.getenv("BANGER_DEBUG_TRACE") then e = tostring(e) .. "\n" .. debug.traceback() end
     _G._BANGER_TRACEBACK = debug.traceback("", 2)
