@@ -13,7 +13,7 @@ packages=(
   qemu-system-x86 qemu-utils e2fsprogs mmdebstrap apt-utils ca-certificates
   iproute2 nftables openssh-client busybox-static cpio
   # test: a real registry, real image tools
-  docker-registry umoci skopeo openssl curl
+  docker-registry umoci skopeo openssl curl iputils-ping
   # benchmarks
   bc time
 )

@@ -91,7 +91,7 @@ TEST_CASE("cli: unknown commands and options are errors with a hint", "[cli]") {
         "  hint: run 'banger recipes which --help' to see its usage\n");
 }
 
-TEST_CASE("cli: help lists the commands; --help shows a command's usage; --json is machine-readable", "[cli]") {
+TEST_CASE("cli: help lists the commands - --help shows a command's usage - --json is machine-readable", "[cli]") {
   TempDir t;
   auto h = run_banger({"help"}, in_home(t));
   CHECK(h.code == 0);

@@ -118,7 +118,7 @@ TEST_CASE("e2e image pull: bad input names the ref, publishes nothing and leaves
   CHECK(staging_leftovers(t).empty());
 }
 
-TEST_CASE("e2e image pull: a name in use is refused; rm frees it", "[e2e][image]") {
+TEST_CASE("e2e image pull: a name in use is refused - rm frees it", "[e2e][image]") {
   TempDir t;
   std::string layout = t / "layout";
   fs::make_dirs(t / "rootfs/etc");

@@ -12,7 +12,7 @@
 using namespace banger;
 using namespace banger::test;
 
-TEST_CASE("e2e vm: a registry image boots; vm run prints os-release and returns the exit code", "[e2e][vm]") {
+TEST_CASE("e2e vm: a registry image boots - vm run prints os-release and returns the exit code", "[e2e][vm]") {
   Registry reg;
   reg.push("oci:" + debian_oci_layout() + ":gzip", "debian:bookworm");
   SandboxHome home(reg.host() + "/debian:bookworm");

@@ -176,7 +176,7 @@ TEST_CASE("e2e sandbox: a guest HTTP server is reached through -p on 127.0.0.1",
   home.must({"vm", "rm", "--force", "web"});
 }
 
-TEST_CASE("e2e sandbox: parallel creates of different names all succeed; one name has one winner", "[e2e][vm]") {
+TEST_CASE("e2e sandbox: parallel creates of different names all succeed - one name has one winner", "[e2e][vm]") {
   SandboxHome home;
   auto spawn = [&](const std::string& name) {
     SpawnOptions o;

@@ -171,7 +171,7 @@ TEST_CASE("ext4 image: adding to a large hashed directory keeps it valid", "[ext
   REQUIRE(im->read("/big/new199") == "n");
 }
 
-TEST_CASE("ext4 image: a read-only image refuses edits; bad paths are clear errors", "[ext4]") {
+TEST_CASE("ext4 image: a read-only image refuses edits - bad paths are clear errors", "[ext4]") {
   Img t;
   auto im = Image::open(t.path, false);
   REQUIRE(error_of([&] { im->write("/x", "x", 0644); }) == t.path + ": /x: the image is open read-only");

@@ -88,7 +88,7 @@ TEST_CASE("modinfo: guest modules load with dependencies first", "[kernel]") {
   CHECK(order.size() == 12);
 }
 
-TEST_CASE("modinfo: a missing required module is a not_found error; optional ones are skipped",
+TEST_CASE("modinfo: a missing required module is a not_found error - optional ones are skipped",
           "[kernel]") {
   const auto& k = test::debian_cloud_kernel();
   auto index = ModuleIndex::scan(k.modules);

@@ -95,7 +95,7 @@ TEST_CASE("net connectivity: a guest reaches the gateway by ping, host ports onl
   CHECK_FALSE(find_link(t.tap));
 }
 
-TEST_CASE("net connectivity: two guests on the bridge reach each other; the allow list is per VM",
+TEST_CASE("net connectivity: two guests on the bridge reach each other - the allow list is per VM",
           "[net][root]") {
   REQUIRE_NET_PRIVILEGE();
   NetFixture f;

@@ -40,7 +40,7 @@ TEST_CASE("net tap: the bridge is made on demand, idempotently, with the gateway
   CHECK(tables.find("iifname \"" + f.cfg.bridge + "\" drop") != std::string::npos);
 }
 
-TEST_CASE("net tap: setup makes an attached tap and per-VM rules; teardown removes exactly them", "[net][root]") {
+TEST_CASE("net tap: setup makes an attached tap and per-VM rules - teardown removes exactly them", "[net][root]") {
   REQUIRE_NET_PRIVILEGE();
   NetFixture f;
   TapSetup a = setup_tap(f.cfg, "alpha", 2);

@@ -38,7 +38,7 @@ TEST_CASE("index: uses WAL mode so readers do not block the writer", "[store]") 
   CHECK(fs::exists(t / "index.db-wal"));
 }
 
-TEST_CASE("index: publish renames the staging dir and records it; a second publish of the name loses", "[store]") {
+TEST_CASE("index: publish renames the staging dir and records it - a second publish of the name loses", "[store]") {
   test::TempDir t;
   store::Index idx(t / "index.db");
   fs::make_dirs(t / "stage1");
