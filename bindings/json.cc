@@ -24,8 +24,10 @@ int json_decode(lua_State* L) {
 
 // array(t) -> t, marked to encode as a JSON array even when empty.
 int json_array(lua_State* L) {
-  if (lua_isnoneornil(L, 1)) lua_newtable(L);
-  else if (lua_type(L, 1) != LUA_TTABLE) fail(ErrorKind::invalid_input, "json.array needs a table");
+  if (lua_isnoneornil(L, 1)) {
+    lua_settop(L, 0);
+    lua_newtable(L);
+  } else if (lua_type(L, 1) != LUA_TTABLE) fail(ErrorKind::invalid_input, "json.array needs a table");
   mark_array(L, 1);
   lua_settop(L, 1);
   return 1;

@@ -7,7 +7,7 @@ return recipe.new {
   params = {
     { "name", positional = true, metavar = "NAME", default = "debian-cloud", help = "a kernel catalog name" },
   },
-  stages = { "fetch", "publish" },
+  stages = { "fetch" },
   run = function(ctx, args)
     local entry = kernel.catalog()[args.name]
     if not entry then
@@ -17,19 +17,9 @@ return recipe.new {
       banger.errors.raise("not_found", ("no kernel named '%s' in the catalog"):format(args.name),
         "known kernels: " .. table.concat(names, ", ") .. "; or 'banger kernel import --name N --kernel PATH'")
     end
-    if banger.store.get("kernel", args.name) then
-      banger.errors.raise("conflict", ("kernel '%s' already exists"):format(args.name),
-        ("remove it first: 'banger kernel rm %s'"):format(args.name))
-    end
-    local paths = banger.store.paths()
-    local staging = _host.core.make_temp_dir(paths.staging, "kernel-" .. args.name)
-    ctx:defer(function() banger.fs.remove(staging) end)
-    local m = ctx:stage("fetch", function() return kernel.pull(args.name, entry, staging) end)
-    local final = paths.kernels .. "/" .. args.name
-    local record = { dir = final, version = m.version, source = m.source, origin = m.origin,
-                     origin_version = m.origin_version, bytes = m.bytes }
-    ctx:stage("publish", function() banger.store.publish("kernel", args.name, staging, final, record) end)
-    record.name = args.name
+    local record = kernel.publish(args.name, function(staging)
+      return ctx:stage("fetch", function() return kernel.pull(args.name, entry, staging) end)
+    end)
     ctx:emit(record, function(r) return ("pulled kernel '%s' (%s)"):format(r.name, r.version) end)
     return record
   end,

@@ -21,14 +21,7 @@ end
 --- The image catalog: names like `debian-bookworm` mapped to sources
 --- (catalog/images.json, embedded; entries in $XDG_CONFIG_HOME/banger/images.json win).
 ---@return table<string, table>
-function M.catalog()
-  local entries = json.decode(_host.core.read_source("catalog/images.json")).images
-  local user = _host.core.paths().config_home .. "/images.json"
-  if fs.exists(user) then
-    for k, v in pairs(json.decode(fs.read(user)).images or {}) do entries[k] = v end
-  end
-  return entries
-end
+function M.catalog() return require("banger.catalog").load("images") end
 
 --- Registry settings from $XDG_CONFIG_HOME/banger/config.json:
 ---   { "registries": { "insecure": ["host:port", ...],

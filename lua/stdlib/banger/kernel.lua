@@ -88,13 +88,34 @@ end
 --- The kernel catalog: names like `debian-cloud` mapped to sources
 --- (catalog/kernels.json, embedded; entries in $XDG_CONFIG_HOME/banger/kernels.json win).
 ---@return table<string, banger.kernel.CatalogEntry>
-function M.catalog()
-  local entries = json.decode(_host.core.read_source("catalog/kernels.json")).kernels
-  local user = _host.core.paths().config_home .. "/kernels.json"
-  if fs.exists(user) then
-    for k, v in pairs(json.decode(fs.read(user)).kernels or {}) do entries[k] = v end
+function M.catalog() return require("banger.catalog").load("kernels") end
+
+--- Runs `fill(staging_dir) -> manifest` in a fresh staging directory and
+--- publishes the result as kernel `name` (rename + index record, atomically).
+--- A name in use is a conflict; on failure nothing is left behind.
+---@param name string
+---@param fill fun(staging:string):table
+---@return table record
+function M.publish(name, fill)
+  local store = require("banger.store")
+  if store.get("kernel", name) then
+    errors.raise("conflict", ("kernel '%s' already exists"):format(name),
+      ("remove it first: 'banger kernel rm %s'"):format(name))
   end
-  return entries
+  local paths = store.paths()
+  local staging = _host.core.make_temp_dir(paths.staging, "kernel-" .. name)
+  local ok, result = pcall(function()
+    local m = fill(staging)
+    local final = paths.kernels .. "/" .. name
+    local record = { dir = final, version = m.version, source = m.source, origin = m.origin,
+                     origin_version = m.origin_version, bytes = m.bytes }
+    store.publish("kernel", name, staging, final, record)
+    record.name = name
+    return record
+  end)
+  fs.remove(staging)
+  if not ok then error(result, 0) end
+  return result
 end
 
 --- Fetches the kernel a catalog entry describes into `dest_dir` (a staging
