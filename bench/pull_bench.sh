@@ -34,7 +34,7 @@ for t in mmdebstrap umoci skopeo docker-registry mkfs.ext4 zcat; do need "$t"; d
 rootfs_tar=$cache/debian-bookworm-bench.tar
 if [ ! -s "$rootfs_tar" ]; then
   echo "bench: building the Debian rootfs with mmdebstrap (once)"
-  mmdebstrap --quiet --variant=minbase --include=openssh-server,python3-minimal bookworm "$rootfs_tar.tmp"
+  mmdebstrap --quiet --variant=minbase --format=tar --include=openssh-server,python3-minimal bookworm "$rootfs_tar.tmp"
   mv "$rootfs_tar.tmp" "$rootfs_tar"
 fi
 layout=$cache/layout-debian
