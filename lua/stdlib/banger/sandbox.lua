@@ -37,6 +37,9 @@ end
 ---@param image string
 ---@return string
 function M.generate_name(image)
+  -- Seeded per process: LuaJIT starts every process on the same sequence,
+  -- which would make parallel `vm run`s race for one name.
+  math.randomseed(core.getpid() * 1000003 + math.floor(core.monotonic_ms()))
   local base = image:gsub("[^a-z0-9-]", "-"):sub(1, 30)
   for _ = 1, 20 do
     local name = ("%s-%04x"):format(base, math.random(0, 0xffff))
