@@ -109,7 +109,7 @@ int cl_info(lua_State* L) {
 
 int cl_stop(lua_State* L) {
   auto c = arg_handle<Client>(L, 1, kClientType);
-  c->stop(static_cast<int>(opt_integer(L, 2, "timeout").value_or(30)));
+  c->stop(static_cast<int>(opt_integer(L, 2, "timeout").value_or(30)), opt_boolean(L, 3, "now", false));
   return 0;
 }
 

@@ -363,8 +363,8 @@ nlohmann::json Client::info() {
   return nlohmann::json::parse(f.payload, nullptr, false);
 }
 
-void Client::stop(int timeout_s) {
-  send(kStop, 0, "");
+void Client::stop(int timeout_s, bool now) {
+  send(kStop, 0, now ? "now" : "");
   // The supervisor closes every connection once the VM is down and cleaned up.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   for (;;) {

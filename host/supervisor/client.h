@@ -48,8 +48,9 @@ class Client {
   proto::Stats stats();
   nlohmann::json info();
   // Asks for a power-off and waits until the supervisor has cleaned up and
-  // closed the socket (at most `timeout_s`).
-  void stop(int timeout_s = 30);
+  // closed the socket (at most `timeout_s`). `now`: skip the clean guest
+  // shutdown (for a VM about to be removed).
+  void stop(int timeout_s = 30, bool now = false);
 
  private:
   Client(int fd, std::string vm);

@@ -141,7 +141,7 @@ void Router::on_client_frame(Client& c, proto::Frame f) {
     return;
   }
   if (f.type == kStop) {
-    if (on_stop) on_stop();
+    if (on_stop) on_stop(f.payload == "now");
     return;
   }
   if (f.id == 0) {

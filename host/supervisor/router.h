@@ -27,9 +27,10 @@ class Router {
   Router(vm::AgentChannel& agent, proto::Hello agent_hello);
   ~Router();
 
-  // Local requests. info() returns JSON text; stop() starts a power-off.
+  // Local requests. info() returns JSON text; stop(now) starts a power-off
+  // (now: no clean shutdown, for a VM whose disk is about to be removed).
   std::function<std::string()> on_info;
-  std::function<void()> on_stop;
+  std::function<void(bool now)> on_stop;
 
   // Adopts a connected client socket (non-blocking from now on).
   void add_client(int fd);

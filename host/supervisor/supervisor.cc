@@ -28,6 +28,7 @@ namespace {
 using Json = nlohmann::json;
 
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_stop_now{false};
 
 void on_term(int) { g_stop = true; }
 
@@ -161,7 +162,10 @@ int supervise(const std::string& spec_path, int status_fd) {
     agent_hello.capabilities = machine->info().capabilities;
     Router router(machine->channel(), agent_hello);
     router.on_info = [&] { return info_json(*machine, name, net).dump(); };
-    router.on_stop = [&] { g_stop = true; };
+    router.on_stop = [&](bool now) {
+      g_stop_now = g_stop_now || now;
+      g_stop = true;
+    };
     Json info = info_json(*machine, name, net);
     update_record(name, {{"state", "running"}, {"supervisor_pid", getpid()}, {"qemu_pid", machine->info().pid},
                          {"ip", net.ip.empty() ? Json() : Json(net.ip)}, {"accel", machine->info().accel}});
@@ -180,7 +184,8 @@ int supervise(const std::string& spec_path, int status_fd) {
     }
     if (machine->running()) {
       spdlog::info("VM '{}': stopping", name);
-      machine->stop();
+      // A clean power-off (sync, unmount) unless the disk is being thrown away.
+      machine->stop(g_stop_now ? std::chrono::milliseconds(0) : std::chrono::milliseconds(10000));
     }
     router.close_all();
   } catch (const Error& e) {

@@ -26,7 +26,7 @@ return recipe.new {
             ("stop it first ('banger vm stop %s') or use 'banger vm rm --force %s'"):format(name, name))
         end
         local ok, c = pcall(sandbox.connect, name)
-        if ok then c:stop(30); c:close() end
+        if ok then c:stop(30, true); c:close() end
         sandbox.reconcile()
       end
       banger.store.remove("vm", name)

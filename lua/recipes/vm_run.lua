@@ -34,7 +34,8 @@ return recipe.new {
       local rec = sandbox.get(vm.name)
       if rec and rec.state == "running" then
         local ok, c = pcall(sandbox.connect, vm.name)
-        if ok then c:stop() end
+        -- With --rm the disk goes next: no clean guest shutdown needed.
+        if ok then c:stop(30, args.rm) end
       end
       if args.rm then banger.recipe.load("vm_rm"):call({ names = { vm.name }, force = true }, ctx) end
     end)

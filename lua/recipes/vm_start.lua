@@ -38,7 +38,10 @@ return recipe.new {
       return _host.supervisor.spawn(spec_path, rec.dir .. "/supervisor.log", args.timeout + 30)
     end)
     ctx:stage("ready", function()
-      -- Best effort: an image without a shell still boots and runs commands.
+      -- SSH is reachable only over tap or a forward to port 22: only then
+      -- install the key and start sshd. Best effort: an image without a
+      -- shell still boots and runs commands.
+      if not sandbox.ssh_reachable(rec) then return end
       local ok, err = pcall(sandbox.authorize_ssh, rec.name)
       if not ok then
         _host.core.log("warn", ("VM '%s': ssh key not installed: %s"):format(rec.name, banger.errors.normalize(err).message))

@@ -195,6 +195,17 @@ function M.write_ssh_config()
   require("banger.net").write_ssh_config(hosts)
 end
 
+--- True when the host can reach the VM's port 22 (tap, or a -p forward to 22).
+---@param rec table a VM record
+---@return boolean
+function M.ssh_reachable(rec)
+  if rec.net == "tap" then return true end
+  for _, f in ipairs(rec.forwards or {}) do
+    if f.guest_port == 22 then return true end
+  end
+  return false
+end
+
 --- Authorises the installation's SSH key for root in a running VM (through
 --- the agent) and refreshes the ssh config include.
 ---@param name string
@@ -211,7 +222,8 @@ function M.authorize_ssh(name)
     -- The agent is PID 1, so nothing else starts services: start sshd when
     -- the image has one (host keys made on first boot).
     client:exec({ argv = { "sh", "-c",
-      "[ -x /usr/sbin/sshd ] || exit 0; mkdir -p /run/sshd && ssh-keygen -A >/dev/null 2>&1; /usr/sbin/sshd" },
+      "[ -x /usr/sbin/sshd ] || exit 0; mkdir -p /run/sshd; " ..
+      "setsid sh -c 'ssh-keygen -A >/dev/null 2>&1; /usr/sbin/sshd' </dev/null >/dev/null 2>&1 &" },
       forward_signals = false })
   end)
   os.remove(tmp)
