@@ -14,7 +14,7 @@ namespace banger::fs {
 
 namespace stdfs = std::filesystem;
 
-std::string read_file(const std::string& path) {
+std::optional<std::string> read_file_limited(const std::string& path, size_t max_bytes) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail_errno("reading " + path);
   std::string out;
@@ -28,9 +28,17 @@ std::string read_file(const std::string& path) {
     }
     if (n == 0) break;
     out.append(buf, n);
+    if (out.size() > max_bytes) {
+      close(fd);
+      return std::nullopt;
+    }
   }
   close(fd);
   return out;
+}
+
+std::string read_file(const std::string& path) {
+  return *read_file_limited(path, std::string().max_size());
 }
 
 static void write_all(int fd, std::string_view data, const std::string& path) {

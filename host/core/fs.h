@@ -1,12 +1,16 @@
 // Small filesystem helpers with banger's error conventions.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace banger::fs {
 
 std::string read_file(const std::string& path);
+// Like read_file, but stops once the file passes `max_bytes`: nullopt then,
+// so a hostile or broken file cannot make the reader buffer without bound.
+std::optional<std::string> read_file_limited(const std::string& path, size_t max_bytes);
 void write_file(const std::string& path, std::string_view data, int mode = 0644);
 // Writes to PATH.tmp-XXXX, fsyncs, renames over PATH.
 void write_file_atomic(const std::string& path, std::string_view data, int mode = 0644);

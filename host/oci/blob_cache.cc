@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "host/core/error.h"
+#include "host/core/fs.h"
 #include "host/core/interrupt.h"
 #include "host/oci/digest.h"
 
@@ -63,27 +64,10 @@ bool BlobCache::contains(std::string_view digest) const {
 }
 
 std::string BlobCache::read(std::string_view digest, int64_t max_size) const {
-  fs::path p = path(digest);
-  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail_errno("reading " + p.string());
-  std::string out;
-  char buf[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ::close(fd);
-      fail_errno("reading " + p.string());
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (static_cast<int64_t>(out.size()) > max_size) {
-      ::close(fd);
-      fail(ErrorKind::invalid_input, std::string(digest) + ": larger than " + std::to_string(max_size) + " bytes");
-    }
-  }
-  ::close(fd);
-  return out;
+  auto data = banger::fs::read_file_limited(path(digest).string(), static_cast<size_t>(max_size));
+  if (!data)
+    fail(ErrorKind::invalid_input, std::string(digest) + ": larger than " + std::to_string(max_size) + " bytes");
+  return std::move(*data);
 }
 
 fs::path BlobCache::put(std::string_view data, std::string_view digest, std::string_view what) {

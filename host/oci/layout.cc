@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "host/core/error.h"
+#include "host/core/fs.h"
 #include "host/core/interrupt.h"
 #include "host/oci/blob_cache.h"
 #include "host/oci/digest.h"
@@ -31,26 +32,14 @@ using ReadBlob = std::function<std::string(const std::string& digest, int64_t ma
 using ImportBlob = std::function<void(const Descriptor& d)>;
 
 std::string read_file(const fs::path& p, int64_t max, std::string_view what) {
-  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail_errno(std::string(what) + ": reading " + p.string());
-  std::string out;
-  char buf[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ::close(fd);
-      fail_errno(std::string(what) + ": reading " + p.string());
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-    if (static_cast<int64_t>(out.size()) > max) {
-      ::close(fd);
-      fail(ErrorKind::invalid_input, std::string(what) + ": larger than " + std::to_string(max) + " bytes");
-    }
+  std::optional<std::string> data;
+  try {
+    data = banger::fs::read_file_limited(p.string(), static_cast<size_t>(max));
+  } catch (const Error& e) {
+    throw e.with_context(what);
   }
-  ::close(fd);
-  return out;
+  if (!data) fail(ErrorKind::invalid_input, std::string(what) + ": larger than " + std::to_string(max) + " bytes");
+  return std::move(*data);
 }
 
 void verify(std::string_view data, const std::string& digest, std::string_view where) {

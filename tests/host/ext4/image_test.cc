@@ -4,6 +4,7 @@
 #include <string>
 
 #include "host/core/error.h"
+#include "tests/support/error_text.h"
 #include "host/core/fs.h"
 #include "host/ext4/image.h"
 #include "host/ext4/writer.h"
@@ -53,14 +54,6 @@ struct Img {
   }
 };
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.message();
-  }
-  return "(no error)";
-}
 
 }  // namespace
 
@@ -94,7 +87,7 @@ TEST_CASE("ext4 image: write replaces a symlink instead of following it", "[ext4
   REQUIRE(im->stat("/link").type == FileType::regular);
   REQUIRE(im->read("/link") == "replaced\n");
   REQUIRE(im->read("/etc/target") == "target file\n");
-  REQUIRE(error_of([&] { im->read("/bin"); }) == t.path + ": /bin: is a symlink");
+  REQUIRE(test::error_message([&] { im->read("/bin"); }) == t.path + ": /bin: is a symlink");
 }
 
 TEST_CASE("ext4 image: intermediate symlinks resolve inside the image only", "[ext4]") {
@@ -137,9 +130,9 @@ TEST_CASE("ext4 image: mkdir, symlink, chmod, chown and rm", "[ext4]") {
     im->write("/opt/a/b/f", "f", 0644);
     im->chmod("/opt/a/b/f", 04711);
     im->chown("/opt/a/b/f", Owner{100000, 100001});
-    REQUIRE(error_of([&] { im->rm("/opt/a"); }) == t.path + ": /opt/a: directory not empty");
-    REQUIRE(error_of([&] { im->mkdir("/opt/a", 0755); }) == t.path + ": /opt/a: already exists");
-    REQUIRE(error_of([&] { im->rm("/nope"); }) == t.path + ": /nope: no such file or directory");
+    REQUIRE(test::error_message([&] { im->rm("/opt/a"); }) == t.path + ": /opt/a: directory not empty");
+    REQUIRE(test::error_message([&] { im->mkdir("/opt/a", 0755); }) == t.path + ": /opt/a: already exists");
+    REQUIRE(test::error_message([&] { im->rm("/nope"); }) == t.path + ": /nope: no such file or directory");
     im->rm("/etc/target");
     im->rm("/big", true);
     im->close();
@@ -174,12 +167,12 @@ TEST_CASE("ext4 image: adding to a large hashed directory keeps it valid", "[ext
 TEST_CASE("ext4 image: a read-only image refuses edits - bad paths are clear errors", "[ext4]") {
   Img t;
   auto im = Image::open(t.path, false);
-  REQUIRE(error_of([&] { im->write("/x", "x", 0644); }) == t.path + ": /x: the image is open read-only");
-  REQUIRE(error_of([&] { im->stat("/etc/nope"); }) == t.path + ": /etc/nope: no such file or directory");
-  REQUIRE(error_of([&] { im->ls("/etc/target"); }) == t.path + ": /etc/target: not a directory");
-  REQUIRE(error_of([] { Image::open("/nonexistent.ext4", false); }) == "/nonexistent.ext4: no such image");
+  REQUIRE(test::error_message([&] { im->write("/x", "x", 0644); }) == t.path + ": /x: the image is open read-only");
+  REQUIRE(test::error_message([&] { im->stat("/etc/nope"); }) == t.path + ": /etc/nope: no such file or directory");
+  REQUIRE(test::error_message([&] { im->ls("/etc/target"); }) == t.path + ": /etc/target: not a directory");
+  REQUIRE(test::error_message([] { Image::open("/nonexistent.ext4", false); }) == "/nonexistent.ext4: no such image");
   fs::write_file(t.dir + "/junk", std::string(1 << 20, 'j'));
-  REQUIRE(error_of([&] { Image::open(t.dir + "/junk", false); }).rfind(t.dir + "/junk: not an ext4 image: ", 0) == 0);
+  REQUIRE(test::error_message([&] { Image::open(t.dir + "/junk", false); }).rfind(t.dir + "/junk: not an ext4 image: ", 0) == 0);
 }
 
 TEST_CASE("ext4 image: writing more than fits fails and leaves no partial file", "[ext4]") {
@@ -187,7 +180,7 @@ TEST_CASE("ext4 image: writing more than fits fails and leaves no partial file",
   {
     auto im = Image::open(t.path, true);
     std::string huge(80 << 20, 'h');
-    REQUIRE(error_of([&] { im->write("/etc/huge", huge, 0644); }) == t.path + ": /etc/huge: image full");
+    REQUIRE(test::error_message([&] { im->write("/etc/huge", huge, 0644); }) == t.path + ": /etc/huge: image full");
     REQUIRE_FALSE(im->exists("/etc/huge"));
     im->write("/etc/small", "still works", 0644);
     im->close();

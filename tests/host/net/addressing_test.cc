@@ -4,6 +4,7 @@
 #include <set>
 
 #include "host/core/error.h"
+#include "tests/support/error_text.h"
 #include "host/net/addressing.h"
 #include "host/net/config.h"
 #include "host/net/privilege.h"
@@ -11,19 +12,6 @@
 
 using namespace banger;
 using namespace banger::net;
-
-namespace {
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.message();
-  }
-  return "(no error)";
-}
-
-}  // namespace
 
 TEST_CASE("net addressing: a pool index is the host part of the VM's address", "[net]") {
   Subnet s = parse_subnet("10.77.0.0/24");
@@ -36,20 +24,20 @@ TEST_CASE("net addressing: a pool index is the host part of the VM's address", "
   Subnet big = parse_subnet("172.16.0.0/16");
   CHECK(big.last() == 65534);
   CHECK(big.address(300) == "172.16.1.44");
-  CHECK(message_of([&] { s.address(255); }) ==
+  CHECK(test::error_message([&] { s.address(255); }) ==
         "address index 255 is outside subnet 10.77.0.0/24's pool 2..254");
-  CHECK(message_of([&] { s.address(1); }) == "address index 1 is outside subnet 10.77.0.0/24's pool 2..254");
+  CHECK(test::error_message([&] { s.address(1); }) == "address index 1 is outside subnet 10.77.0.0/24's pool 2..254");
 }
 
 TEST_CASE("net addressing: bad subnets are rejected with the reason", "[net]") {
-  CHECK(message_of([] { parse_subnet("10.77.0.0", "BANGER_SUBNET"); }) ==
+  CHECK(test::error_message([] { parse_subnet("10.77.0.0", "BANGER_SUBNET"); }) ==
         "BANGER_SUBNET '10.77.0.0' is not an IPv4 subnet (A.B.C.D/P)");
-  CHECK(message_of([] { parse_subnet("10.77.0.1/24", "BANGER_SUBNET"); }) ==
+  CHECK(test::error_message([] { parse_subnet("10.77.0.1/24", "BANGER_SUBNET"); }) ==
         "BANGER_SUBNET '10.77.0.1/24' has host bits set (did you mean 10.77.0.0/24?)");
-  CHECK(message_of([] { parse_subnet("10.0.0.0/8"); }) == "subnet '10.0.0.0/8': prefix /8 is out of range (16 to 29)");
-  CHECK(message_of([] { parse_subnet("10.77.0.0/30"); }) ==
+  CHECK(test::error_message([] { parse_subnet("10.0.0.0/8"); }) == "subnet '10.0.0.0/8': prefix /8 is out of range (16 to 29)");
+  CHECK(test::error_message([] { parse_subnet("10.77.0.0/30"); }) ==
         "subnet '10.77.0.0/30': prefix /30 is out of range (16 to 29)");
-  CHECK(message_of([] { parse_subnet("fd00::/64"); }) == "subnet 'fd00::/64' is not an IPv4 subnet (A.B.C.D/P)");
+  CHECK(test::error_message([] { parse_subnet("fd00::/64"); }) == "subnet 'fd00::/64' is not an IPv4 subnet (A.B.C.D/P)");
 }
 
 TEST_CASE("net addressing: tap names fit IFNAMSIZ, are stable and keep names apart", "[net]") {
@@ -63,7 +51,7 @@ TEST_CASE("net addressing: tap names fit IFNAMSIZ, are stable and keep names apa
     seen.insert(t);
   }
   CHECK(seen.size() == 2000);
-  CHECK(message_of([] { tap_name("toolongpfx", "x"); }) == "tap prefix 'toolongpfx' is too long (at most 8 characters)");
+  CHECK(test::error_message([] { tap_name("toolongpfx", "x"); }) == "tap prefix 'toolongpfx' is too long (at most 8 characters)");
 }
 
 TEST_CASE("net addressing: MACs are stable, unicast and locally administered", "[net]") {
@@ -75,8 +63,8 @@ TEST_CASE("net addressing: MACs are stable, unicast and locally administered", "
 }
 
 TEST_CASE("net addressing: VM names are checked", "[net]") {
-  CHECK(message_of([] { check_vm_name("bad name"); }) == "VM name 'bad name' is not valid");
-  CHECK(message_of([] { check_vm_name(""); }) == "VM name '' is not valid");
+  CHECK(test::error_message([] { check_vm_name("bad name"); }) == "VM name 'bad name' is not valid");
+  CHECK(test::error_message([] { check_vm_name(""); }) == "VM name '' is not valid");
   CHECK_NOTHROW(check_vm_name("ok-1.2_x"));
 }
 
