@@ -76,7 +76,7 @@ vm::Spec spec_from(const Json& j) {
   if (j.contains("net")) {
     const Json& n = j["net"];
     const std::string nw = "vm spec.net";
-    check_keys(n, {"mode", "forwards", "tap", "mac", "address", "gateway", "dns"}, nw);
+    check_keys(n, {"mode", "forwards", "host_ports", "tap", "mac", "address", "gateway", "dns"}, nw);
     s.net.mode = str(n, "mode", nw, "user");
     s.net.tap = str(n, "tap", nw);
     s.net.mac = str(n, "mac", nw);
@@ -94,6 +94,13 @@ vm::Spec spec_from(const Json& j) {
         pf.host_port = static_cast<int>(num(f, "host_port", fw, 0));
         pf.guest_port = static_cast<int>(num(f, "guest_port", fw, 0));
         s.net.forwards.push_back(pf);
+      }
+    }
+    if (n.contains("host_ports") && !(n["host_ports"].is_object() && n["host_ports"].empty())) {
+      if (!n["host_ports"].is_array()) fail(ErrorKind::invalid_input, nw + ".host_ports must be a list");
+      for (const auto& p : n["host_ports"]) {
+        if (!p.is_number_integer()) fail(ErrorKind::invalid_input, nw + ".host_ports must be port numbers");
+        s.net.host_ports.push_back(p.get<int>());
       }
     }
   }

@@ -20,7 +20,17 @@ NetState setup_network(const std::string& name, const nlohmann::json& spec_json,
   std::string dns;
   for (const auto& d : t.dns) dns += (dns.empty() ? "" : ",") + d;
   spec.net.dns = dns;
-  return {t.tap, t.ip};
+  NetState state{t.tap, t.ip};
+  try {
+    const auto none = nlohmann::json::object();
+    const auto& n = spec_json.value("vm", none).value("net", none);
+    for (const auto& h : n.value("allow_host", nlohmann::json::array()))
+      net::allow_host_port(cfg, name, index, h.value("port", 0), h.value("proto", "tcp"));
+  } catch (const Error&) {
+    teardown_network(name, state);
+    throw;
+  }
+  return state;
 }
 
 void teardown_network(const std::string& name, const NetState& net) {

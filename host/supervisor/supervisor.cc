@@ -62,6 +62,10 @@ vm::Spec spec_from_json(const Json& j, const std::string& name, const std::strin
       pf.guest_port = f.value("guest_port", 0);
       s.net.forwards.push_back(pf);
     }
+    // Allowed host ports: user networking serves TCP ones itself; in tap
+    // mode setup_network opens the firewall for each.
+    for (const auto& h : n.value("allow_host", Json::array()))
+      if (s.net.mode == "user" && h.value("proto", "tcp") == "tcp") s.net.host_ports.push_back(h.value("port", 0));
   }
   return s;
 }

@@ -6,6 +6,7 @@
 
 #include "host/core/error.h"
 #include "host/core/process.h"
+#include "host/net/user_net.h"
 
 namespace banger::vm {
 
@@ -59,10 +60,17 @@ void check_spec(const Spec& s) {
            "tap network: address '" + s.net.address + "' (with gateway '" + s.net.gateway +
                "') is not valid",
            "give the guest address as ADDR/PREFIX, e.g. 10.77.0.5/24");
-    if (!s.net.forwards.empty())
-      fail(ErrorKind::invalid_input, "port forwards need --net user",
-           "in tap mode the guest's address is reachable directly");
+    for (const auto& f : s.net.forwards)
+      if (f.proto != "tcp")
+        fail(ErrorKind::invalid_input,
+             "port forward " + std::to_string(f.host_port) + ":" + std::to_string(f.guest_port) + "/" +
+                 f.proto + ": tap networking forwards TCP only",
+             "use --net user for UDP forwards, or reach the VM's address directly");
   }
+  for (int p : s.net.host_ports)
+    if (p < 1 || p > 65535)
+      fail(ErrorKind::invalid_input, "allowed host port " + std::to_string(p) + " is not valid",
+           "use a port from 1 to 65535");
   for (const auto& f : s.net.forwards) {
     if ((f.proto != "tcp" && f.proto != "udp") || f.host_port < 1 || f.host_port > 65535 ||
         f.guest_port < 1 || f.guest_port > 65535 || f.host_addr.find_first_of(",:") != std::string::npos)
@@ -77,8 +85,9 @@ std::string kernel_cmdline(const Spec& s, const std::string& accel, uint64_t tsc
   std::string c = "console=ttyS0 quiet panic=-1 root=/dev/vda rw banger.hostname=" + s.name;
   if (accel == "tcg" && tsc_khz > 0 && s.cmdline.find("tsc_early_khz=") == std::string::npos)
     c += " tsc_early_khz=" + std::to_string(tsc_khz) + " tsc=reliable";
-  // QEMU user networking's fixed plan: guest 10.0.2.15, gateway 10.0.2.2, DNS 10.0.2.3.
-  if (s.net.mode == "user") c += " banger.ip=10.0.2.15/24 banger.gw=10.0.2.2 banger.dns=10.0.2.3";
+  if (s.net.mode == "user")
+    c += std::string(" banger.ip=") + net::kUserGuest + "/24 banger.gw=" + net::kUserGateway +
+         " banger.dns=" + net::kUserDns;
   if (s.net.mode == "tap") {
     c += " banger.ip=" + s.net.address;
     if (!s.net.gateway.empty()) c += " banger.gw=" + s.net.gateway;
@@ -114,11 +123,10 @@ std::vector<std::string> qemu_argv(const Spec& s, const AccelChoice& accel, cons
   };
   a.insert(a.end(), rest.begin(), rest.end());
   if (s.net.mode == "user") {
-    std::string netdev = "user,id=net0";
-    for (const auto& fw : s.net.forwards)
-      netdev += ",hostfwd=" + fw.proto + ":" + fw.host_addr + ":" + std::to_string(fw.host_port) +
-                "-:" + std::to_string(fw.guest_port);
-    a.insert(a.end(), {"-netdev", netdev, "-device", "virtio-net-device,netdev=net0"});
+    // banger's own stack serves user networking (forwards included): QEMU's
+    // built-in one would let the guest reach the host's loopback.
+    a.insert(a.end(), {"-netdev", "socket,id=net0,fd=" + std::to_string(f.net_fd), "-device",
+                       "virtio-net-device,netdev=net0"});
   } else if (s.net.mode == "tap") {
     std::string dev = "virtio-net-device,netdev=net0";
     if (!s.net.mac.empty()) dev += ",mac=" + s.net.mac;

@@ -16,6 +16,7 @@ struct QemuFiles {
   std::string console_log;  // the guest's serial console
   std::string overlay;      // the qcow2 disk
   int agent_fd = -1;        // QEMU's end of the agent channel (a connected socket)
+  int net_fd = -1;          // user networking: QEMU's end of banger's stack (host/net/user_net.h)
 };
 
 // Throws a clear error for a spec that cannot start: missing kernel / initrd /

@@ -15,13 +15,17 @@ struct PortForward {
 };
 
 struct NetSpec {
-  // "user": QEMU user networking (guest 10.0.2.15/24, gateway 10.0.2.2, DNS
-  //         10.0.2.3), `forwards` apply;
+  // "user": user networking served by banger's libslirp stack (guest
+  //         10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3; the host's loopback
+  //         is out of reach), see host/net/user_net.h;
   // "tap":  the existing tap device `tap` (made by the caller, e.g. in a
   //         bridge); the guest gets `address` (CIDR), `gateway`, `dns`;
   // "none": no network device.
   std::string mode = "user";
-  std::vector<PortForward> forwards;
+  std::vector<PortForward> forwards;  // host -> guest; tap: TCP only, relayed to `address`
+  // Host TCP ports (on 127.0.0.1) the guest may reach in user mode, at
+  // 10.0.2.4:PORT. (In tap mode the caller opens the firewall instead.)
+  std::vector<int> host_ports;
   std::string tap;      // tap: the host device name
   std::string mac;      // tap: optional guest MAC ("52:54:00:..")
   std::string address;  // tap: "10.77.0.5/24"

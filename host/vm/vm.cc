@@ -13,6 +13,8 @@
 #include "host/core/error.h"
 #include "host/core/fs.h"
 #include "host/core/interrupt.h"
+#include "host/net/port_proxy.h"
+#include "host/net/user_net.h"
 #include "host/vm/console.h"
 #include "host/vm/qemu_command.h"
 #include "host/vm/tsc.h"
@@ -50,6 +52,21 @@ struct Fd {
     if (fd >= 0) ::close(fd);
   }
 };
+
+net::UserNetConfig user_net_config(const NetSpec& n) {
+  net::UserNetConfig c;
+  for (const auto& f : n.forwards)
+    c.forwards.push_back({f.proto == "udp", f.host_addr, f.host_port, f.guest_port});
+  c.host_ports = n.host_ports;
+  return c;
+}
+
+std::vector<net::TcpForward> tap_forwards(const NetSpec& n) {
+  std::string guest = n.address.substr(0, n.address.find('/'));
+  std::vector<net::TcpForward> out;
+  for (const auto& f : n.forwards) out.push_back({f.host_addr, f.host_port, guest, f.guest_port});
+  return out;
+}
 
 }  // namespace
 
@@ -225,7 +242,14 @@ std::unique_ptr<Vm> start(const Spec& spec) {
   Fd qemu_end{sv[1]};
   fcntl(qemu_end.fd, F_SETFD, 0);  // inherited by QEMU
 
-  QemuFiles files{info.console_log, info.overlay, qemu_end.fd};
+  // Forwards bind before QEMU starts, so a taken port fails fast and clean.
+  std::unique_ptr<net::UserNet> user_net;
+  std::unique_ptr<net::PortProxy> port_proxy;
+  if (spec.net.mode == "user") user_net = std::make_unique<net::UserNet>(user_net_config(spec.net));
+  if (spec.net.mode == "tap" && !spec.net.forwards.empty())
+    port_proxy = std::make_unique<net::PortProxy>(tap_forwards(spec.net));
+
+  QemuFiles files{info.console_log, info.overlay, qemu_end.fd, user_net ? user_net->qemu_fd() : -1};
   ::unlink(info.console_log.c_str());
   info.qemu_argv = qemu_argv(spec, accel, files, accel.accel == "tcg" ? host_tsc_khz() : 0);
   Fd log{::open(info.qemu_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)};
@@ -245,7 +269,10 @@ std::unique_ptr<Vm> start(const Spec& spec) {
   info.pid = qemu.pid();
   spdlog::debug("vm {}: QEMU pid {}", spec.name, info.pid);
 
+  if (user_net) user_net->start();
   auto vm = std::make_unique<Vm>(spec, info, std::move(qemu), nullptr);
+  vm->user_net_ = std::move(user_net);
+  vm->port_proxy_ = std::move(port_proxy);
   // The Vm owns QEMU from here on: any throw below kills it.
   vm->channel_ = std::move(channel);
   AgentChannel& ch = *vm->channel_;

@@ -24,6 +24,11 @@
 #include "host/vm/agent_channel.h"
 #include "host/vm/spec.h"
 
+namespace banger::net {
+class UserNet;
+class PortProxy;
+}  // namespace banger::net
+
 namespace banger::vm {
 
 struct BootTimes {
@@ -96,6 +101,10 @@ class Vm {
   [[noreturn]] void fail_vm(const std::string& what, const std::string& hint);
   Spec spec_;
   Info info_;
+  // The VM's port forwards and user network stack; declared before qemu_ so
+  // QEMU is gone before they are.
+  std::unique_ptr<net::UserNet> user_net_;
+  std::unique_ptr<net::PortProxy> port_proxy_;
   Process qemu_;
   std::unique_ptr<AgentChannel> channel_;
   uint32_t next_id_ = 1;

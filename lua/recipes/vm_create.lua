@@ -12,6 +12,7 @@ return recipe.new {
     { "memory", type = "size", metavar = "SIZE", help = "memory, e.g. 1G (default: 1G)" },
     { "net", choices = { "auto", "user", "tap", "none" }, help = "networking: user, tap (needs root), none (default: tap when privileged, else user)" },
     { "publish", short = "p", type = "list", metavar = "HOST:GUEST", help = "forward a host port (bound to 127.0.0.1) to a guest port" },
+    { "allow_host", type = "list", metavar = "PORT[/udp]", help = "let the guest reach this host port (user: at 10.0.2.4, on the host's 127.0.0.1; tap: at the gateway)" },
     { "kernel", help = "kernel name (default: debian-cloud)" },
   },
   stages = { "image", "kernel", "reserve", "disk" },
@@ -30,12 +31,10 @@ return recipe.new {
       banger.errors.raise("invalid_input", "--memory must be at least 128M")
     end
     if args.cpus < 1 or args.cpus > 64 then banger.errors.raise("invalid_input", "--cpus must be 1-64") end
-    -- Port forwards are QEMU user networking's: -p without --net picks user.
-    local net = sandbox.net_mode((args.net == nil and #forwards > 0) and "user" or args.net)
-    if net ~= "user" and #forwards > 0 then
-      banger.errors.raise("invalid_input", "-p port forwards need --net user",
-        "in tap mode the VM's address is reachable directly: 'banger vm ls' shows it")
-    end
+    local allow_host = {}
+    for _, p in ipairs(args.allow_host or {}) do allow_host[#allow_host + 1] = sandbox.parse_allow_host(p) end
+    local net = sandbox.net_mode(args.net)
+    sandbox.check_net_options(net, forwards, allow_host)
 
     local image = ctx:stage("image", function() return sandbox.ensure_image(image_name, ctx) end)
     local kernel = ctx:stage("kernel", function() return sandbox.ensure_kernel(args.kernel or sandbox.DEFAULT_KERNEL, ctx) end)
@@ -43,7 +42,7 @@ return recipe.new {
     local dir = banger.store.paths().vms .. "/" .. name
     local record = {
       image = image.name, kernel = kernel.name, cpus = args.cpus, memory_mib = math.floor(memory / 1048576),
-      net = net, forwards = forwards, state = "created", dir = dir, overlay = dir .. "/disk.qcow2",
+      net = net, forwards = forwards, allow_host = allow_host, state = "created", dir = dir, overlay = dir .. "/disk.qcow2",
     }
     ctx:stage("reserve", function()
       record.address = banger.store.insert_with_address("vm", name, record, sandbox.ADDRESS_FIRST, sandbox.ADDRESS_LAST)

@@ -15,6 +15,7 @@ return recipe.new {
     { "memory", type = "size", metavar = "SIZE", help = "memory, e.g. 1G (default: 1G)" },
     { "net", choices = { "auto", "user", "tap", "none" }, help = "networking: user, tap (needs root), none" },
     { "publish", short = "p", type = "list", metavar = "HOST:GUEST", help = "forward a host port to a guest port" },
+    { "allow_host", type = "list", metavar = "PORT[/udp]", help = "let the guest reach this host port (see 'vm create --help')" },
     { "kernel", help = "kernel name (default: debian-cloud)" },
     { "rm", type = "bool", help = "remove the VM when the command ends" },
     { "tty", short = "t", type = "bool", help = "run the command on a terminal (default: only for the shell)" },
@@ -27,7 +28,7 @@ return recipe.new {
     local vm = ctx:stage("create", function()
       return banger.recipe.load("vm_create"):call({
         image = args.image, name = args.name, cpus = args.cpus, memory = args.memory,
-        net = args.net, publish = args.publish, kernel = args.kernel,
+        net = args.net, publish = args.publish, allow_host = args.allow_host, kernel = args.kernel,
       }, ctx)
     end)
     ctx:defer(function()

@@ -27,7 +27,7 @@ return recipe.new {
           kernel = boot.kernel, initrd = boot.initrd, rootfs = image.rootfs, overlay = rec.overlay,
           cpus = rec.cpus, memory_mib = rec.memory_mib, accel = _host.core.getenv("BANGER_ACCEL") or "auto",
           ready_timeout_ms = args.timeout * 1000, cmdline = "banger.hostname=" .. rec.name,
-          net = { mode = rec.net, forwards = rec.forwards },
+          net = { mode = rec.net, forwards = rec.forwards, allow_host = rec.allow_host },
         },
         tap = { address = rec.address },
       }

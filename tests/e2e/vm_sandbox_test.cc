@@ -6,15 +6,20 @@
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+#include <atomic>
 #include <set>
 #include <thread>
 
 #include "host/core/fs.h"
 #include "host/core/process.h"
+#include "host/net/relay.h"
 #include "tests/support/sandbox_home.h"
 #include "tests/support/test_images.h"
 
@@ -76,6 +81,69 @@ std::string run_on_pty(const SandboxHome& home, const std::vector<std::string>& 
   }
   close(master);
   return seen;
+}
+
+// A TCP service on the host that greets each connection and counts them:
+// whether a guest reached it is read here, not inferred from the guest.
+class HostGreeter {
+ public:
+  explicit HostGreeter(const std::string& addr) : fd_(net::tcp_listen(addr, 0)), stop_(eventfd(0, EFD_CLOEXEC)) {
+    sockaddr_in a{};
+    socklen_t len = sizeof a;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      pollfd p[2] = {{fd_, POLLIN, 0}, {stop_, POLLIN, 0}};
+      while (poll(p, 2, -1) >= 0 && !p[1].revents) {
+        int c = accept(fd_, nullptr, nullptr);
+        if (c < 0) continue;
+        ++connections_;
+        (void)!write(c, "hello-from-host\n", 16);
+        close(c);
+      }
+    });
+  }
+  ~HostGreeter() {
+    uint64_t one = 1;
+    (void)!write(stop_, &one, sizeof one);
+    thread_.join();
+    close(fd_);
+    close(stop_);
+  }
+  int port() const { return port_; }
+  int connections() const { return connections_; }
+
+ private:
+  int fd_, stop_, port_ = 0;
+  std::atomic<int> connections_{0};
+  std::thread thread_;
+};
+
+// What the guest reads from ADDR:PORT (perl, in Debian's minbase), or
+// "no connection".
+std::string guest_fetch(const SandboxHome& home, const std::string& vm, const std::string& addr, int port) {
+  auto r = run_banger({"vm", "exec", vm, "--", "perl", "-MIO::Socket::INET", "-e",
+                     "my $s = IO::Socket::INET->new(PeerAddr => $ARGV[0], Timeout => 5) or die qq(no connection\n); "
+                     "print scalar <$s>",
+                     addr + ":" + std::to_string(port)},
+                    home.env());
+  return r.code == 0 ? r.out : "no connection";
+}
+
+// Starts a one-file HTTP server on the guest's port 8000 and fetches it from
+// the host's 127.0.0.1:PORT (retrying while the server comes up).
+std::string serve_and_fetch(const SandboxHome& home, const std::string& vm, int port) {
+  home.must({"vm", "exec", vm, "--", "sh", "-c",
+             "setsid perl -MIO::Socket::INET -e 'my $s = IO::Socket::INET->new(LocalPort => 8000, Listen => 5, "
+             "ReuseAddr => 1) or die; while (my $c = $s->accept) { my $r = <$c>; "
+             "print $c \"HTTP/1.0 200 OK\\r\\nContent-Length: 16\\r\\n\\r\\nserved-by-guest\\n\"; close $c }' "
+             ">/dev/null 2>&1 < /dev/null &"});
+  std::string body;
+  for (int i = 0; i < 100 && body.find("served-by-guest") == std::string::npos; i++) {
+    body = run_capture({"curl", "-fsS", "--max-time", "2", "http://127.0.0.1:" + std::to_string(port) + "/"}).out;
+    if (body.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  return body;
 }
 
 // A one-layer image of Debian minbase with openssh-server (cached).
@@ -155,25 +223,37 @@ TEST_CASE("e2e sandbox: exec with stdin, cp both ways, ports, stats, logs, a she
   CHECK(qemu_processes(home.path("home")) == 0);
 }
 
-TEST_CASE("e2e sandbox: a guest HTTP server is reached through -p on 127.0.0.1", "[e2e][vm]") {
+TEST_CASE("e2e sandbox: user networking: -p on 127.0.0.1, host loopback out of reach unless allowed", "[e2e][vm]") {
   SandboxHome home;
+  HostGreeter allowed("127.0.0.1"), denied("127.0.0.1");
   int port = 20000 + getpid() % 20000;
-  home.must({"vm", "create", "--name", "web", "-p", std::to_string(port) + ":8000"});
+  home.must({"vm", "create", "--name", "web", "--net", "user", "-p", std::to_string(port) + ":8000", "--allow-host",
+             std::to_string(allowed.port())});
   CHECK(vm_record(home, "web")["net"] == "user");
   home.must({"vm", "start", "web"});
-  // A one-file HTTP server in perl (in Debian's minbase).
-  home.must({"vm", "exec", "web", "--", "sh", "-c",
-             "setsid perl -MIO::Socket::INET -e 'my $s = IO::Socket::INET->new(LocalPort => 8000, Listen => 5, "
-             "ReuseAddr => 1) or die; while (my $c = $s->accept) { my $r = <$c>; "
-             "print $c \"HTTP/1.0 200 OK\\r\\nContent-Length: 16\\r\\n\\r\\nserved-by-guest\\n\"; close $c }' "
-             ">/dev/null 2>&1 < /dev/null &"});
-  std::string body;
-  for (int i = 0; i < 100 && body.find("served-by-guest") == std::string::npos; i++) {
-    body = run_capture({"curl", "-fsS", "--max-time", "2", "http://127.0.0.1:" + std::to_string(port) + "/"}).out;
-    if (body.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  }
-  CHECK(body == "served-by-guest\n");
-  home.must({"vm", "rm", "--force", "web"});
+  CHECK(serve_and_fetch(home, "web", port) == "served-by-guest\n");
+
+  // The allowed port is at 10.0.2.4; nothing on the host's loopback is
+  // reachable through the gateway, allowed or not.
+  CHECK(guest_fetch(home, "web", "10.0.2.4", allowed.port()) == "hello-from-host\n");
+  CHECK(guest_fetch(home, "web", "10.0.2.2", denied.port()) == "no connection");
+  CHECK(guest_fetch(home, "web", "10.0.2.2", allowed.port()) == "no connection");
+  CHECK(allowed.connections() == 1);
+  CHECK(denied.connections() == 0);
+
+  // A taken host port is refused at start, naming it; the VM stays stopped.
+  home.must({"vm", "create", "--name", "web2", "--net", "user", "-p", std::to_string(port) + ":80"});
+  auto r = run_banger({"vm", "start", "web2"}, home.env());
+  CHECK(r.code == 4);
+  CHECK(r.err.find("error: cannot forward 127.0.0.1:" + std::to_string(port) +
+                   " to the guest: Address already in use\n  hint: pick another host port (-p OTHER:80)") !=
+        std::string::npos);
+  CHECK(vm_record(home, "web2")["state"] == "stopped");
+
+  home.must({"vm", "rm", "--force", "web", "web2"});
+  CHECK(qemu_processes(home.path("home")) == 0);
+  // The forward's port is free again.
+  CHECK_NOTHROW(close(net::tcp_listen("127.0.0.1", port)));
 }
 
 TEST_CASE("e2e sandbox: parallel creates of different names all succeed - one name has one winner", "[e2e][vm]") {
@@ -239,7 +319,10 @@ TEST_CASE("e2e sandbox: tap networking: ping the VM, ssh NAME.vm, nothing left a
   std::map<std::string, std::string> net_env = {{"BANGER_BRIDGE", "bgtest0"}, {"BANGER_SUBNET", "10.213.7.0/24"}};
   std::string layout = home_layout_with_sshd();
   SandboxHome home("oci:" + layout + ":v1", net_env);
-  home.must({"vm", "create", "--name", "tapvm", "--net", "tap"});
+  HostGreeter allowed("0.0.0.0"), denied("0.0.0.0");
+  int port = 20000 + getpid() % 20000;
+  home.must({"vm", "create", "--name", "tapvm", "--net", "tap", "-p", std::to_string(port) + ":8000",
+             "--allow-host", std::to_string(allowed.port())});
   home.must({"vm", "start", "tapvm"});
   Json rec = vm_record(home, "tapvm");
   REQUIRE(rec["state"] == "running");
@@ -262,8 +345,16 @@ TEST_CASE("e2e sandbox: tap networking: ping the VM, ssh NAME.vm, nothing left a
   CHECK(ssh.out == "tapvm\n");
   INFO(ssh.err);
 
+  // -p relays 127.0.0.1:PORT to the guest; host services are closed to the
+  // guest except the allowed port (at the gateway).
+  CHECK(serve_and_fetch(home, "tapvm", port) == "served-by-guest\n");
+  CHECK(guest_fetch(home, "tapvm", "10.213.7.1", allowed.port()) == "hello-from-host\n");
+  CHECK(guest_fetch(home, "tapvm", "10.213.7.1", denied.port()) == "no connection");
+  CHECK(denied.connections() == 0);
+
   home.must({"vm", "rm", "--force", "tapvm"});
   CHECK(qemu_processes(home.path("home")) == 0);
+  CHECK_NOTHROW(close(net::tcp_listen("127.0.0.1", port)));
   CHECK(run_capture({"ip", "link", "show", "bgtest0"}).exit_code != 0);
   CHECK(run_capture({"nft", "list", "tables"}).out.find("bgtest0") == std::string::npos);
   CHECK(run_capture({"ping", "-c", "1", "-W", "1", ip}).exit_code != 0);

@@ -125,6 +125,42 @@ function M.parse_forward(spec)
   return { proto = proto, host_addr = addr or "127.0.0.1", host_port = hp, guest_port = gp }
 end
 
+--- Parses "--allow-host PORT" / "PORT/udp": a host port the guest may reach.
+---@param spec string
+---@return table {proto, port}
+function M.parse_allow_host(spec)
+  local port, proto = tostring(spec):match("^(%d+)/(%a+)$")
+  if not port then port, proto = tostring(spec):match("^(%d+)$"), "tcp" end
+  port = tonumber(port)
+  if not port or port < 1 or port > 65535 or (proto ~= "tcp" and proto ~= "udp") then
+    errors.raise("invalid_input", ("invalid host port '%s'"):format(tostring(spec)),
+      "use --allow-host PORT or PORT/udp, e.g. --allow-host 5432")
+  end
+  return { proto = proto, port = port }
+end
+
+--- Checks that mode `net` can serve these forwards and allowed host ports.
+---@param net string
+---@param forwards table[]
+---@param allow_host table[]
+function M.check_net_options(net, forwards, allow_host)
+  if net == "none" and (#forwards > 0 or #allow_host > 0) then
+    errors.raise("invalid_input", "--net none has no network: -p and --allow-host need --net user or tap")
+  end
+  for _, f in ipairs(forwards) do
+    if net == "tap" and f.proto ~= "tcp" then
+      errors.raise("invalid_input", ("-p %d:%d/%s: tap networking forwards TCP only"):format(f.host_port, f.guest_port, f.proto),
+        "use --net user for UDP forwards, or reach the VM's address directly ('banger vm ls')")
+    end
+  end
+  for _, h in ipairs(allow_host) do
+    if net == "user" and h.proto ~= "tcp" then
+      errors.raise("invalid_input", ("--allow-host %d/%s: user networking allows TCP host ports only"):format(h.port, h.proto),
+        "use --net tap (needs root) to allow UDP")
+    end
+  end
+end
+
 --- The network mode to use: `requested`, else tap when privileged, else user.
 ---@param requested? string
 ---@return string

@@ -26,8 +26,9 @@ local M = {}
 ---@field host_addr? string default "127.0.0.1"
 
 ---@class banger.vm.Net
----@field mode? string "user" (default: QEMU user networking, guest 10.0.2.15) | "tap" | "none"
----@field forwards? banger.vm.PortForward[] user mode: host -> guest ports
+---@field mode? string "user" (default: banger's user networking, guest 10.0.2.15, no host loopback) | "tap" | "none"
+---@field forwards? banger.vm.PortForward[] host -> guest ports (tap: TCP, relayed to the guest's address)
+---@field host_ports? integer[] user mode: host TCP ports (on 127.0.0.1) the guest may reach at 10.0.2.4
 ---@field tap? string tap mode: an existing tap device
 ---@field mac? string tap mode: the guest's MAC address
 ---@field address? string tap mode: the guest's address, "10.77.0.5/24"
