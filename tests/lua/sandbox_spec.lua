@@ -9,6 +9,23 @@ describe("banger.sandbox", function()
     expect.error(function() sandbox.parse_forward("70000:80") end, "invalid_input", "invalid port forward '70000:80': ports are 1-65535")
   end)
 
+  it("parses allowed host ports and refuses what a network mode cannot serve", function()
+    expect.eq(sandbox.parse_allow_host("5432"), { proto = "tcp", port = 5432 })
+    expect.eq(sandbox.parse_allow_host("53/udp"), { proto = "udp", port = 53 })
+    expect.error(function() sandbox.parse_allow_host("0") end, "invalid_input", "invalid host port '0'")
+    expect.error(function() sandbox.parse_allow_host("80/sctp") end, "invalid_input", "invalid host port '80/sctp'")
+    local udp_fwd = { sandbox.parse_forward("5353:53/udp") }
+    local udp_host = { sandbox.parse_allow_host("53/udp") }
+    sandbox.check_net_options("user", udp_fwd, {})
+    sandbox.check_net_options("tap", {}, udp_host)
+    expect.error(function() sandbox.check_net_options("tap", udp_fwd, {}) end, "invalid_input",
+      "-p 5353:53/udp: tap networking forwards TCP only")
+    expect.error(function() sandbox.check_net_options("user", {}, udp_host) end, "invalid_input",
+      "--allow-host 53/udp: user networking allows TCP host ports only")
+    expect.error(function() sandbox.check_net_options("none", udp_fwd, {}) end, "invalid_input",
+      "--net none has no network: -p and --allow-host need --net user or tap")
+  end)
+
   it("checks VM names and refuses unknown network modes", function()
     sandbox.check_name("dev-1")
     expect.error(function() sandbox.check_name("Dev_1") end, "invalid_input", "invalid VM name 'Dev_1'")
