@@ -31,7 +31,8 @@ return recipe.new {
       end
       banger.store.remove("vm", name)
       banger.fs.remove(rec.dir)
-      if _host.net then pcall(sandbox.write_ssh_config) end
+      -- Only tap VMs have a block in the ssh config include.
+      if _host.net and rec.net == "tap" then pcall(sandbox.write_ssh_config) end
       ctx:emit({ removed = name }, function() return "removed VM '" .. name .. "'" end)
     end
   end,

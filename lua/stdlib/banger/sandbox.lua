@@ -211,10 +211,23 @@ end
 ---@param kernel_rec table
 ---@return {kernel:string, initrd:string, version:string}
 function M.boot_files(kernel_rec)
-  local triple = _host.kernel.resolve({ name = kernel_rec.name, dir = kernel_rec.dir })
   local agent = _host.agents.find()
   local st = core.stat(agent)
   local initrd = ("%s/banger-initrd-%d-%d.img"):format(kernel_rec.dir, st.size, st.mtime)
+  if fs.exists(initrd) then
+    -- Built (atomically) only after a full check of this kernel directory,
+    -- which a pull replaces as a whole: re-checking every module on each
+    -- start costs ~50 ms. The kernel image is still checked (cheap); when
+    -- it is not right, the full check below names the problem.
+    local ok, files = pcall(function()
+      local manifest = _host.kernel.manifest(kernel_rec.dir)
+      local kernel = kernel_rec.dir .. "/" .. manifest.kernel
+      local version = _host.kernel.inspect(kernel).version
+      return { kernel = kernel, initrd = initrd, version = version ~= "" and version or manifest.version }
+    end)
+    if ok then return files end
+  end
+  local triple = _host.kernel.resolve({ name = kernel_rec.name, dir = kernel_rec.dir })
   if not fs.exists(initrd) then
     _host.kernel.build_initramfs({ init = agent, modules_dir = triple.modules, version = triple.version, out = initrd })
   end
