@@ -6,17 +6,13 @@
 // before running /init. Measured here: with the host's TSC rate passed as
 // tsc_early_khz= the same boot reaches /init every time. Under TCG the guest
 // TSC is the host TSC (QEMU reads it with rdtsc), so the rate is measured on
-// the host.
+// the host (host/core/tsc.h).
 #pragma once
 
 #include <string>
 #include <vector>
 
 namespace banger::kernel {
-
-// The host TSC rate in kHz, measured once against CLOCK_MONOTONIC_RAW (about
-// 20 ms, then cached); 0 where it cannot be measured (not x86).
-long host_tsc_khz();
 
 // Arguments to add to the kernel command line for a TCG guest
 // ({"tsc_early_khz=2445406"}); empty when there is nothing to add.

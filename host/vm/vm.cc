@@ -17,7 +17,7 @@
 #include "host/net/user_net.h"
 #include "host/vm/console.h"
 #include "host/vm/qemu_command.h"
-#include "host/vm/tsc.h"
+#include "host/core/tsc.h"
 
 namespace banger::vm {
 

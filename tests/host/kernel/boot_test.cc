@@ -15,6 +15,7 @@
 #include "host/core/error.h"
 #include "host/core/fs.h"
 #include "host/core/process.h"
+#include "host/core/tsc.h"
 #include "host/kernel/boot_args.h"
 #include "host/kernel/initramfs.h"
 #include "host/kernel/resolve.h"
