@@ -4,9 +4,11 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -182,12 +184,33 @@ int Process::wait() {
 }
 
 std::optional<int> Process::wait_for(std::chrono::milliseconds timeout) {
+  if (!running()) return *status_;
+  wait_exit(pid_, timeout);
+  if (!running()) return *status_;
+  return std::nullopt;
+}
+
+bool wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (!running()) return *status_;
-    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  auto left_ms = [&] {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    return static_cast<int>(std::max<long long>(left.count(), 0));
+  };
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0 && errno == ESRCH) return true;
+  if (fd >= 0) {
+    pollfd p{fd, POLLIN, 0};
+    int n;
+    do n = ::poll(&p, 1, left_ms());
+    while (n < 0 && errno == EINTR);
+    ::close(fd);
+    if (n >= 0) return n > 0;
   }
+  while (::kill(pid, 0) == 0) {
+    if (left_ms() == 0) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
 }
 
 bool Process::running() {

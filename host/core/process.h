@@ -48,7 +48,7 @@ class Process {
 
   // Blocks until exit; returns the exit status (128+signal for a signal).
   int wait();
-  // Waits at most `timeout`; nullopt if still running.
+  // Waits at most `timeout` (woken by the exit itself); nullopt if still running.
   std::optional<int> wait_for(std::chrono::milliseconds timeout);
   bool running();
   void signal(int sig);
@@ -77,5 +77,11 @@ std::string run_checked(const std::vector<std::string>& argv, const std::string&
 
 // The first directory on PATH holding an executable `name`, or nullopt.
 std::optional<std::string> find_executable(const std::string& name);
+
+// Waits at most `timeout` for `pid` (any process, not only a child) to
+// exit; true once it has (a child of ours stays a zombie until reaped). A
+// pidfd wakes the wait at the exit; kernels without pidfd_open (before 5.3)
+// check every 5 ms instead, and see a zombie child only at the deadline.
+bool wait_exit(pid_t pid, std::chrono::milliseconds timeout);
 
 }  // namespace banger

@@ -15,6 +15,7 @@
 #include "host/core/error.h"
 #include "host/core/fs.h"
 #include "host/core/interrupt.h"
+#include "host/core/process.h"
 
 namespace banger::supervisor {
 
@@ -46,32 +47,6 @@ std::string log_tail(const std::string& path, size_t max_lines = 20) {
   return text.substr(pos == 0 ? 0 : pos + 1);
 }
 
-// Waits at most `timeout` for `pid` (not necessarily our child) to exit;
-// true once it is gone. A pidfd wakes us the moment it exits; kernels
-// without pidfd_open (before 5.3) fall back to checking every 5 ms.
-bool wait_gone(pid_t pid, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto left_ms = [&] {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    return static_cast<int>(std::max<long long>(left.count(), 0));
-  };
-  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (fd < 0 && errno == ESRCH) return true;
-  if (fd >= 0) {
-    pollfd p{fd, POLLIN, 0};
-    int n;
-    do n = ::poll(&p, 1, left_ms());
-    while (n < 0 && errno == EINTR);
-    ::close(fd);
-    if (n >= 0) return n > 0;
-  }
-  while (kill(pid, 0) == 0) {
-    if (left_ms() == 0) return false;
-    usleep(5000);
-  }
-  return true;
-}
-
 }  // namespace
 
 std::string banger_binary() {
@@ -95,7 +70,7 @@ bool kill_orphan_vmm(long pid, const std::string& state_dir) {
   }
   if (cmdline.find(state_dir + "/") == std::string::npos) return false;
   kill(static_cast<pid_t>(pid), SIGKILL);
-  wait_gone(static_cast<pid_t>(pid), std::chrono::seconds(2));
+  wait_exit(static_cast<pid_t>(pid), std::chrono::seconds(2));
   return true;
 }
 
@@ -179,14 +154,14 @@ nlohmann::json spawn(const std::string& spec_path, const std::string& log_path, 
     if (pid <= 0) return;
     // The supervisor cleans up on SIGTERM; SIGKILL if it does not.
     kill(pid, SIGTERM);
-    if (!wait_gone(pid, std::chrono::seconds(5))) kill(pid, SIGKILL);
+    if (!wait_exit(pid, std::chrono::seconds(5))) kill(pid, SIGKILL);
   };
 
   if (!line.empty() && line.back() == '\n') line.pop_back();
   if (line.rfind("ready ", 0) == 0) return nlohmann::json::parse(line.substr(6), nullptr, false);
   if (line.rfind("error ", 0) == 0) {
     // It exits on its own after reporting; give it a moment to finish cleaning.
-    if (pid > 0) wait_gone(pid, std::chrono::seconds(5));
+    if (pid > 0) wait_exit(pid, std::chrono::seconds(5));
     auto e = nlohmann::json::parse(line.substr(6), nullptr, false);
     if (e.is_object())
       throw Error(kind_from_name(e.value("kind", "internal")), e.value("message", "the VM failed to start"),
