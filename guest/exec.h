@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "proto/flow.h"
 #include "proto/messages.h"
 
 namespace banger::agent {
@@ -19,10 +20,17 @@ struct Job {
   bool tty = false;
   std::string in_buf;  // stdin bytes not yet written
   bool in_eof = false;  // close stdin once in_buf is written
+  proto::SendWindow out_window;    // stdout + stderr bytes the host allows
+  proto::ReceiveWindow in_window;  // stdin bytes written, to grant back
   bool reaped = false;
   int status = 0;
   uint64_t start_us = 0;
   uint64_t end_us = 0;
+  // After the reap: since when the pipes stayed open with room to read
+  // them, and how many chunks a forced drain has taken (server.cc).
+  uint64_t idle_from_us = 0;
+  bool draining = false;
+  int drain_reads = 0;
 };
 
 // Forks and execs `req` (the child reports a missing command as exit 127,

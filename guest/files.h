@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "proto/flow.h"
 #include "proto/messages.h"
 
 namespace banger::agent {
@@ -29,6 +30,7 @@ void abort_upload(Upload& up);
 struct Download {
   int fd = -1;
   uint64_t size = 0, sent = 0;
+  proto::SendWindow window;  // file_data bytes the host allows
 };
 
 bool begin_download(const std::string& path, Download& d, proto::FileInfo& info, std::string& error);

@@ -1,7 +1,9 @@
 // The agent's event loop: one thread, poll() over the channel, a signalfd
-// (children, shutdown signals) and every running command's pipes. Output goes
-// through a bounded queue: when the host reads slowly the agent stops reading
-// the commands' pipes, so memory stays bounded and the commands block instead.
+// (children, shutdown signals) and every running command's pipes. Output is
+// flow-controlled per stream (proto/flow.h): a command whose window is used
+// up is not read until the host grants more, so only that command blocks in
+// write. The channel queue is bounded too: when the host reads the channel
+// slowly, the agent stops reading every pipe, so memory stays bounded.
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -14,6 +16,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <vector>
@@ -31,8 +34,14 @@ namespace {
 using proto::Type;
 
 constexpr size_t kOutHighWater = 1 << 20;  // stop reading pipes above this
-constexpr size_t kStdinLimit = 4 << 20;    // stdin bytes buffered per command
+// stdin bytes buffered per command: a host with "credit" stays within one
+// window; one without it gets an error past this instead of unbounded memory.
+constexpr size_t kStdinLimit = 4 << 20;
 constexpr uint64_t kDrainUs = 250000;      // output grace after a command exits
+constexpr int kDrainChunks = 64;           // what a forced drain takes at most
+
+// What one read of a command's pipe gave.
+enum class PipeRead { data, empty, closed, blocked };
 
 class Server {
  public:
@@ -47,8 +56,11 @@ class Server {
   void read_channel();
   void flush_channel();
   void disconnect(const char* why);
-  void read_job(Job& j, bool err);
+  PipeRead read_job(Job& j, bool err);
+  bool drain_pipe(Job& j, bool err);
   void write_stdin(Job& j);
+  void on_credit(uint32_t id, uint32_t bytes);
+  void release_windows();
   void on_signals();
   void reap();
   void finish_ready_jobs(bool force_drained);
@@ -73,6 +85,7 @@ class Server {
   std::map<uint32_t, Job> jobs_;
   std::map<uint32_t, Upload> uploads_;
   std::map<uint32_t, Download> downloads_;
+  bool credit_ = false;  // the host grants credit (it said "credit" in Hello)
   bool shutdown_ = false, reboot_ = false;
 };
 
@@ -94,6 +107,7 @@ void Server::disconnect(const char* why) {
   outq_.clear();
   out_off_ = out_bytes_ = 0;
   dec_ = proto::Decoder();
+  release_windows();
   reconnect_at_ = uptime_ms() + 200;
   (void)why;
 }
@@ -156,6 +170,10 @@ void Server::on_frame(const proto::Frame& f) {
         send(Type::error, 0, proto::Failure{"protocol", e.what()}.encode());
         return;
       }
+      // Streams started before this Hello keep the flow control they began
+      // with, unless this host does not grant credit: then nobody would.
+      credit_ = h.has(proto::kCapCredit);
+      if (!credit_) release_windows();
       send_hello_ready();
       return;
     }
@@ -211,6 +229,7 @@ void Server::on_frame(const proto::Frame& f) {
       send(Type::stats, f.id, system_stats().encode());
       return;
     case Type::credit:
+      on_credit(f.id, proto::Credit::decode(f.payload).bytes);
       return;
     default:
       send(Type::error, f.id,
@@ -234,6 +253,7 @@ void Server::on_exec(uint32_t id, const std::string& payload) {
     return;
   }
   j.id = id;
+  j.out_window = proto::SendWindow(credit_);
   if (!req.stdin && j.in_fd >= 0) close_fd(j.in_fd);
   send(Type::exec_started, id, proto::ExecStarted{j.pid}.encode());
   jobs_[id] = std::move(j);
@@ -247,6 +267,7 @@ void Server::on_file_frame(const proto::Frame& f) {
       return;
     }
     Download d;
+    d.window = proto::SendWindow(credit_);
     proto::FileInfo info;
     if (!begin_download(proto::FileGet::decode(f.payload).path, d, info, error)) {
       send(Type::error, f.id, proto::Failure{errno == ENOENT ? "not_found" : "io", error}.encode());
@@ -291,12 +312,29 @@ void Server::on_file_frame(const proto::Frame& f) {
   uploads_.erase(it);
 }
 
+void Server::on_credit(uint32_t id, uint32_t bytes) {
+  if (auto j = jobs_.find(id); j != jobs_.end()) j->second.out_window.grant(bytes);
+  if (auto d = downloads_.find(id); d != downloads_.end()) d->second.window.grant(bytes);
+}
+
+void Server::release_windows() {
+  // Nobody will grant these streams more: let them run as without credit.
+  for (auto& [id, j] : jobs_) j.out_window.unlimit();
+  for (auto& [id, d] : downloads_) d.window.unlimit();
+}
+
 void Server::pump_downloads() {
   for (auto it = downloads_.begin(); it != downloads_.end() && out_bytes_ < kOutHighWater;) {
     Download& d = it->second;
     char buf[proto::kDataChunk];
-    ssize_t n = read(d.fd, buf, sizeof buf);
+    size_t want = std::min(sizeof buf, d.window.room());
+    if (want == 0) {  // waiting for credit
+      ++it;
+      continue;
+    }
+    ssize_t n = read(d.fd, buf, want);
     if (n > 0) {
+      d.window.sent(n);
       send(Type::file_data, it->first, std::string(buf, n));
       ++it;
       continue;
@@ -311,18 +349,35 @@ void Server::pump_downloads() {
   }
 }
 
-void Server::read_job(Job& j, bool err) {
+PipeRead Server::read_job(Job& j, bool err) {
   int& fd = err ? j.err_fd : j.out_fd;
+  if (fd < 0) return PipeRead::closed;
   char buf[proto::kDataChunk];
-  ssize_t n = read(fd, buf, sizeof buf);
+  size_t want = std::min(sizeof buf, j.out_window.room());
+  if (want == 0) return PipeRead::blocked;
+  ssize_t n = read(fd, buf, want);
   if (n > 0) {
+    j.out_window.sent(n);
     send(err ? Type::stderr_data : Type::stdout_data, j.id, std::string(buf, n));
-    return;
+    return PipeRead::data;
   }
-  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return PipeRead::empty;
   // EOF, or EIO from a pty master once the last slave is closed.
   close_fd(fd);
   if (j.tty) j.in_fd >= 0 ? close_fd(j.in_fd) : void();
+  return PipeRead::closed;
+}
+
+// Takes what a finished command's pipe holds, kDrainChunks at most over all
+// calls. Returns true when the window ran out first (call again on credit).
+bool Server::drain_pipe(Job& j, bool err) {
+  while (j.drain_reads < kDrainChunks) {
+    PipeRead r = read_job(j, err);
+    if (r == PipeRead::blocked) return true;
+    if (r != PipeRead::data) return false;
+    ++j.drain_reads;
+  }
+  return false;
 }
 
 void Server::write_stdin(Job& j) {
@@ -337,6 +392,8 @@ void Server::write_stdin(Job& j) {
       return;
     }
     j.in_buf.erase(0, n);
+    if (credit_)
+      if (uint32_t g = j.in_window.consumed(n)) send(Type::credit, j.id, proto::Credit{g}.encode());
   }
   if (j.in_eof) {
     if (j.tty) {
@@ -360,6 +417,7 @@ void Server::reap() {
         j.reaped = true;
         j.status = status;
         j.end_us = monotonic_us();
+        j.idle_from_us = j.end_us;
       }
   }
 }
@@ -369,13 +427,19 @@ void Server::finish_ready_jobs(bool force_drained) {
   for (auto it = jobs_.begin(); it != jobs_.end();) {
     Job& j = it->second;
     bool drained = j.out_fd < 0 && j.err_fd < 0;
-    if (j.reaped && !drained && (force_drained || now - j.end_us > kDrainUs)) {
-      // A background process holds the pipes open: take what is there and stop.
-      for (int k = 0; k < 64 && j.out_fd >= 0; ++k) read_job(j, false);
-      for (int k = 0; k < 64 && j.err_fd >= 0; ++k) read_job(j, true);
-      close_fd(j.out_fd);
-      close_fd(j.err_fd);
-      drained = true;
+    if (j.reaped && !drained) {
+      if (j.out_window.room() == 0) {
+        j.idle_from_us = now;  // waiting for credit is not a pipe held open
+      } else if (force_drained || j.draining || now - j.idle_from_us > kDrainUs) {
+        // A background process holds the pipes open: take what is there
+        // (as far as the window allows, resuming on credit) and stop.
+        j.draining = true;
+        if (!drain_pipe(j, false) && !drain_pipe(j, true)) {
+          close_fd(j.out_fd);
+          close_fd(j.err_fd);
+          drained = true;
+        }
+      }
     }
     if (j.reaped && drained) {
       proto::Exit e;
@@ -426,7 +490,7 @@ void Server::run() {
   hello_.software = std::string("banger-agent ") + kVersion;
   hello_.capabilities = {proto::kCapExec,     proto::kCapStdin, proto::kCapTty,
                          proto::kCapSignal,   proto::kCapPoweroff, proto::kCapFile,
-                         proto::kCapPorts,    proto::kCapStats};
+                         proto::kCapPorts,    proto::kCapStats, proto::kCapCredit};
   utsname u{};
   uname(&u);
   char host[256] = {};
@@ -473,11 +537,12 @@ void Server::step(std::vector<pollfd>& fds, std::vector<std::pair<uint32_t, int>
     bool room = out_bytes_ < kOutHighWater;
     bool waiting_drain = false;
     for (auto& [id, j] : jobs_) {
-      if (room && j.out_fd >= 0) {
+      bool readable = room && j.out_window.room() > 0;
+      if (readable && j.out_fd >= 0) {
         fds.push_back({j.out_fd, POLLIN, 0});
         owners.push_back({id, 0});
       }
-      if (room && j.err_fd >= 0) {
+      if (readable && j.err_fd >= 0) {
         fds.push_back({j.err_fd, POLLIN, 0});
         owners.push_back({id, 1});
       }
@@ -490,7 +555,8 @@ void Server::step(std::vector<pollfd>& fds, std::vector<std::pair<uint32_t, int>
     int timeout = -1;
     if (!chan_polled) timeout = 200;
     if (waiting_drain) timeout = 50;
-    if (!downloads_.empty() && room) timeout = 0;
+    for (auto& [id, d] : downloads_)
+      if (room && d.window.room() > 0) timeout = 0;
     int n = poll(fds.data(), fds.size(), timeout);
     if (n < 0 && errno != EINTR) {
       log("poll: %s", strerror(errno));

@@ -14,6 +14,8 @@
 //      stdout_data/stderr_data ... -> Exit. The host may send stdin_data,
 //      stdin_eof, Signal and WindowSize for that id while it runs. A request
 //      that fails before it starts gets a Failure with its id instead.
+//      With "credit", each data-carrying direction of a stream is windowed:
+//      the receiver grants Credit for the stream's id (proto/flow.h).
 //   4. Poweroff: the guest stops its processes, syncs, unmounts and powers off;
 //      the channel closes when the VM is gone.
 #pragma once
@@ -38,8 +40,10 @@ inline constexpr const char* kCapPoweroff = "poweroff";
 inline constexpr const char* kCapFile = "file";    // file_put / file_get
 inline constexpr const char* kCapPorts = "ports";  // ports_request
 inline constexpr const char* kCapStats = "stats";  // stats_request
-// Designed, not served yet: "credit" (per-stream flow control; until then the
-// agent bounds its own queue and stops reading commands' output when full).
+// Per-stream flow control (proto/flow.h), on when both peers announce it:
+// the agent sends an exec's stdout+stderr, or a file_get's data, only as far
+// as the host granted with Credit; the host sends an exec's stdin likewise.
+inline constexpr const char* kCapCredit = "credit";
 
 // Appends fields to a payload.
 class Writer {
@@ -182,6 +186,9 @@ struct FileInfo {
   static FileInfo decode(std::string_view p);
 };
 
+// For an exec, one window covers stdout and stderr together (host -> guest
+// credit) and another its stdin (guest -> host credit); for a file_get, its
+// file_data. Only payload bytes count, not frame headers.
 struct Credit {
   uint32_t bytes = 0;  // more bytes the sender of stream `id` may send
   std::string encode() const;

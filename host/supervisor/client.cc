@@ -10,6 +10,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -136,10 +137,13 @@ std::unique_ptr<Client> Client::connect(const std::string& socket_path, const st
   std::unique_ptr<Client> c(new Client(fd, vm));
   proto::Hello hello;
   hello.software = "banger";
+  hello.capabilities = {proto::kCapCredit};
   c->send(Type::hello, 0, hello.encode());
   proto::Frame f = c->receive(10000);
   if (f.type != Type::hello) c->fail_remote(f, "handshake");
-  proto::negotiate(hello, proto::Hello::decode(f.payload));
+  proto::Hello theirs = proto::Hello::decode(f.payload);
+  proto::negotiate(hello, theirs);
+  c->credit_ = theirs.has(proto::kCapCredit);
   return c;
 }
 
@@ -180,6 +184,11 @@ proto::Frame Client::receive(int timeout_ms) {
   return f;
 }
 
+void Client::consumed(uint32_t id, proto::ReceiveWindow& window, size_t n) {
+  if (!credit_) return;
+  if (uint32_t g = window.consumed(n)) send(Type::credit, id, proto::Credit{g}.encode());
+}
+
 void Client::fail_remote(const proto::Frame& f, const std::string& what) {
   if (f.type == Type::error) {
     auto e = proto::Failure::decode(f.payload);
@@ -211,6 +220,10 @@ ExecOutcome Client::exec(const ExecOptions& opts) {
 
   send(Type::exec, id, req.encode());
   int in_fd = opts.stdin_fd;
+  // Output is granted back as it is written out, so a slow reader of our
+  // stdout holds up this command only; stdin goes out as the agent grants.
+  proto::ReceiveWindow output;
+  proto::SendWindow input(credit_);
   ExecOutcome outcome;
   for (;;) {
     proto::Frame f;
@@ -220,9 +233,14 @@ ExecOutcome Client::exec(const ExecOptions& opts) {
           break;
         case Type::stdout_data:
           write_all(opts.stdout_fd, f.payload);
+          consumed(id, output, f.payload.size());
           break;
         case Type::stderr_data:
           write_all(opts.stderr_fd, f.payload);
+          consumed(id, output, f.payload.size());
+          break;
+        case Type::credit:
+          input.grant(proto::Credit::decode(f.payload).bytes);
           break;
         case Type::exit: {
           auto e = proto::Exit::decode(f.payload);
@@ -238,7 +256,7 @@ ExecOutcome Client::exec(const ExecOptions& opts) {
       }
     }
     std::vector<pollfd> fds = {{fd_, POLLIN, 0}};
-    if (in_fd >= 0) fds.push_back({in_fd, POLLIN, 0});
+    if (in_fd >= 0 && input.room() > 0) fds.push_back({in_fd, POLLIN, 0});
     if (signals) fds.push_back({signals->fd(), POLLIN, 0});
     int n = ::poll(fds.data(), fds.size(), -1);
     if (n < 0) {
@@ -250,9 +268,10 @@ ExecOutcome Client::exec(const ExecOptions& opts) {
       if (p.fd == fd_) {
         read_more(0);
       } else if (p.fd == in_fd) {
-        char buf[32 * 1024];
-        ssize_t r = ::read(in_fd, buf, sizeof buf);
+        char buf[proto::kDataChunk];
+        ssize_t r = ::read(in_fd, buf, std::min(sizeof buf, input.room()));
         if (r > 0) {
+          input.sent(r);
           send(Type::stdin_data, id, std::string(buf, r));
         } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
           send(Type::stdin_eof, id, "");
@@ -313,6 +332,7 @@ uint32_t Client::get_file(const std::string& guest_path, const std::string& loca
   if (f.type != Type::file_info) fail_remote(f, "copying " + guest_path);
   auto info = proto::FileInfo::decode(f.payload);
   std::string tmp = local_path + ".banger-partial";
+  proto::ReceiveWindow window;
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) fail_errno("writing " + local_path);
   try {
@@ -321,6 +341,7 @@ uint32_t Client::get_file(const std::string& guest_path, const std::string& loca
       if (f.id != id) continue;
       if (f.type == Type::file_data) {
         write_all(fd, f.payload);
+        consumed(id, window, f.payload.size());
       } else if (f.type == Type::file_end) {
         break;
       } else {

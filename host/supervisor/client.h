@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "proto/flow.h"
 #include "proto/messages.h"
 
 namespace banger::supervisor {
@@ -61,11 +62,14 @@ class Client {
   bool try_receive(proto::Frame& out);
   void read_more(int timeout_ms);
   [[noreturn]] void fail_remote(const proto::Frame& f, const std::string& what);
+  // Records `n` bytes of stream `id` written out; grants them back in batches.
+  void consumed(uint32_t id, proto::ReceiveWindow& window, size_t n);
 
   int fd_;
   std::string vm_;
   proto::Decoder decoder_;
   uint32_t next_id_ = 1;
+  bool credit_ = false;  // the agent flow-controls streams (both said "credit")
 };
 
 }  // namespace banger::supervisor

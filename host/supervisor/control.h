@@ -18,8 +18,10 @@ inline constexpr proto::Type kInfoRequest = static_cast<proto::Type>(100);  // C
 inline constexpr proto::Type kInfo = static_cast<proto::Type>(101);         // S>C, JSON text
 inline constexpr proto::Type kStop = static_cast<proto::Type>(102);         // C>S, "" power off, "now" at once
 
-// A client whose unread output passes this is disconnected (and its
-// commands killed) so that it cannot stall the agent channel for the others.
+// A safety net: a client that speaks "credit" holds at most one window per
+// stream here (proto/flow.h). One whose unread output passes this anyway
+// ignores flow control (or predates it) and is disconnected, its commands
+// killed, so that the supervisor's memory stays bounded.
 inline constexpr size_t kClientBufferCap = 16u << 20;
 
 }  // namespace banger::supervisor

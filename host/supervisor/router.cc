@@ -24,6 +24,7 @@ struct Router::Client {
   std::string out;
   size_t out_pos = 0;
   bool hello = false;
+  bool credit = false;                   // it grants credit for its streams
   bool closing = false;                  // drop once `out` is flushed
   std::map<uint32_t, uint32_t> ids;      // client id -> agent id
   size_t pending() const { return out.size() - out_pos; }
@@ -43,6 +44,9 @@ bool continues_route(Type t) {
          t == Type::file_data || t == Type::file_end || t == Type::credit;
 }
 
+// Agent frames whose payload counts against a stream's window.
+bool carries_data(Type t) { return t == Type::stdout_data || t == Type::stderr_data || t == Type::file_data; }
+
 // The agent's last frame of a stream.
 bool ends_route(Type t) {
   return t == Type::exit || t == Type::error || t == Type::file_end || t == Type::ports || t == Type::stats;
@@ -53,7 +57,7 @@ void set_nonblocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOC
 }  // namespace
 
 Router::Router(vm::AgentChannel& agent, proto::Hello agent_hello)
-    : agent_(agent), agent_hello_(std::move(agent_hello)) {}
+    : agent_(agent), agent_hello_(std::move(agent_hello)), agent_credit_(agent_hello_.has(proto::kCapCredit)) {}
 
 Router::~Router() {
   for (auto& [fd, c] : clients_) ::close(fd);
@@ -70,6 +74,10 @@ void Router::send_agent(Type type, uint32_t id, const std::string& payload) {
   agent_.send(type, id, payload, vm::Clock::now() + std::chrono::seconds(10));
 }
 
+void Router::grant_agent(uint32_t agent_id, uint32_t bytes) {
+  send_agent(Type::credit, agent_id, proto::Credit{bytes}.encode());
+}
+
 uint32_t Router::allocate_id() {
   for (;;) {
     uint32_t id = next_id_++;
@@ -82,7 +90,8 @@ void Router::queue(Client& c, Type type, uint32_t id, const std::string& payload
   if (c.fd < 0) return;
   c.out += proto::encode_frame(type, id, payload);
   if (c.pending() > kClientBufferCap) {
-    spdlog::warn("supervisor: client {} reads too slowly ({} bytes pending); disconnecting it", c.fd, c.pending());
+    spdlog::warn("supervisor: client {} ignores flow control ({} bytes unread); disconnecting it", c.fd,
+                 c.pending());
     c.closing = true;
     c.out.clear();
     c.out_pos = 0;
@@ -100,15 +109,21 @@ void Router::on_agent_frame(proto::Frame f) {
   }
   auto it = routes_.find(f.id);
   if (it == routes_.end()) return;  // a stream we already closed
+  auto ci = it->second.fd < 0 ? clients_.end() : clients_.find(it->second.fd);
+  Client* c = ci == clients_.end() ? nullptr : ci->second.get();
+  bool client_grants = c && c->credit && !c->closing;
+  if (agent_credit_ && !client_grants) {
+    // Nobody downstream grants: the router does, as it queues or drops.
+    if (f.type == Type::credit) return;  // stdin credit for a client that does not wait for it
+    if (carries_data(f.type))
+      if (uint32_t g = it->second.granted.consumed(f.payload.size())) grant_agent(f.id, g);
+  }
   Route r = it->second;
   bool last = ends_route(f.type);
   if (last) routes_.erase(it);
-  if (r.fd < 0) return;
-  auto ci = clients_.find(r.fd);
-  if (ci == clients_.end()) return;
-  Client& c = *ci->second;
-  if (last) c.ids.erase(r.client_id);
-  queue(c, f.type, r.client_id, f.payload);
+  if (!c) return;
+  if (last) c->ids.erase(r.client_id);
+  queue(*c, f.type, r.client_id, f.payload);
 }
 
 void Router::on_client_frame(Client& c, proto::Frame f) {
@@ -119,6 +134,7 @@ void Router::on_client_frame(Client& c, proto::Frame f) {
       return;
     }
     proto::Hello theirs = proto::Hello::decode(f.payload);
+    c.credit = theirs.has(proto::kCapCredit);
     try {
       proto::negotiate(agent_hello_, theirs);
     } catch (const proto::ProtocolError& e) {
@@ -155,7 +171,7 @@ void Router::on_client_frame(Client& c, proto::Frame f) {
     }
     uint32_t aid = allocate_id();
     c.ids[f.id] = aid;
-    routes_[aid] = Route{c.fd, f.id, f.type};
+    routes_[aid] = Route{c.fd, f.id, f.type, {}};
     send_agent(f.type, aid, f.payload);
     return;
   }
@@ -221,12 +237,17 @@ void Router::write_client(Client& c) {
 void Router::drop_client(int fd) {
   auto it = clients_.find(fd);
   if (it == clients_.end()) return;
-  // Commands of a client that went away are killed: nobody reads them.
+  // Commands of a client that went away are killed: nobody reads them. Up to
+  // a window of their output was left ungranted in its buffer: grant that,
+  // so the agent drains them to their Exit (the router grants as it drops
+  // from now on).
+  bool released = agent_credit_ && it->second->credit;
   for (auto& [aid, r] : routes_) {
     if (r.fd != fd) continue;
     r.fd = -1;
     try {
       if (r.kind == Type::exec) send_agent(Type::signal, aid, proto::Signal{SIGKILL}.encode());
+      if (released) grant_agent(aid, proto::kStreamWindow);
     } catch (const Error& e) {
       spdlog::warn("supervisor: {}", e.message());
     }

@@ -2,6 +2,14 @@
 // guest agent. Each client picks its own request ids; the router maps them
 // to agent ids that are unique across clients and maps answers back. Frames
 // for a client that is gone are dropped; its running commands are killed.
+//
+// Flow control (proto/flow.h) is end to end: a client that speaks "credit"
+// grants the agent more output as it writes it out, and the router only
+// remaps those Credit frames, so a slow client holds at most a window per
+// stream here and never stalls the agent channel for the others. For a client
+// without "credit", or one that is gone, the router grants as it queues or
+// drops the data; kClientBufferCap is the safety net against a client that
+// ignores flow control.
 #pragma once
 
 #include <chrono>
@@ -11,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "proto/flow.h"
 #include "proto/messages.h"
 #include "proto/wire.h"
 
@@ -48,6 +57,7 @@ class Router {
     int fd;              // the client's socket; -1 once it is gone
     uint32_t client_id;  // the id the client used
     proto::Type kind;    // the request that opened the route
+    proto::ReceiveWindow granted;  // what the router grants when the client does not
   };
 
   void on_agent_frame(proto::Frame f);
@@ -58,10 +68,12 @@ class Router {
   void fail_request(Client& c, uint32_t id, const std::string& kind, const std::string& message);
   void drop_client(int fd);
   void send_agent(proto::Type type, uint32_t id, const std::string& payload);
+  void grant_agent(uint32_t agent_id, uint32_t bytes);
   uint32_t allocate_id();
 
   vm::AgentChannel& agent_;
   proto::Hello agent_hello_;
+  bool agent_credit_;  // the agent waits for credit
   std::map<int, std::unique_ptr<Client>> clients_;
   std::map<uint32_t, Route> routes_;
   uint32_t next_id_ = 1;

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include <spdlog/spdlog.h>
@@ -18,6 +19,7 @@
 #include "host/vm/console.h"
 #include "host/vm/qemu_command.h"
 #include "host/core/tsc.h"
+#include "proto/flow.h"
 
 namespace banger::vm {
 
@@ -32,7 +34,7 @@ proto::Hello host_hello() {
   proto::Hello h;
   h.software = kVersionString;
   h.capabilities = {proto::kCapExec, proto::kCapStdin, proto::kCapTty, proto::kCapSignal,
-                    proto::kCapPoweroff};
+                    proto::kCapPoweroff, proto::kCapCredit};
   return h;
 }
 
@@ -126,6 +128,16 @@ ExecResult Vm::exec_stream(const ExecRequest& req, const StreamIO& io) {
   e.stdin = io.stdin_fd >= 0;
   channel_->send(Type::exec, id, e.encode(), Clock::now() + 10s);
 
+  // Flow control, when the agent serves it (proto/flow.h): output is granted
+  // back once the callbacks took it; stdin goes out as the agent grants.
+  const bool credit = std::find(info_.capabilities.begin(), info_.capabilities.end(), proto::kCapCredit) !=
+                      info_.capabilities.end();
+  proto::ReceiveWindow output;
+  proto::SendWindow input(credit);
+  auto consumed = [&](size_t n) {
+    if (uint32_t g = credit ? output.consumed(n) : 0)
+      channel_->send(Type::credit, id, proto::Credit{g}.encode(), Clock::now() + 10s);
+  };
   int in = io.stdin_fd;
   ExecResult result;
   while (true) {
@@ -147,9 +159,14 @@ ExecResult Vm::exec_stream(const ExecRequest& req, const StreamIO& io) {
       switch (f->type) {
         case Type::stdout_data:
           if (io.on_stdout) io.on_stdout(f->payload);
+          consumed(f->payload.size());
           break;
         case Type::stderr_data:
           if (io.on_stderr) io.on_stderr(f->payload);
+          consumed(f->payload.size());
+          break;
+        case Type::credit:
+          input.grant(proto::Credit::decode(f->payload).bytes);
           break;
         case Type::exit: {
           auto x = proto::Exit::decode(f->payload);
@@ -170,12 +187,14 @@ ExecResult Vm::exec_stream(const ExecRequest& req, const StreamIO& io) {
                 "rebuild the image's agent with this banger (inject_agents)");
       }
     }
+    bool want_input = in >= 0 && input.room() > 0;
     pollfd p[2] = {{channel_->fd(), POLLIN, 0}, {in, POLLIN, 0}};
-    poll(p, in >= 0 ? 2 : 1, 100);
-    if (in >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+    poll(p, want_input ? 2 : 1, 100);
+    if (want_input && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
       char buf[proto::kDataChunk];
-      ssize_t n = ::read(in, buf, sizeof buf);
+      ssize_t n = ::read(in, buf, std::min(sizeof buf, input.room()));
       if (n > 0) {
+        input.sent(n);
         channel_->send(Type::stdin_data, id, std::string(buf, n), Clock::now() + 30s);
       } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
         channel_->send(Type::stdin_eof, id, "", Clock::now() + 10s);

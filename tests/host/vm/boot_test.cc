@@ -1,5 +1,6 @@
 // Real boots under QEMU (TCG here; KVM where it works): Debian's cloud
 // kernel, an initramfs with the agent as /init, a busybox rootfs.
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -130,6 +131,20 @@ TEST_CASE("vm boot: the agent reports ready and runs commands", "[vm]") {
   close(p[0]);
   CHECK(wr.exit_code == 0);
   CHECK(got.find("2") != std::string::npos);
+
+  // A large stdin for a command that reads it late all arrives: the agent
+  // grants it in windows instead of buffering it (or refusing past a limit).
+  fs::write_file(w.path + "/stdin.bin", std::string(8 << 20, 'x'));
+  int big_in = ::open((w.path + "/stdin.bin").c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(big_in >= 0);
+  got.clear();
+  io.stdin_fd = big_in;
+  ExecRequest late;
+  late.argv = {"sh", "-c", "sleep 2; wc -c"};
+  auto lr = vm->exec_stream(late, io);
+  close(big_in);
+  CHECK(lr.exit_code == 0);
+  CHECK(got == "8388608\n");
 
   // A tty: the command sees a terminal.
   ExecRequest t;
