@@ -12,7 +12,7 @@ int agents_find(lua_State* L) {
   return 1;
 }
 
-// inject(image_path, {agent=PATH}) -> {path=, bytes=}
+// inject(image_path, {agent=PATH}) -> {path=, bytes=, service_unit=PATH or ""}
 int agents_inject(lua_State* L) {
   std::string image_path = arg_string(L, 1, "image");
   nlohmann::json opts = arg_table(L, 2, "opts");
@@ -20,7 +20,7 @@ int agents_inject(lua_State* L) {
   auto image = ext4::Image::open(image_path, true);
   agents::InjectResult r = agents::inject_agent(*image, agent);
   image->close();
-  push_json(L, {{"path", r.path}, {"bytes", r.bytes}});
+  push_json(L, {{"path", r.path}, {"bytes", r.bytes}, {"service_unit", r.service_unit}});
   return 1;
 }
 

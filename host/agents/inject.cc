@@ -7,6 +7,7 @@
 
 #include "host/core/error.h"
 #include "host/core/fs.h"
+#include "host/agents/service_unit.h"
 #include "host/ext4/image.h"
 
 namespace banger::agents {
@@ -50,7 +51,7 @@ InjectResult inject_agent(ext4::Image& image, const std::string& agent_binary) {
   if (image.exists(kAgentPath) && image.stat(kAgentPath).type == ext4::FileType::directory)
     image.rm(kAgentPath, true);
   image.write(kAgentPath, data, 0755, ext4::Owner{0, 0});
-  return {kAgentPath, data.size()};
+  return {kAgentPath, data.size(), install_service_unit(image)};
 }
 
 }  // namespace banger::agents

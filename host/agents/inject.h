@@ -22,11 +22,13 @@ std::string find_agent_binary();
 struct InjectResult {
   std::string path;          // inside the image
   unsigned long long bytes;  // size of the agent
+  std::string service_unit;  // the systemd unit installed, or "" (no systemd in the image)
 };
 
 // Writes the agent at kAgentPath, owned by root, mode 0755. A symlink (or
 // file) at /.banger or at the agent path is replaced, never followed, so an
-// image cannot redirect the write elsewhere.
+// image cannot redirect the write elsewhere. Where the image has systemd, also
+// installs the unit that starts the agent as a service (service_unit.h).
 InjectResult inject_agent(ext4::Image& image, const std::string& agent_binary);
 
 }  // namespace banger::agents

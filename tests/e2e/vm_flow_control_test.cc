@@ -14,6 +14,7 @@
 #include <cstring>
 #include <thread>
 
+#include "host/core/fs.h"
 #include "host/core/process.h"
 #include "proto/flow.h"
 #include "proto/messages.h"
@@ -155,6 +156,11 @@ TEST_CASE("e2e flow control: a client that stops reading holds up only its own c
   CHECK(wc.err == "");
   CHECK(wc.out == "33554432\n");
   CHECK(wc.code == 0);
+
+  // A file copied out is windowed too: the client grants as it writes.
+  home.must({"vm", "exec", "flow", "--", "sh", "-c", "head -c 8M /dev/zero | tr '\\0' z > /root/big"});
+  home.must({"vm", "cp", "flow:/root/big", home.path("big")});
+  CHECK(fs::read_file(home.path("big")) == std::string(8 * kMiB, 'z'));
 
   // A client from before flow control never grants: the supervisor grants
   // for it as it forwards, so it still gets all of its output.

@@ -146,17 +146,6 @@ std::string serve_and_fetch(const SandboxHome& home, const std::string& vm, int 
   return body;
 }
 
-// A one-layer image of Debian minbase with openssh-server (cached).
-std::string home_layout_with_sshd() {
-  std::string layout = test_cache_dir() + "/layout-debian-sshd";
-  if (!fs::exists(layout + "/index.json")) {
-    std::string tmp = layout + ".tmp-" + std::to_string(getpid());
-    umoci_image(tmp, "v1", {debian_rootfs_tar({"openssh-server"})});
-    if (rename(tmp.c_str(), layout.c_str()) != 0) fs::remove_all(tmp);
-  }
-  return layout;
-}
-
 }  // namespace
 
 TEST_CASE("e2e sandbox: exec with stdin, cp both ways, ports, stats, logs, a shell on a pty", "[e2e][vm]") {
@@ -317,7 +306,7 @@ TEST_CASE("e2e sandbox: a killed supervisor or VMM is reconciled and nothing is 
 TEST_CASE("e2e sandbox: tap networking: ping the VM, ssh NAME.vm, nothing left after rm", "[e2e][vm][tap]") {
   // Its own bridge and subnet: a real installation beside the test is untouched.
   std::map<std::string, std::string> net_env = {{"BANGER_BRIDGE", "bgtest0"}, {"BANGER_SUBNET", "10.213.7.0/24"}};
-  std::string layout = home_layout_with_sshd();
+  std::string layout = debian_layout_with({"openssh-server"});
   SandboxHome home("oci:" + layout + ":v1", net_env);
   HostGreeter allowed("0.0.0.0"), denied("0.0.0.0");
   int port = 20000 + getpid() % 20000;

@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -137,6 +138,18 @@ std::string debian_rootfs_tar(const std::vector<std::string>& include, const std
   }
   ::close(lock);
   return path;
+}
+
+std::string debian_layout_with(const std::vector<std::string>& include) {
+  std::string layout = test_cache_dir() + "/layout-debian";
+  for (const auto& p : include) layout += "-" + p;
+  if (!fs::exists(layout + "/index.json")) {
+    // Made beside and renamed: a concurrent test process never sees half of it.
+    std::string tmp = layout + ".tmp-" + std::to_string(getpid());
+    umoci_image(tmp, "v1", {debian_rootfs_tar(include)});
+    if (std::rename(tmp.c_str(), layout.c_str()) != 0) fs::remove_all(tmp);
+  }
+  return layout;
 }
 
 std::string debian_oci_layout() {

@@ -35,6 +35,10 @@ std::string debian_rootfs_tar(const std::vector<std::string>& include = {}, cons
 // same image recompressed with zstd by skopeo.
 std::string debian_oci_layout();
 
+// A cached one-layer OCI layout, tag "v1", of Debian minbase with the
+// `include`d packages (test_cache_dir()/layout-debian-PKG-PKG...).
+std::string debian_layout_with(const std::vector<std::string>& include);
+
 // umoci init + new + one `raw add-layer` per tarball: an OCI layout at
 // `layout` with image `tag`.
 void umoci_image(const std::string& layout, const std::string& tag, const std::vector<std::string>& layer_tars);
