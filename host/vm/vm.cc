@@ -138,10 +138,32 @@ ExecResult Vm::exec_stream(const ExecRequest& req, const StreamIO& io) {
     if (uint32_t g = credit ? output.consumed(n) : 0)
       channel_->send(Type::credit, id, proto::Credit{g}.encode(), Clock::now() + 10s);
   };
+  // A caller that stops listening (a callback threw, Ctrl-C) takes the guest
+  // command down too: left alone it would wait for credit for ever.
+  auto kill_command = [&] {
+    try {
+      channel_->send(Type::signal, id, proto::Signal{SIGKILL}.encode(), Clock::now() + 1s);
+    } catch (const Error&) {
+    }
+  };
+  auto deliver = [&](const std::function<void(std::string_view)>& to, const std::string& data) {
+    try {
+      if (to) to(data);
+    } catch (...) {
+      kill_command();
+      throw;
+    }
+    consumed(data.size());
+  };
   int in = io.stdin_fd;
   ExecResult result;
   while (true) {
-    check_interrupted();
+    try {
+      check_interrupted();
+    } catch (...) {
+      kill_command();
+      throw;
+    }
     std::optional<proto::Frame> f;
     while (true) {
       try {
@@ -158,12 +180,10 @@ ExecResult Vm::exec_stream(const ExecRequest& req, const StreamIO& io) {
       try {
       switch (f->type) {
         case Type::stdout_data:
-          if (io.on_stdout) io.on_stdout(f->payload);
-          consumed(f->payload.size());
+          deliver(io.on_stdout, f->payload);
           break;
         case Type::stderr_data:
-          if (io.on_stderr) io.on_stderr(f->payload);
-          consumed(f->payload.size());
+          deliver(io.on_stderr, f->payload);
           break;
         case Type::credit:
           input.grant(proto::Credit::decode(f->payload).bytes);

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+
+#include <thread>
 #include <chrono>
 
 #include "host/core/error.h"
@@ -229,6 +231,17 @@ TEST_CASE("vm boot: the agent reports ready and runs commands", "[vm]") {
   for (const auto& f : tty_out)
     if (f.type == Type::stdout_data) tty_text += f.payload;
   CHECK(tty_text.find("33 111") != std::string::npos);
+
+  // Output past exec()'s cap is an error, and the command does not linger
+  // in the guest waiting for credit nobody will grant.
+  ExecRequest flood;
+  flood.argv = {"head", "-c", "8388608", "/dev/zero"};
+  REQUIRE_THROWS_WITH(vm->exec(flood, 1 << 20), "VM " + spec.name + ": the command's stdout exceeds 1 MiB");
+  std::this_thread::sleep_for(500ms);
+  CHECK(run(*vm, {"sh", "-c",
+                  "for c in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $c; echo; done | grep -c '^head -c 8388608' "
+                  "|| true"})
+            .out == "0\n");
 
   pid_t pid = info.pid;
   auto t0 = std::chrono::steady_clock::now();
