@@ -14,6 +14,7 @@ return recipe.new {
     { "publish", short = "p", type = "list", metavar = "HOST:GUEST", help = "forward a host port (bound to 127.0.0.1) to a guest port" },
     { "allow_host", type = "list", metavar = "PORT[/udp]", help = "let the guest reach this host port (user: at 10.0.2.4, on the host's 127.0.0.1; tap: at the gateway)" },
     { "kernel", help = "kernel name (default: debian-cloud)" },
+    { "init", metavar = "PATH", help = "boot the image's own init (e.g. /lib/systemd/systemd); the agent runs as its service" },
   },
   stages = { "image", "kernel", "reserve", "disk" },
   run = function(ctx, args)
@@ -36,13 +37,18 @@ return recipe.new {
     local net = sandbox.net_mode(args.net)
     sandbox.check_net_options(net, forwards, allow_host)
 
+    if args.init and not args.init:match("^/[%w%._/%-]+$") then
+      banger.errors.raise("invalid_input", ("--init '%s' is not an absolute path in the image"):format(args.init),
+        "e.g. --init /lib/systemd/systemd")
+    end
+
     local image = ctx:stage("image", function() return sandbox.ensure_image(image_name, ctx) end)
     local kernel = ctx:stage("kernel", function() return sandbox.ensure_kernel(args.kernel or sandbox.DEFAULT_KERNEL, ctx) end)
 
     local dir = banger.store.paths().vms .. "/" .. name
     local record = {
       image = image.name, kernel = kernel.name, cpus = args.cpus, memory_mib = math.floor(memory / 1048576),
-      net = net, forwards = forwards, allow_host = allow_host, state = "created", dir = dir, overlay = dir .. "/disk.qcow2",
+      net = net, forwards = forwards, allow_host = allow_host, init = args.init, state = "created", dir = dir, overlay = dir .. "/disk.qcow2",
     }
     ctx:stage("reserve", function()
       record.address = banger.store.insert_with_address("vm", name, record, sandbox.ADDRESS_FIRST, sandbox.ADDRESS_LAST)

@@ -17,6 +17,7 @@ return recipe.new {
     { "publish", short = "p", type = "list", metavar = "HOST:GUEST", help = "forward a host port to a guest port" },
     { "allow_host", type = "list", metavar = "PORT[/udp]", help = "let the guest reach this host port (see 'vm create --help')" },
     { "kernel", help = "kernel name (default: debian-cloud)" },
+    { "init", metavar = "PATH", help = "boot the image's own init (see 'vm create --help')" },
     { "rm", type = "bool", help = "remove the VM when the command ends" },
     { "tty", short = "t", type = "bool", help = "run the command on a terminal (default: only for the shell)" },
     { "env", short = "e", type = "list", metavar = "NAME=VALUE", help = "set an environment variable" },
@@ -28,7 +29,7 @@ return recipe.new {
     local vm = ctx:stage("create", function()
       return banger.recipe.load("vm_create"):call({
         image = args.image, name = args.name, cpus = args.cpus, memory = args.memory,
-        net = args.net, publish = args.publish, allow_host = args.allow_host, kernel = args.kernel,
+        net = args.net, publish = args.publish, allow_host = args.allow_host, kernel = args.kernel, init = args.init,
       }, ctx)
     end)
     ctx:defer(function()

@@ -26,7 +26,7 @@ return recipe.new {
         vm = {
           kernel = boot.kernel, initrd = boot.initrd, rootfs = image.rootfs, overlay = rec.overlay,
           cpus = rec.cpus, memory_mib = rec.memory_mib, accel = _host.core.getenv("BANGER_ACCEL") or "auto",
-          ready_timeout_ms = args.timeout * 1000, cmdline = "banger.hostname=" .. rec.name,
+          ready_timeout_ms = args.timeout * 1000, cmdline = "banger.hostname=" .. rec.name .. (rec.init and (" banger.init=" .. rec.init) or ""),
           net = { mode = rec.net, forwards = rec.forwards, allow_host = rec.allow_host },
         },
         tap = { address = rec.address },

@@ -16,19 +16,11 @@ TEST_CASE("e2e service mode: an image booted under its own systemd runs the agen
   CHECK(home.must({"image", "cat", "debian-bookworm", "/etc/systemd/system/banger-agent.service"})
             .out.find("\nExecStart=/.banger/agent --service\n") != std::string::npos);
 
-  // No command-line flag passes banger.init today: a project recipe hooks
-  // vm_start's prepare stage, as a user's project would.
-  fs::make_dirs(home.path(".banger/recipes"), 0755);
-  fs::write_file(home.path(".banger/recipes/vm_start.lua"),
-                 "return recipe.base():extend {\n"
-                 "  after = {\n"
-                 "    prepare = function(ctx, spec)\n"
-                 "      spec.vm.cmdline = spec.vm.cmdline .. ' banger.init=/lib/systemd/systemd'\n"
-                 "      return spec\n"
-                 "    end,\n"
-                 "  },\n"
-                 "}\n");
-  home.must({"vm", "create", "--name", "sd", "--net", "user"});
+  // A bad path is refused before anything is made.
+  auto bad = run_banger({"vm", "create", "--name", "sd", "--init", "sbin/init"}, home.env());
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("error: --init 'sbin/init' is not an absolute path in the image") != std::string::npos);
+  home.must({"vm", "create", "--name", "sd", "--net", "user", "--init", "/lib/systemd/systemd"});
   home.must({"vm", "start", "sd"});
   CHECK(home.must({"vm", "exec", "sd", "--", "true"}).code == 0);
   auto who = home.must({"vm", "exec", "sd", "--", "sh", "-c", "cat /proc/1/comm; systemctl is-active banger-agent"});
