@@ -3,6 +3,8 @@
 // Internal declarations shared by guest/*.cc.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -51,6 +53,16 @@ std::vector<std::string> split(const std::string& s, char sep);
 // is ready (early), or the rest (late: vsock, rng).
 enum class ModulePhase { all, early, late };
 void load_modules(int root_fd, ModulePhase phase);
+// Stage 1's early modules: the virtio core and the disk's chain here, the
+// network's and the console's in child processes (side by side under a
+// 2-vCPU guest). finish_modules waits for those, loading again in order
+// any chain that failed.
+struct ModuleLane {
+  pid_t pid = -1;
+  std::vector<std::string> paths;
+};
+std::vector<ModuleLane> start_early_modules(int root_fd);
+void finish_modules(int root_fd, std::vector<ModuleLane>& lanes);
 // Deletes everything on the initramfs through a descriptor of its root
 // (files only on that filesystem), then closes it.
 void free_initramfs(int fd);

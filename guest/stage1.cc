@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "guest/agent.h"
@@ -27,7 +28,11 @@ bool deferrable(const std::string& path) {
 
 }  // namespace
 
-void load_modules(int root_fd, ModulePhase phase) {
+namespace {
+
+// The module files (paths relative to root_fd) of `phase`, in list order
+// (dependencies first).
+std::vector<std::string> module_paths(int root_fd, ModulePhase phase) {
   std::string list;
   int lf = openat(root_fd, kModulesList + 1, O_RDONLY | O_CLOEXEC);
   if (lf >= 0) {
@@ -36,7 +41,8 @@ void load_modules(int root_fd, ModulePhase phase) {
     while ((n = read(lf, buf, sizeof buf)) > 0 && list.size() < (1 << 20)) list.append(buf, n);
     close(lf);
   }
-  if (list.empty()) return;
+  std::vector<std::string> out;
+  if (list.empty()) return out;
   utsname u{};
   uname(&u);
   std::string base = std::string("lib/modules/") + u.release + "/";
@@ -46,17 +52,76 @@ void load_modules(int root_fd, ModulePhase phase) {
     if (line.empty() || line[0] == '#') continue;
     if (phase != ModulePhase::all && deferrable(line) != (phase == ModulePhase::late)) continue;
     // Relative to the initramfs root, which may no longer be "/".
-    std::string path = line[0] == '/' ? line.substr(1) : base + line;
-    int fd = openat(root_fd, path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      log("module /%s: %s", path.c_str(), strerror(errno));
-      continue;
-    }
-    if (syscall(SYS_finit_module, fd, "", 0) != 0 && errno != EEXIST)
-      log("loading module /%s: %s", path.c_str(), strerror(errno));
-    close(fd);
-    trace(path.c_str());
+    out.push_back(line[0] == '/' ? line.substr(1) : base + line);
   }
+  return out;
+}
+
+// False when the kernel refused it (logged); a module already in is fine.
+bool load_module(int root_fd, const std::string& path) {
+  int fd = openat(root_fd, path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    log("module /%s: %s", path.c_str(), strerror(errno));
+    return false;
+  }
+  bool ok = syscall(SYS_finit_module, fd, "", 0) == 0 || errno == EEXIST;
+  if (!ok) log("loading module /%s: %s", path.c_str(), strerror(errno));
+  close(fd);
+  trace(path.c_str());
+  return ok;
+}
+
+// Which chain a module belongs to: 0 the disk's (and the virtio core), 1
+// the network's, 2 the console's (the agent channel). The chains depend on
+// the core only, so after it they load side by side.
+int lane(const std::string& path) {
+  if (path.find("/net/") != std::string::npos) return 1;
+  if (path.find("/drivers/char/") != std::string::npos) return 2;
+  return 0;
+}
+
+}  // namespace
+
+void load_modules(int root_fd, ModulePhase phase) {
+  for (const auto& p : module_paths(root_fd, phase)) load_module(root_fd, p);
+}
+
+std::vector<ModuleLane> start_early_modules(int root_fd) {
+  auto paths = module_paths(root_fd, ModulePhase::early);
+  // Everything up to the first network or console module goes first, in
+  // order: the virtio core the other chains need.
+  size_t i = 0;
+  for (; i < paths.size() && lane(paths[i]) == 0; ++i) load_module(root_fd, paths[i]);
+  std::vector<ModuleLane> lanes(2);
+  std::vector<std::string> rest;
+  for (; i < paths.size(); ++i) {
+    int l = lane(paths[i]);
+    (l == 0 ? rest : lanes[l - 1].paths).push_back(paths[i]);
+  }
+  for (auto& l : lanes) {
+    if (l.paths.empty()) continue;
+    l.pid = fork();
+    if (l.pid == 0) {
+      for (const auto& p : l.paths)
+        if (!load_module(root_fd, p)) _exit(1);
+      _exit(0);
+    }
+  }
+  for (const auto& p : rest) load_module(root_fd, p);
+  return lanes;
+}
+
+void finish_modules(int root_fd, std::vector<ModuleLane>& lanes) {
+  for (auto& l : lanes) {
+    if (l.paths.empty()) continue;
+    int status = 0;
+    bool ok = l.pid > 0 && waitpid(l.pid, &status, 0) == l.pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    // A chain that failed (a dependency this split did not foresee, no
+    // fork) is loaded again in order here: slower, never wrong.
+    if (!ok)
+      for (const auto& p : l.paths) load_module(root_fd, p);
+  }
+  lanes.clear();
 }
 
 namespace {
@@ -145,10 +210,13 @@ void run_stage1() {
   // The agent loads the deferrable modules after reporting ready, from the
   // initramfs it inherits; the image's own init inherits nothing.
   bool explicit_init = c.count("banger.init") > 0;
+  // The network and console chains load while the root disk is mounted;
+  // finish_modules waits for them before the agent (or init) runs.
   int here = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  load_modules(here, explicit_init ? ModulePhase::all : ModulePhase::early);
-  close(here);
-  trace("modules loaded");
+  std::vector<ModuleLane> lanes;
+  if (explicit_init) load_modules(here, ModulePhase::all);
+  else lanes = start_early_modules(here);
+  trace("disk modules loaded");
 
   std::string root = cmdline_get(c, "root", "/dev/vda");
   std::string fstype = cmdline_get(c, "rootfstype", "ext4");
@@ -187,6 +255,10 @@ void run_stage1() {
   if (chdir("/newroot") != 0) die("chdir /newroot failed");
   if (mount(".", "/", nullptr, MS_MOVE, nullptr) != 0) die("moving the root disk to / failed");
   if (chroot(".") != 0 || chdir("/") != 0) die("chroot into the root disk failed");
+
+  finish_modules(here, lanes);
+  close(here);
+  trace("modules loaded");
 
   // Checked inside the new root: the image's own links (/sbin/init ->
   // /lib/systemd/systemd) resolve only there.
