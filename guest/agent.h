@@ -70,6 +70,10 @@ void free_initramfs(int fd);
 // ---- system.cc ----
 // PID 1 in the root filesystem: mounts, hostname, network.
 void setup_system(const Cmdline& c);
+// setup_system brings the network up in a child process: commands call
+// wait_for_network first; the agent's reaper reports the child's exit.
+void wait_for_network();
+void network_setup_reaped(pid_t pid);
 bool is_mountpoint(const std::string& path);
 void mount_fs(const char* source, const char* target, const char* type, unsigned long flags,
               const char* data, int mode = 0755);

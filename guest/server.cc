@@ -248,6 +248,7 @@ void Server::on_exec(uint32_t id, const std::string& payload) {
   }
   Job j;
   std::string error;
+  wait_for_network();
   if (!start_job(req, j, error)) {
     send(Type::error, id, proto::Failure{"io", error}.encode());
     return;
@@ -412,6 +413,7 @@ void Server::reap() {
     int status = 0;
     pid_t p = waitpid(-1, &status, WNOHANG);
     if (p <= 0) break;
+    network_setup_reaped(p);
     for (auto& [id, j] : jobs_)
       if (j.pid == p) {
         j.reaped = true;

@@ -45,6 +45,10 @@ void dev_links() {
 
 }  // namespace
 
+namespace {
+pid_t g_network_setup = -1;  // the child bringing the network up, until reaped
+}  // namespace
+
 void setup_system(const Cmdline& c) {
   const unsigned long nosuid_nodev = MS_NOSUID | MS_NODEV;
   mount_fs("proc", "/proc", "proc", nosuid_nodev | MS_NOEXEC, nullptr, 0555);
@@ -77,7 +81,25 @@ void setup_system(const Cmdline& c) {
       close(fd);
     }
   }
-  setup_network(c);
+  // The NIC comes up (~30 ms under TCG) in a child while the agent opens its
+  // channel and reports ready; commands wait for it (wait_for_network).
+  pid_t net = fork();
+  if (net == 0) {
+    setup_network(c);
+    _exit(0);
+  }
+  if (net < 0) setup_network(c);
+  else g_network_setup = net;
+}
+
+void network_setup_reaped(pid_t pid) {
+  if (pid == g_network_setup) g_network_setup = -1;
+}
+
+void wait_for_network() {
+  if (g_network_setup <= 0) return;
+  waitpid(g_network_setup, nullptr, 0);
+  g_network_setup = -1;
 }
 
 namespace {
