@@ -61,7 +61,9 @@ struct ModuleLane {
   pid_t pid = -1;
   std::vector<std::string> paths;
 };
-std::vector<ModuleLane> start_early_modules(int root_fd);
+// `network`: whether the VM has a NIC (banger.ip= given); without one the
+// network chain is not loaded.
+std::vector<ModuleLane> start_early_modules(int root_fd, bool network);
 void finish_modules(int root_fd, std::vector<ModuleLane>& lanes);
 // Deletes everything on the initramfs through a descriptor of its root
 // (files only on that filesystem), then closes it.

@@ -86,7 +86,7 @@ void load_modules(int root_fd, ModulePhase phase) {
   for (const auto& p : module_paths(root_fd, phase)) load_module(root_fd, p);
 }
 
-std::vector<ModuleLane> start_early_modules(int root_fd) {
+std::vector<ModuleLane> start_early_modules(int root_fd, bool network) {
   auto paths = module_paths(root_fd, ModulePhase::early);
   // Everything up to the first network or console module goes first, in
   // order: the virtio core the other chains need.
@@ -96,6 +96,7 @@ std::vector<ModuleLane> start_early_modules(int root_fd) {
   std::vector<std::string> rest;
   for (; i < paths.size(); ++i) {
     int l = lane(paths[i]);
+    if (l == 1 && !network) continue;  // no NIC (--net none): its driver is dead weight
     (l == 0 ? rest : lanes[l - 1].paths).push_back(paths[i]);
   }
   for (auto& l : lanes) {
@@ -215,7 +216,7 @@ void run_stage1() {
   int here = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   std::vector<ModuleLane> lanes;
   if (explicit_init) load_modules(here, ModulePhase::all);
-  else lanes = start_early_modules(here);
+  else lanes = start_early_modules(here, c.count("banger.ip") > 0);
   trace("disk modules loaded");
 
   std::string root = cmdline_get(c, "root", "/dev/vda");
