@@ -75,6 +75,8 @@ void setup_system(const Cmdline& c);
 // setup_system brings the network up in a child process: commands call
 // wait_for_network first; the agent's reaper reports the child's exit.
 void wait_for_network();
+// Reads the loader, the C library and the shell into the page cache.
+void prefetch_command_basics();
 void network_setup_reaped(pid_t pid);
 bool is_mountpoint(const std::string& path);
 void mount_fs(const char* source, const char* target, const char* type, unsigned long flags,

@@ -586,6 +586,7 @@ void Server::step(std::vector<pollfd>& fds, std::vector<std::pair<uint32_t, int>
       // initramfs) goes to a child process, so the first command does not
       // wait behind it (40-75 ms under TCG). reap() collects the child.
       if (fork() == 0) {
+        prefetch_command_basics();
         load_modules(boot_.oldroot_fd, ModulePhase::late);
         free_initramfs(boot_.oldroot_fd);
         _exit(0);
