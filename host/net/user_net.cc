@@ -157,13 +157,17 @@ struct UserNet::State {
 
   void fire_timers() {
     int64_t now = now_ns() / 1000000;
-    // A callback may re-arm or free timers: collect first, then fire.
-    std::vector<Timer*> due;
-    for (auto& t : timers)
-      if (t.expire_ms >= 0 && t.expire_ms <= now) due.push_back(&t);
-    for (Timer* t : due) {
-      t->expire_ms = -1;
-      t->cb(t->opaque);
+    // One at a time, looking again after each: a callback may re-arm or
+    // free timers, so no pointer is kept across a call.
+    for (bool fired = true; fired;) {
+      fired = false;
+      for (auto& t : timers)
+        if (t.expire_ms >= 0 && t.expire_ms <= now) {
+          t.expire_ms = -1;
+          t.cb(t.opaque);
+          fired = true;
+          break;
+        }
     }
   }
 
