@@ -328,13 +328,16 @@ void Server::pump_downloads() {
   for (auto it = downloads_.begin(); it != downloads_.end() && out_bytes_ < kOutHighWater;) {
     Download& d = it->second;
     char buf[proto::kDataChunk];
-    size_t want = std::min(sizeof buf, d.window.room());
-    if (want == 0) {  // waiting for credit
+    // Only the size announced in file_info, as tar does: a file that grows
+    // while it is read is sent as it was; the host refuses any more.
+    size_t want = std::min<uint64_t>(std::min(sizeof buf, d.window.room()), d.size - d.sent);
+    if (want == 0 && d.sent < d.size) {  // waiting for credit
       ++it;
       continue;
     }
-    ssize_t n = read(d.fd, buf, want);
+    ssize_t n = want == 0 ? 0 : read(d.fd, buf, want);
     if (n > 0) {
+      d.sent += n;
       d.window.sent(n);
       send(Type::file_data, it->first, std::string(buf, n));
       ++it;

@@ -66,22 +66,37 @@ void write_file(const std::string& path, std::string_view data, int mode) {
 }
 
 void write_file_atomic(const std::string& path, std::string_view data, int mode) {
-  std::string tmp = path + ".tmp-" + std::to_string(getpid());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) fail_errno("writing " + tmp);
-  try {
-    write_all(fd, data, tmp);
-    if (fsync(fd) != 0) fail_errno("fsync " + tmp);
-  } catch (...) {
-    close(fd);
-    unlink(tmp.c_str());
-    throw;
+  PendingFile f(path);
+  f.write(data);
+  f.publish(mode, true);
+}
+
+PendingFile::PendingFile(const std::string& path) : path_(path) {
+  stdfs::path p(path);
+  std::string dir = p.parent_path().string();
+  tmp_ = (dir.empty() ? "" : dir + "/") + "." + p.filename().string() + ".banger-XXXXXX";
+  // mkostemp opens with O_CREAT|O_EXCL and mode 0600.
+  fd_ = mkostemp(tmp_.data(), O_CLOEXEC);
+  if (fd_ < 0) fail_errno("writing " + path);
+}
+
+PendingFile::~PendingFile() {
+  if (fd_ >= 0) close(fd_);
+  if (!tmp_.empty()) unlink(tmp_.c_str());
+}
+
+void PendingFile::write(std::string_view data) { write_all(fd_, data, path_); }
+
+void PendingFile::publish(unsigned mode, bool sync) {
+  if (fchmod(fd_, mode & 0777) != 0) fail_errno("setting the mode of " + path_);
+  if (sync && fsync(fd_) != 0) fail_errno("fsync " + path_);
+  if (close(fd_) != 0) {
+    fd_ = -1;
+    fail_errno("writing " + path_);
   }
-  close(fd);
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    unlink(tmp.c_str());
-    fail_errno("renaming " + tmp + " to " + path);
-  }
+  fd_ = -1;
+  if (rename(tmp_.c_str(), path_.c_str()) != 0) fail_errno("writing " + path_);
+  tmp_.clear();
 }
 
 bool exists(const std::string& path) {
@@ -120,6 +135,17 @@ unsigned long long free_bytes(const std::string& path) {
   struct statvfs s;
   if (statvfs(path.c_str(), &s) != 0) fail_errno("statvfs " + path);
   return static_cast<unsigned long long>(s.f_bavail) * s.f_frsize;
+}
+
+unsigned current_umask() {
+  // /proc/self/status says it without the set-and-restore race of umask(2).
+  if (auto status = read_file_limited("/proc/self/status", 1 << 16)) {
+    auto at = status->find("\nUmask:");
+    if (at != std::string::npos) return std::stoul(status->substr(at + 7), nullptr, 8) & 0777;
+  }
+  mode_t m = umask(022);
+  umask(m);
+  return m & 0777;
 }
 
 StagingDir::StagingDir(const std::string& parent, const std::string& prefix)

@@ -331,33 +331,46 @@ uint32_t Client::get_file(const std::string& guest_path, const std::string& loca
   proto::Frame f = receive();
   if (f.type != Type::file_info) fail_remote(f, "copying " + guest_path);
   auto info = proto::FileInfo::decode(f.payload);
-  std::string tmp = local_path + ".banger-partial";
+  // The guest is untrusted: it decides the bytes and nothing else. The file
+  // gets only rwx bits under the user's umask (as docker cp and scp do: never
+  // setuid, setgid or sticky), no more bytes than the guest announced, and
+  // lands at DEST only when whole.
+  const std::string what = "copying " + vm_ + ":" + guest_path + " to " + local_path;
+  std::string dir = local_path.find('/') == std::string::npos ? "." : local_path.substr(0, local_path.rfind('/') + 1);
+  if (unsigned long long free = fs::free_bytes(dir); info.size > free)
+    fail(ErrorKind::io,
+         what + ": the file is " + std::to_string(info.size) + " bytes, and only " + std::to_string(free) +
+             " are free there",
+         "free some space, or copy it somewhere else");
+  fs::PendingFile out(local_path);
   proto::ReceiveWindow window;
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) fail_errno("writing " + local_path);
-  try {
-    for (;;) {
-      f = receive();
-      if (f.id != id) continue;
-      if (f.type == Type::file_data) {
-        write_all(fd, f.payload);
-        consumed(id, window, f.payload.size());
-      } else if (f.type == Type::file_end) {
-        break;
-      } else {
-        fail_remote(f, "copying " + guest_path);
-      }
+  uint64_t received = 0;
+  for (;;) {
+    f = receive();
+    if (f.id != id) continue;
+    if (f.type == Type::file_data) {
+      if (f.payload.size() > info.size - received)
+        fail(ErrorKind::io,
+             what + ": VM '" + vm_ + "' sent more than the " + std::to_string(info.size) +
+                 " bytes it announced; nothing was written",
+             "the guest's agent misbehaves: check what runs in the VM ('banger vm logs " + vm_ + "')");
+      out.write(f.payload);
+      received += f.payload.size();
+      consumed(id, window, f.payload.size());
+    } else if (f.type == Type::file_end) {
+      break;
+    } else {
+      fail_remote(f, "copying " + guest_path);
     }
-    fchmod(fd, info.mode & 07777);
-    ::close(fd);
-    fd = -1;
-    if (rename(tmp.c_str(), local_path.c_str()) != 0) fail_errno("writing " + local_path);
-  } catch (...) {
-    if (fd >= 0) ::close(fd);
-    unlink(tmp.c_str());
-    throw;
   }
-  return info.mode;
+  if (received != info.size)
+    fail(ErrorKind::io,
+         what + ": VM '" + vm_ + "' sent " + std::to_string(received) + " of the " + std::to_string(info.size) +
+             " bytes it announced; nothing was written",
+         "the file may have changed while it was copied: copy it again");
+  const uint32_t mode = info.mode & 0777 & ~fs::current_umask();
+  out.publish(mode, false);
+  return mode;
 }
 
 std::vector<proto::Port> Client::ports() {

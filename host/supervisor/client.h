@@ -43,7 +43,9 @@ class Client {
   // Copies a local file into the guest (mode and owner given) / out of it.
   void put_file(const std::string& local_path, const std::string& guest_path, uint32_t mode, uint32_t uid = 0,
                 uint32_t gid = 0);
-  // Returns the guest file's mode.
+  // Out of the guest, which is untrusted: exactly the announced bytes, only
+  // rwx bits under the umask, published whole or not at all. Returns the mode
+  // the local file got.
   uint32_t get_file(const std::string& guest_path, const std::string& local_path);
   std::vector<proto::Port> ports();
   proto::Stats stats();

@@ -37,10 +37,7 @@ return recipe.new {
     local net = sandbox.net_mode(args.net)
     sandbox.check_net_options(net, forwards, allow_host)
 
-    if args.init and not args.init:match("^/[%w%._/%-]+$") then
-      banger.errors.raise("invalid_input", ("--init '%s' is not an absolute path in the image"):format(args.init),
-        "e.g. --init /lib/systemd/systemd")
-    end
+    if args.init then sandbox.check_init(args.init) end
 
     local image = ctx:stage("image", function() return sandbox.ensure_image(image_name, ctx) end)
     local kernel = ctx:stage("kernel", function() return sandbox.ensure_kernel(args.kernel or sandbox.DEFAULT_KERNEL, ctx) end)

@@ -1,10 +1,11 @@
--- banger vm set NAME --cpus C --memory M: resources of a stopped VM.
+-- banger vm set NAME --cpus C --memory M --init PATH: resources and init of a stopped VM.
 return recipe.new {
-  description = "Change a stopped VM's CPUs or memory",
+  description = "Change a stopped VM's CPUs, memory or init",
   params = {
     { "name", positional = true, required = true, metavar = "NAME" },
     { "cpus", type = "int", help = "virtual CPUs" },
     { "memory", type = "size", metavar = "SIZE", help = "memory, e.g. 2G" },
+    { "init", metavar = "PATH", help = "boot the image's own init from now on ('' for the agent again)" },
   },
   run = function(ctx, args)
     local sandbox = banger.sandbox
@@ -14,8 +15,8 @@ return recipe.new {
       banger.errors.raise("conflict", ("VM '%s' is running"):format(args.name),
         ("stop it first: 'banger vm stop %s'"):format(args.name))
     end
-    if not args.cpus and not args.memory then
-      banger.errors.raise("invalid_input", "nothing to change", "give --cpus and/or --memory")
+    if not args.cpus and not args.memory and not args.init then
+      banger.errors.raise("invalid_input", "nothing to change", "give --cpus, --memory or --init")
     end
     if args.cpus then
       if args.cpus < 1 or args.cpus > 64 then banger.errors.raise("invalid_input", "--cpus must be 1-64") end
@@ -24,6 +25,12 @@ return recipe.new {
     if args.memory then
       if args.memory < 128 * 1048576 then banger.errors.raise("invalid_input", "--memory must be at least 128M") end
       rec.memory_mib = math.floor(args.memory / 1048576)
+    end
+    if args.init == "" then
+      rec.init = nil
+    elseif args.init then
+      sandbox.check_init(args.init)
+      rec.init = args.init
     end
     banger.store.update("vm", args.name, rec)
     ctx:emit(rec, function(r) return ("VM '%s': %d CPUs, %d MiB"):format(r.name, r.cpus, r.memory_mib) end)

@@ -161,6 +161,15 @@ function M.check_net_options(net, forwards, allow_host)
   end
 end
 
+--- Checks an --init PATH: the image's own init, booted instead of the agent.
+---@param path string
+function M.check_init(path)
+  if not path:match("^/[%w%._/%-]+$") then
+    errors.raise("invalid_input", ("--init '%s' is not an absolute path in the image"):format(path),
+      "e.g. --init /lib/systemd/systemd")
+  end
+end
+
 --- The network mode to use: `requested`, else tap when privileged, else user.
 ---@param requested? string
 ---@return string

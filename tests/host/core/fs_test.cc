@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "host/core/fs.h"
 #include "host/core/lock.h"
@@ -40,6 +41,45 @@ TEST_CASE("fs: write_file_atomic replaces the file whole", "[core]") {
   fs::write_file_atomic(t / "f", "one");
   fs::write_file_atomic(t / "f", "two");
   CHECK(fs::read_file(t / "f") == "two");
+}
+
+TEST_CASE("fs: a pending file replaces a symlink at its path instead of writing through it", "[core]") {
+  test::TempDir t;
+  fs::write_file(t / "victim", "precious", 0644);
+  REQUIRE(::symlink((t / "victim").c_str(), (t / "dest").c_str()) == 0);
+  {
+    fs::PendingFile f(t / "dest");
+    CHECK(f.temp_path().rfind(t / ".dest.banger-", 0) == 0);
+    f.write("new bytes");
+    f.publish(06755, false);
+  }
+  struct stat st {};
+  REQUIRE(::lstat((t / "dest").c_str(), &st) == 0);
+  CHECK(S_ISREG(st.st_mode));
+  CHECK((st.st_mode & 07777) == 0755);  // permission bits only
+  CHECK(fs::read_file(t / "dest") == "new bytes");
+  CHECK(fs::read_file(t / "victim") == "precious");
+}
+
+TEST_CASE("fs: a pending file that is not published leaves nothing, and its path as it was", "[core]") {
+  test::TempDir t;
+  fs::write_file(t / "dest", "old", 0644);
+  std::string tmp;
+  {
+    fs::PendingFile f(t / "dest");
+    f.write("half");
+    tmp = f.temp_path();
+    CHECK(fs::exists(tmp));
+  }
+  CHECK_FALSE(fs::exists(tmp));
+  CHECK(fs::read_file(t / "dest") == "old");
+}
+
+TEST_CASE("fs: current_umask reads the mask without changing it", "[core]") {
+  mode_t old = ::umask(027);
+  CHECK(fs::current_umask() == 027);
+  CHECK(fs::current_umask() == 027);
+  ::umask(old);
 }
 
 TEST_CASE("lock: a held lock makes a non-waiting second taker fail with a conflict", "[core]") {
