@@ -17,7 +17,7 @@ end
 return recipe.new {
   description = "Check this host for what banger's VMs need, with how to fix what is missing",
   run = function(ctx)
-    local checks = _host.doctor.checks()
+    local checks = banger.doctor.checks()
     local ok = true
     for _, c in ipairs(checks) do
       if c.essential and not c.ok then ok = false end

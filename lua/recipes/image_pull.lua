@@ -30,7 +30,7 @@ return recipe.new {
     end
 
     local paths = banger.store.paths()
-    local staging = _host.core.make_temp_dir(paths.staging, "pull-" .. name)
+    local staging = banger.fs.make_temp_dir(paths.staging, "pull-" .. name)
     ctx:defer(function() banger.fs.remove(staging) end)
 
     local pulled = ctx:stage("pull", function()
@@ -52,7 +52,7 @@ return recipe.new {
     end)
     if source.kind == "catalog" then banger.fs.remove(staging .. "/rootfs.tar") end
 
-    local agent = ctx:stage("inject", function() return _host.agents.inject(rootfs) end)
+    local agent = ctx:stage("inject", function() return banger.agent.inject(rootfs) end)
 
     local final = paths.images .. "/" .. name
     local record = {

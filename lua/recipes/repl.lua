@@ -5,7 +5,7 @@ return recipe.new {
   run = function(ctx)
     local repl = require("banger.repl")
     local env = repl.environment()
-    if _host.core.isatty(0) then
+    if banger.process.isatty(0) then
       repl.interactive(env)
       return 0
     end

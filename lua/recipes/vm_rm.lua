@@ -32,7 +32,7 @@ return recipe.new {
       banger.store.remove("vm", name)
       banger.fs.remove(rec.dir)
       -- Only tap VMs have a block in the ssh config include.
-      if _host.net and rec.net == "tap" then pcall(sandbox.write_ssh_config) end
+      if rec.net == "tap" then pcall(sandbox.write_ssh_config) end
       ctx:emit({ removed = name }, function() return "removed VM '" .. name .. "'" end)
     end
   end,

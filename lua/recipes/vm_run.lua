@@ -47,7 +47,7 @@ return recipe.new {
       local argv = interactive and { "sh", "-c", SHELL } or args.command
       local client = sandbox.connect(vm.name)
       local r = client:exec({
-        argv = argv, tty = args.tty or (interactive and _host.core.isatty(0)), stdin = true,
+        argv = argv, tty = args.tty or (interactive and banger.process.isatty(0)), stdin = true,
         env = args.env, cwd = args.workdir,
       })
       client:close()

@@ -9,7 +9,7 @@ return recipe.new {
     local client = banger.sandbox.connect(args.name)
     local r = client:exec({
       argv = { "sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi" },
-      tty = _host.core.isatty(0), stdin = true, user = args.user,
+      tty = banger.process.isatty(0), stdin = true, user = args.user,
     })
     client:close()
     return r.code

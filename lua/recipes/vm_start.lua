@@ -25,7 +25,7 @@ return recipe.new {
         state_dir = rec.dir,
         vm = {
           kernel = boot.kernel, initrd = boot.initrd, rootfs = image.rootfs, overlay = rec.overlay,
-          cpus = rec.cpus, memory_mib = rec.memory_mib, accel = _host.core.getenv("BANGER_ACCEL") or "auto",
+          cpus = rec.cpus, memory_mib = rec.memory_mib, accel = banger.process.getenv("BANGER_ACCEL") or "auto",
           ready_timeout_ms = args.timeout * 1000, cmdline = "banger.hostname=" .. rec.name .. (rec.init and (" banger.init=" .. rec.init) or ""),
           net = { mode = rec.net, forwards = rec.forwards, allow_host = rec.allow_host },
         },
@@ -35,7 +35,7 @@ return recipe.new {
     local spec_path = rec.dir .. "/spec.json"
     banger.fs.write(spec_path, banger.json.encode(spec, true), tonumber("600", 8))
     local info = ctx:stage("boot", function()
-      return _host.supervisor.spawn(spec_path, rec.dir .. "/supervisor.log", args.timeout + 30)
+      return banger.sandbox.spawn_supervisor(spec_path, rec.dir .. "/supervisor.log", args.timeout + 30)
     end)
     ctx:stage("ready", function()
       -- SSH is reachable only over tap or a forward to port 22: only then
@@ -44,7 +44,7 @@ return recipe.new {
       if not sandbox.ssh_reachable(rec) then return end
       local ok, err = pcall(sandbox.authorize_ssh, rec.name)
       if not ok then
-        _host.core.log("warn", ("VM '%s': ssh key not installed: %s"):format(rec.name, banger.errors.normalize(err).message))
+        banger.log("warn", ("VM '%s': ssh key not installed: %s"):format(rec.name, banger.errors.normalize(err).message))
       end
     end)
     info.name = rec.name

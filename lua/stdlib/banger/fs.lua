@@ -12,6 +12,12 @@ function M.read(path) return core.read_file(path) end
 ---@param mode? integer
 function M.write(path, data, mode) core.write_file(path, data, mode) end
 
+--- A fresh private directory PARENT/.PREFIX-XXXXXX (mode 0700).
+---@param parent string
+---@param prefix string
+---@return string path
+function M.make_temp_dir(parent, prefix) return core.make_temp_dir(parent, prefix) end
+
 ---@param path string
 ---@return {type:string, size:integer, mode:integer, mtime:integer}|nil
 function M.stat(path) return core.stat(path) end

@@ -19,4 +19,9 @@ setmetatable(banger, {
 ---@return string
 function banger.version() return _host.core.version() end
 
+--- Writes a line to banger's log (shown with -v; warnings always).
+---@param level "debug"|"info"|"warn"|"error"
+---@param message string
+function banger.log(level, message) _host.core.log(level, message) end
+
 return banger

@@ -10,7 +10,6 @@
 ---   local t = kernel.resolve({ name = "debian-cloud", dir = final_dir })
 ---   kernel.build_initramfs({ init = agent, modules_dir = t.modules, out = dir .. "/initrd.img" })
 local errors = require("banger.errors")
-local json = require("banger.json")
 local fs = require("banger.fs")
 
 local M = {}

@@ -17,4 +17,14 @@ function M.exec(argv) return _host.core.exec(argv) end
 ---@return string|nil
 function M.which(name) return _host.core.find_executable(name) end
 
+--- True if the descriptor (0 stdin, 1 stdout, 2 stderr) is a terminal.
+---@param fd integer
+---@return boolean
+function M.isatty(fd) return _host.core.isatty(fd) end
+
+--- An environment variable of this process, or nil.
+---@param name string
+---@return string|nil
+function M.getenv(name) return _host.core.getenv(name) end
+
 return M

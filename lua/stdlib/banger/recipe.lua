@@ -281,6 +281,10 @@ local function recipe_env(path)
   }
   return setmetatable(env, {
     __index = function(_, k)
+      if k == "_host" then
+        errors.raise("invalid_input", ("recipe %s uses _host, banger's internal native layer"):format(path),
+          "use the documented banger.* API instead (see docs/recipes.md)")
+      end
       local v = _G[k]
       if v == nil then
         error(("undeclared global '%s' (declare it with local)"):format(tostring(k)), 2)

@@ -7,7 +7,6 @@
 local errors = require("banger.errors")
 local store = require("banger.store")
 local fs = require("banger.fs")
-local json = require("banger.json")
 local core = _host.core
 
 local M = {}
@@ -16,7 +15,7 @@ M.DEFAULT_IMAGE = "debian-bookworm"
 M.DEFAULT_KERNEL = "debian-cloud"
 -- Address pool (host part of the tap subnet) reserved per VM; see net.pool().
 M.ADDRESS_FIRST, M.ADDRESS_LAST = 2, 254
-if _host.net and _host.net.pool then
+do
   local ok, pool = pcall(_host.net.pool)
   if ok then M.ADDRESS_FIRST, M.ADDRESS_LAST = pool.first, pool.last end
 end
@@ -82,7 +81,7 @@ function M.reconcile()
       end
     end
   end
-  if _host.net then pcall(_host.net.reconcile, running) end
+  pcall(_host.net.reconcile, running)
   return running
 end
 
@@ -105,6 +104,16 @@ function M.connect(name)
       ("start it with 'banger vm start %s'"):format(name))
   end
   return _host.supervisor.connect(rec.dir .. "/control.sock", name)
+end
+
+--- Starts a VM's supervisor (detached) from the spec file it wrote, and
+--- waits until the VM's agent is ready or the supervisor gave up.
+---@param spec_path string
+---@param log_path string the supervisor's own log
+---@param timeout_s integer
+---@return table info what the supervisor reports of the running VM
+function M.spawn_supervisor(spec_path, log_path, timeout_s)
+  return _host.supervisor.spawn(spec_path, log_path, timeout_s)
 end
 
 --- Parses "-p HOST:GUEST" / "ADDR:HOST:GUEST" / "HOST:GUEST/udp".
@@ -180,8 +189,7 @@ function M.net_mode(requested)
     end
     return requested
   end
-  if _host.net and _host.net.default_mode then return _host.net.default_mode() end
-  return "user"
+  return _host.net.default_mode()
 end
 
 --- The image record for a VM, pulled through the image_pull recipe when it
