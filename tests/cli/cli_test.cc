@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "host/core/fs.h"
+#include "host/core/process.h"
 #include "tests/support/cli.h"
 #include "tests/support/temp_dir.h"
 
@@ -110,4 +111,45 @@ TEST_CASE("cli: assigning an undeclared global in a recipe is an error", "[cli]"
   auto r = run_banger({"run", "g.lua"}, in_home(t));
   CHECK(r.code != 0);
   CHECK(r.err == "error: g.lua:1: assignment to undeclared global 'oops' (declare it with local)\n");
+}
+
+TEST_CASE("cli: a recipe that reaches for _host gets a clear error pointing at banger.*", "[cli]") {
+  TempDir t;
+  fs::write_file(t / "native.lua", "print(_host.core.version())\n");
+  auto r = run_banger({"run", "native.lua"}, in_home(t));
+  CHECK(r.code == 2);
+  CHECK(r.err ==
+        "error: recipe native.lua uses _host, banger's internal native layer\n"
+        "  hint: use the documented banger.* API instead (see docs/recipes.md)\n");
+}
+
+TEST_CASE("cli: bash completion from the recipes - 'banger vm r<TAB>' offers rm and run, a project's recipe completes",
+          "[cli]") {
+  TempDir t;
+  fs::make_dirs(t / "proj/.banger/recipes");
+  fs::write_file(t / "proj/.banger/recipes/deploy_site.lua", R"(return recipe.new {
+  params = { { "dry_run", type = "bool" } },
+  run = function() end,
+})");
+  // Real bash, the script sourced as a user would, banger found on PATH.
+  auto complete = [&](const std::string& line_words, int cword) {
+    std::string script = "PATH=" + std::string(BANGER_BINARY_DIR) + ":$PATH; source <(banger completion bash); " +
+                         "COMP_WORDS=(" + line_words + "); COMP_CWORD=" + std::to_string(cword) +
+                         "; _banger; echo \"${COMPREPLY[*]}\"";
+    return run_capture({"env", "BANGER_HOME=" + (t / "home"), "XDG_CONFIG_HOME=" + (t / "config"), "bash", "-c",
+                        "cd " + (t / "proj") + " && " + script})
+        .out;
+  };
+  CHECK(complete("banger vm r", 2) == "rm run\n");
+  CHECK(complete("banger ima", 1) == "image\n");
+  CHECK(complete("banger image ls", 2) == "ls ls-files\n");
+  CHECK(complete("banger vm run --ne", 3) == "--net\n");
+  CHECK(complete("banger deploy s", 2) == "site\n");
+  CHECK(complete("banger deploy site --d", 3) == "--dry-run\n");
+  auto zsh = run_banger({"completion", "zsh"}, in_home(t));
+  CHECK(zsh.code == 0);
+  CHECK(zsh.out.rfind("#compdef banger\n", 0) == 0);
+  auto bad = run_banger({"completion", "fish"}, in_home(t));
+  CHECK(bad.code == 2);
+  CHECK(bad.err == "error: no completion for shell 'fish'\n  hint: use 'banger completion bash' or 'banger completion zsh'\n");
 }

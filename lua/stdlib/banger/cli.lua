@@ -39,6 +39,16 @@ function M.resolve(words)
   return nil, "banger " .. w1, {}
 end
 
+--- The words a user types for a recipe: "image_ls_files" -> "image", "ls-files"
+--- (the second is nil for a one-word recipe). M.resolve maps them back.
+---@param name string
+---@return string, string|nil
+function M.command_words(name)
+  local w1, rest = name:match("^([^_]+)_(.+)$")
+  if not w1 then return name, nil end
+  return w1, (rest:gsub("_", "-"))
+end
+
 local function looks_like_file(arg)
   return arg and (arg:match("%.lua$") or arg:find("/", 1, true)) ~= nil
 end
