@@ -36,7 +36,7 @@ for t in qemu-system-x86_64 qemu-img cpio gzip cc mkfs.ext4 apt-get dpkg; do nee
 if [ ! -f "$cache/kernel/done" ]; then
   rm -rf "$cache/kernel" && mkdir -p "$cache/kernel"
   pkg=$(apt-cache depends linux-image-cloud-amd64 | sed -n 's/.*Depends: \(linux-image-[0-9].*\)/\1/p' | head -1)
-  (cd "$cache/kernel" && apt-get download -q "$pkg" >/dev/null 2>&1 && dpkg -x linux-image-*.deb x && rm -f ./*.deb && touch done)
+  (cd "$cache/kernel" && apt-get download -q "$pkg" >/dev/null 2>&1 && dpkg -x linux-image-*.deb x && rm -f ./*.deb && touch ./done)
 fi
 vmlinuz=$(ls "$cache"/kernel/x/boot/vmlinuz-*)
 version=${vmlinuz##*vmlinuz-}

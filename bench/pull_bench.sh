@@ -118,7 +118,7 @@ run_floor() {
 
 echo "bench: $runs runs each, image $ref"
 b=(); c=(); f=(); rss=()
-for i in $(seq "$runs"); do
+for _ in $(seq "$runs"); do
   b+=("$(run_banger "$ref")"); rss+=("$(cat "$work/rss")")
   c+=("$(run_classic "$ref" bookworm)")
   f+=("$(run_floor)")
@@ -129,7 +129,7 @@ mf=$(printf '%s\n' "${f[@]}" | median)
 peak=$(printf '%s\n' "${rss[@]}" | sort -n | tail -1)
 
 wb=(); wc=()
-for i in $(seq "$runs"); do
+for _ in $(seq "$runs"); do
   wb+=("$(run_banger "127.0.0.1:$port/bench/wide:v1")")
   wc+=("$(run_classic "127.0.0.1:$port/bench/wide:v1" v1)")
 done

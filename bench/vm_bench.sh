@@ -55,7 +55,7 @@ LUA
 )
 cli=(); for i in $(seq 20); do t0=$(date +%s%N); "$banger" vm exec bx -- true; cli+=($(( ($(date +%s%N) - t0) / 1000 ))); done
 mcli=$(printf '%s\n' "${cli[@]}" | median)
-append=$(tr '\0' '\n' < /proc/$(pgrep -f "qemu-system.*$BANGER_HOME/vms/bx/" | head -1)/cmdline | awk 'f{print; exit} /^-append$/{f=1}')
+append=$(tr '\0' '\n' < "/proc/$(pgrep -f "qemu-system.*$BANGER_HOME/vms/bx/" | head -1)/cmdline" | awk 'f{print; exit} /^-append$/{f=1}')
 accel=$("$banger" vm ls --json | grep -o '"accel": *"[a-z]*"' | head -1 | sed 's/.*"\([a-z]*\)"$/\1/')
 "$banger" vm rm --force bx >/dev/null
 

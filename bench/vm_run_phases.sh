@@ -13,7 +13,7 @@ banger=${BANGER_BIN:-$PWD/build/banger}
 export BANGER_HOME=${BANGER_BENCH_HOME:-$PWD/build/bench-home}
 "$banger" run bench/lib/vm_run_phases.lua "$runs" 2>/dev/null
 cli=()
-for i in $(seq 10); do
+for _ in $(seq 10); do
   t0=$(date +%s%N); "$banger" vm ls >/dev/null; cli+=($(( ($(date +%s%N) - t0) / 1000000 )))
 done
 printf '%-52s %6s\n' "a CLI process (banger vm ls)" "$(printf '%s\n' "${cli[@]}" | sort -n | sed -n 5p)"

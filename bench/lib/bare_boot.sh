@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the benchmarks: a bare QEMU boot of a kernel to a marker printed
 # by a trivial static init (the peer banger's boots are measured against).
 #   bare_boot_prepare WORKDIR          builds WORKDIR/bare.img (once)
