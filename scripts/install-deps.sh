@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   # build
-  cmake ninja-build g++ pkg-config
+  cmake ninja-build g++ pkg-config dpkg-dev file
   libluajit-5.1-dev libarchive-dev libzstd-dev libcurl4-openssl-dev libssl-dev
   libext2fs-dev libspdlog-dev libsqlite3-dev nlohmann-json3-dev libedit-dev libslirp-dev catch2
   # run: the VMM, disk overlays, images built from Debian's archive
