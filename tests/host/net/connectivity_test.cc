@@ -10,6 +10,7 @@
 #include "host/net/link.h"
 #include "host/net/tap.h"
 #include "tests/host/net/net_fixture.h"
+#include "tests/support/skip.h"
 
 using namespace banger;
 using namespace banger::net;
@@ -46,6 +47,7 @@ std::string other_host_address(const NetFixture& f) {
 }  // namespace
 
 TEST_CASE("net connectivity: a guest reaches the gateway by ping, host ports only when allowed", "[net][root]") {
+  BANGER_REQUIRE_ROOT();
   REQUIRE_NET_PRIVILEGE();
   NetFixture f;
   f.cfg.enable_forwarding = false;  // nothing here is routed
@@ -97,6 +99,7 @@ TEST_CASE("net connectivity: a guest reaches the gateway by ping, host ports onl
 
 TEST_CASE("net connectivity: two guests on the bridge reach each other - the allow list is per VM",
           "[net][root]") {
+  BANGER_REQUIRE_ROOT();
   REQUIRE_NET_PRIVILEGE();
   NetFixture f;
   f.cfg.enable_forwarding = false;
@@ -112,6 +115,7 @@ TEST_CASE("net connectivity: two guests on the bridge reach each other - the all
 }
 
 TEST_CASE("net connectivity: outbound traffic is masqueraded behind the host", "[net][root]") {
+  BANGER_REQUIRE_ROOT();
   REQUIRE_NET_PRIVILEGE();
   NetFixture f;  // enable_forwarding stays on: NAT needs net.ipv4.ip_forward
   std::string guest = make_guest(f, "nat", 4);

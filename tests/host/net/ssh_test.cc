@@ -6,16 +6,14 @@
 #include "host/core/fs.h"
 #include "host/core/process.h"
 #include "host/net/ssh.h"
+#include "tests/support/skip.h"
 #include "tests/support/temp_dir.h"
 
 using namespace banger;
 using namespace banger::net;
 
 TEST_CASE("net ssh: the key pair is generated once and read back after", "[net]") {
-  if (!find_executable("ssh-keygen")) {
-    WARN("ssh-keygen is not installed; skipped");
-    return;
-  }
+  if (!find_executable("ssh-keygen")) BANGER_SKIP("ssh-keygen is not installed: apt-get install openssh-client");
   test::TempDir tmp;
   std::string dir = tmp / "ssh";
   KeyPair a = ensure_keypair(dir);

@@ -7,6 +7,7 @@
 #include "host/net/link.h"
 #include "host/net/tap.h"
 #include "tests/host/net/net_fixture.h"
+#include "tests/support/skip.h"
 
 using namespace banger;
 using namespace banger::net;
@@ -23,6 +24,7 @@ int count(const std::string& hay, const std::string& needle) {
 }  // namespace
 
 TEST_CASE("net tap: the bridge is made on demand, idempotently, with the gateway address", "[net][root]") {
+  BANGER_REQUIRE_ROOT();
   REQUIRE_NET_PRIVILEGE();
   NetFixture f;
   ensure_bridge(f.cfg);
@@ -41,6 +43,7 @@ TEST_CASE("net tap: the bridge is made on demand, idempotently, with the gateway
 }
 
 TEST_CASE("net tap: setup makes an attached tap and per-VM rules - teardown removes exactly them", "[net][root]") {
+  BANGER_REQUIRE_ROOT();
   REQUIRE_NET_PRIVILEGE();
   NetFixture f;
   TapSetup a = setup_tap(f.cfg, "alpha", 2);
@@ -89,6 +92,7 @@ TEST_CASE("net tap: setup makes an attached tap and per-VM rules - teardown remo
 }
 
 TEST_CASE("net tap: reconcile removes the taps and rules of unknown VMs only", "[net][root]") {
+  BANGER_REQUIRE_ROOT();
   REQUIRE_NET_PRIVILEGE();
   NetFixture f;
   TapSetup keep = setup_tap(f.cfg, "keep", 2);
@@ -120,6 +124,7 @@ TEST_CASE("net tap: reconcile removes the taps and rules of unknown VMs only", "
 }
 
 TEST_CASE("net tap: a tap labelled for another VM is a conflict", "[net][root]") {
+  BANGER_REQUIRE_ROOT();
   REQUIRE_NET_PRIVILEGE();
   NetFixture f;
   TapSetup a = setup_tap(f.cfg, "first", 2);
@@ -129,6 +134,7 @@ TEST_CASE("net tap: a tap labelled for another VM is a conflict", "[net][root]")
 }
 
 TEST_CASE("net tap: a subnet already routed elsewhere is refused", "[net][root]") {
+  BANGER_REQUIRE_ROOT();
   REQUIRE_NET_PRIVILEGE();
   NetFixture f;
   std::string dummy = "bgd" + test::pid_tag();
@@ -151,6 +157,7 @@ TEST_CASE("net tap: a subnet already routed elsewhere is refused", "[net][root]"
 }
 
 TEST_CASE("net tap: a table made for another subnet is remade while no VM uses it", "[net][root]") {
+  BANGER_REQUIRE_ROOT();
   REQUIRE_NET_PRIVILEGE();
   NetFixture f;
   Config old = f.cfg;
@@ -169,6 +176,7 @@ TEST_CASE("net tap: a table made for another subnet is remade while no VM uses i
 }
 
 TEST_CASE("net tap: another installation's taps and rules are never reconciled away", "[net][root]") {
+  BANGER_REQUIRE_ROOT();
   REQUIRE_NET_PRIVILEGE();
   NetFixture f;
   Config other = f.cfg;
