@@ -43,25 +43,6 @@ std::vector<std::string> string_list(const nlohmann::json& v, const char* name) 
   return out;
 }
 
-// A Lua error value raised by a progress callback, as a banger::Error.
-Error lua_error_value(lua_State* L, int idx) {
-  if (idx < 0) idx = lua_gettop(L) + idx + 1;
-  ErrorKind kind = ErrorKind::internal;
-  std::string message = "progress callback failed", hint;
-  if (lua_istable(L, idx)) {
-    lua_getfield(L, idx, "kind");
-    if (lua_isstring(L, -1)) kind = kind_from_name(lua_tostring(L, -1));
-    lua_getfield(L, idx, "message");
-    if (lua_isstring(L, -1)) message = lua_tostring(L, -1);
-    lua_getfield(L, idx, "hint");
-    if (lua_isstring(L, -1)) hint = lua_tostring(L, -1);
-    lua_pop(L, 3);
-  } else if (lua_isstring(L, idx)) {
-    message = std::string("progress callback: ") + lua_tostring(L, idx);
-  }
-  return Error(kind, message, hint);
-}
-
 // The shared progress reporter: one task per layer.
 struct Bars {
   std::map<std::string, int> ids;
@@ -149,11 +130,7 @@ int oci_pull(lua_State* L) {
       lua_pushlstring(L, digest.data(), digest.size());
       lua_pushnumber(L, static_cast<lua_Number>(done));
       lua_pushnumber(L, static_cast<lua_Number>(total));
-      if (lua_pcall(L, 3, 0, 0) != 0) {
-        Error e = lua_error_value(L, -1);
-        lua_pop(L, 1);
-        throw e;
-      }
+      call_lua(L, 3, 0, "progress callback");
     };
   } else if (bars) {
     o.progress = [&progress_bars](const std::string& digest, int64_t done, int64_t total) {

@@ -145,20 +145,9 @@ std::string Runtime::eval(const std::string& source, const std::string& chunknam
   int status = luaL_loadbuffer(L, source.data(), source.size(), chunkname.c_str());
   if (status == 0) status = lua_pcall(L, 0, LUA_MULTRET, base + 1);
   if (status != 0) {
-    ErrorKind kind = ErrorKind::internal;
-    std::string message, hint;
-    if (lua_istable(L, -1)) {
-      lua_getfield(L, -1, "kind");
-      if (lua_isstring(L, -1)) kind = kind_from_name(lua_tostring(L, -1));
-      lua_getfield(L, -2, "message");
-      if (lua_isstring(L, -1)) message = lua_tostring(L, -1);
-      lua_getfield(L, -3, "hint");
-      if (lua_isstring(L, -1)) hint = lua_tostring(L, -1);
-    } else if (lua_isstring(L, -1)) {
-      message = lua_tostring(L, -1);
-    }
+    Error e = error_from_lua(L, -1, "");
     lua_settop(L, base);
-    throw Error(kind, message, hint);
+    throw e;
   }
   std::string out;
   int top = lua_gettop(L);

@@ -114,8 +114,38 @@ nlohmann::json arg_table(lua_State* L, int idx, const char* name) {
   return to_json(L, idx);
 }
 
+Error error_from_lua(lua_State* L, int idx, const std::string& context) {
+  if (idx < 0) idx = lua_gettop(L) + idx + 1;
+  ErrorKind kind = ErrorKind::internal;
+  std::string message = context.empty() ? "a Lua error without a message" : context + " failed", hint;
+  if (lua_istable(L, idx)) {
+    lua_getfield(L, idx, "kind");
+    if (lua_isstring(L, -1)) kind = kind_from_name(lua_tostring(L, -1));
+    lua_getfield(L, idx, "message");
+    if (lua_isstring(L, -1)) message = lua_tostring(L, -1);
+    lua_getfield(L, idx, "hint");
+    if (lua_isstring(L, -1)) hint = lua_tostring(L, -1);
+    lua_pop(L, 3);
+  } else if (lua_isstring(L, idx)) {
+    message = context.empty() ? lua_tostring(L, idx) : context + ": " + lua_tostring(L, idx);
+  }
+  return Error(kind, message, hint);
+}
+
+void call_lua(lua_State* L, int nargs, int nresults, const std::string& context) {
+  if (lua_pcall(L, nargs, nresults, 0) == 0) return;
+  Error e = error_from_lua(L, -1, context);
+  lua_pop(L, 1);
+  throw e;
+}
+
+// lua_checkstack, unlike luaL_checkstack, reports instead of longjmping.
+static void reserve_stack(lua_State* L, const char* what) {
+  if (!lua_checkstack(L, 4)) fail(ErrorKind::invalid_input, std::string(what) + ": the value nests too deeply");
+}
+
 void push_json(lua_State* L, const nlohmann::json& v) {
-  luaL_checkstack(L, 4, "push_json");
+  reserve_stack(L, "push_json");
   switch (v.type()) {
     case nlohmann::json::value_t::null:
     case nlohmann::json::value_t::discarded:
@@ -197,7 +227,7 @@ nlohmann::json to_json(lua_State* L, int idx) {
       return std::string(s, len);
     }
     case LUA_TTABLE: {
-      luaL_checkstack(L, 4, "to_json");
+      reserve_stack(L, "to_json");
       size_t n = lua_objlen(L, idx);
       size_t count = 0;
       bool all_int = true;

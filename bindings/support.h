@@ -45,6 +45,15 @@ int wrap(lua_State* L) {
   return call_protected(L, F);
 }
 
+// The other direction, one way for every callback into Lua: the Lua error
+// value at `idx` as a banger::Error keeping its kind, message and hint; a
+// plain string error becomes "CONTEXT: message" of kind internal.
+Error error_from_lua(lua_State* L, int idx, const std::string& context);
+// Calls the function below the `nargs` arguments on the stack, protected.
+// A Lua error is popped and thrown as error_from_lua's Error, after
+// lua_pcall has returned (nothing longjmps over C++ objects).
+void call_lua(lua_State* L, int nargs, int nresults, const std::string& context);
+
 // ---- arguments (1-based stack index; `name` appears in the error) ----
 std::string arg_string(lua_State* L, int idx, const char* name);
 std::optional<std::string> opt_string(lua_State* L, int idx, const char* name);

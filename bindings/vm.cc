@@ -178,11 +178,7 @@ int vm_exec(lua_State* L) {
 void call_sink(lua_State* L, int fn, std::string_view data, const char* name) {
   lua_pushvalue(L, fn);
   lua_pushlstring(L, data.data(), data.size());
-  if (lua_pcall(L, 1, 0, 0) != 0) {
-    std::string msg = lua_tostring(L, -1) ? lua_tostring(L, -1) : "error object";
-    lua_pop(L, 1);
-    fail(ErrorKind::internal, std::string("exec_stream: the ") + name + " callback failed: " + msg);
-  }
+  call_lua(L, 1, 0, std::string("exec_stream: the ") + name + " callback");
 }
 
 void write_all(int fd, std::string_view data) {

@@ -32,9 +32,10 @@ std::string find_agent_binary() {
     return env;
   }
   std::string dir = self_dir();
-  // Beside the binary (a build directory), or where `cmake --install` and the
-  // .deb put it: PREFIX/lib/banger/ for PREFIX/bin/banger.
-  for (const auto& cand : {dir + "/banger-agent", dir + "/../lib/banger/banger-agent"})
+  // Beside the binary (a build directory; the test binary is one below it),
+  // or where `cmake --install` and the .deb put it: PREFIX/lib/banger/ for
+  // PREFIX/bin/banger.
+  for (const auto& cand : {dir + "/banger-agent", dir + "/../banger-agent", dir + "/../lib/banger/banger-agent"})
     if (fs::exists(cand)) return cand;
   fail(ErrorKind::not_found, "guest agent not found next to " + dir + "/banger",
        "build it (cmake --build build) so build/banger-agent sits beside build/banger");
