@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <set>
 
 #include "bindings/support.h"
+#include "host/vm/spec_json.h"
 #include "host/vm/vm.h"
 
 namespace banger::lua {
@@ -22,24 +22,10 @@ namespace {
 constexpr const char* kVmType = "banger.vm";
 using Json = nlohmann::json;
 
-void check_keys(const Json& j, const std::set<std::string>& known, const std::string& what) {
-  if (!j.is_object()) fail(ErrorKind::invalid_input, what + " must be a table");
-  for (const auto& [k, v] : j.items())
-    if (!known.count(k))
-      fail(ErrorKind::invalid_input, what + ": unknown key '" + k + "'",
-           "see lua/stdlib/banger/vm.lua for the keys a " + what + " takes");
-}
-
 std::string str(const Json& j, const char* key, const std::string& what, const std::string& fallback = "") {
   if (!j.contains(key) || j[key].is_null()) return fallback;
   if (!j[key].is_string()) fail(ErrorKind::invalid_input, what + "." + key + " must be a string");
   return j[key].get<std::string>();
-}
-
-long long num(const Json& j, const char* key, const std::string& what, long long fallback) {
-  if (!j.contains(key) || j[key].is_null()) return fallback;
-  if (!j[key].is_number()) fail(ErrorKind::invalid_input, what + "." + key + " must be a number");
-  return j[key].get<long long>();
 }
 
 std::vector<std::string> strings(const Json& j, const char* key, const std::string& what) {
@@ -55,61 +41,9 @@ std::vector<std::string> strings(const Json& j, const char* key, const std::stri
   return out;
 }
 
-vm::Spec spec_from(const Json& j) {
-  const std::string w = "vm spec";
-  check_keys(j, {"name", "kernel", "initrd", "cmdline", "rootfs", "overlay", "cpus", "memory_mib",
-                 "state_dir", "net", "accel", "ready_timeout_ms", "qemu"},
-             w);
-  vm::Spec s;
-  s.name = str(j, "name", w);
-  s.kernel = str(j, "kernel", w);
-  s.initrd = str(j, "initrd", w);
-  s.cmdline = str(j, "cmdline", w);
-  s.rootfs = str(j, "rootfs", w);
-  s.overlay = str(j, "overlay", w);
-  s.cpus = static_cast<int>(num(j, "cpus", w, s.cpus));
-  s.memory_mib = static_cast<int>(num(j, "memory_mib", w, s.memory_mib));
-  s.state_dir = str(j, "state_dir", w);
-  s.accel = str(j, "accel", w, "auto");
-  s.ready_timeout = std::chrono::milliseconds(num(j, "ready_timeout_ms", w, s.ready_timeout.count()));
-  s.qemu = str(j, "qemu", w, s.qemu);
-  if (j.contains("net")) {
-    const Json& n = j["net"];
-    const std::string nw = "vm spec.net";
-    check_keys(n, {"mode", "forwards", "host_ports", "tap", "mac", "address", "gateway", "dns"}, nw);
-    s.net.mode = str(n, "mode", nw, "user");
-    s.net.tap = str(n, "tap", nw);
-    s.net.mac = str(n, "mac", nw);
-    s.net.address = str(n, "address", nw);
-    s.net.gateway = str(n, "gateway", nw);
-    s.net.dns = str(n, "dns", nw);
-    if (n.contains("forwards") && !(n["forwards"].is_object() && n["forwards"].empty())) {
-      if (!n["forwards"].is_array()) fail(ErrorKind::invalid_input, nw + ".forwards must be a list");
-      for (const auto& f : n["forwards"]) {
-        const std::string fw = "port forward";
-        check_keys(f, {"proto", "host_addr", "host_port", "guest_port"}, fw);
-        vm::PortForward pf;
-        pf.proto = str(f, "proto", fw, "tcp");
-        pf.host_addr = str(f, "host_addr", fw, "127.0.0.1");
-        pf.host_port = static_cast<int>(num(f, "host_port", fw, 0));
-        pf.guest_port = static_cast<int>(num(f, "guest_port", fw, 0));
-        s.net.forwards.push_back(pf);
-      }
-    }
-    if (n.contains("host_ports") && !(n["host_ports"].is_object() && n["host_ports"].empty())) {
-      if (!n["host_ports"].is_array()) fail(ErrorKind::invalid_input, nw + ".host_ports must be a list");
-      for (const auto& p : n["host_ports"]) {
-        if (!p.is_number_integer()) fail(ErrorKind::invalid_input, nw + ".host_ports must be port numbers");
-        s.net.host_ports.push_back(p.get<int>());
-      }
-    }
-  }
-  return s;
-}
-
 vm::ExecRequest request_from(const Json& j) {
   const std::string w = "exec request";
-  check_keys(j, {"argv", "env", "cwd", "user", "tty"}, w);
+  vm::check_keys(j, {"argv", "env", "cwd", "user", "tty"}, w);
   vm::ExecRequest r;
   r.argv = strings(j, "argv", w);
   if (r.argv.empty()) fail(ErrorKind::invalid_input, "exec: argv must be a non-empty list of strings");
@@ -120,31 +54,8 @@ vm::ExecRequest request_from(const Json& j) {
   return r;
 }
 
-Json info_json(const vm::Info& i, bool running) {
-  return {{"name", i.name},
-          {"running", running},
-          {"pid", i.pid},
-          {"state_dir", i.state_dir},
-          {"console_log", i.console_log},
-          {"qemu_log", i.qemu_log},
-          {"overlay", i.overlay},
-          {"accel", i.accel},
-          {"accel_reason", i.accel_reason},
-          {"agent", i.agent},
-          {"capabilities", i.capabilities},
-          {"mode", i.mode},
-          {"hostname", i.hostname},
-          {"kernel", i.kernel},
-          {"boot",
-           {{"kernel_to_init_ms", i.boot.kernel_to_init_ms},
-            {"init_to_ready_ms", i.boot.init_to_ready_ms},
-            {"guest_uptime_ms", i.boot.guest_uptime_ms},
-            {"host_ready_ms", i.boot.host_ready_ms}}},
-          {"qemu_argv", i.qemu_argv}};
-}
-
 int vm_start(lua_State* L) {
-  vm::Spec spec = spec_from(arg_table(L, 1, "spec"));
+  vm::Spec spec = vm::spec_from_json(arg_table(L, 1, "spec"));
   std::shared_ptr<vm::Vm> v = vm::start(spec);
   push_handle(L, std::move(v), kVmType);
   return 1;
@@ -152,7 +63,9 @@ int vm_start(lua_State* L) {
 
 int vm_info(lua_State* L) {
   auto v = arg_handle<vm::Vm>(L, 1, kVmType);
-  push_json(L, info_json(v->info(), v->running()));
+  Json info = vm::info_to_json(v->info());
+  info["running"] = v->running();
+  push_json(L, info);
   return 1;
 }
 

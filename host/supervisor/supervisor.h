@@ -4,12 +4,9 @@
 // exits releases what the VM held (network, socket) and marks it stopped.
 // There is no global daemon: one supervisor per running VM.
 //
-// SPEC.json (written by the vm_start recipe):
-//   { "name": "...", "state_dir": "...",
-//     "vm":  { kernel, initrd, cmdline, rootfs, overlay, cpus, memory_mib,
-//              accel, ready_timeout_ms, qemu_args: [...] ,
-//              net: { mode: "user"|"tap"|"none", forwards: [{proto, host_addr, host_port, guest_port}] } },
-//     "tap": { "address": N } }        (tap mode only)
+// SPEC.json (written by the vm_start recipe), parsed strictly:
+//   { "vm":  a VM spec (host/vm/spec_json.h: name, state_dir, kernel, ...),
+//     "tap": { "address": N } }   (the VM's index in the address pool; tap mode)
 //
 // Status on STATUS_FD, one line, then the fd is closed:
 //   "ready <info JSON>"  or  "error <JSON {kind, message, hint}>"

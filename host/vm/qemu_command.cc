@@ -67,10 +67,18 @@ void check_spec(const Spec& s) {
                  f.proto + ": tap networking forwards TCP only",
              "use --net user for UDP forwards, or reach the VM's address directly");
   }
-  for (int p : s.net.host_ports)
-    if (p < 1 || p > 65535)
-      fail(ErrorKind::invalid_input, "allowed host port " + std::to_string(p) + " is not valid",
+  for (const auto& h : s.net.allow_host) {
+    if (h.port < 1 || h.port > 65535)
+      fail(ErrorKind::invalid_input, "allowed host port " + std::to_string(h.port) + " is not valid",
            "use a port from 1 to 65535");
+    if (h.proto != "tcp" && h.proto != "udp")
+      fail(ErrorKind::invalid_input, "allowed host port " + std::to_string(h.port) + "/" + h.proto + " is not valid",
+           "use tcp or udp");
+    if (s.net.mode == "user" && h.proto != "tcp")
+      fail(ErrorKind::invalid_input,
+           "allowed host port " + std::to_string(h.port) + "/udp: user networking allows TCP host ports only",
+           "use --net tap (needs root) to allow UDP");
+  }
   for (const auto& f : s.net.forwards) {
     if ((f.proto != "tcp" && f.proto != "udp") || f.host_port < 1 || f.host_port > 65535 ||
         f.guest_port < 1 || f.guest_port > 65535 || f.host_addr.find_first_of(",:") != std::string::npos)

@@ -14,6 +14,12 @@ struct PortForward {
   int guest_port = 0;
 };
 
+// A host port the guest may reach.
+struct HostPort {
+  std::string proto = "tcp";  // "tcp" or "udp"
+  int port = 0;
+};
+
 struct NetSpec {
   // "user": user networking served by banger's libslirp stack (guest
   //         10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3; the host's loopback
@@ -23,9 +29,10 @@ struct NetSpec {
   // "none": no network device.
   std::string mode = "user";
   std::vector<PortForward> forwards;  // host -> guest; tap: TCP only, relayed to `address`
-  // Host TCP ports (on 127.0.0.1) the guest may reach in user mode, at
-  // 10.0.2.4:PORT. (In tap mode the caller opens the firewall instead.)
-  std::vector<int> host_ports;
+  // Host ports the guest may reach. User mode serves TCP ones itself (the
+  // host's 127.0.0.1:PORT at 10.0.2.4:PORT) and refuses UDP; in tap mode the
+  // caller opens the firewall for each (the supervisor's setup_network).
+  std::vector<HostPort> allow_host;
   std::string tap;      // tap: the host device name
   std::string mac;      // tap: optional guest MAC ("52:54:00:..")
   std::string address;  // tap: "10.77.0.5/24"

@@ -59,7 +59,7 @@ net::UserNetConfig user_net_config(const NetSpec& n) {
   net::UserNetConfig c;
   for (const auto& f : n.forwards)
     c.forwards.push_back({f.proto == "udp", f.host_addr, f.host_port, f.guest_port});
-  c.host_ports = n.host_ports;
+  for (const auto& h : n.allow_host) c.host_ports.push_back(h.port);  // TCP only: check_spec
   return c;
 }
 

@@ -25,10 +25,14 @@ local M = {}
 ---@field proto? string "tcp" (default) | "udp"
 ---@field host_addr? string default "127.0.0.1"
 
+---@class banger.vm.HostPort
+---@field port integer
+---@field proto? string "tcp" (default) | "udp"
+
 ---@class banger.vm.Net
 ---@field mode? string "user" (default: banger's user networking, guest 10.0.2.15, no host loopback) | "tap" | "none"
 ---@field forwards? banger.vm.PortForward[] host -> guest ports (tap: TCP, relayed to the guest's address)
----@field host_ports? integer[] user mode: host TCP ports (on 127.0.0.1) the guest may reach at 10.0.2.4
+---@field allow_host? banger.vm.HostPort[] host ports the guest may reach (user mode: TCP only, the host's 127.0.0.1:PORT at 10.0.2.4:PORT; tap mode: the caller opens the firewall)
 ---@field tap? string tap mode: an existing tap device
 ---@field mac? string tap mode: the guest's MAC address
 ---@field address? string tap mode: the guest's address, "10.77.0.5/24"
@@ -72,7 +76,7 @@ local M = {}
 ---@class banger.vm.Handle
 ---@field exec fun(self: banger.vm.Handle, req: banger.vm.ExecRequest): banger.vm.ExecResult
 ---@field exec_stream fun(self: banger.vm.Handle, req: banger.vm.ExecRequest, opts?: banger.vm.StreamOpts): banger.vm.ExecResult
----@field info fun(self: banger.vm.Handle): table name, pid, accel, accel_reason, agent, capabilities, boot = {kernel_to_init_ms, init_to_ready_ms, guest_uptime_ms, host_ready_ms}, console_log, ...
+---@field info fun(self: banger.vm.Handle): table name, qemu_pid, running, accel, accel_reason, agent, capabilities, boot = {kernel_to_init_ms, init_to_ready_ms, guest_uptime_ms, host_ready_ms}, console_log, ...
 ---@field running fun(self: banger.vm.Handle): boolean
 ---@field stop fun(self: banger.vm.Handle, timeout_s?: integer): integer poweroff via the agent, then SIGTERM, then SIGKILL; QEMU's exit status
 ---@field wait fun(self: banger.vm.Handle, timeout_s?: integer): integer|nil QEMU's exit status, nil on timeout

@@ -116,6 +116,16 @@ TEST_CASE("vm command: check_spec names what is wrong", "[vm-unit]") {
   REQUIRE_THROWS_WITH(check_spec(s), "tap network: device name 'bad name' is not valid");
   s.net.mode = "user";
   REQUIRE_NOTHROW(check_spec(s));
+  s.net.allow_host = {{"udp", 53}};
+  REQUIRE_THROWS_WITH(check_spec(s), "allowed host port 53/udp: user networking allows TCP host ports only");
+  s.net.allow_host = {{"tcp", 0}};
+  REQUIRE_THROWS_WITH(check_spec(s), "allowed host port 0 is not valid");
+  s.net.allow_host = {{"sctp", 80}};
+  REQUIRE_THROWS_WITH(check_spec(s), "allowed host port 80/sctp is not valid");
+  s.net.mode = "tap";
+  s.net.tap = "bgtap0";
+  s.net.allow_host = {{"udp", 53}, {"tcp", 5432}};
+  REQUIRE_NOTHROW(check_spec(s));
   fs::remove_all(dir);
 }
 
