@@ -11,6 +11,7 @@
 #include "host/core/error.h"
 #include "host/core/fs.h"
 #include "host/core/lock.h"
+#include "host/core/vm_name.h"
 #include "host/net/firewall.h"
 #include "host/net/link.h"
 #include "host/net/privilege.h"

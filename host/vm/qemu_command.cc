@@ -6,6 +6,7 @@
 
 #include "host/core/error.h"
 #include "host/core/process.h"
+#include "host/core/vm_name.h"
 #include "host/net/user_net.h"
 
 namespace banger::vm {
@@ -21,19 +22,10 @@ void check_file(const std::string& path, const char* what, const std::string& hi
     fail(ErrorKind::invalid_input, std::string(what) + " " + path + ": not a regular file", hint);
 }
 
-bool valid_name(const std::string& n) {
-  if (n.empty() || n.size() > 63) return false;
-  for (char c : n)
-    if (!isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
-  return true;
-}
-
 }  // namespace
 
 void check_spec(const Spec& s) {
-  if (!valid_name(s.name))
-    fail(ErrorKind::invalid_input, "VM name '" + s.name + "' is not valid",
-         "use 1-63 letters, digits, '-', '_' or '.'");
+  check_vm_name(s.name);
   const std::string khint = "pull a kernel (banger kernel pull) or pass an existing file";
   check_file(s.kernel, "kernel", khint);
   check_file(s.initrd, "initrd", khint);

@@ -21,16 +21,12 @@ if _host.net and _host.net.pool then
   if ok then M.ADDRESS_FIRST, M.ADDRESS_LAST = pool.first, pool.last end
 end
 
-local NAME_PATTERN = "^[a-z0-9][a-z0-9-]*$"
-
 --- Checks a VM name: lowercase letters, digits and '-', at most 40 (it
---- becomes a hostname and NAME.vm).
+--- becomes a hostname and NAME.vm). The rule is host/core/vm_name.h's, the
+--- one the VM layer checks too.
 ---@param name string
 function M.check_name(name)
-  if type(name) ~= "string" or #name > 40 or not name:match(NAME_PATTERN) then
-    errors.raise("invalid_input", ("invalid VM name '%s'"):format(tostring(name)),
-      "use lowercase letters, digits and '-' (at most 40), starting with a letter or digit")
-  end
+  core.check_vm_name(name)
 end
 
 --- A fresh name: IMAGE-XXXX.

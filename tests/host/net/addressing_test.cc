@@ -62,12 +62,6 @@ TEST_CASE("net addressing: MACs are stable, unicast and locally administered", "
   CHECK(m.rfind("52:", 0) == 0);
 }
 
-TEST_CASE("net addressing: VM names are checked", "[net]") {
-  CHECK(test::error_message([] { check_vm_name("bad name"); }) == "VM name 'bad name' is not valid");
-  CHECK(test::error_message([] { check_vm_name(""); }) == "VM name '' is not valid");
-  CHECK_NOTHROW(check_vm_name("ok-1.2_x"));
-}
-
 TEST_CASE("net config: guest name servers skip loopback stubs", "[net]") {
   CHECK(nameservers("# c\nnameserver 127.0.0.53\nnameserver 10.255.255.53\nnameserver fd00::1\n"
                     "search lan\nnameserver 192.0.2.9\n") ==

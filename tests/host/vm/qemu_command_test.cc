@@ -88,7 +88,7 @@ TEST_CASE("vm command: check_spec names what is wrong", "[vm-unit]") {
     CHECK(e.hint() == "pull a kernel (banger kernel pull) or pass an existing file");
   }
   s.name = "bad name";
-  REQUIRE_THROWS_WITH(check_spec(s), "VM name 'bad name' is not valid");
+  REQUIRE_THROWS_WITH(check_spec(s), "invalid VM name 'bad name'");
   std::string dir = fs::make_temp_dir("/tmp", "vmspec");
   fs::write_file(dir + "/k", "k");
   s = sample();
