@@ -14,11 +14,9 @@ NetState setup_network(const std::string& name, long long index, vm::Spec& spec)
   net::TapSetup t = net::setup_tap(cfg, name, index);
   spec.net.tap = t.tap;
   spec.net.mac = t.mac;
-  spec.net.address = t.ip + "/" + std::to_string(t.prefix);
+  spec.net.address = t.address();
   spec.net.gateway = t.gateway;
-  std::string dns;
-  for (const auto& d : t.dns) dns += (dns.empty() ? "" : ",") + d;
-  spec.net.dns = dns;
+  spec.net.dns = t.dns_list();
   NetState state{t.tap, t.ip};
   try {
     for (const auto& h : spec.net.allow_host) net::allow_host_port(cfg, name, index, h.port, h.proto);
