@@ -13,10 +13,11 @@ constexpr const char* kClientType = "banger.vm.client";
 
 using supervisor::Client;
 
-// spawn(spec_path, log_path, timeout_s) -> info
+// spawn(spec_path, log_path, timeout_s) -> info. The caller (the vm_start
+// recipe) decides how long a start may take.
 int sv_spawn(lua_State* L) {
   auto info = supervisor::spawn(arg_string(L, 1, "spec_path"), arg_string(L, 2, "log_path"),
-                                std::chrono::seconds(opt_integer(L, 3, "timeout").value_or(180)));
+                                std::chrono::seconds(arg_integer(L, 3, "timeout")));
   push_json(L, info);
   return 1;
 }

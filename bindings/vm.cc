@@ -7,11 +7,13 @@
 //   h:exec{argv={"cat", "/etc/os-release"}} -> {exit_code=, signal=, stdout=, stderr=, guest_us=}
 //   h:exec_stream({argv=...}, {stdout=fn, stderr=fn, stdin=true}) -> {exit_code=, signal=, guest_us=}
 //   h:info() h:running() h:stop(timeout_s) h:wait(timeout_s) h:close()
+//   _host.vm.create_overlay(rootfs, state_dir, name) -> overlay path
 #include <unistd.h>
 
 #include <chrono>
 
 #include "bindings/support.h"
+#include "host/vm/qemu_command.h"
 #include "host/vm/spec_json.h"
 #include "host/vm/vm.h"
 
@@ -58,6 +60,15 @@ int vm_start(lua_State* L) {
   vm::Spec spec = vm::spec_from_json(arg_table(L, 1, "spec"));
   std::shared_ptr<vm::Vm> v = vm::start(spec);
   push_handle(L, std::move(v), kVmType);
+  return 1;
+}
+
+// create_overlay(rootfs, state_dir, name) -> overlay: VM `name`'s qcow2 disk
+// over `rootfs`, where vm.start looks for it.
+int vm_create_overlay(lua_State* L) {
+  std::string overlay = vm::default_overlay(arg_string(L, 2, "state_dir"));
+  vm::create_overlay(arg_string(L, 1, "rootfs"), overlay, arg_string(L, 3, "name"));
+  lua_pushlstring(L, overlay.data(), overlay.size());
   return 1;
 }
 
@@ -167,6 +178,7 @@ const luaL_Reg kVmMethods[] = {
 
 const luaL_Reg kFuncs[] = {
     {"start", wrap<vm_start>},
+    {"create_overlay", wrap<vm_create_overlay>},
     {nullptr, nullptr},
 };
 

@@ -8,6 +8,7 @@
 #include "host/core/process.h"
 #include "host/core/vm_name.h"
 #include "host/net/user_net.h"
+#include "proto/boot.h"
 
 namespace banger::vm {
 
@@ -82,16 +83,21 @@ void check_spec(const Spec& s) {
 }
 
 std::string kernel_cmdline(const Spec& s, const std::string& accel, uint64_t tsc_khz) {
-  std::string c = "console=ttyS0 quiet panic=-1 root=/dev/vda rw banger.hostname=" + s.name;
+  std::string c = "console=ttyS0 quiet panic=-1 root=/dev/vda rw";
+  auto arg = [&c](const char* key, const std::string& value) { c += std::string(" ") + key + "=" + value; };
+  arg(proto::kArgHostname, s.name);
+  if (!s.init.empty()) arg(proto::kArgInit, s.init);
   if (accel == "tcg" && tsc_khz > 0 && s.cmdline.find("tsc_early_khz=") == std::string::npos)
     c += " tsc_early_khz=" + std::to_string(tsc_khz) + " tsc=reliable";
-  if (s.net.mode == "user")
-    c += std::string(" banger.ip=") + net::kUserGuest + "/24 banger.gw=" + net::kUserGateway +
-         " banger.dns=" + net::kUserDns;
+  if (s.net.mode == "user") {
+    arg(proto::kArgIp, std::string(net::kUserGuest) + "/24");
+    arg(proto::kArgGateway, net::kUserGateway);
+    arg(proto::kArgDns, net::kUserDns);
+  }
   if (s.net.mode == "tap") {
-    c += " banger.ip=" + s.net.address;
-    if (!s.net.gateway.empty()) c += " banger.gw=" + s.net.gateway;
-    if (!s.net.dns.empty()) c += " banger.dns=" + s.net.dns;
+    arg(proto::kArgIp, s.net.address);
+    if (!s.net.gateway.empty()) arg(proto::kArgGateway, s.net.gateway);
+    if (!s.net.dns.empty()) arg(proto::kArgDns, s.net.dns);
   }
   if (!s.cmdline.empty()) c += " " + s.cmdline;
   return c;
@@ -135,14 +141,19 @@ std::vector<std::string> qemu_argv(const Spec& s, const AccelChoice& accel, cons
   }
   a.insert(a.end(), {"-device", "virtio-serial-device",
                      "-chardev", "socket,id=agent,fd=" + std::to_string(f.agent_fd),
-                     "-device", "virtserialport,chardev=agent,name=banger.agent"});
+                     "-device", std::string("virtserialport,chardev=agent,name=") + proto::kAgentPort});
   return a;
 }
 
-void create_overlay(const std::string& rootfs, const std::string& overlay) {
+std::string default_overlay(const std::string& state_dir) { return state_dir + "/disk.qcow2"; }
+
+void create_overlay(const std::string& rootfs, const std::string& overlay, const std::string& vm) {
   std::string backing = std::filesystem::absolute(rootfs).string();
-  run_checked({"qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", backing, overlay},
-              "creating the disk overlay " + overlay);
+  RunResult r = run_capture({"qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", backing, overlay});
+  if (r.exit_code == 0) return;
+  while (!r.err.empty() && isspace(static_cast<unsigned char>(r.err.back()))) r.err.pop_back();
+  fail(ErrorKind::io, "creating the disk of VM '" + vm + "' failed: " + r.err,
+       "check that qemu-utils is installed ('banger doctor')");
 }
 
 }  // namespace banger::vm

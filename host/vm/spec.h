@@ -45,13 +45,17 @@ struct Spec {
   std::string kernel;   // a bzImage
   std::string initrd;   // banger's initramfs (the agent as /init + modules)
   std::string cmdline;  // appended to banger's kernel command line
+  // What stage 1 execs from the image (banger.init=PATH): the image's own
+  // init, under which the agent runs as a service, or the image's agent;
+  // empty: the agent runs on as PID 1 from the initramfs.
+  std::string init;
   std::string rootfs;   // the image's raw ext4 file (the overlay's backing file)
   std::string overlay;  // the VM's qcow2 disk; default STATE_DIR/disk.qcow2; made if missing
   int cpus = 1;
   int memory_mib = 512;
   std::string state_dir;  // console.log, qemu.log, the disk overlay
   NetSpec net;
-  std::string accel = "auto";  // "auto", "kvm" or "tcg" (BANGER_ACCEL overrides "auto")
+  std::string accel = "auto";  // "auto", "kvm" or "tcg" (BANGER_ACCEL decides "auto": accel.h)
   std::chrono::milliseconds ready_timeout{60000};
   std::string qemu = "qemu-system-x86_64";
 };

@@ -81,7 +81,7 @@ void check_keys(const Json& j, std::initializer_list<const char*> known, const s
 
 Spec spec_from_json(const Json& j) {
   const std::string w = "vm spec";
-  check_keys(j, {"name", "kernel", "initrd", "cmdline", "rootfs", "overlay", "cpus", "memory_mib", "state_dir",
+  check_keys(j, {"name", "kernel", "initrd", "cmdline", "init", "rootfs", "overlay", "cpus", "memory_mib", "state_dir",
                  "net", "accel", "ready_timeout_ms", "qemu"},
              w);
   Spec s;
@@ -89,6 +89,7 @@ Spec spec_from_json(const Json& j) {
   s.kernel = str(j, "kernel", w, "");
   s.initrd = str(j, "initrd", w, "");
   s.cmdline = str(j, "cmdline", w, "");
+  s.init = str(j, "init", w, "");
   s.rootfs = str(j, "rootfs", w, "");
   s.overlay = str(j, "overlay", w, "");
   s.cpus = num(j, "cpus", w, s.cpus);

@@ -20,7 +20,7 @@ struct Info;
 // vm::start (check_spec). An empty object stands for an empty list (Lua's
 // empty table).
 //
-//   { name, kernel, initrd, cmdline, rootfs, overlay, cpus, memory_mib,
+//   { name, kernel, initrd, cmdline, init, rootfs, overlay, cpus, memory_mib,
 //     state_dir, accel, ready_timeout_ms, qemu,
 //     net: { mode, tap, mac, address, gateway, dns,
 //            forwards: [{proto, host_addr, host_port, guest_port}],

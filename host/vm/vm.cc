@@ -263,11 +263,10 @@ std::unique_ptr<Vm> start(const Spec& spec) {
   info.state_dir = spec.state_dir;
   info.console_log = spec.state_dir + "/console.log";
   info.qemu_log = spec.state_dir + "/qemu.log";
-  info.overlay = spec.overlay.empty() ? spec.state_dir + "/disk.qcow2" : spec.overlay;
-  if (!fs::exists(info.overlay)) create_overlay(spec.rootfs, info.overlay);
+  info.overlay = spec.overlay.empty() ? default_overlay(spec.state_dir) : spec.overlay;
+  if (!fs::exists(info.overlay)) create_overlay(spec.rootfs, info.overlay, spec.name);
 
-  const char* env = getenv("BANGER_ACCEL");
-  AccelChoice accel = choose_accel(spec.accel, env ? env : "", probe_accel());
+  AccelChoice accel = choose_accel(spec.accel, accel_from_env(), probe_accel());
   info.accel = accel.accel;
   info.accel_reason = accel.reason;
   spdlog::info("vm {}: accelerator {} ({})", spec.name, accel.accel, accel.reason);

@@ -23,8 +23,7 @@ return recipe.new {
       return {
         vm = {
           name = rec.name, state_dir = rec.dir, kernel = boot.kernel, initrd = boot.initrd, rootfs = image.rootfs, overlay = rec.overlay,
-          cpus = rec.cpus, memory_mib = rec.memory_mib, accel = _host.core.getenv("BANGER_ACCEL") or "auto",
-          ready_timeout_ms = args.timeout * 1000, cmdline = "banger.hostname=" .. rec.name .. (rec.init and (" banger.init=" .. rec.init) or ""),
+          cpus = rec.cpus, memory_mib = rec.memory_mib, init = rec.init, ready_timeout_ms = args.timeout * 1000,
           net = { mode = rec.net, forwards = rec.forwards, allow_host = rec.allow_host },
         },
         tap = { address = rec.address },

@@ -47,6 +47,7 @@ local M = {}
 ---@field state_dir string console.log, qemu.log and the disk overlay go here
 ---@field overlay? string the VM's qcow2 disk; default STATE_DIR/disk.qcow2, made when missing
 ---@field cmdline? string appended to the kernel command line
+---@field init? string boot this init from the image (e.g. /lib/systemd/systemd; the agent runs as its service); default: the agent is PID 1
 ---@field cpus? integer default 1
 ---@field memory_mib? integer default 512
 ---@field net? banger.vm.Net
@@ -99,7 +100,7 @@ function M.start(spec)
   for _, k in ipairs({ "name", "kernel", "initrd", "rootfs", "state_dir" }) do
     check_string("start", k, spec[k])
   end
-  for _, k in ipairs({ "overlay", "cmdline", "accel", "qemu" }) do
+  for _, k in ipairs({ "overlay", "cmdline", "init", "accel", "qemu" }) do
     check_string("start", k, spec[k], true)
   end
   for _, k in ipairs({ "cpus", "memory_mib", "ready_timeout_ms" }) do
@@ -108,6 +109,20 @@ function M.start(spec)
     end
   end
   return _host.vm.start(spec)
+end
+
+--- Makes VM `name`'s disk in `state_dir`: a qcow2 overlay over the image's
+--- `rootfs` (the same cost for any image size), where vm.start looks for it
+--- (it makes one itself when it is missing).
+---@param rootfs string
+---@param state_dir string
+---@param name string the VM, for the error
+---@return string overlay the disk's path
+function M.create_overlay(rootfs, state_dir, name)
+  check_string("create_overlay", "rootfs", rootfs)
+  check_string("create_overlay", "state_dir", state_dir)
+  check_string("create_overlay", "name", name)
+  return _host.vm.create_overlay(rootfs, state_dir, name)
 end
 
 --- Turns `{"cmd", "arg"}` or `{argv = {...}, env = ...}` into an exec request.

@@ -44,6 +44,10 @@ TEST_CASE("vm command: the kernel command line carries hostname and user-mode ne
   s.net.mode = "none";
   s.cmdline = "loglevel=7";
   CHECK(kernel_cmdline(s) == "console=ttyS0 quiet panic=-1 root=/dev/vda rw banger.hostname=box loglevel=7");
+  s.init = "/lib/systemd/systemd";
+  CHECK(kernel_cmdline(s) ==
+        "console=ttyS0 quiet panic=-1 root=/dev/vda rw banger.hostname=box banger.init=/lib/systemd/systemd "
+        "loglevel=7");
 }
 
 TEST_CASE("vm command: qemu argv for microvm under TCG", "[vm-unit]") {

@@ -20,7 +20,7 @@ TEST_CASE("vm spec json: every key read, missing ones take spec.h's defaults", "
   CHECK(d.net.mode == "user");
 
   Spec s = spec_from_json(Json::parse(R"({
-    "name": "box", "kernel": "/k", "initrd": "/i", "cmdline": "loglevel=7", "rootfs": "/r",
+    "name": "box", "kernel": "/k", "initrd": "/i", "cmdline": "loglevel=7", "init": "/sbin/init", "rootfs": "/r",
     "overlay": "/o.qcow2", "cpus": 2, "memory_mib": 1024, "state_dir": "/s", "accel": "tcg",
     "ready_timeout_ms": 180000, "qemu": "/usr/bin/qemu",
     "net": {"mode": "tap", "tap": "bg0", "mac": "52:00:00:00:00:01", "address": "10.77.0.5/24",
@@ -31,6 +31,7 @@ TEST_CASE("vm spec json: every key read, missing ones take spec.h's defaults", "
   CHECK(s.kernel == "/k");
   CHECK(s.initrd == "/i");
   CHECK(s.cmdline == "loglevel=7");
+  CHECK(s.init == "/sbin/init");
   CHECK(s.rootfs == "/r");
   CHECK(s.overlay == "/o.qcow2");
   CHECK(s.cpus == 2);
