@@ -24,38 +24,6 @@ namespace {
 constexpr const char* kVmType = "banger.vm";
 using Json = nlohmann::json;
 
-std::string str(const Json& j, const char* key, const std::string& what, const std::string& fallback = "") {
-  if (!j.contains(key) || j[key].is_null()) return fallback;
-  if (!j[key].is_string()) fail(ErrorKind::invalid_input, what + "." + key + " must be a string");
-  return j[key].get<std::string>();
-}
-
-std::vector<std::string> strings(const Json& j, const char* key, const std::string& what) {
-  std::vector<std::string> out;
-  if (!j.contains(key) || j[key].is_null()) return out;
-  const Json& v = j[key];
-  if (v.is_object() && v.empty()) return out;  // {} is an empty list in Lua
-  if (!v.is_array()) fail(ErrorKind::invalid_input, what + "." + key + " must be a list of strings");
-  for (const auto& x : v) {
-    if (!x.is_string()) fail(ErrorKind::invalid_input, what + "." + key + " must be a list of strings");
-    out.push_back(x.get<std::string>());
-  }
-  return out;
-}
-
-vm::ExecRequest request_from(const Json& j) {
-  const std::string w = "exec request";
-  vm::check_keys(j, {"argv", "env", "cwd", "user", "tty"}, w);
-  vm::ExecRequest r;
-  r.argv = strings(j, "argv", w);
-  if (r.argv.empty()) fail(ErrorKind::invalid_input, "exec: argv must be a non-empty list of strings");
-  r.env = strings(j, "env", w);
-  r.cwd = str(j, "cwd", w);
-  r.user = str(j, "user", w);
-  r.tty = j.contains("tty") && j["tty"].is_boolean() && j["tty"].get<bool>();
-  return r;
-}
-
 int vm_start(lua_State* L) {
   vm::Spec spec = vm::spec_from_json(arg_table(L, 1, "spec"));
   std::shared_ptr<vm::Vm> v = vm::start(spec);
@@ -87,13 +55,12 @@ int vm_running(lua_State* L) {
 
 int vm_exec(lua_State* L) {
   auto v = arg_handle<vm::Vm>(L, 1, kVmType);
-  vm::ExecRequest req = request_from(arg_table(L, 2, "request"));
+  vm::ExecRequest req = vm::exec_request_from_json(arg_table(L, 2, "request"));
   vm::ExecResult r = v->exec(req);
-  push_json(L, {{"exit_code", r.exit_code},
-                {"signal", r.signal},
-                {"stdout", r.out},
-                {"stderr", r.err},
-                {"guest_us", r.guest_us}});
+  Json out = vm::status_to_json(r);
+  out["stdout"] = r.out;
+  out["stderr"] = r.err;
+  push_json(L, out);
   return 1;
 }
 
@@ -125,7 +92,7 @@ void write_all(int fd, std::string_view data) {
 // stdin=true copies this process's stdin to the command.
 int vm_exec_stream(lua_State* L) {
   auto v = arg_handle<vm::Vm>(L, 1, kVmType);
-  vm::ExecRequest req = request_from(arg_table(L, 2, "request"));
+  vm::ExecRequest req = vm::exec_request_from_json(arg_table(L, 2, "request"));
   vm::StreamIO io;
   int out_fn = 0, err_fn = 0;
   if (lua_istable(L, 3)) {
@@ -144,7 +111,7 @@ int vm_exec_stream(lua_State* L) {
   if (err_fn) io.on_stderr = [L, err_fn](std::string_view d) { call_sink(L, err_fn, d, "stderr"); };
   else io.on_stderr = [](std::string_view d) { write_all(2, d); };
   vm::ExecResult r = v->exec_stream(req, io);
-  push_json(L, {{"exit_code", r.exit_code}, {"signal", r.signal}, {"guest_us", r.guest_us}});
+  push_json(L, vm::status_to_json(r));
   return 1;
 }
 

@@ -39,7 +39,8 @@ void write_status(int fd, const std::string& line) {
   (void)!::write(fd, l.data(), l.size());
 }
 
-// Binds STATE_DIR/control.sock, mode 0600 (the directory is 0700).
+}  // namespace
+
 int listen_control(const std::string& path) {
   ::unlink(path.c_str());
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -55,6 +56,8 @@ int listen_control(const std::string& path) {
   if (::listen(fd, 64) != 0) fail_errno("listening on " + path);
   return fd;
 }
+
+namespace {
 
 // The VM's info plus what the supervisor adds: its own pid, the tap address.
 Json info_json(const vm::Vm& v, const NetState& net) {

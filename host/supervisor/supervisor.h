@@ -16,6 +16,10 @@
 
 namespace banger::supervisor {
 
+// Binds the control socket at `path` (STATE_DIR/control.sock), mode 0600 (the
+// directory is 0700), and listens; returns the socket.
+int listen_control(const std::string& path);
+
 // The supervisor process's main; returns its exit code.
 int supervise(const std::string& spec_path, int status_fd);
 

@@ -35,6 +35,15 @@ const Json& list(const Json& j, const char* key, const std::string& what) {
   return v;
 }
 
+std::vector<std::string> strings(const Json& j, const char* key, const std::string& what) {
+  std::vector<std::string> out;
+  for (const auto& x : list(j, key, what)) {
+    if (!x.is_string()) fail(ErrorKind::invalid_input, what + "." + key + " must be a list of strings");
+    out.push_back(x.get<std::string>());
+  }
+  return out;
+}
+
 NetSpec net_from(const Json& n) {
   const std::string w = "vm spec.net";
   check_keys(n, {"mode", "forwards", "allow_host", "tap", "mac", "address", "gateway", "dns"}, w);
@@ -122,6 +131,26 @@ Json info_to_json(const Info& i) {
             {"guest_uptime_ms", i.boot.guest_uptime_ms},
             {"host_ready_ms", i.boot.host_ready_ms}}},
           {"qemu_argv", i.qemu_argv}};
+}
+
+ExecRequest exec_request_from_json(const Json& j) {
+  const std::string w = "exec request";
+  check_keys(j, {"argv", "env", "cwd", "user", "tty"}, w);
+  ExecRequest r;
+  r.argv = strings(j, "argv", w);
+  if (r.argv.empty()) fail(ErrorKind::invalid_input, "exec: argv must be a non-empty list of strings");
+  r.env = strings(j, "env", w);
+  r.cwd = str(j, "cwd", w, "");
+  r.user = str(j, "user", w, "");
+  if (!absent(j, "tty")) {
+    if (!j["tty"].is_boolean()) fail(ErrorKind::invalid_input, w + ".tty must be a boolean");
+    r.tty = j["tty"].get<bool>();
+  }
+  return r;
+}
+
+Json status_to_json(const ExecStatus& s) {
+  return {{"exit_code", s.exit_code}, {"signal", s.signal}, {"guest_us", s.guest_us}};
 }
 
 }  // namespace banger::vm

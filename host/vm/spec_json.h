@@ -1,6 +1,7 @@
-// A VM spec and a VM's info as JSON: the one parser and the one serializer.
-// The supervisor reads its spec file with them and _host.vm reads a Lua
-// table converted to JSON, so a key has one name and one default everywhere.
+// A VM spec, a VM's info and an exec request and its result as JSON: the one
+// parser and the one serializer of each. The supervisor reads its spec file
+// with them, _host.vm and _host.supervisor read Lua tables converted to JSON,
+// so a key has one name and one default everywhere.
 #pragma once
 
 #include <initializer_list>
@@ -8,6 +9,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "host/vm/exec_session.h"
 #include "host/vm/spec.h"
 
 namespace banger::vm {
@@ -35,5 +37,12 @@ void check_keys(const nlohmann::json& j, std::initializer_list<const char*> know
 // accel_reason, agent, capabilities, mode, hostname, kernel, the log and disk
 // paths, boot timings and the QEMU command line.
 nlohmann::json info_to_json(const Info& info);
+
+// {argv, env, cwd, user, tty}, strictly like spec_from_json; argv must be a
+// non-empty list of strings.
+ExecRequest exec_request_from_json(const nlohmann::json& j);
+
+// {exit_code, signal, guest_us}.
+nlohmann::json status_to_json(const ExecStatus& status);
 
 }  // namespace banger::vm

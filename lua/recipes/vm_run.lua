@@ -51,7 +51,7 @@ return recipe.new {
         env = args.env, cwd = args.workdir,
       })
       client:close()
-      return r.code
+      return r.exit_code
     end)
     return code
   end,

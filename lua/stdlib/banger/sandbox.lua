@@ -262,7 +262,7 @@ function M.authorize_ssh(name)
   require("banger.fs").write(tmp, key.public_key_text .. "\n", tonumber("600", 8))
   local ok, err = pcall(function()
     local r = client:exec({ argv = { "sh", "-c", "mkdir -p /root/.ssh && chmod 700 /root/.ssh" }, forward_signals = false })
-    if r.code ~= 0 then errors.raise("io", ("VM '%s': preparing /root/.ssh failed"):format(name)) end
+    if r.exit_code ~= 0 then errors.raise("io", ("VM '%s': preparing /root/.ssh failed"):format(name)) end
     client:put(tmp, "/root/.ssh/authorized_keys", tonumber("600", 8))
     -- The agent is PID 1, so nothing else starts services: start sshd when
     -- the image has one (host keys made on first boot).
