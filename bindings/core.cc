@@ -16,6 +16,7 @@
 #include "host/core/log.h"
 #include "host/core/paths.h"
 #include "host/core/process.h"
+#include "host/core/vm_name.h"
 
 namespace banger::lua {
 
@@ -160,6 +161,17 @@ int core_free_bytes(lua_State* L) {
   return 1;
 }
 
+// check_vm_name(name): raises invalid_input unless `name` follows the VM name
+// rule (host/core/vm_name.h); a value that is not a string never does.
+int core_check_vm_name(lua_State* L) {
+  if (lua_type(L, 1) != LUA_TSTRING) {
+    const char* shown = lua_type(L, 1) == LUA_TNUMBER ? lua_tostring(L, 1) : lua_typename(L, lua_type(L, 1));
+    fail_vm_name(shown ? shown : "?");
+  }
+  check_vm_name(arg_string(L, 1, "name"));
+  return 0;
+}
+
 // run(argv, {input=, cwd=}) -> {code=, out=, err=}
 int core_run(lua_State* L) {
   nlohmann::json argv = arg_table(L, 1, "argv");
@@ -261,6 +273,7 @@ const luaL_Reg kFuncs[] = {
     {"make_temp_dir", wrap<core_make_temp_dir>},
     {"realpath", wrap<core_realpath>},
     {"free_bytes", wrap<core_free_bytes>},
+    {"check_vm_name", wrap<core_check_vm_name>},
     {"run", wrap<core_run>},
     {"exec", wrap<core_exec>},
     {"find_executable", wrap<core_find_executable>},

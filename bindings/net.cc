@@ -14,21 +14,17 @@ namespace {
 using Json = nlohmann::json;
 
 Json tap_json(const net::TapSetup& t) {
-  std::string address = t.ip + "/" + std::to_string(t.prefix), dns;
-  for (const auto& d : t.dns) dns += (dns.empty() ? "" : ",") + d;
   return {{"tap", t.tap},
           {"mac", t.mac},
           {"ip", t.ip},
-          {"address", address},
+          {"address", t.address()},
           {"gateway", t.gateway},
           {"prefix", t.prefix},
           {"dns", t.dns},
-          {"qemu_args", t.qemu_args},
-          {"cmdline", t.cmdline},
           // vm::NetSpec's fields for tap mode, ready for the VM spec's `net`.
           {"net_spec",
-           {{"mode", "tap"}, {"tap", t.tap}, {"mac", t.mac}, {"address", address}, {"gateway", t.gateway},
-            {"dns", dns}}}};
+           {{"mode", "tap"}, {"tap", t.tap}, {"mac", t.mac}, {"address", t.address()}, {"gateway", t.gateway},
+            {"dns", t.dns_list()}}}};
 }
 
 // A list of strings from a Lua sequence (an empty table is an empty list).
@@ -49,8 +45,7 @@ int net_ensure_bridge(lua_State* L) {
   return 0;
 }
 
-// setup_tap(name, address_index) -> {tap, mac, ip, address, gateway, prefix, dns,
-//   qemu_args, cmdline, net_spec}
+// setup_tap(name, address_index) -> {tap, mac, ip, address, gateway, prefix, dns, net_spec}
 int net_setup_tap(lua_State* L) {
   auto name = arg_string(L, 1, "name");
   auto index = arg_integer(L, 2, "address_index");

@@ -4,6 +4,7 @@
 #include "bindings/support.h"
 #include "host/supervisor/client.h"
 #include "host/supervisor/spawn.h"
+#include "host/vm/spec_json.h"
 
 namespace banger::lua {
 
@@ -13,10 +14,11 @@ constexpr const char* kClientType = "banger.vm.client";
 
 using supervisor::Client;
 
-// spawn(spec_path, log_path, timeout_s) -> info
+// spawn(spec_path, log_path, timeout_s) -> info. The caller (the vm_start
+// recipe) decides how long a start may take.
 int sv_spawn(lua_State* L) {
   auto info = supervisor::spawn(arg_string(L, 1, "spec_path"), arg_string(L, 2, "log_path"),
-                                std::chrono::seconds(opt_integer(L, 3, "timeout").value_or(180)));
+                                std::chrono::seconds(arg_integer(L, 3, "timeout")));
   push_json(L, info);
   return 1;
 }
@@ -40,29 +42,21 @@ int sv_connect(lua_State* L) {
   return 1;
 }
 
-std::vector<std::string> strings(const nlohmann::json& j, const char* key) {
-  std::vector<std::string> out;
-  if (j.contains(key))
-    for (const auto& v : j[key]) out.push_back(v.get<std::string>());
-  return out;
-}
-
-// client:exec{argv=, env=, cwd=, user=, tty=, stdin=bool, forward_signals=} -> {code, signal, guest_us}
+// client:exec{argv=, env=, cwd=, user=, tty=, stdin=bool, forward_signals=} -> {exit_code, signal, guest_us}
 // stdio is this process's own (stdin only when stdin=true).
 int cl_exec(lua_State* L) {
   auto c = arg_handle<Client>(L, 1, kClientType);
   nlohmann::json o = arg_table(L, 2, "opts");
   supervisor::ExecOptions opts;
-  opts.argv = strings(o, "argv");
-  if (opts.argv.empty()) fail(ErrorKind::invalid_input, "exec needs a command");
-  opts.env = strings(o, "env");
-  opts.cwd = o.value("cwd", "");
-  opts.user = o.value("user", "");
-  opts.tty = o.value("tty", false);
-  opts.stdin_fd = o.value("stdin", false) ? 0 : -1;
-  opts.forward_signals = o.value("forward_signals", true);
-  auto r = c->exec(opts);
-  push_json(L, {{"code", r.exit_code}, {"signal", r.signal}, {"guest_us", r.guest_us}});
+  // What is not the request is how this process wires it up.
+  if (o.is_object()) {
+    opts.stdin_fd = o.value("stdin", false) ? 0 : -1;
+    opts.forward_signals = o.value("forward_signals", true);
+    o.erase("stdin");
+    o.erase("forward_signals");
+  }
+  opts.request = vm::exec_request_from_json(o);
+  push_json(L, vm::status_to_json(c->exec(opts)));
   return 1;
 }
 

@@ -7,12 +7,14 @@
 //   h:exec{argv={"cat", "/etc/os-release"}} -> {exit_code=, signal=, stdout=, stderr=, guest_us=}
 //   h:exec_stream({argv=...}, {stdout=fn, stderr=fn, stdin=true}) -> {exit_code=, signal=, guest_us=}
 //   h:info() h:running() h:stop(timeout_s) h:wait(timeout_s) h:close()
+//   _host.vm.create_overlay(rootfs, state_dir, name) -> overlay path
 #include <unistd.h>
 
 #include <chrono>
-#include <set>
 
 #include "bindings/support.h"
+#include "host/vm/qemu_command.h"
+#include "host/vm/spec_json.h"
 #include "host/vm/vm.h"
 
 namespace banger::lua {
@@ -22,137 +24,27 @@ namespace {
 constexpr const char* kVmType = "banger.vm";
 using Json = nlohmann::json;
 
-void check_keys(const Json& j, const std::set<std::string>& known, const std::string& what) {
-  if (!j.is_object()) fail(ErrorKind::invalid_input, what + " must be a table");
-  for (const auto& [k, v] : j.items())
-    if (!known.count(k))
-      fail(ErrorKind::invalid_input, what + ": unknown key '" + k + "'",
-           "see lua/stdlib/banger/vm.lua for the keys a " + what + " takes");
-}
-
-std::string str(const Json& j, const char* key, const std::string& what, const std::string& fallback = "") {
-  if (!j.contains(key) || j[key].is_null()) return fallback;
-  if (!j[key].is_string()) fail(ErrorKind::invalid_input, what + "." + key + " must be a string");
-  return j[key].get<std::string>();
-}
-
-long long num(const Json& j, const char* key, const std::string& what, long long fallback) {
-  if (!j.contains(key) || j[key].is_null()) return fallback;
-  if (!j[key].is_number()) fail(ErrorKind::invalid_input, what + "." + key + " must be a number");
-  return j[key].get<long long>();
-}
-
-std::vector<std::string> strings(const Json& j, const char* key, const std::string& what) {
-  std::vector<std::string> out;
-  if (!j.contains(key) || j[key].is_null()) return out;
-  const Json& v = j[key];
-  if (v.is_object() && v.empty()) return out;  // {} is an empty list in Lua
-  if (!v.is_array()) fail(ErrorKind::invalid_input, what + "." + key + " must be a list of strings");
-  for (const auto& x : v) {
-    if (!x.is_string()) fail(ErrorKind::invalid_input, what + "." + key + " must be a list of strings");
-    out.push_back(x.get<std::string>());
-  }
-  return out;
-}
-
-vm::Spec spec_from(const Json& j) {
-  const std::string w = "vm spec";
-  check_keys(j, {"name", "kernel", "initrd", "cmdline", "rootfs", "overlay", "cpus", "memory_mib",
-                 "state_dir", "net", "accel", "ready_timeout_ms", "qemu"},
-             w);
-  vm::Spec s;
-  s.name = str(j, "name", w);
-  s.kernel = str(j, "kernel", w);
-  s.initrd = str(j, "initrd", w);
-  s.cmdline = str(j, "cmdline", w);
-  s.rootfs = str(j, "rootfs", w);
-  s.overlay = str(j, "overlay", w);
-  s.cpus = static_cast<int>(num(j, "cpus", w, s.cpus));
-  s.memory_mib = static_cast<int>(num(j, "memory_mib", w, s.memory_mib));
-  s.state_dir = str(j, "state_dir", w);
-  s.accel = str(j, "accel", w, "auto");
-  s.ready_timeout = std::chrono::milliseconds(num(j, "ready_timeout_ms", w, s.ready_timeout.count()));
-  s.qemu = str(j, "qemu", w, s.qemu);
-  if (j.contains("net")) {
-    const Json& n = j["net"];
-    const std::string nw = "vm spec.net";
-    check_keys(n, {"mode", "forwards", "host_ports", "tap", "mac", "address", "gateway", "dns"}, nw);
-    s.net.mode = str(n, "mode", nw, "user");
-    s.net.tap = str(n, "tap", nw);
-    s.net.mac = str(n, "mac", nw);
-    s.net.address = str(n, "address", nw);
-    s.net.gateway = str(n, "gateway", nw);
-    s.net.dns = str(n, "dns", nw);
-    if (n.contains("forwards") && !(n["forwards"].is_object() && n["forwards"].empty())) {
-      if (!n["forwards"].is_array()) fail(ErrorKind::invalid_input, nw + ".forwards must be a list");
-      for (const auto& f : n["forwards"]) {
-        const std::string fw = "port forward";
-        check_keys(f, {"proto", "host_addr", "host_port", "guest_port"}, fw);
-        vm::PortForward pf;
-        pf.proto = str(f, "proto", fw, "tcp");
-        pf.host_addr = str(f, "host_addr", fw, "127.0.0.1");
-        pf.host_port = static_cast<int>(num(f, "host_port", fw, 0));
-        pf.guest_port = static_cast<int>(num(f, "guest_port", fw, 0));
-        s.net.forwards.push_back(pf);
-      }
-    }
-    if (n.contains("host_ports") && !(n["host_ports"].is_object() && n["host_ports"].empty())) {
-      if (!n["host_ports"].is_array()) fail(ErrorKind::invalid_input, nw + ".host_ports must be a list");
-      for (const auto& p : n["host_ports"]) {
-        if (!p.is_number_integer()) fail(ErrorKind::invalid_input, nw + ".host_ports must be port numbers");
-        s.net.host_ports.push_back(p.get<int>());
-      }
-    }
-  }
-  return s;
-}
-
-vm::ExecRequest request_from(const Json& j) {
-  const std::string w = "exec request";
-  check_keys(j, {"argv", "env", "cwd", "user", "tty"}, w);
-  vm::ExecRequest r;
-  r.argv = strings(j, "argv", w);
-  if (r.argv.empty()) fail(ErrorKind::invalid_input, "exec: argv must be a non-empty list of strings");
-  r.env = strings(j, "env", w);
-  r.cwd = str(j, "cwd", w);
-  r.user = str(j, "user", w);
-  r.tty = j.contains("tty") && j["tty"].is_boolean() && j["tty"].get<bool>();
-  return r;
-}
-
-Json info_json(const vm::Info& i, bool running) {
-  return {{"name", i.name},
-          {"running", running},
-          {"pid", i.pid},
-          {"state_dir", i.state_dir},
-          {"console_log", i.console_log},
-          {"qemu_log", i.qemu_log},
-          {"overlay", i.overlay},
-          {"accel", i.accel},
-          {"accel_reason", i.accel_reason},
-          {"agent", i.agent},
-          {"capabilities", i.capabilities},
-          {"mode", i.mode},
-          {"hostname", i.hostname},
-          {"kernel", i.kernel},
-          {"boot",
-           {{"kernel_to_init_ms", i.boot.kernel_to_init_ms},
-            {"init_to_ready_ms", i.boot.init_to_ready_ms},
-            {"guest_uptime_ms", i.boot.guest_uptime_ms},
-            {"host_ready_ms", i.boot.host_ready_ms}}},
-          {"qemu_argv", i.qemu_argv}};
-}
-
 int vm_start(lua_State* L) {
-  vm::Spec spec = spec_from(arg_table(L, 1, "spec"));
+  vm::Spec spec = vm::spec_from_json(arg_table(L, 1, "spec"));
   std::shared_ptr<vm::Vm> v = vm::start(spec);
   push_handle(L, std::move(v), kVmType);
   return 1;
 }
 
+// create_overlay(rootfs, state_dir, name) -> overlay: VM `name`'s qcow2 disk
+// over `rootfs`, where vm.start looks for it.
+int vm_create_overlay(lua_State* L) {
+  std::string overlay = vm::default_overlay(arg_string(L, 2, "state_dir"));
+  vm::create_overlay(arg_string(L, 1, "rootfs"), overlay, arg_string(L, 3, "name"));
+  lua_pushlstring(L, overlay.data(), overlay.size());
+  return 1;
+}
+
 int vm_info(lua_State* L) {
   auto v = arg_handle<vm::Vm>(L, 1, kVmType);
-  push_json(L, info_json(v->info(), v->running()));
+  Json info = vm::info_to_json(v->info());
+  info["running"] = v->running();
+  push_json(L, info);
   return 1;
 }
 
@@ -163,13 +55,12 @@ int vm_running(lua_State* L) {
 
 int vm_exec(lua_State* L) {
   auto v = arg_handle<vm::Vm>(L, 1, kVmType);
-  vm::ExecRequest req = request_from(arg_table(L, 2, "request"));
+  vm::ExecRequest req = vm::exec_request_from_json(arg_table(L, 2, "request"));
   vm::ExecResult r = v->exec(req);
-  push_json(L, {{"exit_code", r.exit_code},
-                {"signal", r.signal},
-                {"stdout", r.out},
-                {"stderr", r.err},
-                {"guest_us", r.guest_us}});
+  Json out = vm::status_to_json(r);
+  out["stdout"] = r.out;
+  out["stderr"] = r.err;
+  push_json(L, out);
   return 1;
 }
 
@@ -197,7 +88,7 @@ void write_all(int fd, std::string_view data) {
 // stdin=true copies this process's stdin to the command.
 int vm_exec_stream(lua_State* L) {
   auto v = arg_handle<vm::Vm>(L, 1, kVmType);
-  vm::ExecRequest req = request_from(arg_table(L, 2, "request"));
+  vm::ExecRequest req = vm::exec_request_from_json(arg_table(L, 2, "request"));
   vm::StreamIO io;
   int out_fn = 0, err_fn = 0;
   if (lua_istable(L, 3)) {
@@ -216,7 +107,7 @@ int vm_exec_stream(lua_State* L) {
   if (err_fn) io.on_stderr = [L, err_fn](std::string_view d) { call_sink(L, err_fn, d, "stderr"); };
   else io.on_stderr = [](std::string_view d) { write_all(2, d); };
   vm::ExecResult r = v->exec_stream(req, io);
-  push_json(L, {{"exit_code", r.exit_code}, {"signal", r.signal}, {"guest_us", r.guest_us}});
+  push_json(L, vm::status_to_json(r));
   return 1;
 }
 
@@ -250,6 +141,7 @@ const luaL_Reg kVmMethods[] = {
 
 const luaL_Reg kFuncs[] = {
     {"start", wrap<vm_start>},
+    {"create_overlay", wrap<vm_create_overlay>},
     {nullptr, nullptr},
 };
 

@@ -11,16 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "proto/boot.h"  // the agent path, its port, the kernel command-line keys
+
 namespace banger::agent {
 
 inline constexpr const char* kVersion = "0.1.0";
-// Where inject_agents puts the agent in an image. Stage 1 requires it there,
-// then runs on as PID 1 from its own in-memory copy (banger.init=PATH execs
-// PATH from the image instead).
-inline constexpr const char* kDefaultAgentPath = "/.banger/agent";
 // The initramfs lists the modules to load here, one path per line, in order.
 inline constexpr const char* kModulesList = "/etc/banger/modules";
-inline constexpr const char* kPortName = "banger.agent";
 // Carries the uptime at which the first init started from stage 1 to stage 2.
 inline constexpr const char* kInitUptimeEnv = "BANGER_INIT_UPTIME_MS";
 // Carries stage 1's descriptor of the initramfs root to the agent in the root

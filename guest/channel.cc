@@ -28,7 +28,7 @@ std::string find_port() {
   while (dirent* e = readdir(d)) {
     std::string n = e->d_name;
     if (n.rfind("vport", 0) != 0) continue;
-    if (trim(read_small_file("/sys/class/virtio-ports/" + n + "/name")) == kPortName) {
+    if (trim(read_small_file("/sys/class/virtio-ports/" + n + "/name")) == proto::kAgentPort) {
       found = n;
       break;
     }
@@ -67,7 +67,7 @@ int open_channel(int timeout_ms) {
     }
     if (timeout_ms >= 0 && uptime_ms() - start > static_cast<uint64_t>(timeout_ms)) return -1;
     if (!said && uptime_ms() - start > 5000) {
-      log("waiting for the virtio-serial port %s (is virtio_console loaded?)", kPortName);
+      log("waiting for the virtio-serial port %s (is virtio_console loaded?)", proto::kAgentPort);
       said = true;
     }
     usleep(10000);

@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   if (pid1) {
     uint64_t start = uptime_ms();
     Cmdline c = read_cmdline();
-    g_trace = c.count("banger.debug") > 0;
+    g_trace = c.count(banger::proto::kArgDebug) > 0;
     trace("pid 1 start");
     setup_system(c);
     trace("system set up");

@@ -71,15 +71,15 @@ int mask_to_prefix(const std::string& mask) {
 
 std::optional<NetConfig> parse(const Cmdline& c) {
   NetConfig n;
-  std::string ip = cmdline_get(c, "banger.ip");
+  std::string ip = cmdline_get(c, proto::kArgIp);
   if (!ip.empty()) {
     size_t slash = ip.find('/');
     n.address = ip.substr(0, slash);
     if (slash != std::string::npos) n.prefix = atoi(ip.c_str() + slash + 1);
-    n.gateway = cmdline_get(c, "banger.gw");
-    for (auto& d : split(cmdline_get(c, "banger.dns"), ','))
+    n.gateway = cmdline_get(c, proto::kArgGateway);
+    for (auto& d : split(cmdline_get(c, proto::kArgDns), ','))
       if (!d.empty()) n.dns.push_back(d);
-    n.iface = cmdline_get(c, "banger.iface");
+    n.iface = cmdline_get(c, proto::kArgIface);
     return n;
   }
   std::string k = cmdline_get(c, "ip");

@@ -206,17 +206,17 @@ void run_stage1() {
   }
 
   Cmdline c = read_cmdline();
-  g_trace = c.count("banger.debug") > 0;
+  g_trace = c.count(proto::kArgDebug) > 0;
   trace("stage 1 start");
   // The agent loads the deferrable modules after reporting ready, from the
   // initramfs it inherits; the image's own init inherits nothing.
-  bool explicit_init = c.count("banger.init") > 0;
+  bool explicit_init = c.count(proto::kArgInit) > 0;
   // The network and console chains load while the root disk is mounted;
   // finish_modules waits for them before the agent (or init) runs.
   int here = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   std::vector<ModuleLane> lanes;
   if (explicit_init) load_modules(here, ModulePhase::all);
-  else lanes = start_early_modules(here, c.count("banger.ip") > 0);
+  else lanes = start_early_modules(here, c.count(proto::kArgIp) > 0);
   trace("disk modules loaded");
 
   std::string root = cmdline_get(c, "root", "/dev/vda");
@@ -227,7 +227,7 @@ void run_stage1() {
   // is prepared for banger. banger.init=PATH execs PATH from the image
   // instead: the image's own init, or banger.init=/.banger/agent to run the
   // image's agent.
-  std::string init = cmdline_get(c, "banger.init", kDefaultAgentPath);
+  std::string init = cmdline_get(c, proto::kArgInit, proto::kAgentPath);
   int self = explicit_init ? -1 : open("/init", O_RDONLY | O_CLOEXEC);
   if (!wait_for_device(root, 10000)) {
     std::string msg = "root disk " + root + " did not appear (is the virtio_blk module listed in " +
@@ -265,7 +265,7 @@ void run_stage1() {
   // /lib/systemd/systemd) resolve only there.
   if (access(init.c_str(), X_OK) != 0) {
     std::string msg = init + " is missing from the root filesystem (" + strerror(errno) + ")" +
-                      (init == kDefaultAgentPath ? ": the image has no banger agent; run inject_agents on it"
+                      (init == proto::kAgentPath ? ": the image has no banger agent; run inject_agents on it"
                                                  : "");
     die(msg.c_str());
   }
@@ -273,7 +273,7 @@ void run_stage1() {
                                   "TERM=linux",
                                   std::string(kInitUptimeEnv) + "=" + std::to_string(start)};
   if (rootfd >= 0) {
-    if (init == kDefaultAgentPath) {
+    if (init == proto::kAgentPath) {
       env.push_back(std::string(kOldRootEnv) + "=" + std::to_string(rootfd));
     } else {
       free_initramfs(rootfd);  // the image's own init gets no descriptor it does not know

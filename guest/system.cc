@@ -68,7 +68,7 @@ void setup_system(const Cmdline& c) {
         if (fd != i) dup2(fd, i);
   }
   trace("mounted");
-  std::string host = cmdline_get(c, "banger.hostname", "banger");
+  std::string host = cmdline_get(c, proto::kArgHostname, "banger");
   if (sethostname(host.data(), host.size()) != 0) log("sethostname: %s", strerror(errno));
   // OCI images often lack /etc/hosts (a container runtime would bind one).
   struct stat st {};

@@ -9,6 +9,7 @@
 #include "host/core/fs.h"
 #include "host/agents/service_unit.h"
 #include "host/ext4/image.h"
+#include "proto/boot.h"
 
 namespace banger::agents {
 
@@ -45,16 +46,16 @@ InjectResult inject_agent(ext4::Image& image, const std::string& agent_binary) {
   std::string data = fs::read_file(agent_binary);
   // Anything but a real directory at /.banger goes: a symlink there could
   // point the write at /sbin/init or outside what we mean to touch.
-  if (image.exists(kAgentDir) && image.stat(kAgentDir).type != ext4::FileType::directory)
-    image.rm(kAgentDir);
-  if (!image.exists(kAgentDir)) image.mkdir(kAgentDir, 0755, ext4::Owner{0, 0});
-  image.chown(kAgentDir, ext4::Owner{0, 0});
-  image.chmod(kAgentDir, 0755);
+  if (image.exists(proto::kAgentDir) && image.stat(proto::kAgentDir).type != ext4::FileType::directory)
+    image.rm(proto::kAgentDir);
+  if (!image.exists(proto::kAgentDir)) image.mkdir(proto::kAgentDir, 0755, ext4::Owner{0, 0});
+  image.chown(proto::kAgentDir, ext4::Owner{0, 0});
+  image.chmod(proto::kAgentDir, 0755);
   // write() replaces a symlink or file at the path instead of following it.
-  if (image.exists(kAgentPath) && image.stat(kAgentPath).type == ext4::FileType::directory)
-    image.rm(kAgentPath, true);
-  image.write(kAgentPath, data, 0755, ext4::Owner{0, 0});
-  return {kAgentPath, data.size(), install_service_unit(image)};
+  if (image.exists(proto::kAgentPath) && image.stat(proto::kAgentPath).type == ext4::FileType::directory)
+    image.rm(proto::kAgentPath, true);
+  image.write(proto::kAgentPath, data, 0755, ext4::Owner{0, 0});
+  return {proto::kAgentPath, data.size(), install_service_unit(image)};
 }
 
 }  // namespace banger::agents

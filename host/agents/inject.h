@@ -10,10 +10,6 @@ class Image;
 
 namespace banger::agents {
 
-// Where the agent lives inside every image (guest/agent.h agrees).
-inline constexpr const char* kAgentDir = "/.banger";
-inline constexpr const char* kAgentPath = "/.banger/agent";
-
 // The agent binary on the host: $BANGER_AGENT, else `banger-agent` next to
 // the running executable (or one directory up, for the test binary), else
 // /usr/lib/banger/banger-agent. Not found: a not_found error with a hint.
@@ -25,7 +21,7 @@ struct InjectResult {
   std::string service_unit;  // the systemd unit installed, or "" (no systemd in the image)
 };
 
-// Writes the agent at kAgentPath, owned by root, mode 0755. A symlink (or
+// Writes the agent at proto::kAgentPath (proto/boot.h), owned by root, mode 0755. A symlink (or
 // file) at /.banger or at the agent path is replaced, never followed, so an
 // image cannot redirect the write elsewhere. Where the image has systemd, also
 // installs the unit that starts the agent as a service (service_unit.h).

@@ -2,6 +2,7 @@
 
 #include "host/core/error.h"
 #include "host/ext4/image.h"
+#include "proto/boot.h"
 
 namespace banger::agents {
 
@@ -39,7 +40,7 @@ std::string service_unit_text() {
          "Description=banger guest agent\n"
          "\n"
          "[Service]\n"
-         "ExecStart=/.banger/agent --service\n"
+         "ExecStart=" + std::string(proto::kAgentPath) + " --service\n"
          "Restart=always\n"
          "RestartSec=1\n"
          "\n"

@@ -181,8 +181,7 @@ Inputs default_inputs() {
   in.home = paths::home();
   const char* h = std::getenv("HOME");
   if (h && *h) in.user_ssh_config = std::string(h) + "/.ssh/config";
-  const char* a = std::getenv("BANGER_ACCEL");
-  if (a) in.accel_env = a;
+  in.accel_env = vm::accel_from_env();
   return in;
 }
 

@@ -82,15 +82,6 @@ Subnet parse_subnet(const std::string& text, const std::string& from) {
   return Subnet{addr, prefix};
 }
 
-void check_vm_name(const std::string& n) {
-  bool ok = !n.empty() && n.size() <= 63;
-  for (char c : n)
-    if (!isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') ok = false;
-  if (!ok)
-    fail(ErrorKind::invalid_input, "VM name '" + n + "' is not valid",
-         "use 1-63 letters, digits, '-', '_' or '.'");
-}
-
 std::string tap_name(const std::string& prefix, const std::string& name) {
   // PREFIX SHORT "-" HASH with a 6-hex-digit hash (24 bits): the short part
   // only helps a human reading `ip link`; the hash keeps names apart.

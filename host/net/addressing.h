@@ -32,9 +32,6 @@ Subnet parse_subnet(const std::string& text, const std::string& from = "subnet")
 bool parse_ipv4(const std::string& text, uint32_t* out);
 std::string format_ipv4(uint32_t addr);
 
-// VM names: 1-63 letters, digits, '-', '_' or '.' (the same rule as vm::check_spec).
-void check_vm_name(const std::string& name);
-
 // The tap of VM `name`: PREFIX + up to the first few name characters + "-" +
 // a hash, at most 15 characters (IFNAMSIZ - 1), stable for a name.
 std::string tap_name(const std::string& prefix, const std::string& name);

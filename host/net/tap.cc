@@ -11,6 +11,7 @@
 #include "host/core/error.h"
 #include "host/core/fs.h"
 #include "host/core/lock.h"
+#include "host/core/vm_name.h"
 #include "host/net/firewall.h"
 #include "host/net/link.h"
 #include "host/net/privilege.h"
@@ -132,6 +133,12 @@ void ensure_bridge(const Config& cfg) {
   ensure_tables(cfg);
 }
 
+std::string TapSetup::dns_list() const {
+  std::string joined;
+  for (const auto& d : dns) joined += (joined.empty() ? "" : ",") + d;
+  return joined;
+}
+
 TapSetup describe_tap(const Config& cfg, const std::string& name, long long index) {
   check_vm_name(name);
   TapSetup t;
@@ -141,14 +148,6 @@ TapSetup describe_tap(const Config& cfg, const std::string& name, long long inde
   t.gateway = cfg.subnet.gateway();
   t.prefix = cfg.subnet.prefix;
   t.dns = cfg.dns;
-  t.qemu_args = {"-netdev", "tap,id=net0,ifname=" + t.tap + ",script=no,downscript=no",
-                 "-device", "virtio-net-device,netdev=net0,mac=" + t.mac};
-  t.cmdline = "banger.ip=" + t.ip + "/" + std::to_string(t.prefix) + " banger.gw=" + t.gateway;
-  if (!t.dns.empty()) {
-    std::string joined;
-    for (const auto& d : t.dns) joined += (joined.empty() ? "" : ",") + d;
-    t.cmdline += " banger.dns=" + joined;
-  }
   return t;
 }
 

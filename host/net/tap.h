@@ -20,6 +20,8 @@ namespace banger::net {
 // with a conflict error when another link already routes the subnet.
 void ensure_bridge(const Config& cfg);
 
+// What a VM's tap is: data for the VMM layer, which renders QEMU's -netdev /
+// -device flags and the guest's banger.ip=/gw=/dns= (host/vm/qemu_command.h).
 struct TapSetup {
   std::string tap;
   std::string mac;
@@ -27,13 +29,8 @@ struct TapSetup {
   std::string gateway;
   int prefix = 24;
   std::vector<std::string> dns;
-  // QEMU arguments for the VM's NIC:
-  //   -netdev tap,id=net0,ifname=TAP,script=no,downscript=no
-  //   -device virtio-net-device,netdev=net0,mac=MAC
-  std::vector<std::string> qemu_args;
-  // For the guest agent (guest/net.cc):
-  //   banger.ip=IP/PREFIX banger.gw=GATEWAY [banger.dns=A,B]
-  std::string cmdline;
+  std::string address() const { return ip + "/" + std::to_string(prefix); }  // "10.77.0.5/24"
+  std::string dns_list() const;                                              // "A,B"
 };
 
 // Sets up VM `name`'s tap for address index `index` (from the state index's

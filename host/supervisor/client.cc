@@ -190,73 +190,38 @@ void Client::consumed(uint32_t id, proto::ReceiveWindow& window, size_t n) {
 }
 
 void Client::fail_remote(const proto::Frame& f, const std::string& what) {
-  if (f.type == Type::error) {
-    auto e = proto::Failure::decode(f.payload);
-    ErrorKind kind = kind_from_name(e.kind);
-    if (e.kind == "protocol") kind = ErrorKind::unsupported;
-    fail(kind, "VM '" + vm_ + "': " + what + ": " + e.message);
-  }
+  if (f.type == Type::error) vm::fail_request(proto::Failure::decode(f.payload), "VM '" + vm_ + "': " + what);
   fail(ErrorKind::internal, "VM '" + vm_ + "': " + what + ": unexpected " + proto::type_name(f.type));
 }
 
-ExecOutcome Client::exec(const ExecOptions& opts) {
-  uint32_t id = next_id_++;
-  proto::Exec req;
-  req.argv = opts.argv;
-  req.env = opts.env;
-  req.cwd = opts.cwd;
-  req.user = opts.user;
-  req.tty = opts.tty;
-  req.stdin = opts.stdin_fd >= 0;
-  if (opts.tty) {
-    auto w = window_size(opts.stdin_fd >= 0 ? opts.stdin_fd : 1);
-    req.rows = w.rows;
-    req.cols = w.cols;
-  }
+vm::ExecStatus Client::exec(const ExecOptions& opts) {
+  const vm::ExecRequest& req = opts.request;
+  const std::string running = "running " + (req.argv.empty() ? std::string("a command") : req.argv[0]);
+  vm::ExecSession session(next_id_++, req, opts.stdin_fd >= 0, credit_, "VM '" + vm_ + "': " + running);
+  proto::WindowSize size;
+  if (req.tty) size = window_size(opts.stdin_fd >= 0 ? opts.stdin_fd : 1);
   std::unique_ptr<SignalForwarding> signals;
-  if (opts.forward_signals) signals = std::make_unique<SignalForwarding>(opts.tty);
+  if (opts.forward_signals) signals = std::make_unique<SignalForwarding>(req.tty);
   std::unique_ptr<RawTerminal> raw;
-  if (opts.tty && opts.stdin_fd >= 0) raw = std::make_unique<RawTerminal>(opts.stdin_fd);
+  if (req.tty && opts.stdin_fd >= 0) raw = std::make_unique<RawTerminal>(opts.stdin_fd);
 
-  send(Type::exec, id, req.encode());
+  send(session.start(size));
   int in_fd = opts.stdin_fd;
   // Output is granted back as it is written out, so a slow reader of our
   // stdout holds up this command only; stdin goes out as the agent grants.
-  proto::ReceiveWindow output;
-  proto::SendWindow input(credit_);
-  ExecOutcome outcome;
   for (;;) {
     proto::Frame f;
     while (try_receive(f)) {
-      switch (f.type) {
-        case Type::exec_started:
-          break;
-        case Type::stdout_data:
-          write_all(opts.stdout_fd, f.payload);
-          consumed(id, output, f.payload.size());
-          break;
-        case Type::stderr_data:
-          write_all(opts.stderr_fd, f.payload);
-          consumed(id, output, f.payload.size());
-          break;
-        case Type::credit:
-          input.grant(proto::Credit::decode(f.payload).bytes);
-          break;
-        case Type::exit: {
-          auto e = proto::Exit::decode(f.payload);
-          outcome.exit_code = e.code;
-          outcome.signal = e.signal;
-          outcome.guest_us = e.duration_us;
-          return outcome;
-        }
-        case Type::error:
-          fail_remote(f, "running " + (opts.argv.empty() ? std::string("a command") : opts.argv[0]));
-        default:
-          break;
-      }
+      // The supervisor's complaint about the connection ends the command too.
+      if (f.id == 0 && f.type == Type::error) fail_remote(f, running);
+      vm::ExecEvent ev = session.feed(std::move(f));
+      if (ev.kind == vm::ExecEvent::Kind::exited) return ev.status;
+      if (ev.kind != vm::ExecEvent::Kind::output) continue;
+      write_all(ev.from_stderr ? opts.stderr_fd : opts.stdout_fd, ev.data);
+      if (auto grant = session.delivered(ev.data.size())) send(*grant);
     }
     std::vector<pollfd> fds = {{fd_, POLLIN, 0}};
-    if (in_fd >= 0 && input.room() > 0) fds.push_back({in_fd, POLLIN, 0});
+    if (in_fd >= 0 && session.stdin_room() > 0) fds.push_back({in_fd, POLLIN, 0});
     if (signals) fds.push_back({signals->fd(), POLLIN, 0});
     int n = ::poll(fds.data(), fds.size(), -1);
     if (n < 0) {
@@ -269,19 +234,18 @@ ExecOutcome Client::exec(const ExecOptions& opts) {
         read_more(0);
       } else if (p.fd == in_fd) {
         char buf[proto::kDataChunk];
-        ssize_t r = ::read(in_fd, buf, std::min(sizeof buf, input.room()));
+        ssize_t r = ::read(in_fd, buf, std::min(sizeof buf, session.stdin_room()));
         if (r > 0) {
-          input.sent(r);
-          send(Type::stdin_data, id, std::string(buf, r));
+          send(session.stdin_data(std::string(buf, r)));
         } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
-          send(Type::stdin_eof, id, "");
+          send(session.stdin_eof());
           in_fd = -1;
         }
       } else if (signals && p.fd == signals->fd()) {
         unsigned char s;
         while (::read(signals->fd(), &s, 1) == 1) {
-          if (s == SIGWINCH) send(Type::window_size, id, window_size(opts.stdin_fd).encode());
-          else send(Type::signal, id, proto::Signal{s}.encode());
+          if (s == SIGWINCH) send(session.resize(window_size(opts.stdin_fd)));
+          else send(session.signal(s));
         }
       }
     }

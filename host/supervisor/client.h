@@ -8,29 +8,20 @@
 #include <string>
 #include <vector>
 
+#include "host/vm/exec_session.h"
 #include "proto/flow.h"
 #include "proto/messages.h"
 
 namespace banger::supervisor {
 
 struct ExecOptions {
-  std::vector<std::string> argv;
-  std::vector<std::string> env;  // NAME=VALUE
-  std::string cwd;
-  std::string user;
-  bool tty = false;       // a pseudo-terminal in the guest; local terminal in raw mode
-  int stdin_fd = -1;      // -1: the command gets /dev/null
+  vm::ExecRequest request;  // argv, env, cwd, user, tty (a pseudo-terminal; local terminal in raw mode)
+  int stdin_fd = -1;        // -1: the command gets /dev/null
   int stdout_fd = 1;
   int stderr_fd = 2;
   // Ctrl-C / SIGTERM / SIGHUP while waiting are forwarded to the command
   // (with a TTY, Ctrl-C is a keystroke the guest's terminal turns into SIGINT).
   bool forward_signals = true;
-};
-
-struct ExecOutcome {
-  int exit_code = 0;  // 128 + signal when killed by one
-  int signal = 0;
-  uint64_t guest_us = 0;  // the command's run time measured in the guest
 };
 
 class Client {
@@ -39,7 +30,7 @@ class Client {
   static std::unique_ptr<Client> connect(const std::string& socket_path, const std::string& vm);
   ~Client();
 
-  ExecOutcome exec(const ExecOptions& opts);
+  vm::ExecStatus exec(const ExecOptions& opts);
   // Copies a local file into the guest (mode and owner given) / out of it.
   void put_file(const std::string& local_path, const std::string& guest_path, uint32_t mode, uint32_t uid = 0,
                 uint32_t gid = 0);
@@ -58,6 +49,7 @@ class Client {
  private:
   Client(int fd, std::string vm);
   void send(proto::Type type, uint32_t id, const std::string& payload);
+  void send(const proto::Frame& f) { send(f.type, f.id, f.payload); }
   // The next frame, waiting at most `timeout_ms` (-1: forever); throws when
   // the supervisor closed the socket.
   proto::Frame receive(int timeout_ms = -1);

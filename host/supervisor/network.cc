@@ -8,24 +8,18 @@
 
 namespace banger::supervisor {
 
-NetState setup_network(const std::string& name, const nlohmann::json& spec_json, vm::Spec& spec) {
+NetState setup_network(const std::string& name, long long index, vm::Spec& spec) {
   if (spec.net.mode != "tap") return {};  // user and none need nothing from the host
-  long long index = spec_json.value("tap", nlohmann::json::object()).value("address", 0LL);
   net::Config cfg = net::config_from_env();
   net::TapSetup t = net::setup_tap(cfg, name, index);
   spec.net.tap = t.tap;
   spec.net.mac = t.mac;
-  spec.net.address = t.ip + "/" + std::to_string(t.prefix);
+  spec.net.address = t.address();
   spec.net.gateway = t.gateway;
-  std::string dns;
-  for (const auto& d : t.dns) dns += (dns.empty() ? "" : ",") + d;
-  spec.net.dns = dns;
+  spec.net.dns = t.dns_list();
   NetState state{t.tap, t.ip};
   try {
-    const auto none = nlohmann::json::object();
-    const auto& n = spec_json.value("vm", none).value("net", none);
-    for (const auto& h : n.value("allow_host", nlohmann::json::array()))
-      net::allow_host_port(cfg, name, index, h.value("port", 0), h.value("proto", "tcp"));
+    for (const auto& h : spec.net.allow_host) net::allow_host_port(cfg, name, index, h.port, h.proto);
   } catch (const Error&) {
     teardown_network(name, state);
     throw;

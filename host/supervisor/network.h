@@ -3,7 +3,6 @@
 // banger's bridge with NAT for `tap` mode.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "host/vm/spec.h"
@@ -15,9 +14,10 @@ struct NetState {
   std::string ip;
 };
 
-// Adjusts `spec` (QEMU netdev, kernel command line) for the mode in
-// spec_json["vm"]["net"]["mode"].
-NetState setup_network(const std::string& name, const nlohmann::json& spec_json, vm::Spec& spec);
+// Sets up the host side of spec.net.mode and fills in `spec.net` with it:
+// for tap, the tap of address index `index` (the state index's pool) and a
+// firewall opening per spec.net.allow_host.
+NetState setup_network(const std::string& name, long long index, vm::Spec& spec);
 void teardown_network(const std::string& name, const NetState& net);
 
 }  // namespace banger::supervisor

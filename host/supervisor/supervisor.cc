@@ -19,6 +19,7 @@
 #include "host/supervisor/control.h"
 #include "host/supervisor/network.h"
 #include "host/supervisor/router.h"
+#include "host/vm/spec_json.h"
 #include "host/vm/vm.h"
 
 namespace banger::supervisor {
@@ -38,39 +39,8 @@ void write_status(int fd, const std::string& line) {
   (void)!::write(fd, l.data(), l.size());
 }
 
-vm::Spec spec_from_json(const Json& j, const std::string& name, const std::string& state_dir) {
-  vm::Spec s;
-  s.name = name;
-  s.state_dir = state_dir;
-  s.kernel = j.value("kernel", "");
-  s.initrd = j.value("initrd", "");
-  s.cmdline = j.value("cmdline", "");
-  s.rootfs = j.value("rootfs", "");
-  s.overlay = j.value("overlay", "");
-  s.cpus = j.value("cpus", 1);
-  s.memory_mib = j.value("memory_mib", 512);
-  s.accel = j.value("accel", "auto");
-  s.ready_timeout = std::chrono::milliseconds(j.value("ready_timeout_ms", 90000));
-  if (j.contains("net")) {
-    const Json& n = j["net"];
-    s.net.mode = n.value("mode", "user");
-    for (const auto& f : n.value("forwards", Json::array())) {
-      vm::PortForward pf;
-      pf.proto = f.value("proto", "tcp");
-      pf.host_addr = f.value("host_addr", "127.0.0.1");
-      pf.host_port = f.value("host_port", 0);
-      pf.guest_port = f.value("guest_port", 0);
-      s.net.forwards.push_back(pf);
-    }
-    // Allowed host ports: user networking serves TCP ones itself; in tap
-    // mode setup_network opens the firewall for each.
-    for (const auto& h : n.value("allow_host", Json::array()))
-      if (s.net.mode == "user" && h.value("proto", "tcp") == "tcp") s.net.host_ports.push_back(h.value("port", 0));
-  }
-  return s;
-}
+}  // namespace
 
-// Binds STATE_DIR/control.sock, mode 0600 (the directory is 0700).
 int listen_control(const std::string& path) {
   ::unlink(path.c_str());
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -87,23 +57,12 @@ int listen_control(const std::string& path) {
   return fd;
 }
 
-Json info_json(const vm::Vm& v, const std::string& name, const NetState& net) {
-  const vm::Info& i = v.info();
-  Json j = {{"name", name},
-            {"pid", getpid()},
-            {"qemu_pid", i.pid},
-            {"accel", i.accel},
-            {"accel_reason", i.accel_reason},
-            {"agent", i.agent},
-            {"mode", i.mode},
-            {"hostname", i.hostname},
-            {"kernel", i.kernel},
-            {"console_log", i.console_log},
-            {"boot",
-             {{"kernel_to_init_ms", i.boot.kernel_to_init_ms},
-              {"init_to_ready_ms", i.boot.init_to_ready_ms},
-              {"guest_uptime_ms", i.boot.guest_uptime_ms},
-              {"host_ready_ms", i.boot.host_ready_ms}}}};
+namespace {
+
+// The VM's info plus what the supervisor adds: its own pid, the tap address.
+Json info_json(const vm::Vm& v, const NetState& net) {
+  Json j = vm::info_to_json(v.info());
+  j["pid"] = getpid();
   if (!net.ip.empty()) {
     j["ip"] = net.ip;
     j["tap"] = net.tap;
@@ -137,11 +96,17 @@ int supervise(const std::string& spec_path, int status_fd) {
   try {
     Json spec = Json::parse(fs::read_file(spec_path), nullptr, false);
     if (!spec.is_object()) fail(ErrorKind::invalid_input, "malformed supervisor spec " + spec_path);
-    name = spec.value("name", "");
-    state_dir = spec.value("state_dir", "");
+    vm::check_keys(spec, {"vm", "tap"}, "supervisor spec " + spec_path);
+    vm::Spec vs = vm::spec_from_json(spec["vm"]);
+    name = vs.name;
+    state_dir = vs.state_dir;
     spdlog::info("supervisor for VM '{}' (pid {})", name, getpid());
-    vm::Spec vs = spec_from_json(spec["vm"], name, state_dir);
-    net = setup_network(name, spec, vs);
+    long long address = 0;
+    if (spec.contains("tap")) {
+      vm::check_keys(spec["tap"], {"address"}, "supervisor spec " + spec_path + ": tap");
+      address = spec["tap"].value("address", 0LL);
+    }
+    net = setup_network(name, address, vs);
     update_record(name, {{"state", "starting"}, {"supervisor_pid", getpid()}});
     machine = vm::start(vs);
   } catch (const Error& e) {
@@ -165,12 +130,12 @@ int supervise(const std::string& spec_path, int status_fd) {
     agent_hello.software = machine->info().agent;
     agent_hello.capabilities = machine->info().capabilities;
     Router router(machine->channel(), agent_hello);
-    router.on_info = [&] { return info_json(*machine, name, net).dump(); };
+    router.on_info = [&] { return info_json(*machine, net).dump(); };
     router.on_stop = [&](bool now) {
       g_stop_now = g_stop_now || now;
       g_stop = true;
     };
-    Json info = info_json(*machine, name, net);
+    Json info = info_json(*machine, net);
     update_record(name, {{"state", "running"}, {"supervisor_pid", getpid()}, {"qemu_pid", machine->info().pid},
                          {"ip", net.ip.empty() ? Json() : Json(net.ip)}, {"accel", machine->info().accel}});
     write_status(status_fd, "ready " + info.dump());

@@ -4,12 +4,9 @@
 // exits releases what the VM held (network, socket) and marks it stopped.
 // There is no global daemon: one supervisor per running VM.
 //
-// SPEC.json (written by the vm_start recipe):
-//   { "name": "...", "state_dir": "...",
-//     "vm":  { kernel, initrd, cmdline, rootfs, overlay, cpus, memory_mib,
-//              accel, ready_timeout_ms, qemu_args: [...] ,
-//              net: { mode: "user"|"tap"|"none", forwards: [{proto, host_addr, host_port, guest_port}] } },
-//     "tap": { "address": N } }        (tap mode only)
+// SPEC.json (written by the vm_start recipe), parsed strictly:
+//   { "vm":  a VM spec (host/vm/spec_json.h: name, state_dir, kernel, ...),
+//     "tap": { "address": N } }   (the VM's index in the address pool; tap mode)
 //
 // Status on STATUS_FD, one line, then the fd is closed:
 //   "ready <info JSON>"  or  "error <JSON {kind, message, hint}>"
@@ -18,6 +15,10 @@
 #include <string>
 
 namespace banger::supervisor {
+
+// Binds the control socket at `path` (STATE_DIR/control.sock), mode 0600 (the
+// directory is 0700), and listens; returns the socket.
+int listen_control(const std::string& path);
 
 // The supervisor process's main; returns its exit code.
 int supervise(const std::string& spec_path, int status_fd);

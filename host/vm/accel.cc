@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "host/core/error.h"
@@ -36,6 +37,11 @@ AccelProbe probe_accel() {
   p.kvm_amd = exists("/sys/module/kvm_amd");
   p.kvm_pvm = exists("/sys/module/kvm_pvm");
   return p;
+}
+
+std::string accel_from_env() {
+  const char* v = std::getenv("BANGER_ACCEL");
+  return v ? v : "";
 }
 
 AccelChoice choose_accel(const std::string& requested, const std::string& env,

@@ -23,6 +23,10 @@ struct AccelChoice {
 
 AccelProbe probe_accel();
 
+// BANGER_ACCEL's value, "" when unset: the one place that reads it (vm::start
+// and `banger doctor` pass it to choose_accel).
+std::string accel_from_env();
+
 // `requested` is "auto" (or empty), "kvm" or "tcg"; `env` is BANGER_ACCEL's
 // value (empty when unset), which decides when `requested` is auto. Forcing
 // kvm where it cannot work is allowed (the user asked). Anything else is an

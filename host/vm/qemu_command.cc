@@ -6,7 +6,9 @@
 
 #include "host/core/error.h"
 #include "host/core/process.h"
+#include "host/core/vm_name.h"
 #include "host/net/user_net.h"
+#include "proto/boot.h"
 
 namespace banger::vm {
 
@@ -21,19 +23,10 @@ void check_file(const std::string& path, const char* what, const std::string& hi
     fail(ErrorKind::invalid_input, std::string(what) + " " + path + ": not a regular file", hint);
 }
 
-bool valid_name(const std::string& n) {
-  if (n.empty() || n.size() > 63) return false;
-  for (char c : n)
-    if (!isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
-  return true;
-}
-
 }  // namespace
 
 void check_spec(const Spec& s) {
-  if (!valid_name(s.name))
-    fail(ErrorKind::invalid_input, "VM name '" + s.name + "' is not valid",
-         "use 1-63 letters, digits, '-', '_' or '.'");
+  check_vm_name(s.name);
   const std::string khint = "pull a kernel (banger kernel pull) or pass an existing file";
   check_file(s.kernel, "kernel", khint);
   check_file(s.initrd, "initrd", khint);
@@ -67,10 +60,18 @@ void check_spec(const Spec& s) {
                  f.proto + ": tap networking forwards TCP only",
              "use --net user for UDP forwards, or reach the VM's address directly");
   }
-  for (int p : s.net.host_ports)
-    if (p < 1 || p > 65535)
-      fail(ErrorKind::invalid_input, "allowed host port " + std::to_string(p) + " is not valid",
+  for (const auto& h : s.net.allow_host) {
+    if (h.port < 1 || h.port > 65535)
+      fail(ErrorKind::invalid_input, "allowed host port " + std::to_string(h.port) + " is not valid",
            "use a port from 1 to 65535");
+    if (h.proto != "tcp" && h.proto != "udp")
+      fail(ErrorKind::invalid_input, "allowed host port " + std::to_string(h.port) + "/" + h.proto + " is not valid",
+           "use tcp or udp");
+    if (s.net.mode == "user" && h.proto != "tcp")
+      fail(ErrorKind::invalid_input,
+           "allowed host port " + std::to_string(h.port) + "/udp: user networking allows TCP host ports only",
+           "use --net tap (needs root) to allow UDP");
+  }
   for (const auto& f : s.net.forwards) {
     if ((f.proto != "tcp" && f.proto != "udp") || f.host_port < 1 || f.host_port > 65535 ||
         f.guest_port < 1 || f.guest_port > 65535 || f.host_addr.find_first_of(",:") != std::string::npos)
@@ -82,16 +83,21 @@ void check_spec(const Spec& s) {
 }
 
 std::string kernel_cmdline(const Spec& s, const std::string& accel, uint64_t tsc_khz) {
-  std::string c = "console=ttyS0 quiet panic=-1 root=/dev/vda rw banger.hostname=" + s.name;
+  std::string c = "console=ttyS0 quiet panic=-1 root=/dev/vda rw";
+  auto arg = [&c](const char* key, const std::string& value) { c += std::string(" ") + key + "=" + value; };
+  arg(proto::kArgHostname, s.name);
+  if (!s.init.empty()) arg(proto::kArgInit, s.init);
   if (accel == "tcg" && tsc_khz > 0 && s.cmdline.find("tsc_early_khz=") == std::string::npos)
     c += " tsc_early_khz=" + std::to_string(tsc_khz) + " tsc=reliable";
-  if (s.net.mode == "user")
-    c += std::string(" banger.ip=") + net::kUserGuest + "/24 banger.gw=" + net::kUserGateway +
-         " banger.dns=" + net::kUserDns;
+  if (s.net.mode == "user") {
+    arg(proto::kArgIp, std::string(net::kUserGuest) + "/24");
+    arg(proto::kArgGateway, net::kUserGateway);
+    arg(proto::kArgDns, net::kUserDns);
+  }
   if (s.net.mode == "tap") {
-    c += " banger.ip=" + s.net.address;
-    if (!s.net.gateway.empty()) c += " banger.gw=" + s.net.gateway;
-    if (!s.net.dns.empty()) c += " banger.dns=" + s.net.dns;
+    arg(proto::kArgIp, s.net.address);
+    if (!s.net.gateway.empty()) arg(proto::kArgGateway, s.net.gateway);
+    if (!s.net.dns.empty()) arg(proto::kArgDns, s.net.dns);
   }
   if (!s.cmdline.empty()) c += " " + s.cmdline;
   return c;
@@ -135,14 +141,19 @@ std::vector<std::string> qemu_argv(const Spec& s, const AccelChoice& accel, cons
   }
   a.insert(a.end(), {"-device", "virtio-serial-device",
                      "-chardev", "socket,id=agent,fd=" + std::to_string(f.agent_fd),
-                     "-device", "virtserialport,chardev=agent,name=banger.agent"});
+                     "-device", std::string("virtserialport,chardev=agent,name=") + proto::kAgentPort});
   return a;
 }
 
-void create_overlay(const std::string& rootfs, const std::string& overlay) {
+std::string default_overlay(const std::string& state_dir) { return state_dir + "/disk.qcow2"; }
+
+void create_overlay(const std::string& rootfs, const std::string& overlay, const std::string& vm) {
   std::string backing = std::filesystem::absolute(rootfs).string();
-  run_checked({"qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", backing, overlay},
-              "creating the disk overlay " + overlay);
+  RunResult r = run_capture({"qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", backing, overlay});
+  if (r.exit_code == 0) return;
+  while (!r.err.empty() && isspace(static_cast<unsigned char>(r.err.back()))) r.err.pop_back();
+  fail(ErrorKind::io, "creating the disk of VM '" + vm + "' failed: " + r.err,
+       "check that qemu-utils is installed ('banger doctor')");
 }
 
 }  // namespace banger::vm

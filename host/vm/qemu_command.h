@@ -24,7 +24,8 @@ struct QemuFiles {
 // (invalid_input).
 void check_spec(const Spec& spec);
 
-// "console=ttyS0 quiet panic=-1 root=/dev/vda rw banger.hostname=NAME [tsc] [net] EXTRA".
+// "console=ttyS0 quiet panic=-1 root=/dev/vda rw banger.hostname=NAME
+// [banger.init=INIT] [tsc] [net] EXTRA" (the keys: proto/boot.h).
 // Under TCG with a known host TSC rate (tsc_khz > 0) it adds
 // "tsc_early_khz=N tsc=reliable" (see tsc.h).
 std::string kernel_cmdline(const Spec& spec, const std::string& accel = "kvm", uint64_t tsc_khz = 0);
@@ -32,8 +33,13 @@ std::string kernel_cmdline(const Spec& spec, const std::string& accel = "kvm", u
 std::vector<std::string> qemu_argv(const Spec& spec, const AccelChoice& accel,
                                    const QemuFiles& files, uint64_t tsc_khz = 0);
 
-// qemu-img create -f qcow2 -F raw -b ROOTFS OVERLAY (the backing path made
-// absolute). Costs the same for any image size.
-void create_overlay(const std::string& rootfs, const std::string& overlay);
+// Where a VM's disk goes when its spec names none: STATE_DIR/disk.qcow2.
+std::string default_overlay(const std::string& state_dir);
+
+// VM `vm`'s disk: qemu-img create -f qcow2 -F raw -b ROOTFS OVERLAY (the
+// backing path made absolute). Costs the same for any image size. The one
+// place a disk is made: vm::start (for a missing overlay) and `vm create`
+// (through _host.vm.create_overlay, at default_overlay).
+void create_overlay(const std::string& rootfs, const std::string& overlay, const std::string& vm);
 
 }  // namespace banger::vm

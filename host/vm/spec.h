@@ -14,6 +14,12 @@ struct PortForward {
   int guest_port = 0;
 };
 
+// A host port the guest may reach.
+struct HostPort {
+  std::string proto = "tcp";  // "tcp" or "udp"
+  int port = 0;
+};
+
 struct NetSpec {
   // "user": user networking served by banger's libslirp stack (guest
   //         10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3; the host's loopback
@@ -23,9 +29,10 @@ struct NetSpec {
   // "none": no network device.
   std::string mode = "user";
   std::vector<PortForward> forwards;  // host -> guest; tap: TCP only, relayed to `address`
-  // Host TCP ports (on 127.0.0.1) the guest may reach in user mode, at
-  // 10.0.2.4:PORT. (In tap mode the caller opens the firewall instead.)
-  std::vector<int> host_ports;
+  // Host ports the guest may reach. User mode serves TCP ones itself (the
+  // host's 127.0.0.1:PORT at 10.0.2.4:PORT) and refuses UDP; in tap mode the
+  // caller opens the firewall for each (the supervisor's setup_network).
+  std::vector<HostPort> allow_host;
   std::string tap;      // tap: the host device name
   std::string mac;      // tap: optional guest MAC ("52:54:00:..")
   std::string address;  // tap: "10.77.0.5/24"
@@ -38,13 +45,17 @@ struct Spec {
   std::string kernel;   // a bzImage
   std::string initrd;   // banger's initramfs (the agent as /init + modules)
   std::string cmdline;  // appended to banger's kernel command line
+  // What stage 1 execs from the image (banger.init=PATH): the image's own
+  // init, under which the agent runs as a service, or the image's agent;
+  // empty: the agent runs on as PID 1 from the initramfs.
+  std::string init;
   std::string rootfs;   // the image's raw ext4 file (the overlay's backing file)
   std::string overlay;  // the VM's qcow2 disk; default STATE_DIR/disk.qcow2; made if missing
   int cpus = 1;
   int memory_mib = 512;
   std::string state_dir;  // console.log, qemu.log, the disk overlay
   NetSpec net;
-  std::string accel = "auto";  // "auto", "kvm" or "tcg" (BANGER_ACCEL overrides "auto")
+  std::string accel = "auto";  // "auto", "kvm" or "tcg" (BANGER_ACCEL decides "auto": accel.h)
   std::chrono::milliseconds ready_timeout{60000};
   std::string qemu = "qemu-system-x86_64";
 };

@@ -43,11 +43,6 @@ std::string describe_status(int status) {
   return "exited with status " + std::to_string(status);
 }
 
-ErrorKind failure_kind(const std::string& kind) {
-  if (kind == "protocol") return ErrorKind::io;
-  return kind_from_name(kind);
-}
-
 struct Fd {
   int fd = -1;
   ~Fd() {
@@ -59,7 +54,7 @@ net::UserNetConfig user_net_config(const NetSpec& n) {
   net::UserNetConfig c;
   for (const auto& f : n.forwards)
     c.forwards.push_back({f.proto == "udp", f.host_addr, f.host_port, f.guest_port});
-  c.host_ports = n.host_ports;
+  for (const auto& h : n.allow_host) c.host_ports.push_back(h.port);  // TCP only: check_spec
   return c;
 }
 
@@ -106,10 +101,7 @@ ExecResult Vm::exec(const ExecRequest& req, size_t max_output) {
   };
   io.on_stdout = sink(r.out, "stdout");
   io.on_stderr = sink(r.err, "stderr");
-  ExecResult s = exec_stream(req, io);
-  r.exit_code = s.exit_code;
-  r.signal = s.signal;
-  r.guest_us = s.guest_us;
+  static_cast<ExecStatus&>(r) = exec_stream(req, io);
   return r;
 }
 
@@ -118,45 +110,29 @@ ExecResult Vm::exec_stream(const ExecRequest& req, const StreamIO& io) {
   if (!qemu_.running() || channel_->closed())
     fail(ErrorKind::invalid_input, "VM " + info_.name + " is not running",
          "start it again (banger vm start)");
-  const uint32_t id = next_id_++;
-  proto::Exec e;
-  e.argv = req.argv;
-  e.env = req.env;
-  e.cwd = req.cwd;
-  e.user = req.user;
-  e.tty = req.tty;
-  e.stdin = io.stdin_fd >= 0;
-  channel_->send(Type::exec, id, e.encode(), Clock::now() + 10s);
-
   // Flow control, when the agent serves it (proto/flow.h): output is granted
   // back once the callbacks took it; stdin goes out as the agent grants.
   const bool credit = std::find(info_.capabilities.begin(), info_.capabilities.end(), proto::kCapCredit) !=
                       info_.capabilities.end();
-  proto::ReceiveWindow output;
-  proto::SendWindow input(credit);
-  auto consumed = [&](size_t n) {
-    if (uint32_t g = credit ? output.consumed(n) : 0)
-      channel_->send(Type::credit, id, proto::Credit{g}.encode(), Clock::now() + 10s);
+  ExecSession session(next_id_++, req, io.stdin_fd >= 0, credit, "VM " + info_.name + ": running " + req.argv[0]);
+  auto send = [&](const proto::Frame& f, std::chrono::milliseconds timeout) {
+    channel_->send(f.type, f.id, f.payload, Clock::now() + timeout);
   };
+  send(session.start(), 10s);
+
   // A caller that stops listening (a callback threw, Ctrl-C) takes the guest
   // command down too: left alone it would wait for credit for ever.
   auto kill_command = [&] {
     try {
-      channel_->send(Type::signal, id, proto::Signal{SIGKILL}.encode(), Clock::now() + 1s);
+      send(session.signal(SIGKILL), 1s);
     } catch (const Error&) {
     }
   };
-  auto deliver = [&](const std::function<void(std::string_view)>& to, const std::string& data) {
-    try {
-      if (to) to(data);
-    } catch (...) {
-      kill_command();
-      throw;
-    }
-    consumed(data.size());
+  auto vm_gone = [&] {
+    fail_vm("the VM " + describe_status(qemu_.wait()) + " while running " + req.argv[0],
+            "the console shows what happened in the guest");
   };
   int in = io.stdin_fd;
-  ExecResult result;
   while (true) {
     try {
       check_interrupted();
@@ -164,66 +140,52 @@ ExecResult Vm::exec_stream(const ExecRequest& req, const StreamIO& io) {
       kill_command();
       throw;
     }
-    std::optional<proto::Frame> f;
     while (true) {
+      std::optional<proto::Frame> f;
       try {
         f = channel_->receive(0ms);
       } catch (const Error& e) {
         qemu_.wait_for(2s);
-        if (!qemu_.running())
-          fail_vm("the VM " + describe_status(qemu_.wait()) + " while running " + req.argv[0],
-                  "the console shows what happened in the guest");
+        if (!qemu_.running()) vm_gone();
         fail_vm(e.message(), e.hint());
       }
       if (!f) break;
-      if (f->id != id) continue;  // late duplicates of hello/ready, other requests
+      ExecEvent ev;
       try {
-      switch (f->type) {
-        case Type::stdout_data:
-          deliver(io.on_stdout, f->payload);
-          break;
-        case Type::stderr_data:
-          deliver(io.on_stderr, f->payload);
-          break;
-        case Type::credit:
-          input.grant(proto::Credit::decode(f->payload).bytes);
-          break;
-        case Type::exit: {
-          auto x = proto::Exit::decode(f->payload);
-          result.exit_code = x.code;
-          result.signal = x.signal;
-          result.guest_us = x.duration_us;
-          return result;
-        }
-        case Type::error: {
-          auto x = proto::Failure::decode(f->payload);
-          fail(failure_kind(x.kind), "VM " + info_.name + ": running " + req.argv[0] + ": " + x.message);
-        }
-        default:
-          break;
-      }
+        ev = session.feed(std::move(*f));
       } catch (const proto::ProtocolError& x) {
         fail_vm(std::string("agent protocol error: ") + x.what(),
                 "rebuild the image's agent with this banger (inject_agents)");
       }
+      if (ev.kind == ExecEvent::Kind::exited) {
+        ExecResult r;
+        static_cast<ExecStatus&>(r) = ev.status;
+        return r;
+      }
+      if (ev.kind != ExecEvent::Kind::output) continue;
+      try {
+        const auto& to = ev.from_stderr ? io.on_stderr : io.on_stdout;
+        if (to) to(ev.data);
+      } catch (...) {
+        kill_command();
+        throw;
+      }
+      if (auto grant = session.delivered(ev.data.size())) send(*grant, 10s);
     }
-    bool want_input = in >= 0 && input.room() > 0;
+    bool want_input = in >= 0 && session.stdin_room() > 0;
     pollfd p[2] = {{channel_->fd(), POLLIN, 0}, {in, POLLIN, 0}};
     poll(p, want_input ? 2 : 1, 100);
     if (want_input && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
       char buf[proto::kDataChunk];
-      ssize_t n = ::read(in, buf, std::min(sizeof buf, input.room()));
+      ssize_t n = ::read(in, buf, std::min(sizeof buf, session.stdin_room()));
       if (n > 0) {
-        input.sent(n);
-        channel_->send(Type::stdin_data, id, std::string(buf, n), Clock::now() + 30s);
+        send(session.stdin_data(std::string(buf, n)), 30s);
       } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-        channel_->send(Type::stdin_eof, id, "", Clock::now() + 10s);
+        send(session.stdin_eof(), 10s);
         in = -1;
       }
     }
-    if (!qemu_.running())
-      fail_vm("the VM " + describe_status(qemu_.wait()) + " while running " + req.argv[0],
-              "the console shows what happened in the guest");
+    if (!qemu_.running()) vm_gone();
   }
 }
 
@@ -263,11 +225,10 @@ std::unique_ptr<Vm> start(const Spec& spec) {
   info.state_dir = spec.state_dir;
   info.console_log = spec.state_dir + "/console.log";
   info.qemu_log = spec.state_dir + "/qemu.log";
-  info.overlay = spec.overlay.empty() ? spec.state_dir + "/disk.qcow2" : spec.overlay;
-  if (!fs::exists(info.overlay)) create_overlay(spec.rootfs, info.overlay);
+  info.overlay = spec.overlay.empty() ? default_overlay(spec.state_dir) : spec.overlay;
+  if (!fs::exists(info.overlay)) create_overlay(spec.rootfs, info.overlay, spec.name);
 
-  const char* env = getenv("BANGER_ACCEL");
-  AccelChoice accel = choose_accel(spec.accel, env ? env : "", probe_accel());
+  AccelChoice accel = choose_accel(spec.accel, accel_from_env(), probe_accel());
   info.accel = accel.accel;
   info.accel_reason = accel.reason;
   spdlog::info("vm {}: accelerator {} ({})", spec.name, accel.accel, accel.reason);

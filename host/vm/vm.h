@@ -22,6 +22,7 @@
 #include "host/core/process.h"
 #include "host/vm/accel.h"
 #include "host/vm/agent_channel.h"
+#include "host/vm/exec_session.h"
 #include "host/vm/spec.h"
 
 namespace banger::net {
@@ -50,19 +51,9 @@ struct Info {
   std::vector<std::string> qemu_argv;
 };
 
-struct ExecRequest {
-  std::vector<std::string> argv;
-  std::vector<std::string> env;  // NAME=VALUE
-  std::string cwd;
-  std::string user;
-  bool tty = false;
-};
-
-struct ExecResult {
-  int exit_code = 0;  // 128 + signal when killed by one
-  int signal = 0;
-  std::string out, err;        // captured by exec(); empty from exec_stream()
-  uint64_t guest_us = 0;       // the command's run time measured in the guest
+// What exec() returns: how the command ended and what it wrote.
+struct ExecResult : ExecStatus {
+  std::string out, err;  // captured by exec(); empty from exec_stream()
 };
 
 struct StreamIO {

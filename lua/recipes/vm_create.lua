@@ -45,18 +45,14 @@ return recipe.new {
     local dir = banger.store.paths().vms .. "/" .. name
     local record = {
       image = image.name, kernel = kernel.name, cpus = args.cpus, memory_mib = math.floor(memory / 1048576),
-      net = net, forwards = forwards, allow_host = allow_host, init = args.init, state = "created", dir = dir, overlay = dir .. "/disk.qcow2",
+      net = net, forwards = forwards, allow_host = allow_host, init = args.init, state = "created", dir = dir,
     }
     ctx:stage("reserve", function()
       record.address = banger.store.insert_with_address("vm", name, record, sandbox.ADDRESS_FIRST, sandbox.ADDRESS_LAST)
     end)
     local ok, err = pcall(ctx.stage, ctx, "disk", function()
       banger.fs.mkdirs(dir, tonumber("700", 8))
-      local r = banger.process.run({ "qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", image.rootfs, record.overlay })
-      if r.code ~= 0 then
-        banger.errors.raise("io", ("creating the disk of VM '%s' failed: %s"):format(name, r.err:gsub("%s+$", "")),
-          "check that qemu-utils is installed ('banger doctor')")
-      end
+      record.overlay = banger.vm.create_overlay(image.rootfs, dir, name)
       banger.store.update("vm", name, record)
     end)
     if not ok then

@@ -15,6 +15,6 @@ return recipe.new {
     local r = client:exec({ argv = args.command, tty = args.tty, stdin = true, env = args.env,
                             cwd = args.workdir, user = args.user })
     client:close()
-    return r.code
+    return r.exit_code
   end,
 }

@@ -41,7 +41,7 @@ return recipe.new {
       end
       if args.rm then banger.recipe.load("vm_rm"):call({ names = { vm.name }, force = true }, ctx) end
     end)
-    ctx:stage("start", function() return banger.recipe.load("vm_start"):call({ name = vm.name, timeout = 180 }, ctx) end)
+    ctx:stage("start", function() return banger.recipe.load("vm_start"):call({ name = vm.name }, ctx) end)
     local code = ctx:stage("run", function()
       local interactive = #args.command == 0
       local argv = interactive and { "sh", "-c", SHELL } or args.command
@@ -51,7 +51,7 @@ return recipe.new {
         env = args.env, cwd = args.workdir,
       })
       client:close()
-      return r.code
+      return r.exit_code
     end)
     return code
   end,

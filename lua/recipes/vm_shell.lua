@@ -12,6 +12,6 @@ return recipe.new {
       tty = banger.process.isatty(0), stdin = true, user = args.user,
     })
     client:close()
-    return r.code
+    return r.exit_code
   end,
 }

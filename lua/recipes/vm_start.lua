@@ -21,12 +21,9 @@ return recipe.new {
       local kernel = sandbox.ensure_kernel(rec.kernel, ctx)
       local boot = sandbox.boot_files(kernel)
       return {
-        name = rec.name,
-        state_dir = rec.dir,
         vm = {
-          kernel = boot.kernel, initrd = boot.initrd, rootfs = image.rootfs, overlay = rec.overlay,
-          cpus = rec.cpus, memory_mib = rec.memory_mib, accel = banger.process.getenv("BANGER_ACCEL") or "auto",
-          ready_timeout_ms = args.timeout * 1000, cmdline = "banger.hostname=" .. rec.name .. (rec.init and (" banger.init=" .. rec.init) or ""),
+          name = rec.name, state_dir = rec.dir, kernel = boot.kernel, initrd = boot.initrd, rootfs = image.rootfs, overlay = rec.overlay,
+          cpus = rec.cpus, memory_mib = rec.memory_mib, init = rec.init, ready_timeout_ms = args.timeout * 1000,
           net = { mode = rec.net, forwards = rec.forwards, allow_host = rec.allow_host },
         },
         tap = { address = rec.address },

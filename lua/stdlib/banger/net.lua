@@ -48,8 +48,6 @@ function M.ensure_bridge() N.ensure_bridge() end
 ---@field gateway string the bridge's address
 ---@field prefix integer
 ---@field dns string[]
----@field qemu_args string[] -netdev tap,... -device virtio-net-device,...
----@field cmdline string banger.ip=IP/PREFIX banger.gw=GW [banger.dns=...] for the guest agent
 ---@field net_spec table {mode="tap", tap, mac, address, gateway, dns="A,B"}: vm.start's `net`
 
 --- Sets up VM `name`'s tap for its reserved address index (idempotent).

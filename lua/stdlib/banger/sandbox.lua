@@ -20,16 +20,12 @@ do
   if ok then M.ADDRESS_FIRST, M.ADDRESS_LAST = pool.first, pool.last end
 end
 
-local NAME_PATTERN = "^[a-z0-9][a-z0-9-]*$"
-
 --- Checks a VM name: lowercase letters, digits and '-', at most 40 (it
---- becomes a hostname and NAME.vm).
+--- becomes a hostname and NAME.vm). The rule is host/core/vm_name.h's, the
+--- one the VM layer checks too.
 ---@param name string
 function M.check_name(name)
-  if type(name) ~= "string" or #name > 40 or not name:match(NAME_PATTERN) then
-    errors.raise("invalid_input", ("invalid VM name '%s'"):format(tostring(name)),
-      "use lowercase letters, digits and '-' (at most 40), starting with a letter or digit")
-  end
+  core.check_vm_name(name)
 end
 
 --- A fresh name: IMAGE-XXXX.
@@ -283,7 +279,7 @@ function M.authorize_ssh(name)
   require("banger.fs").write(tmp, key.public_key_text .. "\n", tonumber("600", 8))
   local ok, err = pcall(function()
     local r = client:exec({ argv = { "sh", "-c", "mkdir -p /root/.ssh && chmod 700 /root/.ssh" }, forward_signals = false })
-    if r.code ~= 0 then errors.raise("io", ("VM '%s': preparing /root/.ssh failed"):format(name)) end
+    if r.exit_code ~= 0 then errors.raise("io", ("VM '%s': preparing /root/.ssh failed"):format(name)) end
     client:put(tmp, "/root/.ssh/authorized_keys", tonumber("600", 8))
     -- The agent is PID 1, so nothing else starts services: start sshd when
     -- the image has one (host keys made on first boot).

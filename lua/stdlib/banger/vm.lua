@@ -25,10 +25,14 @@ local M = {}
 ---@field proto? string "tcp" (default) | "udp"
 ---@field host_addr? string default "127.0.0.1"
 
+---@class banger.vm.HostPort
+---@field port integer
+---@field proto? string "tcp" (default) | "udp"
+
 ---@class banger.vm.Net
 ---@field mode? string "user" (default: banger's user networking, guest 10.0.2.15, no host loopback) | "tap" | "none"
 ---@field forwards? banger.vm.PortForward[] host -> guest ports (tap: TCP, relayed to the guest's address)
----@field host_ports? integer[] user mode: host TCP ports (on 127.0.0.1) the guest may reach at 10.0.2.4
+---@field allow_host? banger.vm.HostPort[] host ports the guest may reach (user mode: TCP only, the host's 127.0.0.1:PORT at 10.0.2.4:PORT; tap mode: the caller opens the firewall)
 ---@field tap? string tap mode: an existing tap device
 ---@field mac? string tap mode: the guest's MAC address
 ---@field address? string tap mode: the guest's address, "10.77.0.5/24"
@@ -43,6 +47,7 @@ local M = {}
 ---@field state_dir string console.log, qemu.log and the disk overlay go here
 ---@field overlay? string the VM's qcow2 disk; default STATE_DIR/disk.qcow2, made when missing
 ---@field cmdline? string appended to the kernel command line
+---@field init? string boot this init from the image (e.g. /lib/systemd/systemd; the agent runs as its service); default: the agent is PID 1
 ---@field cpus? integer default 1
 ---@field memory_mib? integer default 512
 ---@field net? banger.vm.Net
@@ -72,7 +77,7 @@ local M = {}
 ---@class banger.vm.Handle
 ---@field exec fun(self: banger.vm.Handle, req: banger.vm.ExecRequest): banger.vm.ExecResult
 ---@field exec_stream fun(self: banger.vm.Handle, req: banger.vm.ExecRequest, opts?: banger.vm.StreamOpts): banger.vm.ExecResult
----@field info fun(self: banger.vm.Handle): table name, pid, accel, accel_reason, agent, capabilities, boot = {kernel_to_init_ms, init_to_ready_ms, guest_uptime_ms, host_ready_ms}, console_log, ...
+---@field info fun(self: banger.vm.Handle): table name, qemu_pid, running, accel, accel_reason, agent, capabilities, boot = {kernel_to_init_ms, init_to_ready_ms, guest_uptime_ms, host_ready_ms}, console_log, ...
 ---@field running fun(self: banger.vm.Handle): boolean
 ---@field stop fun(self: banger.vm.Handle, timeout_s?: integer): integer poweroff via the agent, then SIGTERM, then SIGKILL; QEMU's exit status
 ---@field wait fun(self: banger.vm.Handle, timeout_s?: integer): integer|nil QEMU's exit status, nil on timeout
@@ -95,7 +100,7 @@ function M.start(spec)
   for _, k in ipairs({ "name", "kernel", "initrd", "rootfs", "state_dir" }) do
     check_string("start", k, spec[k])
   end
-  for _, k in ipairs({ "overlay", "cmdline", "accel", "qemu" }) do
+  for _, k in ipairs({ "overlay", "cmdline", "init", "accel", "qemu" }) do
     check_string("start", k, spec[k], true)
   end
   for _, k in ipairs({ "cpus", "memory_mib", "ready_timeout_ms" }) do
@@ -104,6 +109,20 @@ function M.start(spec)
     end
   end
   return _host.vm.start(spec)
+end
+
+--- Makes VM `name`'s disk in `state_dir`: a qcow2 overlay over the image's
+--- `rootfs` (the same cost for any image size), where vm.start looks for it
+--- (it makes one itself when it is missing).
+---@param rootfs string
+---@param state_dir string
+---@param name string the VM, for the error
+---@return string overlay the disk's path
+function M.create_overlay(rootfs, state_dir, name)
+  check_string("create_overlay", "rootfs", rootfs)
+  check_string("create_overlay", "state_dir", state_dir)
+  check_string("create_overlay", "name", name)
+  return _host.vm.create_overlay(rootfs, state_dir, name)
 end
 
 --- Turns `{"cmd", "arg"}` or `{argv = {...}, env = ...}` into an exec request.

@@ -84,7 +84,7 @@ TEST_CASE("net ssh: bad entries and the Include hint", "[net]") {
   test::TempDir tmp;
   CHECK_THROWS_WITH(write_ssh_config(tmp.path(), {{"web", "not-an-ip"}}),
                     "VM web: address 'not-an-ip' is not an IPv4 address");
-  CHECK_THROWS_WITH(write_ssh_config(tmp.path(), {{"bad name", "10.0.0.1"}}), "VM name 'bad name' is not valid");
+  CHECK_THROWS_WITH(write_ssh_config(tmp.path(), {{"bad name", "10.0.0.1"}}), "invalid VM name 'bad name'");
   CHECK(include_line("/h/ssh") == "Include /h/ssh/config");
   CHECK(has_include("Host x\n  include /h/ssh/config\n", "/h/ssh"));
   CHECK(has_include("Include \"/h/ssh/config\"\n", "/h/ssh"));

@@ -335,7 +335,7 @@ TEST_CASE("vm boot: an agent that never answers times out with the console tail"
   Spec spec = test_spec(w.path, build_initrd(w.path, agent),
                         build_rootfs(w.path, "", "#!/bin/sh\necho fake agent here\nexec sleep 1000\n"));
   // Run the image's (hung) agent rather than the initramfs's copy.
-  spec.cmdline = "banger.init=/.banger/agent";
+  spec.init = "/.banger/agent";
   spec.ready_timeout = 15s;
   Error e = start_failure(spec, 25s);
   INFO(e.message());
@@ -351,7 +351,7 @@ TEST_CASE("vm boot: the agent serves as a service under the image's own init", "
     fs::write_file(dir + "/etc/inittab", "::respawn:/.banger/agent\n");
   });
   Spec spec = test_spec(w.path, build_initrd(w.path, agent), rootfs);
-  spec.cmdline = "banger.init=/sbin/init";
+  spec.init = "/sbin/init";
   auto vm = start(spec);
   CHECK(vm->info().mode == "service");
   auto r = run(*vm, {"sh", "-c", "cat /proc/1/comm; echo $$"});

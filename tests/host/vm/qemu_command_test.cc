@@ -44,6 +44,10 @@ TEST_CASE("vm command: the kernel command line carries hostname and user-mode ne
   s.net.mode = "none";
   s.cmdline = "loglevel=7";
   CHECK(kernel_cmdline(s) == "console=ttyS0 quiet panic=-1 root=/dev/vda rw banger.hostname=box loglevel=7");
+  s.init = "/lib/systemd/systemd";
+  CHECK(kernel_cmdline(s) ==
+        "console=ttyS0 quiet panic=-1 root=/dev/vda rw banger.hostname=box banger.init=/lib/systemd/systemd "
+        "loglevel=7");
 }
 
 TEST_CASE("vm command: qemu argv for microvm under TCG", "[vm-unit]") {
@@ -88,7 +92,7 @@ TEST_CASE("vm command: check_spec names what is wrong", "[vm-unit]") {
     CHECK(e.hint() == "pull a kernel (banger kernel pull) or pass an existing file");
   }
   s.name = "bad name";
-  REQUIRE_THROWS_WITH(check_spec(s), "VM name 'bad name' is not valid");
+  REQUIRE_THROWS_WITH(check_spec(s), "invalid VM name 'bad name'");
   std::string dir = fs::make_temp_dir("/tmp", "vmspec");
   fs::write_file(dir + "/k", "k");
   s = sample();
@@ -115,6 +119,16 @@ TEST_CASE("vm command: check_spec names what is wrong", "[vm-unit]") {
   s.net.tap = "bad name";
   REQUIRE_THROWS_WITH(check_spec(s), "tap network: device name 'bad name' is not valid");
   s.net.mode = "user";
+  REQUIRE_NOTHROW(check_spec(s));
+  s.net.allow_host = {{"udp", 53}};
+  REQUIRE_THROWS_WITH(check_spec(s), "allowed host port 53/udp: user networking allows TCP host ports only");
+  s.net.allow_host = {{"tcp", 0}};
+  REQUIRE_THROWS_WITH(check_spec(s), "allowed host port 0 is not valid");
+  s.net.allow_host = {{"sctp", 80}};
+  REQUIRE_THROWS_WITH(check_spec(s), "allowed host port 80/sctp is not valid");
+  s.net.mode = "tap";
+  s.net.tap = "bgtap0";
+  s.net.allow_host = {{"udp", 53}, {"tcp", 5432}};
   REQUIRE_NOTHROW(check_spec(s));
   fs::remove_all(dir);
 }

@@ -1,0 +1,25 @@
+// What host and guest agree on outside the wire protocol: where the agent
+// lives in an image, the name of its virtio-serial port, and the kernel
+// command-line keys the host writes (host/vm/qemu_command.cc) and the agent
+// reads (guest/). Both sides include this header; neither spells them.
+#pragma once
+
+namespace banger::proto {
+
+// Where inject_agents puts the agent in every image (root-owned, 0755).
+inline constexpr const char* kAgentDir = "/.banger";
+inline constexpr const char* kAgentPath = "/.banger/agent";
+// The virtio-serial port QEMU exposes and the agent looks for in
+// /sys/class/virtio-ports/*/name.
+inline constexpr const char* kAgentPort = "banger.agent";
+
+// Kernel command-line keys, each written KEY=VALUE (banger.debug alone).
+inline constexpr const char* kArgHostname = "banger.hostname";  // the guest's hostname
+inline constexpr const char* kArgInit = "banger.init";          // exec this from the image instead of the agent
+inline constexpr const char* kArgIp = "banger.ip";              // ADDR/PREFIX; absent: no network
+inline constexpr const char* kArgGateway = "banger.gw";
+inline constexpr const char* kArgDns = "banger.dns";      // IP[,IP]
+inline constexpr const char* kArgIface = "banger.iface";  // the NIC to configure (default: the first)
+inline constexpr const char* kArgDebug = "banger.debug";  // trace the agent's boot steps on the console
+
+}  // namespace banger::proto
