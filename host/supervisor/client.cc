@@ -218,7 +218,13 @@ ExecOutcome Client::exec(const ExecOptions& opts) {
   std::unique_ptr<RawTerminal> raw;
   if (opts.tty && opts.stdin_fd >= 0) raw = std::make_unique<RawTerminal>(opts.stdin_fd);
 
-  send(Type::exec, id, req.encode());
+  std::string request = req.encode();
+  if (request.size() > proto::kMaxPayload)
+    fail(ErrorKind::invalid_input,
+         "the command's arguments and environment take " + std::to_string(request.size()) +
+             " bytes; the limit is " + std::to_string(proto::kMaxPayload) + " (1 MiB)",
+         "pass large input on stdin, or copy it in with 'banger vm cp'");
+  send(Type::exec, id, request);
   int in_fd = opts.stdin_fd;
   // Output is granted back as it is written out, so a slow reader of our
   // stdout holds up this command only; stdin goes out as the agent grants.

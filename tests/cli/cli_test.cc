@@ -108,6 +108,7 @@ TEST_CASE("cli: assigning an undeclared global in a recipe is an error", "[cli]"
   TempDir t;
   fs::write_file(t / "g.lua", "oops = 1\n");
   auto r = run_banger({"run", "g.lua"}, in_home(t));
-  CHECK(r.code != 0);
-  CHECK(r.err == "error: g.lua:1: assignment to undeclared global 'oops' (declare it with local)\n");
+  CHECK(r.code == 10);
+  CHECK(r.err == "error: g.lua:1: assignment to undeclared global 'oops' (declare it with local)\n"
+                 "  hint: this error comes from the recipe or script, not from banger (-v shows the traceback)\n");
 }

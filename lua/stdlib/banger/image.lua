@@ -79,9 +79,22 @@ function M.require(name)
   if not rec then
     local hint = M.catalog()[name] and ("pull it with 'banger image pull " .. name .. "'")
       or "list images with 'banger image ls', or pull one with 'banger image pull REF'"
+    local known = {}
+    for _, r in ipairs(M.list()) do known[#known + 1] = r.name end
+    for n in pairs(M.catalog()) do known[#known + 1] = n end
+    table.sort(known)
+    local near = require("banger.suggest").closest(tostring(name), known)
+    if near and near ~= name then hint = ("did you mean '%s'? %s"):format(near, hint) end
     errors.raise("not_found", ("no image named '%s'"):format(name), hint)
   end
   return rec
+end
+
+--- Raises not_found unless `name` is an image or a catalog entry (which a
+--- VM create pulls).
+---@param name string
+function M.check_known(name)
+  if not M.get(name) and not M.catalog()[name] then M.require(name) end
 end
 
 --- Opens an image's root filesystem for reading (or editing with write=true).
