@@ -1,0 +1,97 @@
+// The default `vm run` as a normal user, not root (issue 9, "Running as a
+// normal user"): the debian-bookworm image is built by mmdebstrap in its
+// unshare mode, the VM runs on user networking. The suite itself runs as
+// root (CI), so the test makes its users: one as Debian's useradd makes
+// them (with subordinate id ranges), one without ranges, whose build must
+// fail saying why and how to fix it.
+#include <catch2/catch.hpp>
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "host/core/fs.h"
+#include "host/core/process.h"
+#include "tests/support/cli.h"
+#include "tests/support/kernel_fixture.h"
+#include "tests/support/temp_dir.h"
+
+using namespace banger;
+using namespace banger::test;
+
+namespace {
+
+// A user (created when missing) and a home of its own for banger.
+struct User {
+  std::string name;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string dir;  // its HOME and BANGER_HOME's parent, owned by it
+};
+
+User make_user(const TempDir& t, const std::string& name, bool system) {
+  if (!getpwnam(name.c_str())) {
+    // useradd gives a normal user 65536 subordinate ids (login.defs
+    // SUB_UID_COUNT), as adduser does; a system user gets none.
+    std::vector<std::string> argv = {"useradd", "--no-create-home", "--shell", "/bin/sh"};
+    if (system) argv.push_back("--system");
+    argv.push_back(name);
+    run_checked(argv, "useradd " + name);
+  }
+  const passwd* pw = getpwnam(name.c_str());
+  REQUIRE(pw);
+  User u{name, pw->pw_uid, pw->pw_gid, t / name};
+  fs::make_dirs(u.dir);
+  REQUIRE(chown(u.dir.c_str(), u.uid, u.gid) == 0);
+  return u;
+}
+
+// Runs build/banger as `u` with a clean environment of its own.
+CliResult as_user(const User& u, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"runuser", "-u", u.name, "--", "env", "-i", "PATH=/usr/local/bin:/usr/bin:/bin",
+                                   "HOME=" + u.dir, "BANGER_HOME=" + u.dir + "/banger"};
+  if (const char* accel = getenv("BANGER_ACCEL")) argv.push_back(std::string("BANGER_ACCEL=") + accel);
+  argv.push_back(banger_binary());
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto r = run_capture(argv, "", u.dir);
+  return {r.exit_code, r.out, r.err};
+}
+
+}  // namespace
+
+TEST_CASE("e2e unprivileged: a normal user's default vm run builds debian-bookworm and boots it", "[e2e][vm][unprivileged]") {
+  REQUIRE(geteuid() == 0);  // to make the users; banger itself runs as them
+  TempDir t;
+  REQUIRE(chmod(t.path().c_str(), 0711) == 0);
+  const KernelFixture& k = debian_cloud_kernel();
+
+  // Without subordinate ids the build stops before mmdebstrap, saying why.
+  User bare = make_user(t, "banger-nosubid", true);
+  auto refused = as_user(bare, {"image", "pull", "debian-bookworm"});
+  CHECK(refused.code == 8);
+  CHECK(refused.err.find("error: building Debian bookworm as a normal user needs mmdebstrap's unshare mode, which needs "
+                         "65536 subordinate user ids for 'banger-nosubid' in /etc/subuid, which has none; "
+                         "65536 subordinate group ids for 'banger-nosubid' in /etc/subgid, which has none\n"
+                         "  hint: as root: echo banger-nosubid:100000:65536 >> /etc/subuid; "
+                         "echo banger-nosubid:100000:65536 >> /etc/subgid ('banger doctor' checks it)\n") !=
+        std::string::npos);
+  auto doctor = as_user(bare, {"doctor", "--json"});
+  CHECK(doctor.out.find("\"name\": \"mmdebstrap mode\"") != std::string::npos);
+  CHECK(doctor.out.find("unshare mode cannot work") != std::string::npos);
+
+  User user = make_user(t, "banger-user", false);
+  auto ok = as_user(user, {"doctor", "--json"});
+  CHECK(ok.out.find("unshare mode (newuidmap, subordinate ids and user namespaces present)") != std::string::npos);
+  // The kernel comes from the test cache (kernel pull as a user is apt
+  // download, the same as root's); the image is the point here.
+  auto imported = as_user(user, {"kernel", "import", "--name", "debian-cloud", "--kernel", k.kernel, "--modules", k.modules});
+  REQUIRE(imported.code == 0);
+  auto run = as_user(user, {"vm", "run", "--rm", "--", "sh", "-c", "id -u; grep ^ID= /etc/os-release"});
+  INFO(run.err);
+  CHECK(run.code == 0);
+  CHECK(run.out == "0\nID=debian\n");
+  auto ls = as_user(user, {"vm", "ls", "--json"});
+  CHECK(ls.out == "[]\n");
+  auto images = as_user(user, {"image", "ls"});
+  CHECK(images.out.find("debian-bookworm") != std::string::npos);
+}
