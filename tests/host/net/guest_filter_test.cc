@@ -33,8 +33,8 @@ uint16_t sum16(const std::string& s, size_t from, size_t len, uint32_t sum = 0) 
   return static_cast<uint16_t>(sum);
 }
 
-const std::string kGuestMac = "\x52\x54\x00\x12\x34\x56";
-const std::string kGatewayMac = "\x52\x55\x0a\x00\x02\x02";
+const std::string kGuestMac("\x52\x54\x00\x12\x34\x56", 6);
+const std::string kGatewayMac("\x52\x55\x0a\x00\x02\x02", 6);
 
 // An Ethernet frame from the guest (10.0.2.15) carrying an IPv4 packet.
 std::string packet(const char* dst, uint8_t proto, const std::string& l4, uint16_t frag = 0) {
@@ -68,7 +68,7 @@ std::string udp(uint16_t sport, uint16_t dport) {
   u[0] = static_cast<char>(sport >> 8), u[1] = static_cast<char>(sport);
   u[2] = static_cast<char>(dport >> 8), u[3] = static_cast<char>(dport);
   u[5] = 12;
-  u.replace(8, 4, "ping");
+  u.replace(8, 4, "ping", 4);
   return u;
 }
 
