@@ -123,13 +123,14 @@ uint32_t addr(const char* text) {
 }
 }  // namespace
 
-GuestFilter::GuestFilter(std::vector<int> allowed_tcp_ports)
+GuestFilter::GuestFilter(std::vector<int> allowed_tcp_ports, std::vector<int> udp_forwarded)
     : network_(addr(kUserNetwork)),
       mask_(addr(kUserNetmask)),
       gateway_(addr(kUserGateway)),
       dns_(addr(kUserDns)),
       services_(addr(kUserHostServices)),
-      allowed_(allowed_tcp_ports.begin(), allowed_tcp_ports.end()) {}
+      allowed_(allowed_tcp_ports.begin(), allowed_tcp_ports.end()),
+      udp_forwarded_(udp_forwarded.begin(), udp_forwarded.end()) {}
 
 bool GuestFilter::virtual_network_admits(uint32_t dst, uint8_t proto, bool whole_l4, uint16_t dport) const {
   if (dst == gateway_) return proto == kIcmp || (proto == kUdp && whole_l4 && dport == 67);
@@ -175,6 +176,9 @@ bool GuestFilter::admit(std::string_view frame, std::string& reply) {
   bool whole_l4 = !fragment && l4_len >= (proto == kTcp ? 20u : 8u);
   uint16_t dport = whole_l4 && (proto == kTcp || proto == kUdp) ? get16(l4 + 2) : 0;
   bool syn = whole_tcp && (l4[13] & kSyn) && !(l4[13] & (kAck | kRst));
+  // Only what opens a flow is checked (see the header).
+  if (proto == kTcp && whole_tcp && !syn) return true;
+  if (proto == kUdp && whole_l4 && udp_forwarded_.count(get16(l4)) != 0) return true;
 
   bool refuse;
   if ((dst & mask_) == network_) {

@@ -260,7 +260,10 @@ UserNet::UserNet(const UserNetConfig& cfg) : state_(std::make_unique<State>()) {
   }
   const std::string exe = quoted(cfg.connector.empty() ? self_exe() : cfg.connector);
   in_addr services = addr(kUserHostServices);
-  s.filter = std::make_unique<GuestFilter>(cfg.host_ports);
+  std::vector<int> udp_forwarded;
+  for (const auto& f : cfg.forwards)
+    if (f.udp) udp_forwarded.push_back(f.guest_port);
+  s.filter = std::make_unique<GuestFilter>(cfg.host_ports, udp_forwarded);
   for (int port : cfg.host_ports) {
     std::string cmd = exe + " __connect 127.0.0.1 " + std::to_string(port);
     if (slirp_add_exec(s.slirp, cmd.c_str(), &services, port) != 0)

@@ -11,12 +11,7 @@ using namespace banger::test;
 
 namespace {
 
-CliOptions in_home(const TempDir& t) {
-  CliOptions o;
-  o.env = {{"BANGER_HOME", t / "home"}, {"XDG_CONFIG_HOME", t / "config"}};
-  o.cwd = t.path();
-  return o;
-}
+CliOptions in_home(const TempDir& t) { return home_in(t.path()); }
 
 // The last lines of stderr (stage lines such as "==> create" come first).
 bool ends_with(const std::string& s, const std::string& tail) {

@@ -10,12 +10,7 @@ using namespace banger::test;
 
 namespace {
 
-CliOptions in_home(const TempDir& t, const std::string& cwd = {}) {
-  CliOptions o;
-  o.env = {{"BANGER_HOME", t / "home"}, {"XDG_CONFIG_HOME", t / "config"}};
-  o.cwd = cwd.empty() ? t.path() : cwd;
-  return o;
-}
+CliOptions in_home(const TempDir& t, const std::string& cwd = {}) { return home_in(t.path(), cwd); }
 
 }  // namespace
 

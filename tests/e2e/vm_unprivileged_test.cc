@@ -83,8 +83,14 @@ TEST_CASE("e2e unprivileged: a normal user's default vm run builds debian-bookwo
   auto ok = as_user(user, {"doctor", "--json"});
   CHECK(ok.out.find("unshare mode (newuidmap, subordinate ids and user namespaces present)") != std::string::npos);
   // The kernel comes from the test cache (kernel pull as a user is apt
-  // download, the same as root's); the image is the point here.
-  auto imported = as_user(user, {"kernel", "import", "--name", "debian-cloud", "--kernel", k.kernel, "--modules", k.modules});
+  // download, the same as root's); the image is the point here. The cache
+  // is root's own: the user gets a copy.
+  run_checked({"cp", "-r", k.kernel, k.modules, user.dir}, "copying the test kernel");
+  run_checked({"chown", "-R", user.name + ":", user.dir}, "chown");
+  std::string modules = user.dir + "/" + k.modules.substr(k.modules.rfind('/') + 1);
+  auto imported = as_user(user, {"kernel", "import", "--name", "debian-cloud", "--kernel", user.dir + "/vmlinuz",
+                                 "--modules", modules});
+  INFO(imported.err);
   REQUIRE(imported.code == 0);
   auto run = as_user(user, {"vm", "run", "--rm", "--", "sh", "-c", "id -u; grep ^ID= /etc/os-release"});
   INFO(run.err);
