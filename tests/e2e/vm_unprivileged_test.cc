@@ -10,6 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <thread>
+
 #include "host/core/fs.h"
 #include "host/core/process.h"
 #include "tests/support/cli.h"
@@ -46,15 +50,32 @@ User make_user(const TempDir& t, const std::string& name, bool system) {
   return u;
 }
 
-// Runs build/banger as `u` with a clean environment of its own.
-CliResult as_user(const User& u, const std::vector<std::string>& args) {
+// Runs `command` as `u` with a clean environment of its own.
+CliResult run_as(const User& u, const std::vector<std::string>& command) {
   std::vector<std::string> argv = {"runuser", "-u", u.name, "--", "env", "-i", "PATH=/usr/local/bin:/usr/bin:/bin",
                                    "HOME=" + u.dir, "BANGER_HOME=" + u.dir + "/banger"};
   if (const char* accel = getenv("BANGER_ACCEL")) argv.push_back(std::string("BANGER_ACCEL=") + accel);
-  argv.push_back(banger_binary());
-  argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.end(), command.begin(), command.end());
   auto r = run_capture(argv, "", u.dir);
   return {r.exit_code, r.out, r.err};
+}
+
+CliResult as_user(const User& u, const std::vector<std::string>& args) {
+  std::vector<std::string> command = {banger_binary()};
+  command.insert(command.end(), args.begin(), args.end());
+  return run_as(u, command);
+}
+
+// README's web server example (the `-p 8080:80` line), as a shell command
+// line for build/banger on host port `port`.
+std::string readme_web_example(int port) {
+  std::string readme = fs::read_file(std::string(BANGER_SOURCE_DIR) + "/README.md");
+  size_t at = readme.find("banger vm run --rm -p 8080:80 -- ");
+  REQUIRE(at != std::string::npos);
+  std::string line = readme.substr(at, readme.find('\n', at) - at);
+  line = line.substr(0, line.find("   #"));  // a trailing comment
+  line.replace(line.find("8080:"), 4, std::to_string(port));
+  return "exec " + banger_binary() + line.substr(6);
 }
 
 }  // namespace
@@ -100,4 +121,23 @@ TEST_CASE("e2e unprivileged: a normal user's default vm run builds debian-bookwo
   CHECK(ls.out == "[]\n");
   auto images = as_user(user, {"image", "ls"});
   CHECK(images.out.find("debian-bookworm") != std::string::npos);
+
+  // README's web server example works on this default image (a shell loop
+  // of nc: python3-minimal has no http.server).
+  int port = 20000 + getpid() % 20000 + 1;
+  CliResult served;
+  std::thread server([&] { served = run_as(user, {"timeout", "300", "sh", "-c", readme_web_example(port)}); });
+  std::string body;
+  for (int i = 0; i < 200 && body.find("hello from the VM") == std::string::npos; i++) {
+    body = run_capture({"curl", "-fsS", "--max-time", "2", "http://127.0.0.1:" + std::to_string(port) + "/"}).out;
+    if (body.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  CHECK(body == "hello from the VM\n");
+  // Removing the VM ends the run (--rm had nothing left to do).
+  auto vms = as_user(user, {"vm", "ls", "--json"});
+  auto names = nlohmann::json::parse(vms.out);
+  for (const auto& v : names) as_user(user, {"vm", "rm", "--force", v["name"].get<std::string>()});
+  server.join();
+  CHECK(served.code != 124);  // not the timeout
+  CHECK(as_user(user, {"vm", "ls", "--json"}).out == "[]\n");
 }
