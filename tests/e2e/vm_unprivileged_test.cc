@@ -42,6 +42,15 @@ User make_user(const TempDir& t, const std::string& name, bool system) {
     argv.push_back(name);
     run_checked(argv, "useradd " + name);
   }
+  // Where /etc/subuid was missing, useradd gave none: add a range as an
+  // administrator would (a high one, clear of adduser's from 100000).
+  for (const char* file : {"/etc/subuid", "/etc/subgid"}) {
+    std::string ids = fs::exists(file) ? fs::read_file(file) : "";
+    if (!system && ("\n" + ids).find("\n" + name + ":") == std::string::npos)
+      run_checked({"usermod", std::string(file) == "/etc/subuid" ? "--add-subuids" : "--add-subgids",
+                   "1500000000-1500065535", name},
+                  "usermod " + name);
+  }
   const passwd* pw = getpwnam(name.c_str());
   REQUIRE(pw);
   User u{name, pw->pw_uid, pw->pw_gid, t / name};
