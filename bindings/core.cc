@@ -4,6 +4,8 @@
 #include <unistd.h>
 #include <dirent.h>
 
+#include <time.h>
+
 #include <chrono>
 #include <climits>
 #include <cstdlib>
@@ -222,6 +224,15 @@ int core_now(lua_State* L) {
   return 1;
 }
 
+// sleep_ms(ms): waits; Ctrl-C ends the wait early (callers check_interrupted).
+int core_sleep_ms(lua_State* L) {
+  long long ms = arg_integer(L, 1, "ms");
+  if (ms <= 0) return 0;
+  timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>(ms % 1000) * 1000000};
+  nanosleep(&ts, nullptr);
+  return 0;
+}
+
 int core_getpid(lua_State* L) {
   lua_pushinteger(L, getpid());
   return 1;
@@ -282,6 +293,7 @@ const luaL_Reg kFuncs[] = {
     {"monotonic_ms", wrap<core_monotonic_ms>},
     {"now", wrap<core_now>},
     {"getpid", wrap<core_getpid>},
+    {"sleep_ms", wrap<core_sleep_ms>},
     {"geteuid", wrap<core_geteuid>},
     {"write", wrap<core_write>},
     {"error", wrap<core_error>},

@@ -1,5 +1,6 @@
 // _host.doctor: the host checks behind `banger doctor` (host/doctor/checks.h).
 #include "bindings/support.h"
+#include "host/doctor/build_mode.h"
 #include "host/doctor/checks.h"
 
 namespace banger::lua {
@@ -20,8 +21,16 @@ int doctor_checks(lua_State* L) {
   return 1;
 }
 
+// mmdebstrap_mode() -> {mode="root"|"unshare", missing={...}, fix=}
+int doctor_mmdebstrap_mode(lua_State* L) {
+  auto m = doctor::mmdebstrap_mode(doctor::default_build_mode_inputs());
+  push_json(L, {{"mode", m.mode}, {"missing", m.missing}, {"fix", m.fix}});
+  return 1;
+}
+
 const luaL_Reg kFuncs[] = {
     {"checks", wrap<doctor_checks>},
+    {"mmdebstrap_mode", wrap<doctor_mmdebstrap_mode>},
     {nullptr, nullptr},
 };
 

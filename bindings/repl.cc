@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bindings/support.h"
+#include "host/core/interrupt.h"
 
 namespace banger::lua {
 
@@ -45,10 +46,20 @@ char** complete(const char* text, int, int) {
   return rl_completion_matches(text, next_match);
 }
 
-// readline(prompt) -> line or nil at end of input.
+// readline(prompt) -> line, nil at end of input, or false after Ctrl-C.
+// Ctrl-C reaches banger's handler (libedit passes the signal on), which sets
+// the interrupted flag and makes the read return: at the prompt that flag
+// means "drop this line", so it is cleared and the REPL goes on.
 int r_readline(lua_State* L) {
   std::string prompt = arg_string(L, 1, "prompt");
+  set_interrupted(false);
   char* line = ::readline(prompt.c_str());
+  if (interrupted()) {
+    set_interrupted(false);
+    free(line);
+    lua_pushboolean(L, 0);
+    return 1;
+  }
   if (!line) {
     lua_pushnil(L);
     return 1;

@@ -511,6 +511,9 @@ void Server::run() {
   ready_.hostname = host;
   ready_.kernel = u.release;
   send_hello_ready();
+  // After the ready message, so the console write does not delay it.
+  log("ready at %llu ms (%s, kernel %s, hostname %s)", static_cast<unsigned long long>(now), boot_.mode.c_str(),
+      u.release, host);
 
   std::vector<pollfd> fds;
   std::vector<std::pair<uint32_t, int>> owners;  // job id, 0 out / 1 err / 2 in

@@ -242,6 +242,9 @@ void run_stage1() {
     die(msg.c_str());
   }
   trace("root disk mounted");
+  // A few lines on the console say how far a boot got (`banger vm logs`).
+  log("root disk %s (%s) mounted at %llu ms; switching into it", root.c_str(), fstype.c_str(),
+      static_cast<unsigned long long>(uptime_ms()));
   for (const char* m : {"/dev", "/proc", "/sys"}) {
     std::string to = std::string("/newroot") + m;
     mkdir(to.c_str(), 0755);

@@ -23,13 +23,14 @@ constexpr KindInfo kKinds[] = {
     {ErrorKind::io, "io", 7},
     {ErrorKind::unsupported, "unsupported", 8},
     {ErrorKind::internal, "internal", 9},
+    {ErrorKind::recipe, "recipe", 10},
     {ErrorKind::interrupted, "interrupted", 130},
 };
 
 const KindInfo& info(ErrorKind kind) {
   for (const auto& k : kKinds)
     if (k.kind == kind) return k;
-  return kKinds[7];
+  return kKinds[7];  // internal
 }
 
 }  // namespace

@@ -20,6 +20,9 @@ enum class ErrorKind {
   unsupported,
   interrupted,
   internal,
+  // A plain Lua error in a user's (project, user or file) recipe: a bug in
+  // that recipe, not in banger.
+  recipe,
 };
 
 std::string_view kind_name(ErrorKind kind);

@@ -1,5 +1,8 @@
 #include "host/core/paths.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <cstdlib>
 
 #include "host/core/error.h"
@@ -14,10 +17,14 @@ std::string env_or_empty(const char* name) {
   return v && *v ? v : "";
 }
 
+// $HOME, else the home directory in the password database (as ssh and git
+// do: services and `env -i` run without HOME).
 std::string user_home() {
   std::string h = env_or_empty("HOME");
-  if (h.empty()) fail(ErrorKind::invalid_input, "HOME is not set", "set HOME or BANGER_HOME");
-  return h;
+  if (!h.empty()) return h;
+  if (const passwd* pw = getpwuid(getuid()); pw && pw->pw_dir && *pw->pw_dir) return pw->pw_dir;
+  fail(ErrorKind::invalid_input, "HOME is not set and user " + std::to_string(getuid()) + " has no home directory",
+       "set HOME, or BANGER_HOME and XDG_CONFIG_HOME");
 }
 
 }  // namespace

@@ -185,6 +185,22 @@ Inputs default_inputs() {
   return in;
 }
 
+Check build_mode_check(const BuildMode& m) {
+  Check c{"mmdebstrap mode", "ok", false, "", ""};
+  if (m.mode == "root") {
+    c.detail = "root mode (running as root)";
+  } else if (m.missing.empty()) {
+    c.detail = "unshare mode (newuidmap, subordinate ids and user namespaces present)";
+  } else {
+    c.status = "warn";
+    std::string what;
+    for (size_t i = 0; i < m.missing.size(); i++) what += (i ? "; " : "") + m.missing[i];
+    c.detail = "unshare mode cannot work, so catalog images cannot be built as this user: it needs " + what;
+    c.fix = m.fix;
+  }
+  return c;
+}
+
 Check disk_check(const std::string& dir, unsigned long long free) {
   Check c{"disk space", "ok", true, "", ""};
   char buf[64];
@@ -217,6 +233,7 @@ std::vector<Check> run_checks(const Inputs& in) {
   out.push_back(apt_check());
   out.push_back(tool("mmdebstrap", "mmdebstrap", {"--version"}, false, "warn", "apt-get install mmdebstrap",
                      "builds catalog images such as debian-bookworm"));
+  out.push_back(build_mode_check(mmdebstrap_mode(default_build_mode_inputs())));
   std::string where = existing_parent(in.home);
   try {
     out.push_back(disk_check(in.home, fs::free_bytes(where)));

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "host/doctor/build_mode.h"
+
 namespace banger::doctor {
 
 struct Check {
@@ -29,6 +31,9 @@ std::vector<Check> run_checks(const Inputs& in);
 
 // True when every essential check passed.
 bool essentials_ok(const std::vector<Check>& checks);
+
+// How catalog images can be built as this user (build_mode.h).
+Check build_mode_check(const BuildMode& m);
 
 // Disk space verdict for `free` bytes: fail under 1 GiB, warn under 5 GiB.
 Check disk_check(const std::string& dir, unsigned long long free);

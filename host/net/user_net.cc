@@ -20,6 +20,7 @@
 #include <spdlog/spdlog.h>
 
 #include "host/core/error.h"
+#include "host/net/guest_filter.h"
 
 namespace banger::net {
 
@@ -73,15 +74,20 @@ struct UserNet::State {
   std::list<Timer> timers;
   std::vector<pollfd> fds;
   std::string in, out;  // bytes from QEMU not parsed yet; frames not sent yet
+  std::unique_ptr<GuestFilter> filter;  // what the guest may reach (guest_filter.h)
+
+  // Queues a frame for QEMU (dropped past kMaxPending).
+  void queue(const void* buf, size_t len) {
+    if (out.size() > kMaxPending) return;
+    uint32_t be = htonl(static_cast<uint32_t>(len));
+    out.append(reinterpret_cast<const char*>(&be), 4);
+    out.append(static_cast<const char*>(buf), len);
+    flush();
+  }
 
   // libslirp callbacks (opaque is the State).
   static ssize_t send_packet(const void* buf, size_t len, void* opaque) {
-    auto* s = static_cast<State*>(opaque);
-    if (s->out.size() > kMaxPending) return static_cast<ssize_t>(len);
-    uint32_t be = htonl(static_cast<uint32_t>(len));
-    s->out.append(reinterpret_cast<const char*>(&be), 4);
-    s->out.append(static_cast<const char*>(buf), len);
-    s->flush();
+    static_cast<State*>(opaque)->queue(buf, len);
     return static_cast<ssize_t>(len);
   }
   static void guest_error(const char* msg, void*) { spdlog::debug("user network: guest error: {}", msg); }
@@ -148,7 +154,12 @@ struct UserNet::State {
         return false;
       }
       if (in.size() - at - 4 < len) break;
-      slirp_input(slirp, reinterpret_cast<const uint8_t*>(in.data() + at + 4), static_cast<int>(len));
+      std::string_view frame(in.data() + at + 4, len);
+      std::string refusal;
+      if (filter->admit(frame, refusal))
+        slirp_input(slirp, reinterpret_cast<const uint8_t*>(frame.data()), static_cast<int>(len));
+      else if (!refusal.empty())
+        queue(refusal.data(), refusal.size());
       at += 4 + len;
     }
     in.erase(0, at);
@@ -218,8 +229,8 @@ UserNet::UserNet(const UserNetConfig& cfg) : state_(std::make_unique<State>()) {
   SlirpConfig c{};
   c.version = 1;
   c.in_enabled = true;
-  c.vnetwork = addr("10.0.2.0");
-  c.vnetmask = addr("255.255.255.0");
+  c.vnetwork = addr(kUserNetwork);
+  c.vnetmask = addr(kUserNetmask);
   c.vhost = addr(kUserGateway);
   c.vdhcp_start = addr(kUserGuest);
   c.vnameserver = addr(kUserDns);
@@ -249,6 +260,10 @@ UserNet::UserNet(const UserNetConfig& cfg) : state_(std::make_unique<State>()) {
   }
   const std::string exe = quoted(cfg.connector.empty() ? self_exe() : cfg.connector);
   in_addr services = addr(kUserHostServices);
+  std::vector<int> udp_forwarded;
+  for (const auto& f : cfg.forwards)
+    if (f.udp) udp_forwarded.push_back(f.guest_port);
+  s.filter = std::make_unique<GuestFilter>(cfg.host_ports, udp_forwarded);
   for (int port : cfg.host_ports) {
     std::string cmd = exe + " __connect 127.0.0.1 " + std::to_string(port);
     if (slirp_add_exec(s.slirp, cmd.c_str(), &services, port) != 0)

@@ -16,6 +16,8 @@
 namespace banger::net {
 
 // The fixed plan of the guest network (QEMU's, so guides for it apply).
+inline constexpr const char* kUserNetwork = "10.0.2.0";
+inline constexpr const char* kUserNetmask = "255.255.255.0";
 inline constexpr const char* kUserGuest = "10.0.2.15";
 inline constexpr const char* kUserGateway = "10.0.2.2";
 inline constexpr const char* kUserDns = "10.0.2.3";

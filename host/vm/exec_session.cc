@@ -19,7 +19,14 @@ proto::Frame ExecSession::start(proto::WindowSize size) const {
   e.stdin = stdin_;
   e.rows = size.rows;
   e.cols = size.cols;
-  return {Type::exec, id_, e.encode()};
+  std::string request = e.encode();
+  // Refused here, before any frame: the wire would cut it off as oversize.
+  if (request.size() > proto::kMaxPayload)
+    fail(ErrorKind::invalid_input,
+         "the command's arguments and environment take " + std::to_string(request.size()) +
+             " bytes; the limit is " + std::to_string(proto::kMaxPayload) + " (1 MiB)",
+         "pass large input on stdin, or copy it in with 'banger vm cp'");
+  return {Type::exec, id_, std::move(request)};
 }
 
 ExecEvent ExecSession::feed(proto::Frame f) {

@@ -10,10 +10,7 @@ return recipe.new {
     local words = args.command
     if #words > 0 then
       local r, command = cli.resolve(words)
-      if not r then
-        banger.errors.raise("not_found", ("unknown command '%s'"):format(table.concat(words, " ")),
-          "run 'banger help' to list commands")
-      end
+      if not r then cli.unknown_command(words) end
       io.write(banger.args.help(r, command))
       return
     end
@@ -23,13 +20,13 @@ return recipe.new {
       "Usage: banger [-v] [--json] COMMAND [args...]",
       "       banger run FILE.lua [args...]",
       "",
-      "Commands (each is a recipe; a command 'a b' is the recipe 'a_b'):",
+      "Commands (each is a recipe; a command 'a b-c' is the recipe 'a_b_c'):",
     }
     local rows, width = {}, 0
     for _, info in ipairs(banger.recipe.list()) do
       local ok, r = pcall(banger.recipe.load_candidate, info)
       local desc = ok and r and r.description or (ok and "" or "(fails to load: " .. tostring(banger.errors.normalize(r).message) .. ")")
-      local cmd = info.name:gsub("_", " ")
+      local cmd = cli.command_name(info.name)
       rows[#rows + 1] = { cmd, desc .. (info.origin ~= "builtin" and ("  [" .. info.origin .. "]") or "") }
       width = math.max(width, #cmd)
     end

@@ -16,7 +16,8 @@ return recipe.new {
     { "ref", positional = true, required = true, metavar = "REF",
       help = "debian:bookworm, host:5000/repo:tag, repo@sha256:..., oci:DIR[:tag], or a catalog name (debian-bookworm)" },
     { "name", help = "image name (default: from REF, debian:bookworm -> debian-bookworm)" },
-    { "size", type = "size", help = "root disk size, e.g. 4G (default: max(content x 1.25, 1G))" },
+    -- 16 TiB: the largest ext4 image file with 4 KiB blocks.
+    { "size", type = "size", max = 16 * 1024 ^ 4, help = "root disk size, e.g. 4G (default: max(content x 1.25, 1G))" },
     { "platform", help = "os/arch[/variant] to choose from a multi-platform image (default: linux/amd64)" },
   },
   stages = { "resolve", "pull", "build", "inject", "publish" },

@@ -8,10 +8,12 @@ return recipe.new {
   params = {
     { "image", positional = true, metavar = "IMAGE", help = "an image name (default: debian-bookworm)" },
     { "name", help = "VM name (default: IMAGE-XXXX)" },
-    { "cpus", type = "int", default = 2, help = "virtual CPUs" },
-    { "memory", type = "size", metavar = "SIZE", help = "memory, e.g. 1G (default: 1G)" },
+    { "cpus", type = "int", default = 2, min = 1, max = sandbox.CPUS_MAX, help = "virtual CPUs" },
+    { "memory", type = "size", metavar = "SIZE", min = sandbox.MEMORY_MIN, max = sandbox.MEMORY_MAX,
+      help = "memory, e.g. 1G (default: 1G)" },
     { "net", choices = { "auto", "user", "tap", "none" }, help = "networking: user, tap (needs root), none (default: tap when privileged, else user)" },
-    { "publish", short = "p", type = "list", metavar = "HOST:GUEST", help = "forward a host port (bound to 127.0.0.1) to a guest port" },
+    { "publish", short = "p", type = "list", metavar = "[ADDR:]HOST:GUEST",
+      help = "forward a host port to a guest port (/udp for UDP); it binds ADDR, 127.0.0.1 unless given (0.0.0.0: every interface)" },
     { "allow_host", type = "list", metavar = "PORT[/udp]", help = "let the guest reach this host port (user: at 10.0.2.4, on the host's 127.0.0.1; tap: at the gateway)" },
     { "kernel", help = "kernel name (default: debian-cloud)" },
     { "init", metavar = "PATH", help = "boot the image's own init (e.g. /lib/systemd/systemd); the agent runs as its service" },
@@ -19,6 +21,8 @@ return recipe.new {
   stages = { "image", "kernel", "reserve", "disk" },
   run = function(ctx, args)
     local image_name = args.image or sandbox.DEFAULT_IMAGE
+    -- A mistyped image is reported as such, before a VM name is made from it.
+    banger.image.check_known(image_name)
     local name = args.name or sandbox.generate_name(image_name)
     sandbox.check_name(name)
     if sandbox.get(name) then
@@ -27,11 +31,7 @@ return recipe.new {
     end
     local forwards = {}
     for _, p in ipairs(args.publish or {}) do forwards[#forwards + 1] = sandbox.parse_forward(p) end
-    local memory = args.memory or 1024 * 1024 * 1024
-    if memory < 128 * 1024 * 1024 then
-      banger.errors.raise("invalid_input", "--memory must be at least 128M")
-    end
-    if args.cpus < 1 or args.cpus > 64 then banger.errors.raise("invalid_input", "--cpus must be 1-64") end
+    local memory = args.memory or sandbox.MEMORY_DEFAULT
     local allow_host = {}
     for _, p in ipairs(args.allow_host or {}) do allow_host[#allow_host + 1] = sandbox.parse_allow_host(p) end
     local net = sandbox.net_mode(args.net)

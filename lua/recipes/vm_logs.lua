@@ -1,17 +1,40 @@
--- banger vm logs NAME: the VM's console (kernel and agent messages).
+-- banger vm logs NAME [-f]: the VM's console (kernel and agent messages:
+-- the agent says when the root disk is mounted and when it is ready).
 return recipe.new {
-  description = "Print a VM's console log",
+  description = "Print a VM's console log (-f: follow it while the VM runs)",
   params = {
     { "name", positional = true, required = true, metavar = "NAME" },
     { "supervisor", type = "bool", help = "print the supervisor's log instead" },
+    { "follow", short = "f", type = "bool", help = "keep printing what is written until the VM stops (or Ctrl-C)" },
   },
   run = function(ctx, args)
-    local rec = banger.sandbox.require(args.name)
+    local sandbox = banger.sandbox
+    local rec = sandbox.require(args.name)
     local path = rec.dir .. (args.supervisor and "/supervisor.log" or "/console.log")
     if not banger.fs.exists(path) then
       banger.errors.raise("not_found", ("VM '%s' has no log yet"):format(args.name),
         ("start it with 'banger vm start %s'"):format(args.name))
     end
-    io.write(banger.fs.read(path))
+    local f = assert(io.open(path, "rb"))
+    ctx:defer(function() f:close() end)
+    io.write(f:read("*a"))
+    io.stdout:flush()
+    if not args.follow then return end
+    -- Follow: print what is appended, until the VM is no longer up (then
+    -- what it wrote last), like `tail -f`; Ctrl-C exits 130.
+    local running = true
+    while running do
+      _host.core.sleep_ms(200)
+      _host.core.check_interrupted()
+      local now = sandbox.get(args.name) or {}
+      running = (now.state == "running" or now.state == "starting") and now.supervisor_pid ~= nil
+        and _host.supervisor.alive(now.supervisor_pid, now.name)
+      f:seek("cur")  -- clears the end-of-file mark, so the read sees what was appended
+      local more = f:read("*a")
+      if more and #more > 0 then
+        io.write(more)
+        io.stdout:flush()
+      end
+    end
   end,
 }

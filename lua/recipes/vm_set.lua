@@ -3,8 +3,9 @@ return recipe.new {
   description = "Change a stopped VM's CPUs, memory or init",
   params = {
     { "name", positional = true, required = true, metavar = "NAME" },
-    { "cpus", type = "int", help = "virtual CPUs" },
-    { "memory", type = "size", metavar = "SIZE", help = "memory, e.g. 2G" },
+    { "cpus", type = "int", min = 1, max = banger.sandbox.CPUS_MAX, help = "virtual CPUs" },
+    { "memory", type = "size", metavar = "SIZE", min = banger.sandbox.MEMORY_MIN, max = banger.sandbox.MEMORY_MAX,
+      help = "memory, e.g. 2G" },
     { "init", metavar = "PATH", help = "boot the image's own init from now on ('' for the agent again)" },
   },
   run = function(ctx, args)
@@ -18,14 +19,8 @@ return recipe.new {
     if not args.cpus and not args.memory and not args.init then
       banger.errors.raise("invalid_input", "nothing to change", "give --cpus, --memory or --init")
     end
-    if args.cpus then
-      if args.cpus < 1 or args.cpus > 64 then banger.errors.raise("invalid_input", "--cpus must be 1-64") end
-      rec.cpus = args.cpus
-    end
-    if args.memory then
-      if args.memory < 128 * 1048576 then banger.errors.raise("invalid_input", "--memory must be at least 128M") end
-      rec.memory_mib = math.floor(args.memory / 1048576)
-    end
+    if args.cpus then rec.cpus = args.cpus end
+    if args.memory then rec.memory_mib = math.floor(args.memory / 1048576) end
     if args.init == "" then
       rec.init = nil
     elseif args.init then

@@ -11,12 +11,7 @@ using namespace banger::test;
 
 namespace {
 
-CliOptions in_home(const TempDir& t, const std::string& cwd = {}) {
-  CliOptions o;
-  o.env = {{"BANGER_HOME", t / "home"}, {"XDG_CONFIG_HOME", t / "config"}};
-  o.cwd = cwd.empty() ? t.path() : cwd;
-  return o;
-}
+CliOptions in_home(const TempDir& t, const std::string& cwd = {}) { return home_in(t.path(), cwd); }
 
 }  // namespace
 
@@ -109,8 +104,9 @@ TEST_CASE("cli: assigning an undeclared global in a recipe is an error", "[cli]"
   TempDir t;
   fs::write_file(t / "g.lua", "oops = 1\n");
   auto r = run_banger({"run", "g.lua"}, in_home(t));
-  CHECK(r.code != 0);
-  CHECK(r.err == "error: g.lua:1: assignment to undeclared global 'oops' (declare it with local)\n");
+  CHECK(r.code == 10);
+  CHECK(r.err == "error: g.lua:1: assignment to undeclared global 'oops' (declare it with local)\n"
+                 "  hint: this error comes from the recipe or script, not from banger (-v shows the traceback)\n");
 }
 
 TEST_CASE("cli: a recipe that reaches for _host gets a clear error pointing at banger.*", "[cli]") {

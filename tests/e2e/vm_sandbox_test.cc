@@ -146,6 +146,23 @@ std::string serve_and_fetch(const SandboxHome& home, const std::string& vm, int 
   return body;
 }
 
+// Addresses of the host's own, on a bridge made for the test (this kernel
+// has no dummy interfaces) and removed with it. 10.0.2.2 and 10.0.2.4 among them make a guest connection
+// that the user network would pass on to the real network land on this
+// machine instead, where the test counts it.
+class HostAddresses {
+ public:
+  explicit HostAddresses(const std::vector<std::string>& addrs) : dev_("bgtest" + std::to_string(getpid() % 100000)) {
+    run_checked({"ip", "link", "add", dev_, "type", "bridge"}, "ip link add");
+    for (const auto& a : addrs) run_checked({"ip", "addr", "add", a + "/32", "dev", dev_}, "ip addr add");
+    run_checked({"ip", "link", "set", dev_, "up"}, "ip link set up");
+  }
+  ~HostAddresses() { run_capture({"ip", "link", "del", dev_}); }
+
+ private:
+  std::string dev_;
+};
+
 }  // namespace
 
 TEST_CASE("e2e sandbox: exec with stdin, cp both ways, ports, stats, logs, a shell on a pty", "[e2e][vm]") {
@@ -199,9 +216,34 @@ TEST_CASE("e2e sandbox: exec with stdin, cp both ways, ports, stats, logs, a she
   CHECK(screen.find("pty-42") != std::string::npos);
   CHECK(screen.find("/dev/pts/") != std::string::npos);
 
-  // The console (the kernel runs `quiet`: its few lines carry timestamps).
-  CHECK(home.must({"vm", "logs", "box"}).out.find("[    ") != std::string::npos);
+  // More than the 1 MiB a frame carries of argv is a clear error, not a
+  // protocol failure (11 arguments of 100 kB: the host's execve takes them).
+  std::vector<std::string> big = {"vm", "exec", "box", "--", "true"};
+  for (int i = 0; i < 11; i++) big.push_back(std::string(100000, 'a'));
+  auto too_long = run_banger(big, home.env());
+  CHECK(too_long.code == 2);
+  CHECK(too_long.err.rfind("error: the command's arguments and environment take 11", 0) == 0);
+  CHECK(too_long.err.find(" bytes; the limit is 1048576 (1 MiB)\n"
+                          "  hint: pass large input on stdin, or copy it in with 'banger vm cp'\n") != std::string::npos);
+
+  // The console: the kernel runs `quiet` (its few lines carry timestamps);
+  // the agent says how far the boot got.
+  auto logs = home.must({"vm", "logs", "box"}).out;
+  CHECK(logs.find("[    ") != std::string::npos);
+  CHECK(logs.find("banger-agent: root disk /dev/vda (ext4) mounted at ") != std::string::npos);
+  CHECK(logs.find("banger-agent: ready at ") != std::string::npos);
+  // `logs -f` follows until the VM stops (`timeout`: a follow that never
+  // ends fails the test instead of hanging it).
+  RunResult follow;
+  std::thread follower([&] {
+    follow = run_capture({"env", "BANGER_HOME=" + home.path("home"), "XDG_CONFIG_HOME=" + home.path("config"),
+                          "timeout", "60", banger_binary(), "vm", "logs", "-f", "box"});
+  });
+  std::this_thread::sleep_for(std::chrono::seconds(1));
   home.must({"vm", "stop", "box"});
+  follower.join();
+  CHECK(follow.exit_code == 0);
+  CHECK(follow.out.rfind(logs, 0) == 0);
   CHECK(vm_record(home, "box")["state"] == "stopped");
   CHECK(qemu_processes(home.path("home")) == 0);
   // A stopped VM starts again with its disk as it was.
@@ -229,6 +271,23 @@ TEST_CASE("e2e sandbox: user networking: -p on 127.0.0.1, host loopback out of r
   CHECK(guest_fetch(home, "web", "10.0.2.2", allowed.port()) == "no connection");
   CHECK(allowed.connections() == 1);
   CHECK(denied.connections() == 0);
+
+  // A server on every host address (0.0.0.0) is out of reach at the host's
+  // own addresses, and 10.0.2.4 has only the allowed port: each attempt is
+  // refused at once, and the server sees no connection.
+  const std::string lan = "198.18." + std::to_string(getpid() % 200) + ".1";
+  HostAddresses addrs({lan, "10.0.2.2", "10.0.2.4"});
+  HostGreeter everywhere("0.0.0.0");
+  CHECK(guest_fetch(home, "web", lan, everywhere.port()) == "no connection");
+  CHECK(guest_fetch(home, "web", "10.0.2.4", everywhere.port()) == "no connection");
+  CHECK(guest_fetch(home, "web", "10.0.2.2", everywhere.port()) == "no connection");
+  auto refused = run_banger({"vm", "exec", "web", "--", "perl", "-MIO::Socket::INET", "-e",
+                             "IO::Socket::INET->new(PeerAddr => $ARGV[0], Timeout => 5) or print qq($!\n)",
+                             lan + ":" + std::to_string(everywhere.port())},
+                            home.env());
+  CHECK(refused.out == "Connection refused\n");
+  CHECK(everywhere.connections() == 0);
+  CHECK(guest_fetch(home, "web", "10.0.2.4", allowed.port()) == "hello-from-host\n");
 
   // A taken host port is refused at start, naming it; the VM stays stopped.
   home.must({"vm", "create", "--name", "web2", "--net", "user", "-p", std::to_string(port) + ":80"});

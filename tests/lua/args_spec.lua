@@ -52,6 +52,30 @@ describe("args.parse", function()
     expect.eq(args.parse_size("4096"), 4096)
     expect.eq(args.parse_size("1GiB"), 1024 ^ 3)
     expect.eq(args.parse_size("x"), nil)
+    -- Past 2^53 a double is not exact: refused rather than rounded or wrapped.
+    expect.eq(args.parse_size("18446744074783293440"), nil)
+    expect.eq(args.parse_size("999999999999T"), nil)
+    expect.eq(args.format_size(128 * 1024 ^ 2), "128M")
+    expect.eq(args.format_size(1024 ^ 4), "1T")
+    expect.eq(args.format_size(1000), "1000")
+  end)
+
+  it("checks min and max, on the command line and for Lua callers", function()
+    local p = { { "memory", type = "size", min = 128 * 1024 ^ 2, max = 1024 ^ 4 }, { "n", type = "int", max = 3 } }
+    expect.eq(args.parse(p, { "--memory", "1G" }, "c").memory, 1024 ^ 3)
+    expect.error(function() args.parse(p, { "--memory", "2T" }, "c") end,
+      "invalid_input", "--memory for 'c' must be between 128M and 1T, got '2T'")
+    expect.error(function() args.parse(p, { "--n", "1e300" }, "c") end,
+      "invalid_input", "--n for 'c' must be at most 3, got '1e300'")
+    expect.error(function() args.with_defaults(p, { memory = 1 }, "banger x") end,
+      "invalid_input", "--memory for 'banger x' must be between 128M and 1T, got '1'")
+  end)
+
+  it("suggests the nearest word for a typo, and nothing for a different word", function()
+    local suggest = require("banger.suggest")
+    expect.eq(suggest.closest("vm lss", { "vm ls", "vm rm", "image ls" }), "vm ls")
+    expect.eq(suggest.closest("Debian-Bookworm", { "debian-bookworm" }), "debian-bookworm")
+    expect.eq(suggest.closest("frobnicate", { "vm ls", "version" }), nil)
   end)
 
   it("generates help with arguments and options", function()

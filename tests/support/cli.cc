@@ -11,6 +11,13 @@ std::string banger_binary() {
   return b && *b ? b : std::string(BANGER_BINARY_DIR) + "/banger";
 }
 
+CliOptions home_in(const std::string& dir, const std::string& cwd) {
+  CliOptions o;
+  o.env = {{"BANGER_HOME", dir + "/home"}, {"XDG_CONFIG_HOME", dir + "/config"}};
+  o.cwd = cwd.empty() ? dir : cwd;
+  return o;
+}
+
 CliResult run_banger(const std::vector<std::string>& args, const CliOptions& opts) {
   std::vector<std::string> argv = {"env"};
   for (const auto& [k, v] : opts.env) argv.push_back(k + "=" + v);

@@ -19,6 +19,10 @@ struct CliOptions {
   std::string input;                        // fed on stdin
 };
 
+// A fresh installation under `dir`: BANGER_HOME=DIR/home,
+// XDG_CONFIG_HOME=DIR/config, run from `cwd` (default: DIR).
+CliOptions home_in(const std::string& dir, const std::string& cwd = {});
+
 // The banger binary under test: $BANGER_BIN, else BANGER_BINARY_DIR/banger.
 std::string banger_binary();
 

@@ -2,25 +2,73 @@
 ---
 --- A param is a table: `{ "name", type = "string"|"int"|"size"|"bool"|"list",
 --- short = "n", default = v, required = true, positional = true,
---- rest = true, metavar = "REF", help = "..." }`. Positional params are filled
+--- rest = true, metavar = "REF", help = "...", min = n, max = n }` (`min` and
+--- `max` bound an int or a size). Positional params are filled
 --- in order; a `rest` param takes everything after `--` (or after the
 --- positionals); `list` params may repeat.
 local errors = require("banger.errors")
 
 local M = {}
 
+--- The global flags (cli.lua): where a command's options may stand, these
+--- set `globals[name]` unless the recipe declares the flag itself.
+M.GLOBAL_FLAGS = { ["-v"] = "verbose", ["--verbose"] = "verbose", ["--json"] = "json" }
+
 local function flag_name(p) return "--" .. p[1]:gsub("_", "-") end
 local function metavar(p) return p.metavar or p[1]:upper():gsub("-", "_") end
 
 local units = { [""] = 1, b = 1, k = 1024, m = 1024 ^ 2, g = 1024 ^ 3, t = 1024 ^ 4 }
+local unit_names = { "T", "G", "M", "K" }
+-- Numbers past 2^53 are not exact in Lua (a double): larger ones are refused
+-- rather than rounded, so nothing wraps on the way to the host.
+local EXACT = 2 ^ 53
 
---- Parses "512M", "10G", "1.5g", "4096" into bytes.
+-- A size's value in bytes, however large (a double); nil when not a size.
+local function size_value(text)
+  local num, unit = tostring(text):lower():match("^(%d+%.?%d*)%s*([bkmgt]?)i?b?$")
+  if not num then return nil end
+  return tonumber(num) * units[unit]
+end
+
+--- Parses "512M", "10G", "1.5g", "4096" into bytes; nil when it is not a
+--- size or does not fit in an exact integer (2^53 bytes, 8 PiB).
 ---@param text string
 ---@return integer|nil
 function M.parse_size(text)
-  local num, unit = tostring(text):lower():match("^(%d+%.?%d*)%s*([bkmgt]?)i?b?$")
-  if not num then return nil end
-  return math.floor(tonumber(num) * units[unit])
+  local n = size_value(text)
+  if not n or n >= EXACT then return nil end
+  return math.floor(n)
+end
+
+--- A byte count as the user would write it: 134217728 -> "128M".
+---@param n integer
+---@return string
+function M.format_size(n)
+  for i, u in ipairs(unit_names) do
+    local scale = 1024 ^ (#unit_names - i + 1)
+    if n >= scale and n % scale == 0 then return ("%d%s"):format(n / scale, u) end
+  end
+  return tostring(n)
+end
+
+local function param_name(p) return p.positional and metavar(p) or flag_name(p) end
+
+-- A param's `min` / `max`: the same check for the command line and for a
+-- recipe called from Lua.
+local function check_range(p, n, command, raw)
+  if (p.min and n < p.min) or (p.max and n > p.max) then
+    local fmt = p.type == "size" and M.format_size or tostring
+    local range = (p.min and p.max) and ("between %s and %s"):format(fmt(p.min), fmt(p.max))
+      or p.max and ("at most %s"):format(fmt(p.max)) or ("at least %s"):format(fmt(p.min))
+    errors.raise("invalid_input", ("%s for '%s' must be %s, got '%s'"):format(
+      param_name(p), command, range, tostring(raw or n)))
+  end
+  return n
+end
+
+local function too_large(p, n, command, raw)
+  check_range(p, n, command, raw)
+  errors.raise("invalid_input", ("%s for '%s' is too large: '%s'"):format(param_name(p), command, raw))
 end
 
 local function convert(p, raw, command)
@@ -28,16 +76,18 @@ local function convert(p, raw, command)
   if t == "int" then
     local n = tonumber(raw)
     if not n or n ~= math.floor(n) then
-      errors.raise("invalid_input", ("%s for '%s' must be a whole number, got '%s'"):format(flag_name(p), command, raw))
+      errors.raise("invalid_input", ("%s for '%s' must be a whole number, got '%s'"):format(param_name(p), command, raw))
     end
-    return n
+    if math.abs(n) >= EXACT then too_large(p, n, command, raw) end
+    return check_range(p, n, command, raw)
   elseif t == "size" then
-    local n = M.parse_size(raw)
+    local n = size_value(raw)
     if not n then
       errors.raise("invalid_input", ("%s for '%s' must be a size like 512M or 10G, got '%s'"):format(
-        p.positional and metavar(p) or flag_name(p), command, raw))
+        param_name(p), command, raw))
     end
-    return n
+    if n >= EXACT then too_large(p, n, command, raw) end
+    return check_range(p, math.floor(n), command, raw)
   end
   if p.choices then
     for _, c in ipairs(p.choices) do if c == raw then return raw end end
@@ -51,8 +101,9 @@ end
 ---@param params table[] the recipe's params
 ---@param argv string[]
 ---@param command string how the user typed the command ("banger image pull")
+---@param globals? table receives the global flags given among the options
 ---@return table args by param name (`help = true` when -h/--help was given)
-function M.parse(params, argv, command)
+function M.parse(params, argv, command, globals)
   local out, by_flag, by_short, positionals, rest = {}, {}, {}, {}, nil
   local hint = ("run '%s --help' to see its usage"):format(command)
   for _, p in ipairs(params) do
@@ -95,10 +146,11 @@ function M.parse(params, argv, command)
         negated = p ~= nil and p.type == "bool"
         if not negated then p = nil end
       end
-      if not p then
+      if not p and globals and M.GLOBAL_FLAGS[arg] then
+        globals[M.GLOBAL_FLAGS[arg]] = true
+      elseif not p then
         errors.raise("invalid_input", ("unknown option '%s' for '%s'"):format(name, command), hint)
-      end
-      if p.type == "bool" then
+      elseif p.type == "bool" then
         if inline then
           errors.raise("invalid_input", ("option %s for '%s' takes no value"):format(name, command), hint)
         end
@@ -137,13 +189,17 @@ function M.parse(params, argv, command)
 end
 
 --- Fills what a caller left out with the params' defaults (what parse does
---- for the command line), for recipes called from Lua with a table.
+--- for the command line), for recipes called from Lua with a table, and
+--- checks the numbers given against the params' ranges.
 ---@param params table[]
 ---@param args table
 ---@return table args
-function M.with_defaults(params, args)
+function M.with_defaults(params, args, command)
   for _, p in ipairs(params) do
     local name = p[1]
+    if type(args[name]) == "number" and (p.type == "int" or p.type == "size") then
+      check_range(p, args[name], command or "recipe")
+    end
     if args[name] == nil then
       if p.default ~= nil then args[name] = p.default
       elseif p.type == "list" or p.rest then args[name] = {}

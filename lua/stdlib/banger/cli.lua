@@ -1,8 +1,8 @@
 --- The command line. Every command is a recipe: `banger WORD1 WORD2 ...`
 --- runs the recipe `WORD1_WORD2` when it exists, else the recipe `WORD1`
 --- (so `banger image pull` is the recipe `image_pull`, `banger recipes` is
---- `recipes`). `banger run FILE.lua` runs a file. Global flags anywhere
---- before `--`: -v/--verbose, --json.
+--- `recipes`). `banger run FILE.lua` runs a file. Global flags: -v/--verbose,
+--- --json, before `--` and before the command's own arguments.
 local errors = require("banger.errors")
 local recipe = require("banger.recipe")
 local progress = require("banger.progress")
@@ -10,17 +10,26 @@ local core = _host.core
 
 local M = {}
 
---- Splits global flags out of argv.
+local GLOBAL_FLAGS = require("banger.args").GLOBAL_FLAGS
+
+--- Splits the global flags given before or between the command's words
+--- (`banger -v vm ls`, `banger vm --json ls`) out of argv. Those given later
+--- are options of the command (args.parse takes them), so that once a
+--- command's own command line has begun (`vm run IMAGE uname -v`) a `-v`
+--- is the guest command's.
 ---@param argv string[]
 ---@return {verbose:boolean, json:boolean}, string[]
 function M.split_globals(argv)
-  local g, rest, after_dashes = { verbose = false, json = false }, {}, false
-  for _, a in ipairs(argv) do
-    if after_dashes then rest[#rest + 1] = a
-    elseif a == "--" then after_dashes = true; rest[#rest + 1] = a
-    elseif a == "-v" or a == "--verbose" then g.verbose = true
-    elseif a == "--json" then g.json = true
-    else rest[#rest + 1] = a end
+  local g, rest, words = { verbose = false, json = false }, {}, 0
+  for i, a in ipairs(argv) do
+    if words >= 2 or a == "--" then
+      for j = i, #argv do rest[#rest + 1] = argv[j] end
+      break
+    elseif GLOBAL_FLAGS[a] then g[GLOBAL_FLAGS[a]] = true
+    else
+      if a:sub(1, 1) ~= "-" then words = words + 1 end
+      rest[#rest + 1] = a
+    end
   end
   return g, rest
 end
@@ -49,6 +58,41 @@ function M.command_words(name)
   return w1, (rest:gsub("_", "-"))
 end
 
+--- How a recipe's name is typed as a command: the first '_' is the space
+--- between the two words, the others are '-' (`image_ls_files` is
+--- `image ls-files`, which resolve() maps back).
+---@param name string
+---@return string
+function M.command_name(name)
+  local w1, w2 = M.command_words(name)
+  return w2 and (w1 .. " " .. w2) or w1
+end
+
+--- Raises the error for a command line that names no recipe: the words the
+--- user typed (`vm lss` when `vm` is a group of commands such as `vm ls`),
+--- and the nearest command when it looks like a typo.
+---@param words string[]
+function M.unknown_command(words)
+  local commands, group = {}, {}
+  for _, info in ipairs(recipe.list()) do
+    local cmd = M.command_name(info.name)
+    commands[#commands + 1] = cmd
+    if cmd:sub(1, #words[1] + 1) == words[1] .. " " then group[#group + 1] = cmd end
+  end
+  local hint = "run 'banger help' to list commands"
+  local second = words[2] and words[2]:sub(1, 1) ~= "-" and words[2] or nil
+  if #group > 0 and not second then
+    errors.raise("invalid_input", ("'%s' needs a command: %s"):format(words[1], table.concat(group, ", ")), hint)
+  end
+  -- In a group (`vm lss`) the second word is the mistyped one.
+  local typed = #group > 0 and (words[1] .. " " .. second) or words[1]
+  local suggest = require("banger.suggest")
+  -- `imag ls` is a typo of `image ls`; `versio` of `version`.
+  local near = second and suggest.closest(words[1] .. " " .. second, commands) or suggest.closest(words[1], commands)
+  if near then hint = ("did you mean 'banger %s'? (%s)"):format(near, hint) end
+  errors.raise("invalid_input", ("unknown command '%s'"):format(typed), hint)
+end
+
 local function looks_like_file(arg)
   return arg and (arg:match("%.lua$") or arg:find("/", 1, true)) ~= nil
 end
@@ -62,7 +106,7 @@ local function run_file(path, argv, globals)
   _G.arg = argv
   local r, result = recipe.load_candidate({ path = path, origin = "file" })
   if r then
-    return r:main(argv, { command = "banger run " .. path, json = globals.json, verbose = globals.verbose })
+    return r:main(argv, { command = "banger run " .. path, globals = globals, on_globals = M.apply_globals })
   end
   return result
 end
@@ -80,14 +124,20 @@ local function report(err, globals)
   return errors.exit_code(e)
 end
 
+--- Makes the global flags take effect (logs, output mode).
+---@param globals {verbose:boolean, json:boolean}
+function M.apply_globals(globals)
+  if globals.verbose then core.set_verbose(true) end
+  if globals.json then progress.set_mode("quiet") end
+  M.globals = globals
+end
+
 --- Entry point: returns the process exit code.
 ---@param argv string[]
 ---@return integer
 function M.main(argv)
   local globals, words = M.split_globals(argv)
-  if globals.verbose then core.set_verbose(true) end
-  if globals.json then progress.set_mode("quiet") end
-  M.globals = globals
+  M.apply_globals(globals)
 
   local ok, result = xpcall(function()
     if #words == 0 or words[1] == "-h" or words[1] == "--help" then
@@ -99,11 +149,8 @@ function M.main(argv)
       return run_file(words[2], { select(3, unpack(words)) }, globals)
     end
     local r, command, rest = M.resolve(words)
-    if not r then
-      errors.raise("invalid_input", ("unknown command '%s'"):format(words[1]),
-        "run 'banger help' to list commands")
-    end
-    return r:main(rest, { command = command, json = globals.json, verbose = globals.verbose })
+    if not r then M.unknown_command(words) end
+    return r:main(rest, { command = command, globals = globals, on_globals = M.apply_globals })
   end, function(e)
     _G._BANGER_TRACEBACK = _G._BANGER_TRACEBACK or debug.traceback("", 2)
     return e

@@ -79,9 +79,22 @@ function M.require(name)
   if not rec then
     local hint = M.catalog()[name] and ("pull it with 'banger image pull " .. name .. "'")
       or "list images with 'banger image ls', or pull one with 'banger image pull REF'"
+    local known = {}
+    for _, r in ipairs(M.list()) do known[#known + 1] = r.name end
+    for n in pairs(M.catalog()) do known[#known + 1] = n end
+    table.sort(known)
+    local near = require("banger.suggest").closest(tostring(name), known)
+    if near and near ~= name then hint = ("did you mean '%s'? %s"):format(near, hint) end
     errors.raise("not_found", ("no image named '%s'"):format(name), hint)
   end
   return rec
+end
+
+--- Raises not_found unless `name` is an image or a catalog entry (which a
+--- VM create pulls).
+---@param name string
+function M.check_known(name)
+  if not M.get(name) and not M.catalog()[name] then M.require(name) end
 end
 
 --- Opens an image's root filesystem for reading (or editing with write=true).
@@ -160,22 +173,30 @@ end
 ---@param entry table catalog entry {suite=, variant=, include={...}}
 ---@param out string tar path
 function M.debootstrap_tar(entry, out)
-  local argv = { "mmdebstrap", "--quiet", "--variant=" .. (entry.variant or "minbase") }
-  if entry.include and #entry.include > 0 then argv[#argv + 1] = "--include=" .. table.concat(entry.include, ",") end
-  argv[#argv + 1] = "--format=tar"
-  argv[#argv + 1] = entry.suite or "bookworm"
-  argv[#argv + 1] = out
-  if entry.mirror then argv[#argv + 1] = entry.mirror end
+  local suite = entry.suite or "bookworm"
   if not _host.core.find_executable("mmdebstrap") then
     errors.raise("not_found", "mmdebstrap is not installed (needed to build Debian images from the archive)",
       "install it: apt-get install mmdebstrap (or run scripts/install-deps.sh)")
   end
+  -- The mode is chosen here, not by mmdebstrap's `auto`, so that what a
+  -- user lacks is named (host/doctor/build_mode.h).
+  local mode = _host.doctor.mmdebstrap_mode()
+  if #mode.missing > 0 then
+    errors.raise("unsupported", ("building Debian %s as a normal user needs mmdebstrap's unshare mode, which needs %s"):format(
+      suite, table.concat(mode.missing, "; ")), mode.fix .. " ('banger doctor' checks it)")
+  end
+  local argv = { "mmdebstrap", "--quiet", "--mode=" .. mode.mode, "--variant=" .. (entry.variant or "minbase") }
+  if entry.include and #entry.include > 0 then argv[#argv + 1] = "--include=" .. table.concat(entry.include, ",") end
+  argv[#argv + 1] = "--format=tar"
+  argv[#argv + 1] = suite
+  argv[#argv + 1] = out
+  if entry.mirror then argv[#argv + 1] = entry.mirror end
   local r = require("banger.process").run(argv)
   _host.core.check_interrupted()
   if r.code ~= 0 then
     local tail = r.err:sub(-1500):gsub("%s+$", "")
     errors.raise("network", ("building Debian %s with mmdebstrap failed (exit %d): %s"):format(
-      entry.suite or "bookworm", r.code, tail), "check that Debian's archive is reachable ('apt-get update')")
+      suite, r.code, tail), "check that Debian's archive is reachable ('apt-get update'), and 'banger doctor'")
   end
 end
 

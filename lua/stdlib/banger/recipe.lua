@@ -167,7 +167,8 @@ end
 ---@param parent? table ctx
 ---@return any
 function Recipe:call(args, parent)
-  local ctx = new_ctx(self, args_lib.with_defaults(self.params, args or {}), parent)
+  local command = parent and parent.command or ("banger " .. (self.name or "run"))
+  local ctx = new_ctx(self, args_lib.with_defaults(self.params, args or {}, command), parent)
   local ok, result = xpcall(function() return self.run(ctx, ctx.args) end, function(e)
     if not errors.is(e) and core.getenv("BANGER_DEBUG_TRACE") then e = tostring(e) .. "\n" .. debug.traceback() end
     _G._BANGER_TRACEBACK = debug.traceback("", 2)
@@ -180,17 +181,21 @@ end
 
 --- Parses argv and runs the recipe, as the CLI does.
 ---@param argv string[]
----@param opts? {command?:string, json?:boolean, verbose?:boolean}
+--- Global flags among the command's options (`image ls --json`) land in
+--- `opts.globals`, and `opts.on_globals(globals)` runs before the recipe.
+---@param opts? {command?:string, globals?:{json:boolean, verbose:boolean}, on_globals?:fun(globals:table)}
 ---@return any
 function Recipe:main(argv, opts)
   opts = opts or {}
   local command = opts.command or ("banger " .. (self.name or "run"))
-  local args = args_lib.parse(self.params, argv or {}, command)
+  local globals = opts.globals or { json = false, verbose = false }
+  local args = args_lib.parse(self.params, argv or {}, command, globals)
+  if opts.on_globals then opts.on_globals(globals) end
   if args.help then
     io.write(args_lib.help(self, command))
     return nil
   end
-  return self:call(args, { json = opts.json, verbose = opts.verbose, command = command, top = true })
+  return self:call(args, { json = globals.json, verbose = globals.verbose, command = command, top = true })
 end
 
 -- ---------------------------------------------------------------------------

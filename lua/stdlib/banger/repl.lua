@@ -7,10 +7,38 @@ local errors = require("banger.errors")
 
 local M = {}
 
+--- The REPL's help: `help` (or `help()`) lists the modules, `help(image)` or
+--- `help("image")` a module's functions with the first line of their docs.
+---@param what? table|string a stdlib module or its name
+---@return string
+function M.help(what)
+  local docs = require("banger.docs")
+  local lines = {}
+  if what == nil then
+    lines[1] = "The stdlib's modules are globals here (image, sandbox, kernel, ...), also as banger.NAME:"
+    for _, m in ipairs(docs.modules()) do lines[#lines + 1] = ("  %-9s %s"):format(m.name, m.summary) end
+    lines[#lines + 1] = "help(image) lists a module's functions; TAB completes names; an expression prints its value."
+    lines[#lines + 1] = "Ctrl-C cancels the line being typed; Ctrl-D exits."
+    return table.concat(lines, "\n")
+  end
+  local name = what
+  if type(what) == "table" then
+    for k, v in pairs(package.loaded) do
+      if v == what and type(k) == "string" and k:match("^banger%.") then name = k:sub(8) end
+    end
+  end
+  local fns = type(name) == "string" and docs.functions(name)
+  if not fns then
+    return ("help: %s is not a stdlib module; help() lists them"):format(type(what) == "string" and ("'" .. what .. "'") or tostring(what))
+  end
+  for _, f in ipairs(fns) do lines[#lines + 1] = ("  %s  %s"):format(f.signature, f.summary) end
+  return table.concat(lines, "\n")
+end
+
 --- The environment REPL code runs in: globals plus the stdlib modules.
 function M.environment()
   local banger = require("banger")
-  local env = setmetatable({ banger = banger }, {
+  local env = setmetatable({ banger = banger, help = function(what) print(M.help(what)) end }, {
     __index = function(_, k)
       local v = _G[k]
       if v ~= nil then return v end
@@ -23,6 +51,8 @@ end
 -- Compiles `source` as an expression if it is one, else as statements.
 -- Returns fn, or nil + "incomplete" / nil + error message.
 function M.compile(source, env)
+  -- A bare `help`, as in Python's REPL, is the call.
+  if source:match("^%s*help%s*$") then source = "help()" end
   -- Top-level locals would vanish after their line: keep them in env.
   source = source:gsub("^(%s*)local%s+function%s", "%1function ")
   source = source:gsub("^(%s*)local%s+([%w_,%s]+=)", "%1%2")
@@ -130,19 +160,31 @@ function M.run_text(text, env, out)
   return ok_all
 end
 
+--- The line the interactive REPL starts with; each thing it suggests works.
+---@return string
+function M.banner()
+  return ("banger %s REPL (LuaJIT). Try: image.list(), banger.recipe.list(), help. "):format(
+    require("banger").version()) .. "Ctrl-C cancels a line, Ctrl-D exits."
+end
+
 --- The interactive loop.
 function M.interactive(env)
   local R = _host.repl
   local history = require("banger.store").paths().home .. "/repl_history"
   R.load_history(history)
   R.set_completer(function(_, word) return M.complete(env, word) end)
-  print(("banger %s REPL (LuaJIT). Try: image.ls(), banger.recipe.list(). Ctrl-D exits."):format(
-    require("banger").version()))
+  print(M.banner())
   local buffer = ""
   while true do
     local line = R.readline(buffer == "" and "banger> " or "   ...> ")
     if line == nil then print(); break end
-    buffer = buffer == "" and line or (buffer .. "\n" .. line)
+    if line == false then
+      -- Ctrl-C: the line (and any unfinished statement) is dropped.
+      print()
+      buffer = ""
+    else
+      buffer = buffer == "" and line or (buffer .. "\n" .. line)
+    end
     if not buffer:match("^%s*$") then
       local fn, err = M.compile(buffer, env)
       if fn or err ~= "incomplete" then

@@ -13,6 +13,10 @@ local M = {}
 
 M.DEFAULT_IMAGE = "debian-bookworm"
 M.DEFAULT_KERNEL = "debian-cloud"
+-- Resource bounds, checked when a VM is created or changed (the params'
+-- min/max): below 128 MiB the kernel and agent do not come up.
+M.MEMORY_MIN, M.MEMORY_MAX, M.MEMORY_DEFAULT = 128 * 1024 ^ 2, 1024 ^ 4, 1024 ^ 3
+M.CPUS_MAX = 64
 -- Address pool (host part of the tap subnet) reserved per VM; see net.pool().
 M.ADDRESS_FIRST, M.ADDRESS_LAST = 2, 254
 do
@@ -112,20 +116,39 @@ function M.spawn_supervisor(spec_path, log_path, timeout_s)
   return _host.supervisor.spawn(spec_path, log_path, timeout_s)
 end
 
---- Parses "-p HOST:GUEST" / "ADDR:HOST:GUEST" / "HOST:GUEST/udp".
+local FORWARD_HINT = "use -p HOST_PORT:GUEST_PORT (bound to 127.0.0.1), or -p ADDR:HOST_PORT:GUEST_PORT " ..
+  "to bind another host address (0.0.0.0: every interface), e.g. -p 8080:80"
+
+-- True for a dotted IPv4 address (four numbers 0-255).
+local function is_ipv4(text)
+  local a, b, c, d = text:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
+  if not a then return false end
+  for _, part in ipairs({ a, b, c, d }) do
+    if #part > 3 or tonumber(part) > 255 then return false end
+  end
+  return true
+end
+
+--- Parses "-p HOST:GUEST" / "ADDR:HOST:GUEST" / "HOST:GUEST/udp". The host
+--- side binds ADDR, 127.0.0.1 unless given (0.0.0.0 exposes the port on
+--- every interface of the host).
 ---@param spec string
 ---@return table {proto, host_addr, host_port, guest_port}
 function M.parse_forward(spec)
   local body, proto = spec:match("^(.-)/(%a+)$")
   body, proto = body or spec, proto or "tcp"
-  local addr, hp, gp = body:match("^([%d%.]+):(%d+):(%d+)$")
+  local addr, hp, gp = body:match("^([^:]+):(%d+):(%d+)$")
   if not addr then hp, gp = body:match("^(%d+):(%d+)$") end
   if not hp or (proto ~= "tcp" and proto ~= "udp") then
-    errors.raise("invalid_input", ("invalid port forward '%s'"):format(spec), "use -p HOST_PORT:GUEST_PORT, e.g. -p 8080:80")
+    errors.raise("invalid_input", ("invalid port forward '%s'"):format(spec), FORWARD_HINT)
+  end
+  if addr and not is_ipv4(addr) then
+    errors.raise("invalid_input", ("invalid port forward '%s': '%s' is not an IPv4 address"):format(spec, addr),
+      FORWARD_HINT)
   end
   hp, gp = tonumber(hp), tonumber(gp)
   if hp < 1 or hp > 65535 or gp < 1 or gp > 65535 then
-    errors.raise("invalid_input", ("invalid port forward '%s': ports are 1-65535"):format(spec))
+    errors.raise("invalid_input", ("invalid port forward '%s': ports are 1-65535"):format(spec), FORWARD_HINT)
   end
   return { proto = proto, host_addr = addr or "127.0.0.1", host_port = hp, guest_port = gp }
 end

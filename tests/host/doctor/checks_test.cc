@@ -41,7 +41,8 @@ TEST_CASE("doctor: every check is reported, in a fixed order", "[doctor]") {
   std::vector<std::string> names;
   for (const auto& c : checks) names.push_back(c.name);
   CHECK(names == std::vector<std::string>{"qemu", "qemu-img", "acceleration", "tap networking", "nft", "ip",
-                                          "apt (kernels)", "mmdebstrap", "disk space", "ssh", "ssh NAME.vm"});
+                                          "apt (kernels)", "mmdebstrap", "mmdebstrap mode", "disk space", "ssh",
+                                          "ssh NAME.vm"});
   for (const auto& c : checks) {
     INFO(c.name << ": " << c.detail);
     CHECK((c.status == "ok" || c.status == "warn" || c.status == "fail"));
