@@ -24,11 +24,8 @@ return recipe.new {
     -- what it wrote last), like `tail -f`; Ctrl-C exits 130.
     local running = true
     while running do
-      _host.core.sleep_ms(200)
-      _host.core.check_interrupted()
-      local now = sandbox.get(args.name) or {}
-      running = (now.state == "running" or now.state == "starting") and now.supervisor_pid ~= nil
-        and _host.supervisor.alive(now.supervisor_pid, now.name)
+      banger.process.sleep(200)
+      running = sandbox.is_up(sandbox.get(args.name))
       f:seek("cur")  -- clears the end-of-file mark, so the read sees what was appended
       local more = f:read("*a")
       if more and #more > 0 then

@@ -22,6 +22,13 @@ function M.which(name) return _host.core.find_executable(name) end
 ---@return boolean
 function M.isatty(fd) return _host.core.isatty(fd) end
 
+--- Sleeps `ms` milliseconds; Ctrl-C ends the wait (and the recipe, exit 130).
+---@param ms integer
+function M.sleep(ms)
+  _host.core.sleep_ms(ms)
+  _host.core.check_interrupted()
+end
+
 --- An environment variable of this process, or nil.
 ---@param name string
 ---@return string|nil

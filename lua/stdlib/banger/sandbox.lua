@@ -62,6 +62,14 @@ function M.require(name)
   return rec
 end
 
+--- True while the VM's record says it is up and its supervisor is alive.
+---@param rec table|nil a VM record
+---@return boolean
+function M.is_up(rec)
+  return rec ~= nil and (rec.state == "running" or rec.state == "starting") and rec.supervisor_pid ~= nil
+    and _host.supervisor.alive(rec.supervisor_pid, rec.name)
+end
+
 --- Marks VMs whose supervisor died as stopped and frees what they held.
 --- Every command runs this first; it only touches banger's own resources.
 function M.reconcile()
