@@ -1,6 +1,8 @@
 // _host.doctor: the host checks behind `banger doctor` (host/doctor/checks.h).
 #include "bindings/support.h"
 #include "host/doctor/checks.h"
+#include "host/doctor/state.h"
+#include "host/net/config.h"
 
 namespace banger::lua {
 
@@ -9,7 +11,9 @@ namespace {
 // checks() -> {{name, ok, status, essential, detail, fix}, ...}
 int doctor_checks(lua_State* L) {
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& c : doctor::run_checks(doctor::default_inputs()))
+  auto checks = doctor::run_checks(doctor::default_inputs());
+  for (auto& c : doctor::state_checks()) checks.push_back(std::move(c));
+  for (const auto& c : checks)
     out.push_back({{"name", c.name},
                    {"ok", c.ok()},
                    {"status", c.status},
@@ -20,8 +24,16 @@ int doctor_checks(lua_State* L) {
   return 1;
 }
 
+// repair() -> {"what was done", ...}: banger doctor --repair.
+int doctor_repair(lua_State* L) {
+  auto subnet = net::config_from_env().subnet;
+  push_json(L, nlohmann::json(doctor::repair(subnet.first(), subnet.last())));
+  return 1;
+}
+
 const luaL_Reg kFuncs[] = {
     {"checks", wrap<doctor_checks>},
+    {"repair", wrap<doctor_repair>},
     {nullptr, nullptr},
 };
 
