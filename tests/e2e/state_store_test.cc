@@ -26,12 +26,7 @@ using Json = nlohmann::json;
 
 namespace {
 
-CliOptions home_env(const TempDir& t) {
-  CliOptions o;
-  o.env = {{"BANGER_HOME", t / "home"}, {"XDG_CONFIG_HOME", t / "config"}};
-  o.cwd = t.path();
-  return o;
-}
+CliOptions home_env(const TempDir& t) { return banger::test::home_env(t.path()); }
 
 // A one-file image as an OCI layout (pulls in well under a second).
 std::string tiny_layout(const TempDir& t) {
@@ -146,7 +141,7 @@ TEST_CASE("e2e state: an index truncated to zero is refused - doctor --repair re
   CHECK(check_named(Json::parse(run_banger({"doctor", "--json"}, home.env()).out), "state index")["status"] == "ok");
   // The rebuilt records are the real ones: the VM boots from them.
   home.must({"vm", "start", "keep"});
-  CHECK(home.must({"vm", "exec", "keep", "--", "cat", "/etc/hostname"}).out == "keep\n");
+  CHECK(home.must({"vm", "exec", "keep", "--", "hostname"}).out == "keep\n");
   home.must({"vm", "rm", "--force", "keep"});
 }
 

@@ -113,6 +113,17 @@ void check_image(const oci::PulledImage& img, const FakeRegistry& reg) {
   for (size_t i = 0; i < 3; i++) CHECK(fs::read_file(img.layers[i].path) == reg.image.stored[i]);
 }
 
+// A small filesystem of the test's own (a tmpfs of `size`) at `dir`,
+// unmounted with the test.
+struct SmallDisk {
+  std::string dir;
+  SmallDisk(std::string d, const std::string& size) : dir(std::move(d)) {
+    fs::make_dirs(dir);
+    run_checked({"mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", dir}, "mounting a test tmpfs");
+  }
+  ~SmallDisk() { run_capture({"umount", dir}); }
+};
+
 // Sends the headers and the first half of `data`, then hangs up.
 void truncate(HttpConn& c, const std::string& data) {
   c.send("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(data.size()) + "\r\n\r\n");
@@ -345,14 +356,8 @@ TEST_CASE("oci pull faults: a disk that fills up during a blob download is a cle
           "[oci][faults]") {
   FakeRegistry reg;
   TempDir t;
-  // A small filesystem of the test's own as the cache, gone with the test.
-  std::string small = t / "small";
-  fs::make_dirs(small);
-  run_checked({"mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", small}, "mounting a test tmpfs");
-  struct Unmount {
-    std::string dir;
-    ~Unmount() { run_capture({"umount", dir}); }
-  } unmount{small};
+  SmallDisk disk(t / "small", "4m");
+  const std::string& small = disk.dir;
   std::string filler = small + "/filler";
   reg.fault = [&](const HttpRequest& r, HttpConn& c, int nth) {
     if (r.path != "/v2/x/blobs/" + reg.big() || nth != 1) return false;
@@ -395,13 +400,8 @@ TEST_CASE("oci pull faults: a disk that fills up during a blob download is a cle
 TEST_CASE("oci pull faults: a blob known not to fit is refused before its download", "[oci][faults]") {
   FakeRegistry reg;
   TempDir t;
-  std::string small = t / "small";
-  fs::make_dirs(small);
-  run_checked({"mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", small}, "mounting a test tmpfs");
-  struct Unmount {
-    std::string dir;
-    ~Unmount() { run_capture({"umount", dir}); }
-  } unmount{small};
+  SmallDisk disk(t / "small", "512k");
+  const std::string& small = disk.dir;
   Error e = pull_error(reg.ref(), fast_options(small));
   CHECK(e.kind() == ErrorKind::io);
   std::string head = "pulling " + reg.ref() + ": blob " + reg.big() + ": needs ";

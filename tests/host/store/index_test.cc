@@ -121,11 +121,15 @@ TEST_CASE("index: a database from a newer banger is refused", "[store]") {
 TEST_CASE("index: the database and its WAL are created 0600 whatever the umask", "[store]") {
   test::TempDir t;
   mode_t old = umask(022);
-  { store::Index idx(t / "index.db"); idx.insert("image", "x", {}); }
+  store::Index idx(t / "index.db");
+  idx.insert("image", "x", {});
   umask(old);
-  struct stat st{};
-  REQUIRE(stat((t / "index.db").c_str(), &st) == 0);
-  CHECK((st.st_mode & 0777) == 0600);
+  for (const char* f : {"index.db", "index.db-wal", "index.db-shm"}) {
+    INFO(f);
+    struct stat st{};
+    REQUIRE(stat((t / f).c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+  }
 }
 
 TEST_CASE("index: every record with a dir keeps a copy of itself there for a rebuild", "[store]") {
