@@ -12,6 +12,7 @@
 #include "host/core/fs.h"
 #include "host/core/lock.h"
 #include "host/core/paths.h"
+#include "host/net/privilege.h"
 
 namespace banger::net {
 
@@ -94,7 +95,8 @@ int choose_slot(const Config& cfg, const std::string& home, const NetView& view)
 }
 
 Config settle_network(const Config& cfg) {
-  if (!cfg.automatic) return cfg;
+  // Unprivileged, setup_tap refuses with the reason; choosing is moot.
+  if (!cfg.automatic || !privileged()) return cfg;
   std::optional<FileLock> lock;
   if (!cfg.lock_path.empty()) lock.emplace(cfg.lock_path, "banger's network setup");
   const std::string home = paths::home();
