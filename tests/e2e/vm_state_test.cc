@@ -88,6 +88,27 @@ TEST_CASE("e2e state: three parallel vm start of one tap VM - one boots it, the 
   CHECK(run_capture({"ping", "-c", "1", "-W", "5", ip}).exit_code == 0);
   CHECK(home.must({"vm", "exec", "par", "--", "echo", "ok"}).out == "ok\n");
   CHECK(qemu_processes(home.path("home/vms/par/")) == 1);
+
+  // Below the command's lock, a second supervisor of the running VM (from
+  // its own spec) gives up before it touches anything of the first.
+  std::string console = fs::read_file(home.path("home/vms/par/console.log"));
+  auto env = home.env();
+  std::vector<std::string> argv = {"env"};
+  for (const auto& [k, v] : env.env) argv.push_back(k + "=" + v);
+  for (const std::string& a : std::vector<std::string>{"sh", "-c", "exec \"$0\" __supervise \"$1\" 3 3>&1 2>/dev/null",
+                                                        banger_binary(), home.path("home/vms/par/spec.json")})
+    argv.push_back(a);
+  auto second = run_capture(argv);
+  CHECK(second.exit_code == 1);
+  CHECK(second.out.find("\nerror {\"hint\":\"wait for it to finish and try again\",\"kind\":\"conflict\","
+                        "\"message\":\"VM 'par' is busy: another banger process is working on it\"}\n") !=
+        std::string::npos);
+  CHECK(fs::read_file(home.path("home/vms/par/console.log")) == console);
+  Json after = find_vm(home, "par");
+  CHECK(after["state"] == "running");
+  CHECK(after["supervisor_pid"] == rec["supervisor_pid"]);
+  CHECK(run_capture({"ping", "-c", "1", "-W", "5", ip}).exit_code == 0);
+  CHECK(qemu_processes(home.path("home/vms/par/")) == 1);
   home.must({"vm", "rm", "--force", "par"});
   CHECK(qemu_processes(home.path("home")) == 0);
 }
