@@ -2,6 +2,8 @@
 #include "bindings/support.h"
 #include "host/doctor/build_mode.h"
 #include "host/doctor/checks.h"
+#include "host/doctor/state.h"
+#include "host/net/config.h"
 
 namespace banger::lua {
 
@@ -10,7 +12,9 @@ namespace {
 // checks() -> {{name, ok, status, essential, detail, fix}, ...}
 int doctor_checks(lua_State* L) {
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& c : doctor::run_checks(doctor::default_inputs()))
+  auto checks = doctor::run_checks(doctor::default_inputs());
+  for (auto& c : doctor::state_checks()) checks.push_back(std::move(c));
+  for (const auto& c : checks)
     out.push_back({{"name", c.name},
                    {"ok", c.ok()},
                    {"status", c.status},
@@ -28,9 +32,17 @@ int doctor_mmdebstrap_mode(lua_State* L) {
   return 1;
 }
 
+// repair() -> {"what was done", ...}: banger doctor --repair.
+int doctor_repair(lua_State* L) {
+  auto subnet = net::config_from_env().subnet;
+  push_json(L, nlohmann::json(doctor::repair(subnet.first(), subnet.last())));
+  return 1;
+}
+
 const luaL_Reg kFuncs[] = {
     {"checks", wrap<doctor_checks>},
     {"mmdebstrap_mode", wrap<doctor_mmdebstrap_mode>},
+    {"repair", wrap<doctor_repair>},
     {nullptr, nullptr},
 };
 

@@ -6,6 +6,8 @@
 #include "host/net/privilege.h"
 #include "host/net/ssh.h"
 #include "host/net/tap.h"
+#include "host/store/index.h"
+#include "host/supervisor/spawn.h"
 
 namespace banger::lua {
 
@@ -77,7 +79,17 @@ int net_teardown(lua_State* L) {
 
 int net_reconcile(lua_State* L) {
   auto names = arg_string_list(L, 1, "names");
-  push_json(L, Json(net::reconcile(net::config_from_env(), names)));
+  // Asked again under the network lock: a VM whose supervisor recorded it
+  // after `names` was listed is setting up its tap right now.
+  auto alive = [](const std::string& vm) {
+    auto rec = store::default_index().get("vm", vm);
+    if (!rec) return false;
+    std::string state = rec->value("state", "");
+    long pid = (*rec)["supervisor_pid"].is_number() ? (*rec)["supervisor_pid"].get<long>() : 0;
+    return (state == "starting" || state == "running" || state == "stopping") &&
+           supervisor::supervisor_alive(pid, vm);
+  };
+  push_json(L, Json(net::reconcile(net::config_from_env(), names, alive)));
   return 1;
 }
 

@@ -1,7 +1,9 @@
 // _host.store: the state index (host/store/index.h) and file locks.
 #include "bindings/support.h"
 #include "host/core/lock.h"
+#include "host/core/paths.h"
 #include "host/store/index.h"
+#include "host/store/staging.h"
 
 namespace banger::lua {
 
@@ -76,6 +78,34 @@ int st_lock(lua_State* L) {
   return 1;
 }
 
+constexpr const char* kStagingType = "banger.staging";
+
+// staging(prefix) -> path, handle: a locked staging dir under $BANGER_HOME/tmp.
+// handle:release() before publishing it; garbage collection releases it too.
+int st_staging(lua_State* L) {
+  paths::ensure_layout();
+  auto s = std::make_shared<store::Staging>(paths::staging(), arg_string(L, 1, "prefix"));
+  lua_pushstring(L, s->path().c_str());
+  push_handle(L, std::move(s), kStagingType);
+  return 2;
+}
+
+int staging_release(lua_State* L) {
+  arg_handle<store::Staging>(L, 1, kStagingType)->release();
+  return 0;
+}
+
+// reclaim_staging() -> bytes freed: removes staging dirs of dead processes.
+int st_reclaim_staging(lua_State* L) {
+  lua_pushnumber(L, static_cast<lua_Number>(store::reclaim_staging(paths::staging())));
+  return 1;
+}
+
+const luaL_Reg kStagingMethods[] = {
+    {"release", wrap<staging_release>},
+    {nullptr, nullptr},
+};
+
 const luaL_Reg kLockMethods[] = {
     {"release", handle_release<FileLock>},
     {nullptr, nullptr},
@@ -93,11 +123,14 @@ const luaL_Reg kFuncs[] = {
     {"address_of", wrap<st_address_of>},
     {"schema_version", wrap<st_schema_version>},
     {"lock", wrap<st_lock>},
+    {"staging", wrap<st_staging>},
+    {"reclaim_staging", wrap<st_reclaim_staging>},
     {nullptr, nullptr},
 };
 
 int open_store(lua_State* L) {
   define_handle<FileLock>(L, kLockType, kLockMethods);
+  define_handle<store::Staging>(L, kStagingType, kStagingMethods);
   lua_newtable(L);
   luaL_register(L, nullptr, kFuncs);
   return 1;

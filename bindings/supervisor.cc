@@ -35,6 +35,21 @@ int sv_kill_vmm(lua_State* L) {
   return 1;
 }
 
+// terminate(pid, name) -> bool: SIGTERM to the VM's live supervisor.
+int sv_terminate(lua_State* L) {
+  lua_pushboolean(L, supervisor::terminate_supervisor(static_cast<long>(arg_integer(L, 1, "pid")),
+                                                      arg_string(L, 2, "name")));
+  return 1;
+}
+
+// wait_exit(pid, name, timeout_s) -> false on timeout
+int sv_wait_exit(lua_State* L) {
+  lua_pushboolean(L, supervisor::wait_supervisor_exit(static_cast<long>(arg_integer(L, 1, "pid")),
+                                                      arg_string(L, 2, "name"),
+                                                      std::chrono::seconds(arg_integer(L, 3, "timeout"))));
+  return 1;
+}
+
 // connect(socket_path, vm_name) -> client
 int sv_connect(lua_State* L) {
   std::shared_ptr<Client> c = Client::connect(arg_string(L, 1, "socket"), arg_string(L, 2, "vm"));
@@ -118,6 +133,8 @@ const luaL_Reg kFuncs[] = {
     {"spawn", wrap<sv_spawn>},
     {"alive", wrap<sv_alive>},
     {"kill_vmm", wrap<sv_kill_vmm>},
+    {"terminate", wrap<sv_terminate>},
+    {"wait_exit", wrap<sv_wait_exit>},
     {"connect", wrap<sv_connect>},
     {nullptr, nullptr},
 };

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,7 +17,18 @@ FileLock::FileLock(const std::string& path, const std::string& what, bool wait) 
   fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd_ < 0) fail_errno("opening lock " + path);
   for (;;) {
-    if (flock(fd_, LOCK_EX | LOCK_NB) == 0) return;
+    if (flock(fd_, LOCK_EX | LOCK_NB) == 0) {
+      // The holder may have unlinked the file before releasing it (a removed
+      // VM's lock): a lock on that inode guards nothing, so take the new one.
+      struct stat held{}, now{};
+      if (fstat(fd_, &held) == 0 && stat(path.c_str(), &now) == 0 && held.st_ino == now.st_ino &&
+          held.st_dev == now.st_dev)
+        return;
+      close(fd_);
+      fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+      if (fd_ < 0) fail_errno("opening lock " + path);
+      continue;
+    }
     if (errno != EWOULDBLOCK && errno != EINTR) {
       close(fd_);
       fail_errno("locking " + path);

@@ -25,19 +25,38 @@ struct Config {
   // its own installation's. Two installations may share a bridge, but never
   // an address (setup_tap refuses).
   std::string owner = "default";
-  // Serialises setup/teardown/reconcile between banger processes.
+  // Serialises setup/teardown/reconcile between banger processes: of every
+  // installation on the host (they may share a bridge, and they choose
+  // their subnets against each other).
   std::string lock_path;
+  // Chosen per installation (neither BANGER_SUBNET nor BANGER_BRIDGE set):
+  // see auto_net.h. `slot` is the chosen one, -1 while none was chosen yet;
+  // the choice is kept in `choice_path` ($BANGER_HOME/net.json).
+  bool automatic = false;
+  int slot = -1;
+  std::string choice_path;
   // Turn on net.ipv4.ip_forward when a tap is set up (NAT needs it).
   bool enable_forwarding = true;
 };
 
-// The installation's config: BANGER_SUBNET (default 10.77.0.0/24),
-// BANGER_BRIDGE (default banger0), BANGER_DNS (comma-separated; default: the
-// non-loopback name servers of /etc/resolv.conf), lock under $BANGER_HOME.
-// Another bridge name makes a separate network (for tests beside a real
-// installation): its tables are banger_BRIDGE and its taps bXXXX- (XXXX a
-// hash of the bridge name). The owner is "h" + a hash of $BANGER_HOME.
+// The installation's config: BANGER_SUBNET and BANGER_BRIDGE force a network
+// (either one set: the other defaults to 10.77.0.0/24 / banger0); with
+// neither, the network this installation chose (auto_net.h), or slot 0's
+// until it has chosen. BANGER_DNS (comma-separated; default: the
+// non-loopback name servers of /etc/resolv.conf). The lock is host-wide
+// (/run/lock/banger-net.lock; $BANGER_HOME/net.lock where /run/lock is not
+// writable). Another bridge name makes a separate network: its tables are
+// banger_BRIDGE and its taps bXXXX- (XXXX a hash of the bridge name). The
+// owner is "h" + a hash of $BANGER_HOME.
 Config config_from_env();
+
+// Names derived from a bridge: banger0 keeps the original "banger" tables
+// and "bg-" taps; another gets banger_BRIDGE and bXXXX-.
+void use_bridge(Config& c, const std::string& bridge);
+
+// Automatic network `slot`: bridge bangerN with 10.77.N.0/24 (N in 0..255).
+void use_slot(Config& c, int slot);
+inline constexpr int kSlots = 256;
 
 // The non-loopback `nameserver` entries of a resolv.conf text.
 std::vector<std::string> nameservers(const std::string& resolv_conf);

@@ -226,6 +226,13 @@ bool teardown(const Config& cfg, const std::string& name) {
 }
 
 std::vector<std::string> reconcile(const Config& cfg, const std::vector<std::string>& known) {
+  return reconcile(cfg, known, [](const std::string&) { return false; });
+}
+
+std::vector<std::string> reconcile(const Config& cfg, const std::vector<std::string>& known,
+                                   const std::function<bool(const std::string&)>& alive) {
+  // An installation that never chose its network has nothing on the host.
+  if (cfg.automatic && cfg.slot < 0) return {};
   require_privilege();
   NetLock lock(cfg);
   std::set<std::string> keep(known.begin(), known.end());
@@ -242,13 +249,13 @@ std::vector<std::string> reconcile(const Config& cfg, const std::vector<std::str
     auto label = parse_label(l.alias);
     if (!label || label->owner != cfg.owner) continue;
     const std::string& vm = label->vm;
-    if (keep.count(vm)) continue;
+    if (keep.count(vm) || alive(vm)) continue;
     spdlog::info("reconcile: removing tap {} of VM {} (gone)", l.name, vm);
     delete_link(l.name);
     gone.insert(vm);
   }
   for (const auto& vm : rule_owners(cfg)) {
-    if (keep.count(vm)) continue;
+    if (keep.count(vm) || alive(vm)) continue;
     spdlog::info("reconcile: removing nftables rules of VM {} (gone)", vm);
     remove_vm_rules(cfg, vm);
     gone.insert(vm);

@@ -9,6 +9,7 @@
 // it at once. Needs root or CAP_NET_ADMIN (see privilege.h).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -57,5 +58,10 @@ bool teardown(const Config& cfg, const std::string& name);
 // rules are never touched.
 // Returns the names of the VMs whose leftovers were removed.
 std::vector<std::string> reconcile(const Config& cfg, const std::vector<std::string>& known);
+// The same, asking `alive(vm)` under the network lock for a VM not in
+// `known`: one whose supervisor started after the caller listed the VMs
+// keeps the tap it has just set up.
+std::vector<std::string> reconcile(const Config& cfg, const std::vector<std::string>& known,
+                                   const std::function<bool(const std::string&)>& alive);
 
 }  // namespace banger::net

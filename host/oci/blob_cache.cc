@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 #include "host/core/error.h"
@@ -19,17 +21,35 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void write_all(int fd, const char* data, size_t size, const fs::path& path) {
+// Returns 0, or the errno of a failed write.
+int write_all(int fd, const char* data, size_t size) {
   while (size > 0) {
     ssize_t n = ::write(fd, data, size);
     if (n < 0) {
       if (errno == EINTR) continue;
-      fail_errno("writing " + path.string(), "check free space in the cache directory");
+      return errno;
     }
     data += n;
     size -= static_cast<size_t>(n);
   }
+  return 0;
 }
+
+std::string megabytes(long long bytes) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%.1f MB", static_cast<double>(bytes) / 1e6);
+  return buf;
+}
+
+long long free_in(const fs::path& dir) {
+  try {
+    return static_cast<long long>(banger::fs::free_bytes(dir.string()));
+  } catch (const Error&) {
+    return 0;
+  }
+}
+
+const char* kSpaceHint = "free space there, or set BANGER_HOME to a directory on a bigger filesystem";
 
 [[noreturn]] void fail_mismatch(std::string_view what, std::string_view digest, const std::string& got) {
   fail(ErrorKind::invalid_input,
@@ -129,6 +149,16 @@ BlobWriter::BlobWriter(const BlobCache& cache, std::string digest, int64_t size,
   }
   offset_ = pos;
   if (::lseek(fd_, offset_, SEEK_SET) < 0 || ::ftruncate(fd_, offset_) != 0) restart();
+  // Known not to fit: say so now rather than fill the disk first.
+  long long free = free_in(partial_.parent_path());
+  if (size_ >= 0 && size_ - offset_ > free) {
+    ::close(fd_);
+    fd_ = -1;
+    fail(ErrorKind::io,
+         what_ + ": needs " + megabytes(size_ - offset_) + " on " + partial_.parent_path().string() + ", only " +
+             megabytes(free) + " free",
+         kSpaceHint);
+  }
 }
 
 BlobWriter::~BlobWriter() {
@@ -145,7 +175,20 @@ void BlobWriter::restart() {
 
 bool BlobWriter::write(const char* data, size_t size) {
   if (size_ >= 0 && offset_ + static_cast<int64_t>(size) > size_) return false;
-  write_all(fd_, data, size, partial_);
+  if (int err = write_all(fd_, data, size)) {
+    if (err != ENOSPC && err != EDQUOT) {
+      errno = err;
+      fail_errno("writing " + partial_.string(), "check that the cache directory is writable");
+    }
+    // A partial that filled the disk cannot be finished, and resuming it
+    // later would keep the disk full until then: it goes now.
+    long long needed = size_ >= 0 ? size_ - offset_ : static_cast<long long>(size);
+    discard();
+    fail(ErrorKind::io,
+         what_ + ": no space left on " + partial_.parent_path().string() + " (" + megabytes(needed) +
+             " more needed, " + megabytes(free_in(partial_.parent_path())) + " free)",
+         std::string(kSpaceHint) + "; the partial download was removed");
+  }
   hasher_->update(data, size);
   offset_ += static_cast<int64_t>(size);
   return true;

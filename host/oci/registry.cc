@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <exception>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -185,8 +186,15 @@ class BlobSink : public Sink {
     return Begin::discard;
   }
   bool write(const char* data, size_t size) override {
-    if (!w_.write(data, size)) {
-      too_large = true;
+    // Called from libcurl's C callback: an error (a full disk) must not
+    // unwind through it; it is rethrown once the transfer has stopped.
+    try {
+      if (!w_.write(data, size)) {
+        too_large = true;
+        return false;
+      }
+    } catch (...) {
+      failed = std::current_exception();
       return false;
     }
     done_ += static_cast<int64_t>(size);
@@ -194,6 +202,7 @@ class BlobSink : public Sink {
   }
   bool restart_needed = false;
   bool too_large = false;
+  std::exception_ptr failed;
 
  private:
   BlobWriter& w_;
@@ -489,6 +498,7 @@ void RegistryClient::get_blob(HttpSession& http, const Descriptor& d, BlobWriter
           }
           BlobSink sink(writer, d.size, done);
           HttpResult r = request(http, ep, "/blobs/" + d.digest, nullptr, sink, what);
+          if (sink.failed) std::rethrow_exception(sink.failed);
           if (sink.too_large) {
             writer.discard();
             fail(ErrorKind::invalid_input, what + ": larger than its " + std::to_string(d.size) + " bytes",

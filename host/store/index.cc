@@ -1,5 +1,9 @@
 #include "host/store/index.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <ctime>
 #include <memory>
@@ -8,17 +12,27 @@
 #include "host/core/error.h"
 #include "host/core/fs.h"
 #include "host/core/paths.h"
+#include "host/store/repair.h"
 
 namespace banger::store {
 
 namespace {
 
+bool damaged_code(int rc) { return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB; }
+
+// A damaged database file is the user's to repair, not a bug: say how.
+[[noreturn]] void fail_damaged(const std::string& path, const std::string& detail) {
+  fail(ErrorKind::io, "the state index " + path + " is damaged (" + detail + ")", kRepairHint);
+}
+
 // One statement, finalized on scope exit.
 class Stmt {
  public:
   Stmt(sqlite3* db, const char* sql) {
-    if (sqlite3_prepare_v2(db, sql, -1, &st_, nullptr) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db, sql, -1, &st_, nullptr) != SQLITE_OK) {
+      if (damaged_code(sqlite3_errcode(db))) fail_damaged(sqlite3_db_filename(db, "main"), sqlite3_errmsg(db));
       fail(ErrorKind::internal, std::string("state index: ") + sqlite3_errmsg(db));
+    }
   }
   ~Stmt() { sqlite3_finalize(st_); }
   Stmt& bind(int i, const std::string& s) {
@@ -54,6 +68,13 @@ Json row_record(const std::string& kind, const std::string& name, const std::str
 }  // namespace
 
 Index::Index(const std::string& path) : path_(path) {
+  // Created 0600 here (SQLite would follow the umask); its -wal and -shm
+  // files take the database's mode.
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    (void)::fchmod(fd, 0600);
+    ::close(fd);
+  }
   if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                       nullptr) != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
@@ -73,6 +94,7 @@ Index::~Index() { sqlite3_close(db_); }
 
 void Index::fail_sqlite(const std::string& what) {
   int rc = sqlite3_errcode(db_);
+  if (damaged_code(rc)) fail_damaged(path_, sqlite3_errmsg(db_));
   ErrorKind kind = (rc == SQLITE_FULL) ? ErrorKind::io : (rc == SQLITE_BUSY) ? ErrorKind::conflict : ErrorKind::io;
   fail(kind, "state index " + path_ + ": " + what + ": " + sqlite3_errmsg(db_));
 }
@@ -82,6 +104,7 @@ void Index::exec(const char* sql) {
   if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : "unknown error";
     sqlite3_free(err);
+    if (damaged_code(sqlite3_errcode(db_))) fail_damaged(path_, msg);
     fail(ErrorKind::io, "state index " + path_ + ": " + msg);
   }
 }
@@ -89,6 +112,15 @@ void Index::exec(const char* sql) {
 void Index::begin_immediate() { exec("BEGIN IMMEDIATE"); }
 void Index::commit() { exec("COMMIT"); }
 void Index::rollback() { sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr); }
+
+std::string Index::quick_check() {
+  Stmt s(db_, "PRAGMA quick_check");
+  std::string out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out += (out.empty() ? "" : "; ") + s.text(0);
+  if (rc != SQLITE_DONE) return sqlite3_errmsg(db_);
+  return out;
+}
 
 int Index::schema_version() {
   Stmt s(db_, "PRAGMA user_version");
@@ -150,6 +182,22 @@ static Json stored(const Json& data) {
   return j;
 }
 
+// The record's copy in its own directory: what `doctor --repair` rebuilds a
+// lost index from. Best effort: the index stays the truth while it is whole.
+static void write_record_file(const std::string& kind, const std::string& name, const Json& data) {
+  if (!data.is_object() || !data.contains("dir") || !data["dir"].is_string()) return;
+  std::string dir = data["dir"].get<std::string>();
+  struct stat st{};
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return;
+  Json j = stored(data);
+  j["kind"] = kind;
+  j["name"] = name;
+  try {
+    fs::write_file_atomic(dir + "/" + kRecordFile, j.dump(2) + "\n", 0600);
+  } catch (const Error&) {
+  }
+}
+
 void Index::insert(const std::string& kind, const std::string& name, const Json& data) {
   Stmt s(db_, "INSERT INTO records (kind, name, data, created) VALUES (?1, ?2, ?3, ?4)");
   s.bind(1, kind).bind(2, name).bind(3, stored(data).dump()).bind(4, static_cast<long long>(time(nullptr)));
@@ -159,6 +207,7 @@ void Index::insert(const std::string& kind, const std::string& name, const Json&
            "choose another name, or remove it with 'banger " + kind + " rm " + name + "'");
     fail_sqlite("adding " + kind + " " + name);
   }
+  write_record_file(kind, name, data);
 }
 
 void Index::update(const std::string& kind, const std::string& name, const Json& data) {
@@ -166,6 +215,7 @@ void Index::update(const std::string& kind, const std::string& name, const Json&
   s.bind(1, kind).bind(2, name).bind(3, stored(data).dump());
   if (s.step() != SQLITE_DONE) fail_sqlite("updating " + kind + " " + name);
   if (sqlite3_changes(db_) == 0) fail(ErrorKind::not_found, "no " + kind + " named '" + name + "'");
+  write_record_file(kind, name, data);
 }
 
 bool Index::remove(const std::string& kind, const std::string& name) {
@@ -185,9 +235,12 @@ void Index::publish(const std::string& kind, const std::string& name, const std:
     if (get(kind, name))
       fail(ErrorKind::conflict, kind + " '" + name + "' already exists",
            "choose another name with --name, or remove it with 'banger " + kind + " rm " + name + "'");
-    // A directory without a record is what a crash between rename and
-    // commit leaves behind: it is ours and unpublished, so it goes.
-    if (fs::exists(final_dir)) fs::remove_all(final_dir);
+    // A directory without a record: a crash between rename and commit, or a
+    // lost index. Either way it is a whole image the user may want back, so
+    // it is never overwritten without a word.
+    if (fs::exists(final_dir))
+      fail(ErrorKind::conflict, kind + " '" + name + "': " + final_dir + " exists but the index has no record of it",
+           "'banger doctor --repair' adds it back to the index; or remove that directory");
     if (rename(staging_dir.c_str(), final_dir.c_str()) != 0) fail_errno("publishing " + final_dir);
     renamed = true;
     insert(kind, name, data);
@@ -251,6 +304,11 @@ Index& default_index() {
   if (!index || opened != paths::index_db()) {
     paths::ensure_layout();
     index.reset();
+    // A missing or empty index: fine for a new home; beside images, kernels
+    // or VMs it would silently orphan them (and a later pull of a name
+    // would meet its old directory).
+    if (std::string lost = lost_index(); !lost.empty())
+      fail(ErrorKind::io, "the state index " + paths::index_db() + " is " + lost, kRepairHint);
     index = std::make_unique<Index>(paths::index_db());
     opened = paths::index_db();
   }

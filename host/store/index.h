@@ -15,6 +15,12 @@ namespace banger::store {
 
 using Json = nlohmann::json;
 
+// Every record that has a "dir" keeps a copy of itself there (DIR/record.json,
+// kind and name included), so a lost or damaged index can be rebuilt.
+inline constexpr const char* kRecordFile = "record.json";
+inline constexpr const char* kRepairHint =
+    "'banger doctor --repair' rebuilds the index from the state directories (images/, kernels/, vms/)";
+
 class Index {
  public:
   // Opens (creating and migrating as needed) the database at `path`.
@@ -25,6 +31,8 @@ class Index {
 
   static constexpr int kSchemaVersion = 1;
   int schema_version();
+  // SQLite's quick_check: "ok", or what is wrong.
+  std::string quick_check();
 
   // A record's data gets "name", "kind" and "created" added when read.
   std::optional<Json> get(const std::string& kind, const std::string& name);
@@ -39,7 +47,8 @@ class Index {
   // Publishes atomically: in one write transaction, checks the name is free,
   // renames `staging_dir` to `final_dir` and inserts the record. Exactly one
   // of two racing publishes of a name wins; the loser gets a conflict error
-  // and its staging dir is left for its caller to remove.
+  // and its staging dir is left for its caller to remove. An existing
+  // `final_dir` without a record (an orphan) is a conflict too.
   void publish(const std::string& kind, const std::string& name, const std::string& staging_dir,
                const std::string& final_dir, const Json& data);
 
@@ -65,6 +74,8 @@ class Index {
 };
 
 // The index of this process, opened on first use at paths::index_db().
+// A missing or empty index beside images, kernels or VMs in the state dirs
+// is refused (opening it would silently orphan them), with kRepairHint.
 Index& default_index();
 
 }  // namespace banger::store

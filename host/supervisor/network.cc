@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "host/core/error.h"
+#include "host/net/auto_net.h"
 #include "host/net/config.h"
 #include "host/net/tap.h"
 
@@ -10,7 +11,9 @@ namespace banger::supervisor {
 
 NetState setup_network(const std::string& name, long long index, vm::Spec& spec) {
   if (spec.net.mode != "tap") return {};  // user and none need nothing from the host
-  net::Config cfg = net::config_from_env();
+  // This installation's own subnet and bridge, chosen against the others'
+  // on the host unless BANGER_SUBNET/BANGER_BRIDGE force one.
+  net::Config cfg = net::settle_network(net::config_from_env());
   net::TapSetup t = net::setup_tap(cfg, name, index);
   spec.net.tap = t.tap;
   spec.net.mac = t.mac;

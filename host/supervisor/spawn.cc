@@ -86,6 +86,20 @@ bool supervisor_alive(long pid, const std::string& name) {
          cmdline.find("/" + name + "/") != std::string::npos;
 }
 
+bool terminate_supervisor(long pid, const std::string& name) {
+  return supervisor_alive(pid, name) && kill(static_cast<pid_t>(pid), SIGTERM) == 0;
+}
+
+bool wait_supervisor_exit(long pid, const std::string& name, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (supervisor_alive(pid, name)) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    check_interrupted();
+    ::usleep(20 * 1000);
+  }
+  return true;
+}
+
 nlohmann::json spawn(const std::string& spec_path, const std::string& log_path, std::chrono::seconds timeout) {
   std::string exe = banger_binary();
   int status[2];

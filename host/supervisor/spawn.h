@@ -26,4 +26,13 @@ bool kill_orphan_vmm(long pid, const std::string& state_dir);
 // True when `pid` is a live supervisor of the VM named `name`.
 bool supervisor_alive(long pid, const std::string& name);
 
+// Sends SIGTERM to `pid` if it is a live supervisor of VM `name` (it then
+// stops the VM and cleans up). Returns true if it sent it.
+bool terminate_supervisor(long pid, const std::string& name);
+
+// Waits (at most `timeout`, polling Ctrl-C) until supervisor `pid` of VM
+// `name` has exited: it marks the VM stopped and releases its network just
+// before. Returns false on timeout.
+bool wait_supervisor_exit(long pid, const std::string& name, std::chrono::milliseconds timeout);
+
 }  // namespace banger::supervisor

@@ -9,15 +9,18 @@
 
 #include <atomic>
 #include <cstring>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "host/core/error.h"
 #include "host/core/fs.h"
+#include "host/core/lock.h"
 #include "host/store/index.h"
 #include "host/supervisor/control.h"
 #include "host/supervisor/network.h"
+#include "host/supervisor/owner.h"
 #include "host/supervisor/router.h"
 #include "host/vm/spec_json.h"
 #include "host/vm/vm.h"
@@ -93,10 +96,14 @@ int supervise(const std::string& spec_path, int status_fd) {
   std::string name, state_dir;
   NetState net;
   std::unique_ptr<vm::Vm> machine;
+  // Held for the supervisor's life: a second supervisor of the VM fails
+  // here, before it touches anything of the first (console log, tap, record).
+  std::optional<FileLock> running;
+  std::optional<Owner> owner;
   try {
     Json spec = Json::parse(fs::read_file(spec_path), nullptr, false);
     if (!spec.is_object()) fail(ErrorKind::invalid_input, "malformed supervisor spec " + spec_path);
-    vm::check_keys(spec, {"vm", "tap"}, "supervisor spec " + spec_path);
+    vm::check_keys(spec, {"vm", "tap", "owner"}, "supervisor spec " + spec_path);
     vm::Spec vs = vm::spec_from_json(spec["vm"]);
     name = vs.name;
     state_dir = vs.state_dir;
@@ -106,15 +113,20 @@ int supervise(const std::string& spec_path, int status_fd) {
       vm::check_keys(spec["tap"], {"address"}, "supervisor spec " + spec_path + ": tap");
       address = spec["tap"].value("address", 0LL);
     }
-    net = setup_network(name, address, vs);
+    running.emplace(state_dir + "/supervisor.lock", "VM '" + name + "'", false);
+    owner.emplace(spec.value("owner", Json()));
+    // Recorded before the tap exists, so a reconcile meanwhile keeps it.
     update_record(name, {{"state", "starting"}, {"supervisor_pid", getpid()}});
+    net = setup_network(name, address, vs);
     machine = vm::start(vs);
   } catch (const Error& e) {
     spdlog::error("{}", e.message());
-    teardown_network(name, net);
-    try {
-      update_record(name, {{"state", "stopped"}, {"supervisor_pid", nullptr}});
-    } catch (const Error&) {
+    if (running) {
+      teardown_network(name, net);
+      try {
+        update_record(name, {{"state", "stopped"}, {"supervisor_pid", nullptr}});
+      } catch (const Error&) {
+      }
     }
     write_status(status_fd, "error " + Json{{"kind", kind_name(e.kind())}, {"message", e.message()}, {"hint", e.hint()}}.dump());
     ::close(status_fd);
@@ -143,6 +155,11 @@ int supervise(const std::string& spec_path, int status_fd) {
     status_fd = -1;
 
     while (!g_stop && machine->running()) {
+      if (owner->gone()) {
+        spdlog::info("VM '{}': its owner (pid {}) is gone: stopping it", name, owner->pid());
+        g_stop_now = g_stop_now || owner->remove();
+        break;
+      }
       try {
         router.poll_once(listen_fd, std::chrono::milliseconds(200));
       } catch (const Error& e) {
@@ -150,6 +167,12 @@ int supervise(const std::string& spec_path, int status_fd) {
         spdlog::error("VM '{}': {}", name, e.message());
         break;
       }
+    }
+    try {
+      // `vm start` waits for a stopping VM instead of calling it running.
+      update_record(name, {{"state", "stopping"}});
+    } catch (const Error& e) {
+      spdlog::error("{}", e.message());
     }
     if (machine->running()) {
       spdlog::info("VM '{}': stopping", name);
@@ -173,6 +196,10 @@ int supervise(const std::string& spec_path, int status_fd) {
   }
   spdlog::info("VM '{}': stopped", name);
   if (status_fd >= 0) ::close(status_fd);
+  if (owner->gone() && owner->remove()) {
+    running.reset();
+    exec_remove(name);
+  }
   return code;
 }
 

@@ -31,8 +31,13 @@ return recipe.new {
     end
 
     local paths = banger.store.paths()
-    local staging = banger.fs.make_temp_dir(paths.staging, "pull-" .. name)
-    ctx:defer(function() banger.fs.remove(staging) end)
+    -- What killed pulls left behind goes first: it may be what fills the disk.
+    banger.store.reclaim_staging()
+    local staging, hold = banger.store.staging("pull-" .. name)
+    ctx:defer(function()
+      banger.fs.remove(staging)
+      hold:release()
+    end)
 
     local pulled = ctx:stage("pull", function()
       if source.kind == "catalog" then
@@ -69,6 +74,7 @@ return recipe.new {
       agent = agent.path,
     }
     ctx:stage("publish", function()
+      hold:release()
       banger.store.publish("image", name, staging, final, record)
     end)
     record.name = name

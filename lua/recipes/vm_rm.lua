@@ -19,18 +19,26 @@ return recipe.new {
       banger.errors.raise("invalid_input", "missing NAME for 'banger vm rm'", "give VM names, or --all")
     end
     for _, name in ipairs(names) do
-      local rec = sandbox.require(name)
-      if rec.state == "running" or rec.state == "starting" then
-        if not args.force then
-          banger.errors.raise("conflict", ("VM '%s' is running"):format(name),
-            ("stop it first ('banger vm stop %s') or use 'banger vm rm --force %s'"):format(name, name))
+      sandbox.require(name)
+      local lock = sandbox.lock(name)
+      local ok, err = pcall(function()
+        local rec = sandbox.require(name)
+        if rec.state == "running" or rec.state == "starting" or rec.state == "stopping" then
+          if not args.force then
+            banger.errors.raise("conflict", ("VM '%s' is running"):format(name),
+              ("stop it first ('banger vm stop %s') or use 'banger vm rm --force %s'"):format(name, name))
+          end
+          rec = sandbox.stop(name, 30, true)
         end
-        local ok, c = pcall(sandbox.connect, name)
-        if ok then c:stop(30, true); c:close() end
-        sandbox.reconcile()
-      end
-      banger.store.remove("vm", name)
-      banger.fs.remove(rec.dir)
+        banger.store.remove("vm", name)
+        banger.fs.remove(rec.dir)
+        -- Unlinked while held: a process waiting on it retries on a new file.
+        banger.fs.remove(sandbox.lock_path(name))
+        return rec
+      end)
+      lock:release()
+      if not ok then error(err, 0) end
+      local rec = err
       -- Only tap VMs have a block in the ssh config include.
       if rec.net == "tap" then pcall(sandbox.write_ssh_config) end
       ctx:emit({ removed = name }, function() return "removed VM '" .. name .. "'" end)

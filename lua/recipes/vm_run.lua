@@ -36,14 +36,20 @@ return recipe.new {
     end)
     ctx:defer(function()
       local rec = sandbox.get(vm.name)
-      if rec and rec.state == "running" then
-        local ok, c = pcall(sandbox.connect, vm.name)
+      if rec and rec.state ~= "stopped" and rec.state ~= "created" then
         -- With --rm the disk goes next: no clean guest shutdown needed.
-        if ok then c:stop(30, args.rm) end
+        local lock = sandbox.lock(vm.name)
+        pcall(sandbox.stop, vm.name, 30, args.rm)
+        lock:release()
       end
       if args.rm then banger.recipe.load("vm_rm"):call({ names = { vm.name }, force = true }, ctx) end
     end)
-    ctx:stage("start", function() return banger.recipe.load("vm_start"):call({ name = vm.name }, ctx) end)
+    -- This process owns the run: if it dies (kill -9 included), the VM's
+    -- supervisor stops the VM, and removes it with --rm.
+    local owner = { pid = banger.process.pid(), remove = args.rm }
+    ctx:stage("start", function()
+      return banger.recipe.load("vm_start"):call({ name = vm.name, owner = owner }, ctx)
+    end)
     local code = ctx:stage("run", function()
       local interactive = #args.command == 0
       local argv = interactive and { "sh", "-c", SHELL } or args.command

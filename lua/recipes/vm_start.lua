@@ -1,5 +1,10 @@
 -- banger vm start NAME: boots the VM under its own supervisor and waits
--- until the guest agent answers.
+-- until the guest agent answers. The VM's lock is held across the whole
+-- start: a second `vm start` waits for it, then finds the VM running.
+--
+-- `owner = {pid=, remove=}` (from vm_run, not the command line): the process
+-- the VM's run belongs to; when it dies, the supervisor stops the VM (and
+-- removes it with remove=true).
 local sandbox = banger.sandbox
 
 return recipe.new {
@@ -10,11 +15,22 @@ return recipe.new {
   },
   stages = { "prepare", "boot", "ready" },
   run = function(ctx, args)
+    sandbox.require(args.name)
+    local lock = sandbox.lock(args.name)
+    ctx:defer(function() lock:release() end)
     sandbox.reconcile()
     local rec = sandbox.require(args.name)
+    -- A stop in progress finishes first; then this start boots it again.
+    if rec.state == "stopping" then rec = sandbox.stop(rec.name, args.timeout) end
+    if rec.state == "starting" then
+      banger.errors.raise("conflict", ("VM '%s' is still starting (supervisor pid %d)"):format(rec.name, rec.supervisor_pid),
+        ("wait for it ('banger vm ls'), or stop it with 'banger vm stop %s'"):format(rec.name))
+    end
     if rec.state == "running" then
-      ctx:emit(rec, function() return ("VM '%s' is already running"):format(rec.name) end)
-      return rec
+      -- Said only after its supervisor answered.
+      local info = sandbox.verify_running(rec.name)
+      ctx:emit(info, function() return ("VM '%s' is already running"):format(rec.name) end)
+      return info
     end
     local spec = ctx:stage("prepare", function()
       local image = banger.image.require(rec.image)
@@ -27,6 +43,7 @@ return recipe.new {
           net = { mode = rec.net, forwards = rec.forwards, allow_host = rec.allow_host },
         },
         tap = { address = rec.address },
+        owner = args.owner,
       }
     end)
     local spec_path = rec.dir .. "/spec.json"

@@ -11,13 +11,13 @@ return recipe.new {
   run = function(ctx, args)
     sandbox.reconcile()
     for _, name in ipairs(args.names) do
-      local rec = sandbox.require(name)
-      if rec.state == "running" or rec.state == "starting" then
-        local c = sandbox.connect(name)
-        c:stop(args.timeout)
-        c:close()
-        sandbox.reconcile()
-      end
+      sandbox.require(name)
+      -- Returns once the supervisor is gone and the record says stopped, so
+      -- a `vm start` right after never finds it still running.
+      local lock = sandbox.lock(name)
+      local ok, err = pcall(sandbox.stop, name, args.timeout)
+      lock:release()
+      if not ok then error(err, 0) end
       ctx:emit({ stopped = name }, function() return "stopped VM '" .. name .. "'" end)
     end
   end,

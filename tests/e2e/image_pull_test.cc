@@ -23,12 +23,7 @@ using namespace banger::test;
 
 namespace {
 
-CliOptions home_env(const TempDir& t) {
-  CliOptions o;
-  o.env = {{"BANGER_HOME", t / "home"}, {"XDG_CONFIG_HOME", t / "config"}};
-  o.cwd = t.path();
-  return o;
-}
+CliOptions home_env(const TempDir& t) { return banger::test::home_env(t.path()); }
 
 // umoci unpack of LAYOUT:TAG, its rootfs listing (as root: exact owners).
 std::string umoci_listing(const TempDir& t, const std::string& layout, const std::string& tag) {

@@ -29,4 +29,11 @@ CliResult run_banger(const std::vector<std::string>& args, const CliOptions& opt
   return {r.exit_code, r.out, r.err};
 }
 
+CliOptions home_env(const std::string& dir) {
+  CliOptions o;
+  o.env = {{"BANGER_HOME", dir + "/home"}, {"XDG_CONFIG_HOME", dir + "/config"}};
+  o.cwd = dir;
+  return o;
+}
+
 }  // namespace banger::test

@@ -28,4 +28,8 @@ std::string banger_binary();
 
 CliResult run_banger(const std::vector<std::string>& args, const CliOptions& opts = {});
 
+// A fresh installation under `dir`: BANGER_HOME=DIR/home,
+// XDG_CONFIG_HOME=DIR/config, run from DIR.
+CliOptions home_env(const std::string& dir);
+
 }  // namespace banger::test

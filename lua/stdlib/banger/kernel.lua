@@ -102,17 +102,20 @@ function M.publish(name, fill)
       ("remove it first: 'banger kernel rm %s'"):format(name))
   end
   local paths = store.paths()
-  local staging = _host.core.make_temp_dir(paths.staging, "kernel-" .. name)
+  store.reclaim_staging()
+  local staging, hold = store.staging("kernel-" .. name)
   local ok, result = pcall(function()
     local m = fill(staging)
     local final = paths.kernels .. "/" .. name
     local record = { dir = final, version = m.version, source = m.source, origin = m.origin,
                      origin_version = m.origin_version, bytes = m.bytes }
+    hold:release()
     store.publish("kernel", name, staging, final, record)
     record.name = name
     return record
   end)
   fs.remove(staging)
+  hold:release()
   if not ok then error(result, 0) end
   return result
 end

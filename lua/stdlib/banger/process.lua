@@ -29,6 +29,10 @@ function M.sleep(ms)
   _host.core.check_interrupted()
 end
 
+--- This process's pid.
+---@return integer
+function M.pid() return _host.core.getpid() end
+
 --- An environment variable of this process, or nil.
 ---@param name string
 ---@return string|nil

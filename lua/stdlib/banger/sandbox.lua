@@ -3,7 +3,7 @@
 ---
 --- A VM record: {name, image, kernel, cpus, memory_mib, net, forwards, state,
 --- dir, address, ip, supervisor_pid, qemu_pid, created}. States: created,
---- starting, running, stopped.
+--- starting, running, stopping, stopped.
 local errors = require("banger.errors")
 local store = require("banger.store")
 local fs = require("banger.fs")
@@ -75,7 +75,7 @@ end
 function M.reconcile()
   local running = {}
   for _, rec in ipairs(store.list("vm")) do
-    if rec.state == "running" or rec.state == "starting" then
+    if rec.state == "running" or rec.state == "starting" or rec.state == "stopping" then
       if rec.supervisor_pid and _host.supervisor.alive(rec.supervisor_pid, rec.name) then
         running[#running + 1] = rec.name
       else
@@ -90,7 +90,69 @@ function M.reconcile()
     end
   end
   pcall(_host.net.reconcile, running)
+  -- Staging that killed pulls left behind (cheap when there is none).
+  pcall(store.reclaim_staging)
   return running
+end
+
+--- The lock of VM `name`, held by whoever starts, stops or removes it, so
+--- that two of those never interleave (a second `vm start` waits, then finds
+--- the VM running). Waits while another process holds it.
+---@param name string
+---@return {release:function}
+function M.lock(name)
+  return store.lock(M.lock_path(name), ("VM '%s'"):format(name))
+end
+
+--- vms/.NAME.lock: beside the VM directories (a VM name never starts with
+--- a dot), outside the directory that `vm rm` deletes.
+---@param name string
+---@return string
+function M.lock_path(name) return store.paths().vms .. "/." .. name .. ".lock" end
+
+--- Stops a VM and returns only once its supervisor has exited and its record
+--- says stopped; an error otherwise. `now`: no clean guest shutdown (its disk
+--- is about to go). A VM that is not running is left as it is.
+---@param name string
+---@param timeout_s integer
+---@param now? boolean
+---@return table the VM's record
+function M.stop(name, timeout_s, now)
+  M.reconcile()
+  local rec = M.require(name)
+  if rec.state == "running" or rec.state == "starting" then
+    local ok, c = pcall(_host.supervisor.connect, rec.dir .. "/control.sock", name)
+    if ok then
+      c:stop(timeout_s, now)
+      c:close()
+    elseif rec.supervisor_pid then
+      -- Still booting (its starter died) or not answering: SIGTERM makes it
+      -- stop and clean up like a stop request.
+      _host.supervisor.terminate(rec.supervisor_pid, name)
+    end
+  end
+  if rec.supervisor_pid and not _host.supervisor.wait_exit(rec.supervisor_pid, name, timeout_s) then
+    errors.raise("io", ("VM '%s' did not stop within %d s (supervisor pid %d)"):format(name, timeout_s, rec.supervisor_pid),
+      ("see %s/supervisor.log; 'banger vm rm --force %s' kills it"):format(rec.dir, name))
+  end
+  M.reconcile()
+  rec = M.require(name)
+  if rec.state ~= "stopped" and rec.state ~= "created" then
+    errors.raise("internal", ("VM '%s' is still %s after its supervisor exited"):format(name, tostring(rec.state)),
+      ("see %s/supervisor.log"):format(rec.dir))
+  end
+  return rec
+end
+
+--- Checks that a VM recorded as running answers on its control socket.
+---@param name string
+---@return table the supervisor's info
+function M.verify_running(name)
+  local c = M.connect(name)
+  local ok, info = pcall(c.info, c)
+  c:close()
+  if not ok then error(info, 0) end
+  return info
 end
 
 ---@return table[] records sorted by name (reconciled first)

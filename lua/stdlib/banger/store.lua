@@ -46,6 +46,22 @@ end
 function M.release_address(name) S.release_address(name) end
 function M.address_of(name) return S.address_of(name) end
 
+--- A fresh staging directory under $BANGER_HOME/tmp, locked by this process
+--- for as long as `hold` lives: the staging of a process that died is told
+--- apart from live work and reclaimed (see reclaim_staging). Call
+--- `hold:release()` just before publishing the directory.
+---@param prefix string e.g. "pull-NAME"
+---@return string path
+---@return {release:function} hold
+function M.staging(prefix)
+  return S.staging(prefix)
+end
+
+--- Removes staging directories whose owner is gone (killed pulls and
+--- imports); returns the bytes freed. Live ones are never touched.
+---@return integer
+function M.reclaim_staging() return S.reclaim_staging() end
+
 --- Takes an exclusive file lock; `wait=false` fails at once when busy.
 ---@param path string
 ---@param what string named in the error when busy

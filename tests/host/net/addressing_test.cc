@@ -112,7 +112,13 @@ TEST_CASE("net config: the environment picks subnet, bridge and name servers", "
     CHECK(c.table == "banger");
     CHECK(c.tap_prefix == "bg-");
     CHECK(c.dns == std::vector<std::string>{"192.0.2.1", "192.0.2.2"});
-    CHECK(c.lock_path == "/h/net.lock");
+    // One lock for every installation on the host: they choose subnets
+    // against each other and may share a bridge.
+    CHECK(c.lock_path == "/run/lock/banger-net.lock");
+    // Neither forced: this installation's own network, not chosen yet.
+    CHECK(c.automatic);
+    CHECK(c.slot == -1);
+    CHECK(c.choice_path == "/h/net.json");
   }
   {
     Env s("BANGER_SUBNET", "10.88.0.0/24"), b("BANGER_BRIDGE", "bgtest1"), d("BANGER_DNS", nullptr);
@@ -123,6 +129,7 @@ TEST_CASE("net config: the environment picks subnet, bridge and name servers", "
     CHECK(c.tap_prefix.size() == 6);
     CHECK(c.tap_prefix[0] == 'b');
     CHECK(c.tap_prefix != "bg-");
+    CHECK_FALSE(c.automatic);
   }
   {
     Env s("BANGER_SUBNET", "10.88.0.1/24");

@@ -3,6 +3,9 @@
 // real socket peer on loopback.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -12,6 +15,7 @@
 #include "host/core/error.h"
 #include "host/core/fs.h"
 #include "host/core/interrupt.h"
+#include "host/core/process.h"
 #include "host/oci/digest.h"
 #include "host/oci/pull.h"
 #include "tests/host/oci/oci_test_util.h"
@@ -108,6 +112,17 @@ void check_image(const oci::PulledImage& img, const FakeRegistry& reg) {
   REQUIRE(img.layers.size() == 3);
   for (size_t i = 0; i < 3; i++) CHECK(fs::read_file(img.layers[i].path) == reg.image.stored[i]);
 }
+
+// A small filesystem of the test's own (a tmpfs of `size`) at `dir`,
+// unmounted with the test.
+struct SmallDisk {
+  std::string dir;
+  SmallDisk(std::string d, const std::string& size) : dir(std::move(d)) {
+    fs::make_dirs(dir);
+    run_checked({"mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", dir}, "mounting a test tmpfs");
+  }
+  ~SmallDisk() { run_capture({"umount", dir}); }
+};
 
 // Sends the headers and the first half of `data`, then hangs up.
 void truncate(HttpConn& c, const std::string& data) {
@@ -335,6 +350,65 @@ TEST_CASE("oci pull faults: Ctrl-C stops the pull and leaves a resumable partial
   auto reqs = reg.requests_for("/v2/x/blobs/" + reg.big());
   CHECK(reqs.back().headers.count("range") == 1);
   CHECK_FALSE(fs::exists(partial));
+}
+
+TEST_CASE("oci pull faults: a disk that fills up during a blob download is a clear error and drops the partial",
+          "[oci][faults]") {
+  FakeRegistry reg;
+  TempDir t;
+  SmallDisk disk(t / "small", "4m");
+  const std::string& small = disk.dir;
+  std::string filler = small + "/filler";
+  reg.fault = [&](const HttpRequest& r, HttpConn& c, int nth) {
+    if (r.path != "/v2/x/blobs/" + reg.big() || nth != 1) return false;
+    const std::string& data = reg.blobs[reg.big()];
+    c.send("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(data.size()) + "\r\n\r\n");
+    c.send(data.substr(0, data.size() / 2));
+    // The other (small) layers are in first, so this blob is the one that
+    // meets the full disk. Then something else on the host fills it.
+    for (int i = 0; i < 500; i++) {
+      bool all = true;
+      for (size_t k = 1; k < reg.image.layers.size(); k++)
+        all = all && fs::exists(small + "/blobs/sha256/" + reg.image.layers[k].digest.substr(7));
+      if (all) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    int fd = ::open(filler.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    std::string chunk(1 << 16, 'f');
+    while (::write(fd, chunk.data(), chunk.size()) > 0) {
+    }
+    ::close(fd);
+    c.send(data.substr(data.size() / 2));
+    return true;
+  };
+  Error e = pull_error(reg.ref(), fast_options(small));
+  CHECK(e.kind() == ErrorKind::io);
+  std::string head = "pulling " + reg.ref() + ": blob " + reg.big() + ": no space left on " + small + "/blobs/sha256 (";
+  CHECK(e.message().substr(0, head.size()) == head);
+  CHECK(e.message().find(" MB more needed, ") != std::string::npos);
+  CHECK(e.message().substr(e.message().size() - 9) == " MB free)");
+  CHECK(e.hint() == "free space there, or set BANGER_HOME to a directory on a bigger filesystem; "
+                    "the partial download was removed");
+  // Nothing that cannot finish holds the disk: no partial, no blob.
+  CHECK_FALSE(fs::exists(small + "/blobs/sha256/" + reg.big().substr(7) + ".partial"));
+  CHECK_FALSE(fs::exists(small + "/blobs/sha256/" + reg.big().substr(7)));
+  // Once there is room again, the same pull works.
+  ::unlink(filler.c_str());
+  check_image(oci::pull(reg.ref(), fast_options(small)), reg);
+}
+
+TEST_CASE("oci pull faults: a blob known not to fit is refused before its download", "[oci][faults]") {
+  FakeRegistry reg;
+  TempDir t;
+  SmallDisk disk(t / "small", "512k");
+  const std::string& small = disk.dir;
+  Error e = pull_error(reg.ref(), fast_options(small));
+  CHECK(e.kind() == ErrorKind::io);
+  std::string head = "pulling " + reg.ref() + ": blob " + reg.big() + ": needs ";
+  CHECK(e.message().substr(0, head.size()) == head);
+  CHECK(e.message().find(" MB on " + small + "/blobs/sha256, only ") != std::string::npos);
+  CHECK(e.hint() == "free space there, or set BANGER_HOME to a directory on a bigger filesystem");
+  CHECK(reg.requests_for("/v2/x/blobs/" + reg.big()).empty());
 }
 
 TEST_CASE("oci pull faults: a manifest whose layer digest is a path is refused before any download",

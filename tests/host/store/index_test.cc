@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -115,4 +116,31 @@ TEST_CASE("index: a database from a newer banger is refused", "[store]") {
     CHECK(e.kind() == ErrorKind::unsupported);
     CHECK(e.hint() == "upgrade banger, or point BANGER_HOME at another directory");
   }
+}
+
+TEST_CASE("index: the database and its WAL are created 0600 whatever the umask", "[store]") {
+  test::TempDir t;
+  mode_t old = umask(022);
+  store::Index idx(t / "index.db");
+  idx.insert("image", "x", {});
+  umask(old);
+  for (const char* f : {"index.db", "index.db-wal", "index.db-shm"}) {
+    INFO(f);
+    struct stat st{};
+    REQUIRE(stat((t / f).c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+  }
+}
+
+TEST_CASE("index: every record with a dir keeps a copy of itself there for a rebuild", "[store]") {
+  test::TempDir t;
+  store::Index idx(t / "index.db");
+  fs::make_dirs(t / "stage");
+  idx.publish("image", "x", t / "stage", t / "images-x", {{"dir", t / "images-x"}, {"size", 5}});
+  auto j = nlohmann::json::parse(fs::read_file(t / "images-x/record.json"));
+  CHECK(j["kind"] == "image");
+  CHECK(j["name"] == "x");
+  CHECK(j["size"] == 5);
+  idx.update("image", "x", {{"dir", t / "images-x"}, {"size", 6}});
+  CHECK(nlohmann::json::parse(fs::read_file(t / "images-x/record.json"))["size"] == 6);
 }
