@@ -83,11 +83,18 @@ Index::Index(const std::string& path) : path_(path) {
     fail(ErrorKind::io, "opening the state index " + path + ": " + msg,
          "check that BANGER_HOME is writable");
   }
-  sqlite3_busy_timeout(db_, 30000);
-  exec("PRAGMA journal_mode=WAL");
-  exec("PRAGMA synchronous=NORMAL");
-  exec("PRAGMA foreign_keys=ON");
-  migrate();
+  // A constructor that throws runs no destructor: close the database here.
+  try {
+    sqlite3_busy_timeout(db_, 30000);
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=NORMAL");
+    exec("PRAGMA foreign_keys=ON");
+    migrate();
+  } catch (...) {
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw;
+  }
 }
 
 Index::~Index() { sqlite3_close(db_); }
