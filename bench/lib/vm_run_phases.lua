@@ -23,7 +23,7 @@ progress.stage = function(name, ...)
   cur[name] = cur[name] or now()
   return stage(name, ...)
 end
-wrap(banger.sandbox, "reconcile", "reconcile_ms")
+wrap(banger.vm, "reconcile", "reconcile_ms")
 wrap(banger.process, "run", "disk_ms") -- qemu-img create, the only subprocess of vm create
 local spawn = _host.supervisor.spawn
 _host.supervisor.spawn = function(...)
@@ -32,8 +32,8 @@ _host.supervisor.spawn = function(...)
   return info
 end
 -- vm run connects twice: for the command, then (its cleanup) to stop the VM.
-local connect = banger.sandbox.connect
-banger.sandbox.connect = function(...)
+local connect = banger.vm.connect
+banger.vm.connect = function(...)
   cur.connects = (cur.connects or 0) + 1
   if cur.connects == 2 then cur.stop = now() end
   return connect(...)

@@ -39,7 +39,7 @@ std::string default_overlay(const std::string& state_dir);
 // VM `vm`'s disk: qemu-img create -f qcow2 -F raw -b ROOTFS OVERLAY (the
 // backing path made absolute). Costs the same for any image size. The one
 // place a disk is made: vm::start (for a missing overlay) and `vm create`
-// (through _host.vm.create_overlay, at default_overlay).
+// (through _host.vmm.create_overlay, at default_overlay).
 void create_overlay(const std::string& rootfs, const std::string& overlay, const std::string& vm);
 
 }  // namespace banger::vm

@@ -84,7 +84,7 @@ void check_keys(const Json& j, std::initializer_list<const char*> known, const s
     for (const char* key : known) ok = ok || k == key;
     if (!ok)
       fail(ErrorKind::invalid_input, what + ": unknown key '" + k + "'",
-           "see lua/stdlib/banger/vm.lua for the keys a " + what + " takes");
+           "see lua/stdlib/banger/vmm.lua for the keys a " + what + " takes");
   }
 }
 

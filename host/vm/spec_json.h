@@ -1,6 +1,6 @@
 // A VM spec, a VM's info and an exec request and its result as JSON: the one
 // parser and the one serializer of each. The supervisor reads its spec file
-// with them, _host.vm and _host.supervisor read Lua tables converted to JSON,
+// with them, _host.vmm and _host.supervisor read Lua tables converted to JSON,
 // so a key has one name and one default everywhere.
 #pragma once
 

@@ -1,6 +1,6 @@
 -- banger vm cp SRC DST: copies a file between the host and a running VM;
 -- the VM side is written NAME:/path.
-local sandbox = banger.sandbox
+local sandbox = banger.vm
 
 local function split(spec)
   local name, path = spec:match("^([a-z0-9][a-z0-9-]*):(/.*)$")

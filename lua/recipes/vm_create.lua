@@ -1,7 +1,7 @@
 -- banger vm create [IMAGE]: a VM record, its address and its disk (a qcow2
 -- overlay over the image: the same cost for any image size). Not started.
 -- Missing images and kernels are pulled from the catalogs.
-local sandbox = banger.sandbox
+local sandbox = banger.vm
 
 return recipe.new {
   description = "Create a VM from an image (pulled when missing); 'vm start' boots it",
@@ -52,7 +52,7 @@ return recipe.new {
     end)
     local ok, err = pcall(ctx.stage, ctx, "disk", function()
       banger.fs.mkdirs(dir, tonumber("700", 8))
-      record.overlay = banger.vm.create_overlay(image.rootfs, dir, name)
+      record.overlay = banger.vmm.create_overlay(image.rootfs, dir, name)
       banger.store.update("vm", name, record)
     end)
     if not ok then

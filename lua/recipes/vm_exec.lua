@@ -11,7 +11,7 @@ return recipe.new {
     { "command", rest = true, required = true, metavar = "CMD" },
   },
   run = function(ctx, args)
-    local client = banger.sandbox.connect(args.name)
+    local client = banger.vm.connect(args.name)
     local r = client:exec({ argv = args.command, tty = args.tty, stdin = true, env = args.env,
                             cwd = args.workdir, user = args.user })
     client:close()

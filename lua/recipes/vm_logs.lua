@@ -8,7 +8,7 @@ return recipe.new {
     { "follow", short = "f", type = "bool", help = "keep printing what is written until the VM stops (or Ctrl-C)" },
   },
   run = function(ctx, args)
-    local sandbox = banger.sandbox
+    local sandbox = banger.vm
     local rec = sandbox.require(args.name)
     local path = rec.dir .. (args.supervisor and "/supervisor.log" or "/console.log")
     if not banger.fs.exists(path) then

@@ -2,7 +2,7 @@
 return recipe.new {
   description = "List VMs",
   run = function(ctx)
-    local rows = banger.sandbox.list()
+    local rows = banger.vm.list()
     ctx:emit(rows, function(list)
       local out = { ("%-24s %-9s %-18s %-6s %-5s %-7s %s"):format("NAME", "STATE", "IMAGE", "CPUS", "MEM", "NET", "IP") }
       for _, r in ipairs(list) do

@@ -3,8 +3,8 @@ return recipe.new {
   description = "List the ports listening in a running VM and the host ports forwarded to it",
   params = { { "name", positional = true, required = true, metavar = "NAME" } },
   run = function(ctx, args)
-    local rec = banger.sandbox.require(args.name)
-    local client = banger.sandbox.connect(args.name)
+    local rec = banger.vm.require(args.name)
+    local client = banger.vm.connect(args.name)
     local ports = client:ports()
     client:close()
     ctx:emit({ listening = ports, forwards = rec.forwards or banger.json.array() }, function(v)

@@ -1,6 +1,6 @@
 -- banger vm rm NAME...: removes stopped VMs (with --force, running ones too):
 -- record, address, disk and state directory.
-local sandbox = banger.sandbox
+local sandbox = banger.vm
 
 return recipe.new {
   description = "Remove VMs (--force stops running ones first)",

@@ -2,7 +2,7 @@
 -- the image and kernel when missing), starts it, runs CMD with stdin, stdout
 -- and stderr wired (or an interactive shell without CMD), and exits with the
 -- command's exit code. The VM is stopped afterwards, and removed with --rm.
-local sandbox = banger.sandbox
+local sandbox = banger.vm
 
 local SHELL = "if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi"
 

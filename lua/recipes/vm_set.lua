@@ -3,13 +3,13 @@ return recipe.new {
   description = "Change a stopped VM's CPUs, memory or init",
   params = {
     { "name", positional = true, required = true, metavar = "NAME" },
-    { "cpus", type = "int", min = 1, max = banger.sandbox.CPUS_MAX, help = "virtual CPUs" },
-    { "memory", type = "size", metavar = "SIZE", min = banger.sandbox.MEMORY_MIN, max = banger.sandbox.MEMORY_MAX,
+    { "cpus", type = "int", min = 1, max = banger.vm.CPUS_MAX, help = "virtual CPUs" },
+    { "memory", type = "size", metavar = "SIZE", min = banger.vm.MEMORY_MIN, max = banger.vm.MEMORY_MAX,
       help = "memory, e.g. 2G" },
     { "init", metavar = "PATH", help = "boot the image's own init from now on ('' for the agent again)" },
   },
   run = function(ctx, args)
-    local sandbox = banger.sandbox
+    local sandbox = banger.vm
     sandbox.reconcile()
     local rec = sandbox.require(args.name)
     if rec.state == "running" or rec.state == "starting" then

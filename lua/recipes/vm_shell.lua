@@ -6,7 +6,7 @@ return recipe.new {
     { "user", short = "u", metavar = "USER", help = "user name or UID[:GID] (default: root)" },
   },
   run = function(ctx, args)
-    local client = banger.sandbox.connect(args.name)
+    local client = banger.vm.connect(args.name)
     local r = client:exec({
       argv = { "sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi" },
       tty = banger.process.isatty(0), stdin = true, user = args.user,

@@ -1,7 +1,7 @@
 -- banger vm ssh NAME [-- ARGS...]: ssh into a VM with the installation's key
 -- (tap networking: NAME.vm through banger's ssh config include; user
 -- networking: a -p forward to the guest's port 22).
-local sandbox = banger.sandbox
+local sandbox = banger.vm
 
 return recipe.new {
   description = "SSH into a running VM (needs sshd in the image; the default image has it)",

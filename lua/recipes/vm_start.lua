@@ -5,7 +5,7 @@
 -- `owner = {pid=, remove=}` (from vm_run, not the command line): the process
 -- the VM's run belongs to; when it dies, the supervisor stops the VM (and
 -- removes it with remove=true).
-local sandbox = banger.sandbox
+local sandbox = banger.vm
 
 return recipe.new {
   description = "Start a created or stopped VM",
@@ -49,7 +49,7 @@ return recipe.new {
     local spec_path = rec.dir .. "/spec.json"
     banger.fs.write(spec_path, banger.json.encode(spec, true), tonumber("600", 8))
     local info = ctx:stage("boot", function()
-      return banger.sandbox.spawn_supervisor(spec_path, rec.dir .. "/supervisor.log", args.timeout + 30)
+      return banger.vm.spawn_supervisor(spec_path, rec.dir .. "/supervisor.log", args.timeout + 30)
     end)
     ctx:stage("ready", function()
       -- SSH is reachable only over tap or a forward to port 22: only then

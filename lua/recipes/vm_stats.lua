@@ -3,7 +3,7 @@ return recipe.new {
   description = "Show memory, CPU and load of a running VM",
   params = { { "name", positional = true, required = true, metavar = "NAME" } },
   run = function(ctx, args)
-    local client = banger.sandbox.connect(args.name)
+    local client = banger.vm.connect(args.name)
     local s = client:stats()
     client:close()
     ctx:emit(s, function(v)

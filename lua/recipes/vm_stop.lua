@@ -1,6 +1,6 @@
 -- banger vm stop NAME...: powers the guest off cleanly; the supervisor then
 -- releases what the VM held and exits.
-local sandbox = banger.sandbox
+local sandbox = banger.vm
 
 return recipe.new {
   description = "Stop running VMs (clean power-off)",

@@ -4,6 +4,6 @@ local M = {}
 --- Writes the agent (and what starts it) into an ext4 image file.
 ---@param rootfs string the image's path
 ---@return table what was written (the agent's version and paths)
-function M.inject(rootfs) return _host.agents.inject(rootfs) end
+function M.inject(rootfs) return _host.agent.inject(rootfs) end
 
 return M

@@ -1,5 +1,5 @@
 --- Networking for VMs. `user` mode is QEMU's own (no privileges, see
---- banger.vm); `tap` mode (root or CAP_NET_ADMIN) puts each VM on the bridge
+--- banger.vmm); `tap` mode (root or CAP_NET_ADMIN) puts each VM on the bridge
 --- banger0 with a stable address from the state index, NAT through banger's
 --- own nftables tables, and guest -> host services blocked except the ports
 --- allowed per VM. `ssh NAME.vm` works through a generated ssh config include.

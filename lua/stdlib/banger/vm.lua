@@ -1,159 +1,390 @@
---- Boot a microVM in this process and run commands in it through banger's
---- guest agent. This is the primitive under the `vm_*` recipes (which run each
---- VM under its own supervisor, see banger.sandbox); use it directly in
---- scripts, tests and the REPL.
+--- VMs as users see them: named sandboxes recorded in the state index, each
+--- running under its own supervisor process while it is up.
 ---
----   local k = kernel.resolve({ name = "debian-cloud", dir = kdir })
----   local h = vm.start({ name = "try", kernel = k.kernel, initrd = initrd,
----                        rootfs = img .. "/rootfs.ext4", state_dir = "/tmp/try" })
----   local r = vm.exec(h, { "cat", "/etc/os-release" })   -- or h:exec({ argv = {...} })
----   print(r.exit_code, r.stdout)
----   h:stop()
----
---- The disk is a qcow2 overlay over `rootfs` (made in `state_dir` unless
---- `overlay` names one), so starting costs the same for any image size. The
---- accelerator is KVM where it can run a stock kernel (kvm_intel / kvm_amd
---- behind a usable /dev/kvm), TCG otherwise; `accel` or BANGER_ACCEL=kvm|tcg
---- force one; `h:info().accel_reason` says why.
+--- A VM record: {name, image, kernel, cpus, memory_mib, net, forwards, state,
+--- dir, address, ip, supervisor_pid, qemu_pid, created}. States: created,
+--- starting, running, stopping, stopped.
 local errors = require("banger.errors")
+local store = require("banger.store")
+local fs = require("banger.fs")
+local core = _host.core
 
 local M = {}
 
----@class banger.vm.PortForward
----@field host_port integer
----@field guest_port integer
----@field proto? string "tcp" (default) | "udp"
----@field host_addr? string default "127.0.0.1"
-
----@class banger.vm.HostPort
----@field port integer
----@field proto? string "tcp" (default) | "udp"
-
----@class banger.vm.Net
----@field mode? string "user" (default: banger's user networking, guest 10.0.2.15, no host loopback) | "tap" | "none"
----@field forwards? banger.vm.PortForward[] host -> guest ports (tap: TCP, relayed to the guest's address)
----@field allow_host? banger.vm.HostPort[] host ports the guest may reach (user mode: TCP only, the host's 127.0.0.1:PORT at 10.0.2.4:PORT; tap mode: the caller opens the firewall)
----@field tap? string tap mode: an existing tap device
----@field mac? string tap mode: the guest's MAC address
----@field address? string tap mode: the guest's address, "10.77.0.5/24"
----@field gateway? string tap mode
----@field dns? string tap mode: "10.77.0.1" or "a,b"
-
----@class banger.vm.Spec
----@field name string 1-63 of letters, digits, '-', '_', '.'; the guest's hostname
----@field kernel string a bzImage
----@field initrd string banger's initramfs (agent as /init + modules), see kernel.build_initramfs
----@field rootfs string the image's ext4 file (read-only backing of the overlay)
----@field state_dir string console.log, qemu.log and the disk overlay go here
----@field overlay? string the VM's qcow2 disk; default STATE_DIR/disk.qcow2, made when missing
----@field cmdline? string appended to the kernel command line
----@field init? string boot this init from the image (e.g. /lib/systemd/systemd; the agent runs as its service); default: the agent is PID 1
----@field cpus? integer default 1
----@field memory_mib? integer default 512
----@field net? banger.vm.Net
----@field accel? string "auto" (default) | "kvm" | "tcg"
----@field ready_timeout_ms? integer how long to wait for the agent; default 60000
----@field qemu? string the QEMU binary; default "qemu-system-x86_64"
-
----@class banger.vm.ExecRequest
----@field argv string[] the command; argv[1] is looked up on the guest's PATH
----@field env? string[] "NAME=VALUE" added to the default environment
----@field cwd? string default: the user's home
----@field user? string a name or "UID[:GID]"; default root
----@field tty? boolean run on a pseudo-terminal
-
----@class banger.vm.ExecResult
----@field exit_code integer 127: command not found; 128+N: killed by signal N
----@field signal integer the killing signal, 0 if it exited
----@field stdout? string captured (exec only)
----@field stderr? string captured (exec only)
----@field guest_us integer the command's run time measured in the guest
-
----@class banger.vm.StreamOpts
----@field stdout? fun(data: string) default: written to banger's stdout
----@field stderr? fun(data: string) default: written to banger's stderr
----@field stdin? boolean copy banger's stdin to the command (default: /dev/null)
-
----@class banger.vm.Handle
----@field exec fun(self: banger.vm.Handle, req: banger.vm.ExecRequest): banger.vm.ExecResult
----@field exec_stream fun(self: banger.vm.Handle, req: banger.vm.ExecRequest, opts?: banger.vm.StreamOpts): banger.vm.ExecResult
----@field info fun(self: banger.vm.Handle): table name, qemu_pid, running, accel, accel_reason, agent, capabilities, boot = {kernel_to_init_ms, init_to_ready_ms, guest_uptime_ms, host_ready_ms}, console_log, ...
----@field running fun(self: banger.vm.Handle): boolean
----@field stop fun(self: banger.vm.Handle, timeout_s?: integer): integer poweroff via the agent, then SIGTERM, then SIGKILL; QEMU's exit status
----@field wait fun(self: banger.vm.Handle, timeout_s?: integer): integer|nil QEMU's exit status, nil on timeout
----@field close fun(self: banger.vm.Handle) kills the VM if it still runs
-
-local function check_string(fn, key, v, optional)
-  if v == nil and optional then return end
-  if type(v) ~= "string" or v == "" then
-    errors.raise("invalid_input", ("vm.%s: %s must be a non-empty string"):format(fn, key))
-  end
+M.DEFAULT_IMAGE = "debian-bookworm"
+M.DEFAULT_KERNEL = "debian-cloud"
+-- Resource bounds, checked when a VM is created or changed (the params'
+-- min/max): below 128 MiB the kernel and agent do not come up.
+M.MEMORY_MIN, M.MEMORY_MAX, M.MEMORY_DEFAULT = 128 * 1024 ^ 2, 1024 ^ 4, 1024 ^ 3
+M.CPUS_MAX = 64
+-- Address pool (host part of the tap subnet) reserved per VM; see net.pool().
+M.ADDRESS_FIRST, M.ADDRESS_LAST = 2, 254
+do
+  local ok, pool = pcall(_host.net.pool)
+  if ok then M.ADDRESS_FIRST, M.ADDRESS_LAST = pool.first, pool.last end
 end
 
---- Starts a VM and waits until its agent is ready. Errors name the VM and
---- end with the last console lines (kernel panic, missing agent, ...); no
---- process is left running after an error.
----@param spec banger.vm.Spec
----@return banger.vm.Handle
-function M.start(spec)
-  if type(spec) ~= "table" then errors.raise("invalid_input", "vm.start: spec must be a table") end
-  for _, k in ipairs({ "name", "kernel", "initrd", "rootfs", "state_dir" }) do
-    check_string("start", k, spec[k])
+--- Checks a VM name: lowercase letters, digits and '-', at most 40 (it
+--- becomes a hostname and NAME.vm). The rule is host/core/vm_name.h's, the
+--- one the VM layer checks too.
+---@param name string
+function M.check_name(name)
+  core.check_vm_name(name)
+end
+
+--- A fresh name: IMAGE-XXXX.
+---@param image string
+---@return string
+function M.generate_name(image)
+  -- Seeded per process: LuaJIT starts every process on the same sequence,
+  -- which would make parallel `vm run`s race for one name.
+  math.randomseed(core.getpid() * 1000003 + math.floor(core.monotonic_ms()))
+  local base = image:gsub("[^a-z0-9-]", "-"):sub(1, 30)
+  for _ = 1, 20 do
+    local name = ("%s-%04x"):format(base, math.random(0, 0xffff))
+    if not store.get("vm", name) then return name end
   end
-  for _, k in ipairs({ "overlay", "cmdline", "init", "accel", "qemu" }) do
-    check_string("start", k, spec[k], true)
+  errors.raise("conflict", "could not find a free VM name", "give one with --name")
+end
+
+---@param name string
+---@return table|nil
+function M.get(name) return store.get("vm", name) end
+
+--- The VM's record or a not_found error with a hint.
+---@param name string
+---@return table
+function M.require(name)
+  local rec = M.get(name)
+  if not rec then
+    errors.raise("not_found", ("no VM named '%s'"):format(name), "list VMs with 'banger vm ls'")
   end
-  for _, k in ipairs({ "cpus", "memory_mib", "ready_timeout_ms" }) do
-    if spec[k] ~= nil and type(spec[k]) ~= "number" then
-      errors.raise("invalid_input", ("vm.start: %s must be a number"):format(k))
+  return rec
+end
+
+--- True while the VM's record says it is up and its supervisor is alive.
+---@param rec table|nil a VM record
+---@return boolean
+function M.is_up(rec)
+  return rec ~= nil and (rec.state == "running" or rec.state == "starting") and rec.supervisor_pid ~= nil
+    and _host.supervisor.alive(rec.supervisor_pid, rec.name)
+end
+
+--- Marks VMs whose supervisor died as stopped and frees what they held.
+--- Every command runs this first; it only touches banger's own resources.
+function M.reconcile()
+  local running = {}
+  for _, rec in ipairs(store.list("vm")) do
+    if rec.state == "running" or rec.state == "starting" or rec.state == "stopping" then
+      if rec.supervisor_pid and _host.supervisor.alive(rec.supervisor_pid, rec.name) then
+        running[#running + 1] = rec.name
+      else
+        core.log("info", ("VM '%s': supervisor gone, reconciling"):format(rec.name))
+        -- A VMM that outlived its supervisor is killed: its pid is checked
+        -- against the VM's state dir so a recycled pid is never touched.
+        if rec.qemu_pid then _host.supervisor.kill_vmm(rec.qemu_pid, rec.dir) end
+        fs.remove(rec.dir .. "/control.sock")
+        rec.state, rec.supervisor_pid, rec.qemu_pid = "stopped", nil, nil
+        store.update("vm", rec.name, rec)
+      end
     end
   end
-  return _host.vm.start(spec)
+  pcall(_host.net.reconcile, running)
+  -- Staging that killed pulls left behind (cheap when there is none).
+  pcall(store.reclaim_staging)
+  return running
 end
 
---- Makes VM `name`'s disk in `state_dir`: a qcow2 overlay over the image's
---- `rootfs` (the same cost for any image size), where vm.start looks for it
---- (it makes one itself when it is missing).
----@param rootfs string
----@param state_dir string
----@param name string the VM, for the error
----@return string overlay the disk's path
-function M.create_overlay(rootfs, state_dir, name)
-  check_string("create_overlay", "rootfs", rootfs)
-  check_string("create_overlay", "state_dir", state_dir)
-  check_string("create_overlay", "name", name)
-  return _host.vm.create_overlay(rootfs, state_dir, name)
+--- The lock of VM `name`, held by whoever starts, stops or removes it, so
+--- that two of those never interleave (a second `vm start` waits, then finds
+--- the VM running). Waits while another process holds it.
+---@param name string
+---@return {release:function}
+function M.lock(name)
+  return store.lock(M.lock_path(name), ("VM '%s'"):format(name))
 end
 
---- Turns `{"cmd", "arg"}` or `{argv = {...}, env = ...}` into an exec request.
----@param cmd string[]|banger.vm.ExecRequest
----@return banger.vm.ExecRequest
-function M.request(cmd)
-  if type(cmd) == "string" then return { argv = { "/bin/sh", "-c", cmd } } end
-  if type(cmd) ~= "table" then
-    errors.raise("invalid_input", "vm: a command is a list of strings or {argv = {...}, ...}")
+--- vms/.NAME.lock: beside the VM directories (a VM name never starts with
+--- a dot), outside the directory that `vm rm` deletes.
+---@param name string
+---@return string
+function M.lock_path(name) return store.paths().vms .. "/." .. name .. ".lock" end
+
+--- Stops a VM and returns only once its supervisor has exited and its record
+--- says stopped; an error otherwise. `now`: no clean guest shutdown (its disk
+--- is about to go). A VM that is not running is left as it is.
+---@param name string
+---@param timeout_s integer
+---@param now? boolean
+---@return table the VM's record
+function M.stop(name, timeout_s, now)
+  M.reconcile()
+  local rec = M.require(name)
+  if rec.state == "running" or rec.state == "starting" then
+    local ok, c = pcall(_host.supervisor.connect, rec.dir .. "/control.sock", name)
+    if ok then
+      c:stop(timeout_s, now)
+      c:close()
+    elseif rec.supervisor_pid then
+      -- Still booting (its starter died) or not answering: SIGTERM makes it
+      -- stop and clean up like a stop request.
+      _host.supervisor.terminate(rec.supervisor_pid, name)
+    end
   end
-  if cmd.argv then return cmd end
-  return { argv = cmd }
+  if rec.supervisor_pid and not _host.supervisor.wait_exit(rec.supervisor_pid, name, timeout_s) then
+    errors.raise("io", ("VM '%s' did not stop within %d s (supervisor pid %d)"):format(name, timeout_s, rec.supervisor_pid),
+      ("see %s/supervisor.log; 'banger vm rm --force %s' kills it"):format(rec.dir, name))
+  end
+  M.reconcile()
+  rec = M.require(name)
+  if rec.state ~= "stopped" and rec.state ~= "created" then
+    errors.raise("internal", ("VM '%s' is still %s after its supervisor exited"):format(name, tostring(rec.state)),
+      ("see %s/supervisor.log"):format(rec.dir))
+  end
+  return rec
 end
 
---- Runs a command to completion and captures stdout and stderr.
---- A string runs through /bin/sh -c.
----@param h banger.vm.Handle
----@param cmd string|string[]|banger.vm.ExecRequest
----@return banger.vm.ExecResult
-function M.exec(h, cmd)
-  return h:exec(M.request(cmd))
+--- Checks that a VM recorded as running answers on its control socket.
+---@param name string
+---@return table the supervisor's info
+function M.verify_running(name)
+  local c = M.connect(name)
+  local ok, info = pcall(c.info, c)
+  c:close()
+  if not ok then error(info, 0) end
+  return info
 end
 
---- Runs a command, streaming its output (to banger's stdout/stderr by
---- default, or to callbacks); returns its exit status.
----@param h banger.vm.Handle
----@param cmd string|string[]|banger.vm.ExecRequest
----@param opts? banger.vm.StreamOpts
----@return banger.vm.ExecResult
-function M.exec_stream(h, cmd, opts)
-  return h:exec_stream(M.request(cmd), opts)
+---@return table[] records sorted by name (reconciled first)
+function M.list()
+  M.reconcile()
+  return store.list("vm")
+end
+
+--- A connection to a running VM's supervisor.
+---@param name string
+function M.connect(name)
+  local rec = M.require(name)
+  if rec.state ~= "running" then
+    M.reconcile()
+    rec = M.require(name)
+  end
+  if rec.state ~= "running" then
+    errors.raise("conflict", ("VM '%s' is not running (state: %s)"):format(name, tostring(rec.state)),
+      ("start it with 'banger vm start %s'"):format(name))
+  end
+  return _host.supervisor.connect(rec.dir .. "/control.sock", name)
+end
+
+--- Starts a VM's supervisor (detached) from the spec file it wrote, and
+--- waits until the VM's agent is ready or the supervisor gave up.
+---@param spec_path string
+---@param log_path string the supervisor's own log
+---@param timeout_s integer
+---@return table info what the supervisor reports of the running VM
+function M.spawn_supervisor(spec_path, log_path, timeout_s)
+  return _host.supervisor.spawn(spec_path, log_path, timeout_s)
+end
+
+local FORWARD_HINT = "use -p HOST_PORT:GUEST_PORT (bound to 127.0.0.1), or -p ADDR:HOST_PORT:GUEST_PORT " ..
+  "to bind another host address (0.0.0.0: every interface), e.g. -p 8080:80"
+
+-- True for a dotted IPv4 address (four numbers 0-255).
+local function is_ipv4(text)
+  local a, b, c, d = text:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
+  if not a then return false end
+  for _, part in ipairs({ a, b, c, d }) do
+    if #part > 3 or tonumber(part) > 255 then return false end
+  end
+  return true
+end
+
+--- Parses "-p HOST:GUEST" / "ADDR:HOST:GUEST" / "HOST:GUEST/udp". The host
+--- side binds ADDR, 127.0.0.1 unless given (0.0.0.0 exposes the port on
+--- every interface of the host).
+---@param spec string
+---@return table {proto, host_addr, host_port, guest_port}
+function M.parse_forward(spec)
+  local body, proto = spec:match("^(.-)/(%a+)$")
+  body, proto = body or spec, proto or "tcp"
+  local addr, hp, gp = body:match("^([^:]+):(%d+):(%d+)$")
+  if not addr then hp, gp = body:match("^(%d+):(%d+)$") end
+  if not hp or (proto ~= "tcp" and proto ~= "udp") then
+    errors.raise("invalid_input", ("invalid port forward '%s'"):format(spec), FORWARD_HINT)
+  end
+  if addr and not is_ipv4(addr) then
+    errors.raise("invalid_input", ("invalid port forward '%s': '%s' is not an IPv4 address"):format(spec, addr),
+      FORWARD_HINT)
+  end
+  hp, gp = tonumber(hp), tonumber(gp)
+  if hp < 1 or hp > 65535 or gp < 1 or gp > 65535 then
+    errors.raise("invalid_input", ("invalid port forward '%s': ports are 1-65535"):format(spec), FORWARD_HINT)
+  end
+  return { proto = proto, host_addr = addr or "127.0.0.1", host_port = hp, guest_port = gp }
+end
+
+--- Parses "--allow-host PORT" / "PORT/udp": a host port the guest may reach.
+---@param spec string
+---@return table {proto, port}
+function M.parse_allow_host(spec)
+  local port, proto = tostring(spec):match("^(%d+)/(%a+)$")
+  if not port then port, proto = tostring(spec):match("^(%d+)$"), "tcp" end
+  port = tonumber(port)
+  if not port or port < 1 or port > 65535 or (proto ~= "tcp" and proto ~= "udp") then
+    errors.raise("invalid_input", ("invalid host port '%s'"):format(tostring(spec)),
+      "use --allow-host PORT or PORT/udp, e.g. --allow-host 5432")
+  end
+  return { proto = proto, port = port }
+end
+
+--- Checks that mode `net` can serve these forwards and allowed host ports.
+---@param net string
+---@param forwards table[]
+---@param allow_host table[]
+function M.check_net_options(net, forwards, allow_host)
+  if net == "none" and (#forwards > 0 or #allow_host > 0) then
+    errors.raise("invalid_input", "--net none has no network: -p and --allow-host need --net user or tap")
+  end
+  for _, f in ipairs(forwards) do
+    if net == "tap" and f.proto ~= "tcp" then
+      errors.raise("invalid_input", ("-p %d:%d/%s: tap networking forwards TCP only"):format(f.host_port, f.guest_port, f.proto),
+        "use --net user for UDP forwards, or reach the VM's address directly ('banger vm ls')")
+    end
+  end
+  for _, h in ipairs(allow_host) do
+    if net == "user" and h.proto ~= "tcp" then
+      errors.raise("invalid_input", ("--allow-host %d/%s: user networking allows TCP host ports only"):format(h.port, h.proto),
+        "use --net tap (needs root) to allow UDP")
+    end
+  end
+end
+
+--- Checks an --init PATH: the image's own init, booted instead of the agent.
+---@param path string
+function M.check_init(path)
+  if not path:match("^/[%w%._/%-]+$") then
+    errors.raise("invalid_input", ("--init '%s' is not an absolute path in the image"):format(path),
+      "e.g. --init /lib/systemd/systemd")
+  end
+end
+
+--- The network mode to use: `requested`, else tap when privileged, else user.
+---@param requested? string
+---@return string
+function M.net_mode(requested)
+  if requested and requested ~= "" and requested ~= "auto" then
+    if requested ~= "user" and requested ~= "tap" and requested ~= "none" then
+      errors.raise("invalid_input", ("unknown network mode '%s'"):format(requested), "use --net user or --net tap")
+    end
+    return requested
+  end
+  return _host.net.default_mode()
+end
+
+--- The image record for a VM, pulled through the image_pull recipe when it
+--- is missing and the catalog knows it (auto-pull).
+---@param name string
+---@param ctx? table the calling recipe's ctx
+---@return table
+function M.ensure_image(name, ctx)
+  local image = require("banger.image")
+  local rec = image.get(name)
+  if rec then return rec end
+  if not image.catalog()[name] then image.require(name) end
+  require("banger.progress").note(("image '%s' is missing: pulling it from the catalog"):format(name))
+  return require("banger.recipe").load("image_pull"):call({ ref = name }, ctx)
+end
+
+--- The kernel record, pulled through the kernel_pull recipe when missing
+--- and in the kernel catalog (auto-pull).
+---@param name string
+---@param ctx? table
+---@return table
+function M.ensure_kernel(name, ctx)
+  local rec = store.get("kernel", name)
+  if rec then return rec end
+  local catalog = require("banger.kernel").catalog()
+  if not catalog[name] then
+    errors.raise("not_found", ("no kernel named '%s'"):format(name),
+      "list kernels with 'banger kernel ls'; pull one with 'banger kernel pull debian-cloud'")
+  end
+  require("banger.progress").note(("kernel '%s' is missing: pulling it"):format(name))
+  return require("banger.recipe").load("kernel_pull"):call({ name = name }, ctx)
+end
+
+--- What a VM boots with: the kernel's checked triple and banger's initramfs
+--- (the agent as /init plus the modules), built once per kernel and agent.
+---@param kernel_rec table
+---@return {kernel:string, initrd:string, version:string}
+function M.boot_files(kernel_rec)
+  local agent = _host.agent.find()
+  local st = core.stat(agent)
+  local initrd = ("%s/banger-initrd-%d-%d.img"):format(kernel_rec.dir, st.size, st.mtime)
+  if fs.exists(initrd) then
+    -- Built (atomically) only after a full check of this kernel directory,
+    -- which a pull replaces as a whole: re-checking every module on each
+    -- start costs ~50 ms. The kernel image is still checked (cheap); when
+    -- it is not right, the full check below names the problem.
+    local ok, files = pcall(function()
+      local manifest = _host.kernel.manifest(kernel_rec.dir)
+      local kernel = kernel_rec.dir .. "/" .. manifest.kernel
+      local version = _host.kernel.inspect(kernel).version
+      return { kernel = kernel, initrd = initrd, version = version ~= "" and version or manifest.version }
+    end)
+    if ok then return files end
+  end
+  local triple = _host.kernel.resolve({ name = kernel_rec.name, dir = kernel_rec.dir })
+  if not fs.exists(initrd) then
+    _host.kernel.build_initramfs({ init = agent, modules_dir = triple.modules, version = triple.version, out = initrd })
+  end
+  return { kernel = triple.kernel, initrd = initrd, version = triple.version }
+end
+
+--- Rewrites $BANGER_HOME/ssh/config: a `Host NAME.vm` block per VM with an
+--- address on the tap network.
+function M.write_ssh_config()
+  local hosts = {}
+  for _, rec in ipairs(store.list("vm")) do
+    if rec.net == "tap" and rec.ip then hosts[#hosts + 1] = { name = rec.name, address = rec.ip } end
+  end
+  require("banger.net").write_ssh_config(hosts)
+end
+
+--- True when the host can reach the VM's port 22 (tap, or a -p forward to 22).
+---@param rec table a VM record
+---@return boolean
+function M.ssh_reachable(rec)
+  if rec.net == "tap" then return true end
+  for _, f in ipairs(rec.forwards or {}) do
+    if f.guest_port == 22 then return true end
+  end
+  return false
+end
+
+--- Authorises the installation's SSH key for root in a running VM (through
+--- the agent) and refreshes the ssh config include.
+---@param name string
+function M.authorize_ssh(name)
+  local net = require("banger.net")
+  local key = net.ssh_keypair()
+  local client = M.connect(name)
+  local tmp = os.tmpname()
+  require("banger.fs").write(tmp, key.public_key_text .. "\n", tonumber("600", 8))
+  local ok, err = pcall(function()
+    local r = client:exec({ argv = { "sh", "-c", "mkdir -p /root/.ssh && chmod 700 /root/.ssh" }, forward_signals = false })
+    if r.exit_code ~= 0 then errors.raise("io", ("VM '%s': preparing /root/.ssh failed"):format(name)) end
+    client:put(tmp, "/root/.ssh/authorized_keys", tonumber("600", 8))
+    -- The agent is PID 1, so nothing else starts services: start sshd when
+    -- the image has one (host keys made on first boot).
+    client:exec({ argv = { "sh", "-c",
+      "[ -x /usr/sbin/sshd ] || exit 0; mkdir -p /run/sshd; " ..
+      "setsid sh -c 'ssh-keygen -A >/dev/null 2>&1; /usr/sbin/sshd' </dev/null >/dev/null 2>&1 &" },
+      forward_signals = false })
+  end)
+  os.remove(tmp)
+  client:close()
+  if not ok then error(err, 0) end
+  M.write_ssh_config()
 end
 
 return M

@@ -84,7 +84,7 @@ TEST_CASE("vm spec json: an unknown key or a wrong type is an error naming it", 
     FAIL("no error");
   } catch (const Error& e) {
     CHECK(e.kind() == ErrorKind::invalid_input);
-    CHECK(e.hint() == "see lua/stdlib/banger/vm.lua for the keys a vm spec takes");
+    CHECK(e.hint() == "see lua/stdlib/banger/vmm.lua for the keys a vm spec takes");
   }
 }
 

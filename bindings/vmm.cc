@@ -1,13 +1,13 @@
-// _host.vm: starting a VM in this process and driving it through its agent
+// _host.vmm: starting a VM in this process and driving it through its agent
 // (host/vm). The per-VM supervisor (_host.supervisor) is what the vm_*
 // recipes use; this module is the primitive under it, for scripts, tests and
 // the REPL.
 //
-//   local h = _host.vm.start{name=, kernel=, initrd=, rootfs=, state_dir=, ...}
+//   local h = _host.vmm.start{name=, kernel=, initrd=, rootfs=, state_dir=, ...}
 //   h:exec{argv={"cat", "/etc/os-release"}} -> {exit_code=, signal=, stdout=, stderr=, guest_us=}
 //   h:exec_stream({argv=...}, {stdout=fn, stderr=fn, stdin=true}) -> {exit_code=, signal=, guest_us=}
 //   h:info() h:running() h:stop(timeout_s) h:wait(timeout_s) h:close()
-//   _host.vm.create_overlay(rootfs, state_dir, name) -> overlay path
+//   _host.vmm.create_overlay(rootfs, state_dir, name) -> overlay path
 #include <unistd.h>
 
 #include <chrono>
@@ -21,7 +21,7 @@ namespace banger::lua {
 
 namespace {
 
-constexpr const char* kVmType = "banger.vm";
+constexpr const char* kVmType = "banger.vmm";
 using Json = nlohmann::json;
 
 int vm_start(lua_State* L) {
@@ -154,6 +154,6 @@ int open_vm(lua_State* L) {
 
 }  // namespace
 
-BANGER_LUA_MODULE(vm, open_vm);
+BANGER_LUA_MODULE(vmm, open_vm);
 
 }  // namespace banger::lua

@@ -1,7 +1,7 @@
--- banger.sandbox's pure parts, banger.net's addressing and the catalogs.
-local sandbox = banger.sandbox
+-- banger.vm's pure parts, banger.net's addressing and the catalogs.
+local sandbox = banger.vm
 
-describe("banger.sandbox", function()
+describe("banger.vm", function()
   it("parses port forwards like docker -p", function()
     expect.eq(sandbox.parse_forward("8080:80"), { proto = "tcp", host_addr = "127.0.0.1", host_port = 8080, guest_port = 80 })
     expect.eq(sandbox.parse_forward("0.0.0.0:53:53/udp"), { proto = "udp", host_addr = "0.0.0.0", host_port = 53, guest_port = 53 })

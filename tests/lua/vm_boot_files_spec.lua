@@ -1,7 +1,7 @@
--- banger.sandbox.boot_files: once banger's initramfs is built for a kernel,
+-- banger.vm.boot_files: once banger's initramfs is built for a kernel,
 -- starts reuse it without re-checking every module; a kernel image that is
 -- not right still gets the full check's error.
-local sandbox = banger.sandbox
+local sandbox = banger.vm
 local fs = banger.fs
 
 -- A minimal x86 boot header: "HdrS", protocol 2.15, a version banner.
@@ -24,13 +24,13 @@ local function kernel_dir(name, vmlinuz)
   }))
   fs.write(dir .. "/vmlinuz", vmlinuz)
   -- banger's initramfs for this kernel and agent, as a first start builds it.
-  local st = _host.core.stat(_host.agents.find())
+  local st = _host.core.stat(_host.agent.find())
   local initrd = ("%s/banger-initrd-%d-%d.img"):format(dir, st.size, st.mtime)
   fs.write(initrd, "cpio")
   return dir, initrd
 end
 
-describe("banger.sandbox.boot_files", function()
+describe("banger.vm.boot_files", function()
   it("reuses a built initramfs without checking the modules again", function()
     -- No modules directory: the full check would refuse this kernel.
     local dir, initrd = kernel_dir("k1", fake_bzimage("6.1.0-test"))
