@@ -10,7 +10,7 @@
 
 #include "bindings/support.h"
 #include "host/core/progress.h"
-#include "host/ext4/image.h"
+#include "host/ext4/editor.h"
 #include "host/layers/build.h"
 
 namespace banger::lua {
@@ -127,13 +127,13 @@ int ext4_open(lua_State* L) {
   std::string path = arg_string(L, 1, "path");
   nlohmann::json opts = arg_table(L, 2, "opts");
   bool write = opts.contains("write") && opts["write"].is_boolean() && opts["write"].get<bool>();
-  std::shared_ptr<ext4::Image> img = ext4::Image::open(path, write);
+  std::shared_ptr<ext4::Editor> img = ext4::Editor::open(path, write);
   push_handle(L, std::move(img), kImageType);
   return 1;
 }
 
-std::shared_ptr<ext4::Image> self(lua_State* L) {
-  return arg_handle<ext4::Image>(L, 1, kImageType);
+std::shared_ptr<ext4::Editor> self(lua_State* L) {
+  return arg_handle<ext4::Editor>(L, 1, kImageType);
 }
 
 void set_field(lua_State* L, const char* k, lua_Number v) {
@@ -271,16 +271,16 @@ int img_rm(lua_State* L) {
 
 // close(): writes back and closes; idempotent.
 int img_close(lua_State* L) {
-  auto* h = static_cast<Handle<ext4::Image>*>(check_udata(L, 1, kImageType));
+  auto* h = static_cast<Handle<ext4::Editor>*>(check_udata(L, 1, kImageType));
   if (!h->ptr) return 0;
-  std::shared_ptr<ext4::Image> img = std::move(h->ptr);
+  std::shared_ptr<ext4::Editor> img = std::move(h->ptr);
   h->ptr.reset();
   img->close();
   return 0;
 }
 
 int img_tostring(lua_State* L) {
-  auto* h = static_cast<Handle<ext4::Image>*>(lua_touserdata(L, 1));
+  auto* h = static_cast<Handle<ext4::Editor>*>(lua_touserdata(L, 1));
   std::string s = h && h->ptr ? "ext4 image " + h->ptr->path() : "ext4 image (closed)";
   lua_pushlstring(L, s.data(), s.size());
   return 1;
@@ -300,7 +300,7 @@ const luaL_Reg kFuncs[] = {
 };
 
 int open_ext4(lua_State* L) {
-  define_handle<ext4::Image>(L, kImageType, kImageMethods, img_tostring);
+  define_handle<ext4::Editor>(L, kImageType, kImageMethods, img_tostring);
   lua_newtable(L);
   luaL_register(L, nullptr, kFuncs);
   return 1;

@@ -268,7 +268,7 @@ void run_stage1() {
   // /lib/systemd/systemd) resolve only there.
   if (access(init.c_str(), X_OK) != 0) {
     std::string msg = init + " is missing from the root filesystem (" + strerror(errno) + ")" +
-                      (init == proto::kAgentPath ? ": the image has no banger agent; run inject_agents on it"
+                      (init == proto::kAgentPath ? ": the image has no banger agent; pull it with banger (a pull installs the agent)"
                                                  : "");
     die(msg.c_str());
   }

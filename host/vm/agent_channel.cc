@@ -73,7 +73,7 @@ std::optional<proto::Frame> AgentChannel::receive(std::chrono::milliseconds wait
   } catch (const proto::ProtocolError& e) {
     closed_ = true;
     fail(ErrorKind::io, std::string("agent protocol error: ") + e.what(),
-         "the guest's agent does not match this banger; rebuild the image's agent (inject_agents)");
+         "the guest's agent does not match this banger; pull the image again with this banger");
   }
 }
 

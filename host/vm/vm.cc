@@ -25,6 +25,15 @@ namespace banger::vm {
 
 namespace {
 
+// What a user can do about a missing or foreign agent: an image pull (or
+// build) by this banger installs its agent.
+constexpr const char* kAgentMismatchHint =
+    "the image's agent is not this banger's: pull the image again ('banger image rm NAME', then "
+    "'banger image pull')";
+constexpr const char* kBootHint =
+    "check the kernel and initrd (pull the kernel again), and that the image was pulled by banger "
+    "(a pull installs its agent)";
+
 using namespace std::chrono_literals;
 using proto::Type;
 
@@ -155,7 +164,7 @@ ExecResult Vm::exec_stream(const ExecRequest& req, const StreamIO& io) {
         ev = session.feed(std::move(*f));
       } catch (const proto::ProtocolError& x) {
         fail_vm(std::string("agent protocol error: ") + x.what(),
-                "rebuild the image's agent with this banger (inject_agents)");
+                kAgentMismatchHint);
       }
       if (ev.kind == ExecEvent::Kind::exited) {
         ExecResult r;
@@ -291,8 +300,7 @@ std::unique_ptr<Vm> start(const Spec& spec) {
       vm->qemu_.wait_for(2s);
       if (!vm->qemu_.running())
         vm->fail_vm("QEMU " + describe_status(vm->qemu_.wait()) + " before the agent was ready",
-                    "check the kernel and initrd (pull the kernel again) and that the image has the "
-                    "agent (inject_agents)");
+                    kBootHint);
       vm->fail_vm(e.message(), e.hint());
     }
     if (f) {
@@ -309,7 +317,7 @@ std::unique_ptr<Vm> start(const Spec& spec) {
           have_hello = true;
         } catch (const proto::ProtocolError& e) {
           vm->fail_vm(std::string("agent handshake: ") + e.what(),
-                      "rebuild the image's agent with this banger (inject_agents)");
+                      kAgentMismatchHint);
         }
       } else if (f->type == Type::ready) {
         try {
@@ -327,7 +335,7 @@ std::unique_ptr<Vm> start(const Spec& spec) {
           have_ready = true;
         } catch (const proto::ProtocolError& e) {
           vm->fail_vm(std::string("agent ready message: ") + e.what(),
-                      "rebuild the image's agent with this banger (inject_agents)");
+                      kAgentMismatchHint);
         }
       } else if (f->type == Type::error && f->id == 0) {
         proto::Failure x;
@@ -338,7 +346,7 @@ std::unique_ptr<Vm> start(const Spec& spec) {
         }
         if (x.message.rfind("protocol version mismatch", 0) == 0)
           vm->fail_vm("the agent refused the connection: " + x.message,
-                      "rebuild the image's agent with this banger (inject_agents)");
+                      kAgentMismatchHint);
         // Our first Hello can reach the port half-discarded while the agent
         // opens it; the agent then resyncs, so say Hello again.
         spdlog::debug("vm {}: agent: {}; saying hello again", spec.name, x.message);
@@ -348,8 +356,7 @@ std::unique_ptr<Vm> start(const Spec& spec) {
     }
     if (!vm->qemu_.running())
       vm->fail_vm("QEMU " + describe_status(vm->qemu_.wait()) + " before the agent was ready",
-                  "check the kernel and initrd (pull the kernel again) and that the image has the "
-                  "agent (inject_agents)");
+                  kBootHint);
     if (Clock::now() > deadline)
       vm->fail_vm("the agent did not report ready within " +
                       std::to_string(spec.ready_timeout.count() / 1000) + " s",

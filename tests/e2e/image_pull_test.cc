@@ -11,7 +11,7 @@
 
 #include "host/core/fs.h"
 #include "host/core/process.h"
-#include "host/ext4/image.h"
+#include "host/ext4/editor.h"
 #include "tests/support/cli.h"
 #include "tests/support/ext4_dump.h"
 #include "tests/support/registry.h"

@@ -4,7 +4,7 @@
 
 #include "host/core/fs.h"
 #include "host/core/process.h"
-#include "host/ext4/image.h"
+#include "host/ext4/editor.h"
 #include "tests/support/registry.h"
 #include "tests/support/sandbox_home.h"
 #include "tests/support/test_images.h"
@@ -53,7 +53,7 @@ TEST_CASE("e2e vm: an image without the agent fails within bounded time with the
   std::string rootfs = rec.out.substr(rec.out.find("\"rootfs\": \"") + 11);
   rootfs = rootfs.substr(0, rootfs.find('"'));
   {
-    auto img = ext4::Image::open(rootfs, true);
+    auto img = ext4::Editor::open(rootfs, true);
     img->rm("/.banger/agent");
     img->close();
   }

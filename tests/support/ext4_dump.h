@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "host/ext4/image.h"
+#include "host/ext4/editor.h"
 
 namespace banger::test {
 
@@ -41,7 +41,7 @@ std::string tree_listing(const std::string& dir);
 
 // The listing of an image, walked with banger's own reader.
 inline std::string image_listing(const std::string& image_path) {
-  auto img = ext4::Image::open(image_path, false);
+  auto img = ext4::Editor::open(image_path, false);
   std::vector<std::string> lines;
   std::map<uint32_t, std::string> first_link;  // inode -> first path seen
   std::vector<std::string> todo{"/"};

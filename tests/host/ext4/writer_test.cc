@@ -5,7 +5,7 @@
 
 #include "host/core/error.h"
 #include "host/core/fs.h"
-#include "host/ext4/image.h"
+#include "host/ext4/editor.h"
 #include "host/ext4/writer.h"
 #include "tests/support/ext4_dump.h"
 
@@ -70,7 +70,7 @@ TEST_CASE("ext4 writer: files, dirs, symlinks and devices read back exactly", "[
     REQUIRE(stats.data_bytes == 100000 + 20);
   }
   require_clean(img);
-  auto im = Image::open(img, false);
+  auto im = Editor::open(img, false);
   REQUIRE(im->read("/etc/hosts") == "127.0.0.1 localhost\n");
   auto st = im->stat("/usr/bin/tool");
   REQUIRE(st.mode == 04755);
@@ -113,7 +113,7 @@ TEST_CASE("ext4 writer: fragmented files get a full extent tree", "[ext4]") {
     w.finish();
   }
   require_clean(img);
-  auto im = Image::open(img, false);
+  auto im = Editor::open(img, false);
   REQUIRE(im->read("/frag") == data);
   REQUIRE(test::debugfs(img, "dump_extents /frag").find("Level Entries") != std::string::npos);
 }
@@ -131,7 +131,7 @@ TEST_CASE("ext4 writer: without metadata_csum and journal the image is valid too
     w.finish();
   }
   require_clean(img);
-  REQUIRE(Image::open(img, false)->read("/d/f499") == "499");
+  REQUIRE(Editor::open(img, false)->read("/d/f499") == "499");
 }
 
 TEST_CASE("ext4 writer: replaced and removed entries free their blocks and inodes", "[ext4]") {
@@ -150,7 +150,7 @@ TEST_CASE("ext4 writer: replaced and removed entries free their blocks and inode
     w.finish();
   }
   require_clean(img);
-  auto im = Image::open(img, false);
+  auto im = Editor::open(img, false);
   REQUIRE(im->read("/big") == std::string(8 << 20, '9'));
   REQUIRE_FALSE(im->exists("/tree"));
 }

@@ -39,7 +39,7 @@ std::vector<Entry> read_back(const std::string& path) {
   struct archive_entry* e;
   while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
     Entry x{archive_entry_pathname(e), int(archive_entry_mode(e)), {}, archive_entry_mtime(e),
-            archive_entry_rdevmajor(e), archive_entry_rdevminor(e)};
+            static_cast<unsigned>(archive_entry_rdevmajor(e)), static_cast<unsigned>(archive_entry_rdevminor(e))};
     char buf[65536];
     la_ssize_t n;
     while ((n = archive_read_data(a, buf, sizeof(buf))) > 0) x.data.append(buf, size_t(n));

@@ -12,7 +12,7 @@
 #include "host/core/fs.h"
 #include "host/core/interrupt.h"
 #include "host/core/process.h"
-#include "host/ext4/image.h"
+#include "host/ext4/editor.h"
 #include "host/layers/build.h"
 #include "tests/support/ext4_dump.h"
 #include "tests/support/tar_builder.h"
@@ -59,10 +59,10 @@ struct Fixture {
     FAIL("the build did not fail");
     return Error(ErrorKind::internal, "");
   }
-  std::unique_ptr<ext4::Image> open() { return ext4::Image::open(image, false); }
+  std::unique_ptr<ext4::Editor> open() { return ext4::Editor::open(image, false); }
 };
 
-std::vector<std::string> names(ext4::Image& im, const std::string& dir) {
+std::vector<std::string> names(ext4::Editor& im, const std::string& dir) {
   std::vector<std::string> out;
   for (auto& e : im.ls(dir)) out.push_back(e.name);
   return out;

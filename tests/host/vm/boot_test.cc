@@ -326,7 +326,7 @@ TEST_CASE("vm boot: an image without the agent says so", "[vm]") {
   INFO(e.message());
   CHECK(e.message().find("before the agent was ready") != std::string::npos);
   CHECK(e.message().find("/.banger/agent is missing from the root filesystem") != std::string::npos);
-  CHECK(e.hint().find("inject_agents") != std::string::npos);
+  CHECK(e.hint().find("a pull installs its agent") != std::string::npos);
 }
 
 TEST_CASE("vm boot: an agent that never answers times out with the console tail", "[vm]") {

@@ -6,11 +6,11 @@
 #include <sstream>
 #include <string>
 
-#include "host/agents/inject.h"
-#include "host/agents/service_unit.h"
+#include "host/agent/inject.h"
+#include "host/agent/service_unit.h"
 #include "host/core/fs.h"
 #include "host/core/process.h"
-#include "host/ext4/image.h"
+#include "host/ext4/editor.h"
 #include "tests/support/ext4_dump.h"
 
 using namespace banger;
@@ -39,7 +39,7 @@ struct TreeImage {
   }
   agents::InjectResult inject() {
     run_checked({"mkfs.ext4", "-q", "-F", "-d", tree, path, "16M"}, "mkfs.ext4");
-    auto img = ext4::Image::open(path, true);
+    auto img = ext4::Editor::open(path, true);
     auto r = agents::inject_agent(*img, agents::find_agent_binary());
     img->close();
     auto fsck = test::e2fsck(path);
@@ -71,7 +71,7 @@ std::string unit_listing() {
 
 }  // namespace
 
-TEST_CASE("inject_agents: an image with systemd gets the agent's unit, enabled for multi-user.target", "[agents]") {
+TEST_CASE("inject_agents: an image with systemd gets the agent's unit, enabled for multi-user.target", "[agent]") {
   TreeImage t;
   // Debian's merged /usr: /lib is a link, systemd lives in /usr/lib.
   t.link("/lib", "usr/lib");
@@ -90,7 +90,7 @@ TEST_CASE("inject_agents: an image with systemd gets the agent's unit, enabled f
   CHECK(text.find("\nWantedBy=multi-user.target\n") != std::string::npos);
 }
 
-TEST_CASE("inject_agents: systemd is found through links resolved inside the image", "[agents]") {
+TEST_CASE("inject_agents: systemd is found through links resolved inside the image", "[agent]") {
   TreeImage t;
   t.link("/lib/systemd/systemd", "../../opt/sd/bin/systemd");  // relative, from /lib/systemd
   t.link("/opt/sd/bin/systemd", "/opt/sd/real/systemd");        // absolute: from the image's root
@@ -101,7 +101,7 @@ TEST_CASE("inject_agents: systemd is found through links resolved inside the ima
   CHECK(t.listing("/etc/systemd") == "/etc/systemd dir 0755 0:0\n/etc/systemd/system dir 0755 0:0\n" + unit_listing());
 }
 
-TEST_CASE("inject_agents: an image without systemd gets no unit", "[agents]") {
+TEST_CASE("inject_agents: an image without systemd gets no unit", "[agent]") {
   TreeImage t;
   SECTION("nothing there") {}
   SECTION("a dangling link") { t.link("/lib/systemd/systemd", "systemd-gone"); }
@@ -116,7 +116,7 @@ TEST_CASE("inject_agents: an image without systemd gets no unit", "[agents]") {
   CHECK(t.listing("/etc/systemd") == "");
 }
 
-TEST_CASE("inject_agents: links already at the unit's paths are replaced, never followed", "[agents]") {
+TEST_CASE("inject_agents: links already at the unit's paths are replaced, never followed", "[agent]") {
   TreeImage t;
   t.file("/usr/lib/systemd/systemd", "ELF");
   t.link("/etc/systemd/system/banger-agent.service", "/etc/passwd");

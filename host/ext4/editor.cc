@@ -1,4 +1,4 @@
-#include "host/ext4/image.h"
+#include "host/ext4/editor.h"
 
 #include <ext2fs/ext2fs.h>
 #include <sys/stat.h>
@@ -13,7 +13,7 @@
 
 namespace banger::ext4 {
 
-struct Image::Impl {
+struct Editor::Impl {
   std::string path;
   ext2_filsys fs = nullptr;
   ~Impl() {
@@ -120,7 +120,7 @@ int ls_proc(ext2_ino_t, int, ext2_dir_entry* dirent, int, int, char*, void* priv
 
 }  // namespace
 
-std::string Image::Impl::read_all(ext2_ino_t ino, std::string_view p) const {
+std::string Editor::Impl::read_all(ext2_ino_t ino, std::string_view p) const {
   ext2_file_t file = nullptr;
   check_at(ext2fs_file_open(fs, ino, 0, &file), p, "opening");
   std::string out;
@@ -140,7 +140,7 @@ std::string Image::Impl::read_all(ext2_ino_t ino, std::string_view p) const {
   return out;
 }
 
-std::string Image::Impl::link_target(ext2_ino_t ino, const ext2_inode_large& i,
+std::string Editor::Impl::link_target(ext2_ino_t ino, const ext2_inode_large& i,
                                      std::string_view p) const {
   uint64_t size = EXT2_I_SIZE(&i);
   if (ext2fs_is_fast_symlink(const_cast<ext2_inode*>(reinterpret_cast<const ext2_inode*>(&i)))) {
@@ -149,7 +149,7 @@ std::string Image::Impl::link_target(ext2_ino_t ino, const ext2_inode_large& i,
   return read_all(ino, p);
 }
 
-ext2_ino_t Image::Impl::resolve(std::string_view p, bool follow_last, ext2_ino_t* parent,
+ext2_ino_t Editor::Impl::resolve(std::string_view p, bool follow_last, ext2_ino_t* parent,
                                 std::string* leaf) const {
   std::deque<std::string> todo;
   for (auto& c : split(p)) todo.push_back(std::move(c));
@@ -195,7 +195,7 @@ ext2_ino_t Image::Impl::resolve(std::string_view p, bool follow_last, ext2_ino_t
   return cur;
 }
 
-void Image::Impl::link(ext2_ino_t dir, const std::string& name, ext2_ino_t ino, int ftype,
+void Editor::Impl::link(ext2_ino_t dir, const std::string& name, ext2_ino_t ino, int ftype,
                        std::string_view p) {
   errcode_t err = ext2fs_link(fs, dir, name.c_str(), ino, ftype);
   if (err == EXT2_ET_DIR_NO_SPACE) {
@@ -205,7 +205,7 @@ void Image::Impl::link(ext2_ino_t dir, const std::string& name, ext2_ino_t ino, 
   check_at(err, p, "linking");
 }
 
-void Image::Impl::free_inode(ext2_ino_t ino, std::string_view p) {
+void Editor::Impl::free_inode(ext2_ino_t ino, std::string_view p) {
   ext2_inode_large i = inode(ino);
   bool is_dir = LINUX_S_ISDIR(i.i_mode);
   if (ext2fs_inode_has_valid_blocks2(fs, reinterpret_cast<ext2_inode*>(&i))) {
@@ -220,7 +220,7 @@ void Image::Impl::free_inode(ext2_ino_t ino, std::string_view p) {
   ext2fs_inode_alloc_stats2(fs, ino, -1, is_dir);
 }
 
-void Image::Impl::unlink_entry(ext2_ino_t dir, const std::string& name, ext2_ino_t ino,
+void Editor::Impl::unlink_entry(ext2_ino_t dir, const std::string& name, ext2_ino_t ino,
                                std::string_view p) {
   check_at(ext2fs_unlink(fs, dir, name.c_str(), ino, 0), p, "unlinking");
   ext2_inode_large i = inode(ino);
@@ -240,7 +240,7 @@ void Image::Impl::unlink_entry(ext2_ino_t dir, const std::string& name, ext2_ino
   free_inode(ino, p);
 }
 
-void Image::Impl::rm(ext2_ino_t dir, const std::string& name, ext2_ino_t ino, bool recursive,
+void Editor::Impl::rm(ext2_ino_t dir, const std::string& name, ext2_ino_t ino, bool recursive,
                      std::string_view p) {
   ext2_inode_large i = inode(ino);
   if (LINUX_S_ISDIR(i.i_mode)) {
@@ -255,12 +255,12 @@ void Image::Impl::rm(ext2_ino_t dir, const std::string& name, ext2_ino_t ino, bo
   unlink_entry(dir, name, ino, p);
 }
 
-Image::Image(std::unique_ptr<Impl> impl, std::string path, bool writable)
+Editor::Editor(std::unique_ptr<Impl> impl, std::string path, bool writable)
     : impl_(std::move(impl)), path_(std::move(path)), writable_(writable) {}
 
-Image::~Image() = default;
+Editor::~Editor() = default;
 
-std::unique_ptr<Image> Image::open(const std::string& path, bool writable) {
+std::unique_ptr<Editor> Editor::open(const std::string& path, bool writable) {
   auto impl = std::make_unique<Impl>();
   impl->path = path;
   struct stat st{};
@@ -280,10 +280,10 @@ std::unique_ptr<Image> Image::open(const std::string& path, bool writable) {
     }
     check(ext2fs_read_bitmaps(impl->fs), path + ": reading bitmaps");
   }
-  return std::unique_ptr<Image>(new Image(std::move(impl), path, writable));
+  return std::unique_ptr<Editor>(new Editor(std::move(impl), path, writable));
 }
 
-std::vector<DirEntry> Image::ls(std::string_view dir) {
+std::vector<DirEntry> Editor::ls(std::string_view dir) {
   Impl& m = *impl_;
   ext2_ino_t parent = 0;
   std::string leaf;
@@ -297,7 +297,7 @@ std::vector<DirEntry> Image::ls(std::string_view dir) {
   return out;
 }
 
-Stat Image::stat(std::string_view path) {
+Stat Editor::stat(std::string_view path) {
   Impl& m = *impl_;
   ext2_ino_t ino = m.must(path);
   ext2_inode_large i = m.inode(ino);
@@ -334,7 +334,7 @@ Stat Image::stat(std::string_view path) {
   return s;
 }
 
-bool Image::exists(std::string_view path) {
+bool Editor::exists(std::string_view path) {
   ext2_ino_t parent = 0;
   std::string leaf;
   try {
@@ -345,7 +345,7 @@ bool Image::exists(std::string_view path) {
   }
 }
 
-std::string Image::read(std::string_view path) {
+std::string Editor::read(std::string_view path) {
   Impl& m = *impl_;
   ext2_ino_t ino = m.must(path);
   ext2_inode_large i = m.inode(ino);
@@ -354,7 +354,7 @@ std::string Image::read(std::string_view path) {
   return m.read_all(ino, path);
 }
 
-void Image::write(std::string_view path, std::string_view data, uint32_t mode, Owner owner) {
+void Editor::write(std::string_view path, std::string_view data, uint32_t mode, Owner owner) {
   Impl& m = *impl_;
   m.need_rw(path);
   std::string leaf;
@@ -411,7 +411,7 @@ void Image::write(std::string_view path, std::string_view data, uint32_t mode, O
   }
 }
 
-void Image::mkdir(std::string_view path, uint32_t mode, Owner owner, bool parents) {
+void Editor::mkdir(std::string_view path, uint32_t mode, Owner owner, bool parents) {
   Impl& m = *impl_;
   m.need_rw(path);
   if (parents) {
@@ -450,7 +450,7 @@ void Image::mkdir(std::string_view path, uint32_t mode, Owner owner, bool parent
   write_inode(m.fs, ino, i);
 }
 
-void Image::symlink(std::string_view path, std::string_view target, Owner owner) {
+void Editor::symlink(std::string_view path, std::string_view target, Owner owner) {
   Impl& m = *impl_;
   m.need_rw(path);
   if (target.empty() || target.size() >= m.fs->blocksize) {
@@ -470,7 +470,7 @@ void Image::symlink(std::string_view path, std::string_view target, Owner owner)
   chown(path, owner);
 }
 
-void Image::chmod(std::string_view path, uint32_t mode) {
+void Editor::chmod(std::string_view path, uint32_t mode) {
   Impl& m = *impl_;
   m.need_rw(path);
   ext2_ino_t ino = m.must(path);
@@ -479,7 +479,7 @@ void Image::chmod(std::string_view path, uint32_t mode) {
   write_inode(m.fs, ino, i);
 }
 
-void Image::chown(std::string_view path, Owner owner) {
+void Editor::chown(std::string_view path, Owner owner) {
   Impl& m = *impl_;
   m.need_rw(path);
   ext2_ino_t ino = m.must(path);
@@ -488,7 +488,7 @@ void Image::chown(std::string_view path, Owner owner) {
   write_inode(m.fs, ino, i);
 }
 
-void Image::rm(std::string_view path, bool recursive) {
+void Editor::rm(std::string_view path, bool recursive) {
   Impl& m = *impl_;
   m.need_rw(path);
   std::string leaf;
@@ -498,7 +498,7 @@ void Image::rm(std::string_view path, bool recursive) {
   m.rm(dir, leaf, existing, recursive, path);
 }
 
-void Image::close() {
+void Editor::close() {
   if (!impl_ || !impl_->fs) return;
   ext2_filsys fs = impl_->fs;
   impl_->fs = nullptr;

@@ -45,14 +45,14 @@ struct Owner {
   uint32_t gid = 0;
 };
 
-class Image {
+class Editor {
  public:
   // Opens `path`; `writable` for the editing calls. A missing file is a
   // not_found error, a file that is not ext4 an invalid_input error.
-  static std::unique_ptr<Image> open(const std::string& path, bool writable);
-  ~Image();
-  Image(const Image&) = delete;
-  Image& operator=(const Image&) = delete;
+  static std::unique_ptr<Editor> open(const std::string& path, bool writable);
+  ~Editor();
+  Editor(const Editor&) = delete;
+  Editor& operator=(const Editor&) = delete;
 
   const std::string& path() const { return path_; }
   bool writable() const { return writable_; }
@@ -82,7 +82,7 @@ class Image {
 
  private:
   struct Impl;
-  Image(std::unique_ptr<Impl> impl, std::string path, bool writable);
+  Editor(std::unique_ptr<Impl> impl, std::string path, bool writable);
   std::unique_ptr<Impl> impl_;
   std::string path_;
   bool writable_;

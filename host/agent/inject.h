@@ -5,7 +5,7 @@
 #include <string>
 
 namespace banger::ext4 {
-class Image;
+class Editor;
 }
 
 namespace banger::agents {
@@ -25,6 +25,6 @@ struct InjectResult {
 // file) at /.banger or at the agent path is replaced, never followed, so an
 // image cannot redirect the write elsewhere. Where the image has systemd, also
 // installs the unit that starts the agent as a service (service_unit.h).
-InjectResult inject_agent(ext4::Image& image, const std::string& agent_binary);
+InjectResult inject_agent(ext4::Editor& image, const std::string& agent_binary);
 
 }  // namespace banger::agents

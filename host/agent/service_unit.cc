@@ -1,7 +1,7 @@
-#include "host/agents/service_unit.h"
+#include "host/agent/service_unit.h"
 
 #include "host/core/error.h"
-#include "host/ext4/image.h"
+#include "host/ext4/editor.h"
 #include "proto/boot.h"
 
 namespace banger::agents {
@@ -11,7 +11,7 @@ namespace {
 // A regular file at `path` once symlinks are resolved inside the image.
 // Image::stat() does not follow the last component, so links are taken here,
 // one hop at a time (the image resolves the ones on the way, confined to it).
-bool resolves_to_file(ext4::Image& image, std::string path) {
+bool resolves_to_file(ext4::Editor& image, std::string path) {
   for (int hops = 0; hops < 40; ++hops) {
     ext4::Stat st;
     try {
@@ -33,7 +33,7 @@ std::string parent_of(const std::string& path) { return path.substr(0, path.rfin
 }  // namespace
 
 std::string service_unit_text() {
-  return "# Written by banger (inject_agents): its guest agent as a service, for VMs\n"
+  return "# Written by banger (image pull): its guest agent as a service, for VMs\n"
          "# that boot the image's own init (banger.init=/lib/systemd/systemd on the\n"
          "# kernel command line). The default boot runs the agent as PID 1 instead.\n"
          "[Unit]\n"
@@ -48,11 +48,11 @@ std::string service_unit_text() {
          "WantedBy=multi-user.target\n";
 }
 
-bool has_systemd(ext4::Image& image) {
+bool has_systemd(ext4::Editor& image) {
   return resolves_to_file(image, "/lib/systemd/systemd") || resolves_to_file(image, "/usr/lib/systemd/systemd");
 }
 
-std::string install_service_unit(ext4::Image& image) {
+std::string install_service_unit(ext4::Editor& image) {
   if (!has_systemd(image)) return "";
   const ext4::Owner root{0, 0};
   for (const char* path : {kServiceUnitPath, kServiceWantsPath}) {

@@ -1,4 +1,4 @@
-#include "host/agents/inject.h"
+#include "host/agent/inject.h"
 
 #include <linux/limits.h>
 #include <unistd.h>
@@ -7,8 +7,8 @@
 
 #include "host/core/error.h"
 #include "host/core/fs.h"
-#include "host/agents/service_unit.h"
-#include "host/ext4/image.h"
+#include "host/agent/service_unit.h"
+#include "host/ext4/editor.h"
 #include "proto/boot.h"
 
 namespace banger::agents {
@@ -42,7 +42,7 @@ std::string find_agent_binary() {
        "build it (cmake --build build) so build/banger-agent sits beside build/banger");
 }
 
-InjectResult inject_agent(ext4::Image& image, const std::string& agent_binary) {
+InjectResult inject_agent(ext4::Editor& image, const std::string& agent_binary) {
   std::string data = fs::read_file(agent_binary);
   // Anything but a real directory at /.banger goes: a symlink there could
   // point the write at /sbin/init or outside what we mean to touch.

@@ -6,7 +6,7 @@
 #include "host/core/error.h"
 #include "tests/support/error_text.h"
 #include "host/core/fs.h"
-#include "host/ext4/image.h"
+#include "host/ext4/editor.h"
 #include "host/ext4/writer.h"
 #include "tests/support/ext4_dump.h"
 
@@ -60,7 +60,7 @@ struct Img {
 TEST_CASE("ext4 image: write creates a file that debugfs reads back", "[ext4]") {
   Img t;
   {
-    auto im = Image::open(t.path, true);
+    auto im = Editor::open(t.path, true);
     std::string big(300000, 'z');
     im->write("/etc/hostname", "sandbox\n", 0600, Owner{10, 20});
     im->write("/etc/big", big, 0644);
@@ -68,7 +68,7 @@ TEST_CASE("ext4 image: write creates a file that debugfs reads back", "[ext4]") 
     im->close();
   }
   t.require_clean();
-  auto im = Image::open(t.path, false);
+  auto im = Editor::open(t.path, false);
   auto st = im->stat("/etc/hostname");
   REQUIRE((st.mode == 0600 && st.uid == 10 && st.gid == 20 && st.size == 8));
   REQUIRE(im->read("/etc/big") == std::string(300000, 'z'));
@@ -78,12 +78,12 @@ TEST_CASE("ext4 image: write creates a file that debugfs reads back", "[ext4]") 
 TEST_CASE("ext4 image: write replaces a symlink instead of following it", "[ext4]") {
   Img t;
   {
-    auto im = Image::open(t.path, true);
+    auto im = Editor::open(t.path, true);
     im->write("/link", "replaced\n", 0644);
     im->close();
   }
   t.require_clean();
-  auto im = Image::open(t.path, false);
+  auto im = Editor::open(t.path, false);
   REQUIRE(im->stat("/link").type == FileType::regular);
   REQUIRE(im->read("/link") == "replaced\n");
   REQUIRE(im->read("/etc/target") == "target file\n");
@@ -93,14 +93,14 @@ TEST_CASE("ext4 image: write replaces a symlink instead of following it", "[ext4
 TEST_CASE("ext4 image: intermediate symlinks resolve inside the image only", "[ext4]") {
   Img t;
   {
-    auto im = Image::open(t.path, true);
+    auto im = Editor::open(t.path, true);
     im->write("/bin/tool", "tool", 0755);
     // "esc" -> "../../..": climbing stops at the image root.
     im->write("/esc/etc/escaped", "inside", 0644);
     im->close();
   }
   t.require_clean();
-  auto im = Image::open(t.path, false);
+  auto im = Editor::open(t.path, false);
   REQUIRE(im->read("/usr/bin/tool") == "tool");
   REQUIRE(im->read("/etc/escaped") == "inside");
   REQUIRE(im->stat("/bin").type == FileType::symlink);
@@ -109,13 +109,13 @@ TEST_CASE("ext4 image: intermediate symlinks resolve inside the image only", "[e
 TEST_CASE("ext4 image: replacing one name of a hard link keeps the other", "[ext4]") {
   Img t;
   {
-    auto im = Image::open(t.path, true);
+    auto im = Editor::open(t.path, true);
     REQUIRE(im->stat("/etc/hard").nlink == 2);
     im->write("/etc/hard", "new", 0644);
     im->close();
   }
   t.require_clean();
-  auto im = Image::open(t.path, false);
+  auto im = Editor::open(t.path, false);
   REQUIRE(im->read("/etc/target") == "target file\n");
   REQUIRE(im->stat("/etc/target").nlink == 1);
   REQUIRE(im->read("/etc/hard") == "new");
@@ -124,7 +124,7 @@ TEST_CASE("ext4 image: replacing one name of a hard link keeps the other", "[ext
 TEST_CASE("ext4 image: mkdir, symlink, chmod, chown and rm", "[ext4]") {
   Img t;
   {
-    auto im = Image::open(t.path, true);
+    auto im = Editor::open(t.path, true);
     im->mkdir("/opt/a/b", 0750, Owner{5, 6}, true);
     im->symlink("/opt/a/l", "b", Owner{7, 8});
     im->write("/opt/a/b/f", "f", 0644);
@@ -138,7 +138,7 @@ TEST_CASE("ext4 image: mkdir, symlink, chmod, chown and rm", "[ext4]") {
     im->close();
   }
   t.require_clean();
-  auto im = Image::open(t.path, false);
+  auto im = Editor::open(t.path, false);
   auto b = im->stat("/opt/a/b");
   REQUIRE((b.type == FileType::directory && b.mode == 0750 && b.uid == 5 && b.gid == 6));
   auto l = im->stat("/opt/a/l");
@@ -154,31 +154,31 @@ TEST_CASE("ext4 image: mkdir, symlink, chmod, chown and rm", "[ext4]") {
 TEST_CASE("ext4 image: adding to a large hashed directory keeps it valid", "[ext4]") {
   Img t;
   {
-    auto im = Image::open(t.path, true);
+    auto im = Editor::open(t.path, true);
     for (int i = 0; i < 200; ++i) im->write("/big/new" + std::to_string(i), "n", 0644);
     im->close();
   }
   t.require_clean();
-  auto im = Image::open(t.path, false);
+  auto im = Editor::open(t.path, false);
   REQUIRE(im->ls("/big").size() == 3200);
   REQUIRE(im->read("/big/new199") == "n");
 }
 
 TEST_CASE("ext4 image: a read-only image refuses edits - bad paths are clear errors", "[ext4]") {
   Img t;
-  auto im = Image::open(t.path, false);
+  auto im = Editor::open(t.path, false);
   REQUIRE(test::error_message([&] { im->write("/x", "x", 0644); }) == t.path + ": /x: the image is open read-only");
   REQUIRE(test::error_message([&] { im->stat("/etc/nope"); }) == t.path + ": /etc/nope: no such file or directory");
   REQUIRE(test::error_message([&] { im->ls("/etc/target"); }) == t.path + ": /etc/target: not a directory");
-  REQUIRE(test::error_message([] { Image::open("/nonexistent.ext4", false); }) == "/nonexistent.ext4: no such image");
+  REQUIRE(test::error_message([] { Editor::open("/nonexistent.ext4", false); }) == "/nonexistent.ext4: no such image");
   fs::write_file(t.dir + "/junk", std::string(1 << 20, 'j'));
-  REQUIRE(test::error_message([&] { Image::open(t.dir + "/junk", false); }).rfind(t.dir + "/junk: not an ext4 image: ", 0) == 0);
+  REQUIRE(test::error_message([&] { Editor::open(t.dir + "/junk", false); }).rfind(t.dir + "/junk: not an ext4 image: ", 0) == 0);
 }
 
 TEST_CASE("ext4 image: writing more than fits fails and leaves no partial file", "[ext4]") {
   Img t;
   {
-    auto im = Image::open(t.path, true);
+    auto im = Editor::open(t.path, true);
     std::string huge(80 << 20, 'h');
     REQUIRE(test::error_message([&] { im->write("/etc/huge", huge, 0644); }) == t.path + ": /etc/huge: image full");
     REQUIRE_FALSE(im->exists("/etc/huge"));
@@ -186,5 +186,5 @@ TEST_CASE("ext4 image: writing more than fits fails and leaves no partial file",
     im->close();
   }
   t.require_clean();
-  REQUIRE(Image::open(t.path, false)->read("/etc/small") == "still works");
+  REQUIRE(Editor::open(t.path, false)->read("/etc/small") == "still works");
 }

@@ -1,7 +1,7 @@
-// _host.agents: the guest agent binary and inject_agents.
+// _host.agent: the guest agent binary and inject_agents.
 #include "bindings/support.h"
-#include "host/agents/inject.h"
-#include "host/ext4/image.h"
+#include "host/agent/inject.h"
+#include "host/ext4/editor.h"
 
 namespace banger::lua {
 
@@ -17,7 +17,7 @@ int agents_inject(lua_State* L) {
   std::string image_path = arg_string(L, 1, "image");
   nlohmann::json opts = arg_table(L, 2, "opts");
   std::string agent = opts.contains("agent") ? opts["agent"].get<std::string>() : agents::find_agent_binary();
-  auto image = ext4::Image::open(image_path, true);
+  auto image = ext4::Editor::open(image_path, true);
   agents::InjectResult r = agents::inject_agent(*image, agent);
   image->close();
   push_json(L, {{"path", r.path}, {"bytes", r.bytes}, {"service_unit", r.service_unit}});
@@ -30,7 +30,7 @@ const luaL_Reg kFuncs[] = {
     {nullptr, nullptr},
 };
 
-int open_agents(lua_State* L) {
+int open_agent(lua_State* L) {
   lua_newtable(L);
   luaL_register(L, nullptr, kFuncs);
   return 1;
@@ -38,6 +38,6 @@ int open_agents(lua_State* L) {
 
 }  // namespace
 
-BANGER_LUA_MODULE(agents, open_agents);
+BANGER_LUA_MODULE(agent, open_agent);
 
 }  // namespace banger::lua

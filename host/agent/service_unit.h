@@ -7,7 +7,7 @@
 #include <string>
 
 namespace banger::ext4 {
-class Image;
+class Editor;
 }
 
 namespace banger::agents {
@@ -21,12 +21,12 @@ std::string service_unit_text();
 // True when /lib/systemd/systemd or /usr/lib/systemd/systemd is a regular
 // file once every symlink on the way (the last one too) is resolved inside
 // the image.
-bool has_systemd(ext4::Image& image);
+bool has_systemd(ext4::Editor& image);
 
 // Where the image has systemd: writes the unit (root:root 0644) and enables it
 // for multi-user.target; returns the unit's path. Else writes nothing and
 // returns "". A symlink or file already at either path is replaced, never
 // followed; missing directories are made (root:root 0755).
-std::string install_service_unit(ext4::Image& image);
+std::string install_service_unit(ext4::Editor& image);
 
 }  // namespace banger::agents
