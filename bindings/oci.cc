@@ -167,7 +167,8 @@ int oci_pull(lua_State* L) {
                       {"size", l.size},
                       {"media_type", l.media_type},
                       {"compression", oci::compression_name(l.compression)},
-                      {"path", l.path.string()}});
+                      {"path", l.path.string()},
+                      {"diff_id", l.diff_id}});
   nlohmann::json out = {{"ref", img.ref.to_string()},
                         {"source", ref_json(img.ref)},
                         {"manifest_digest", img.manifest_digest},

@@ -2,7 +2,6 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,36 +10,14 @@
 
 #include "host/core/error.h"
 #include "host/core/interrupt.h"
+#include "host/core/sha256.h"
 
 namespace banger::kernel {
 namespace {
 
-struct Md {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  Md() {
-    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) {
-      fail(ErrorKind::internal, "sha256: cannot initialise OpenSSL digest");
-    }
-  }
-  ~Md() { EVP_MD_CTX_free(ctx); }
-  void update(const void* p, size_t n) { EVP_DigestUpdate(ctx, p, n); }
-  std::string hex() {
-    unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    EVP_DigestFinal_ex(ctx, out, &len);
-    static const char* digits = "0123456789abcdef";
-    std::string s;
-    for (unsigned i = 0; i < len; ++i) {
-      s += digits[out[i] >> 4];
-      s += digits[out[i] & 15];
-    }
-    return s;
-  }
-};
-
 struct Sink {
   int fd;
-  Md* md;
+  Sha256* md;
   bool write_failed = false;
   int write_errno = 0;
 };
@@ -75,23 +52,7 @@ std::string lower(std::string s) {
 }  // namespace
 
 std::string sha256_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail_errno("opening " + path);
-  Md md;
-  char buf[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      errno = e;
-      fail_errno("reading " + path);
-    }
-    if (n == 0) break;
-    md.update(buf, size_t(n));
-  }
-  ::close(fd);
-  return md.hex();
+  return banger::sha256_file(path).substr(7);  // the catalog's form: bare hex
 }
 
 void download_verified(const std::string& url, const std::string& sha256, const std::string& dest) {
@@ -107,7 +68,7 @@ void download_verified(const std::string& url, const std::string& sha256, const 
   if (!curl) fail(ErrorKind::internal, "libcurl: cannot create a handle");
   int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail_errno("creating " + dest);
-  Md md;
+  Sha256 md;
   Sink sink{fd, &md};
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
@@ -134,7 +95,7 @@ void download_verified(const std::string& url, const std::string& sha256, const 
     fail(ErrorKind::network, "downloading kernel archive " + url + ": " + why,
          "check the URL and the network");
   }
-  std::string got = md.hex();
+  std::string got = md.finish().substr(7);
   if (got != want) {
     ::unlink(dest.c_str());
     fail(ErrorKind::invalid_input,

@@ -7,11 +7,13 @@
 // the image really holds (and enough inodes for 1.25 x the entries). The
 // image is first made at least that large, sparse: 4 x the layers'
 // uncompressed size when that can be read cheaply (gzip trailer, zstd frame
-// headers, plain tar), 64 GiB for a stream. If that is more than 1/8 above
+// headers, plain tar), 64 GiB for a stream, and never more than 64 GiB (the
+// headers are the image's word, not a fact). If that is more than 1/8 above
 // the target, the finished image (packed at its start by the writer) is
 // shrunk with e2fsprogs' resize2fs, which also fsyncs it; the journal is
 // added last, sized for the final image. Layers averaging under ~2 KiB of
-// tar per entry (all empty files) can run out of inodes: give a size then.
+// tar per entry (many empty files) can run out of inodes: the build then
+// counts the entries and runs once more with an inode for each.
 #pragma once
 
 #include <array>

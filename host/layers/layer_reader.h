@@ -24,7 +24,8 @@ class LayerReader {
   LayerReader& operator=(const LayerReader&) = delete;
 
   // The next entry, or nullptr at the end. Errors (corrupt or truncated
-  // data) throw invalid_input naming the layer.
+  // data, a bad gzip CRC, a tar without its end blocks, a diff_id that does
+  // not match) throw invalid_input naming the layer.
   archive_entry* next();
   // The current entry's next data block (zero-copy); false at its end.
   // `offset` may jump ahead over holes of sparse files.
@@ -36,6 +37,8 @@ class LayerReader {
  private:
   struct Pipe;
   [[noreturn]] void fail_archive(const char* what);
+  void finish();  // at the tar's end: the checks of the whole stream
+  bool ended_ = false;
   Layer layer_;
   int fd_ = -1;
   bool own_fd_ = false;

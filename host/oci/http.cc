@@ -166,6 +166,9 @@ HttpResult HttpSession::get(const std::string& url, const std::vector<std::strin
   if (!control_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, control_.ca_file.c_str());
   CURLcode rc = curl_easy_perform(c);
   curl_slist_free_all(list);
+  char* effective = nullptr;
+  curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &effective);
+  result.url = effective ? effective : url;
   if (rc == CURLE_OK) {
     t.start();  // empty bodies
     return result;
@@ -180,6 +183,13 @@ HttpResult HttpSession::get(const std::string& url, const std::vector<std::strin
       case CURLE_COULDNT_RESOLVE_HOST:
       case CURLE_COULDNT_RESOLVE_PROXY:
         result.failure = TransportFailure::connect;
+        break;
+      case CURLE_TOO_MANY_REDIRECTS:
+      case CURLE_UNSUPPORTED_PROTOCOL:
+      case CURLE_URL_MALFORMAT:
+      case CURLE_WEIRD_SERVER_REPLY:
+      case CURLE_BAD_CONTENT_ENCODING:
+        result.failure = TransportFailure::protocol;
         break;
       case CURLE_PEER_FAILED_VERIFICATION:
       case CURLE_SSL_CACERT_BADFILE:
@@ -198,6 +208,28 @@ HttpResult HttpSession::get(const std::string& url, const std::vector<std::strin
   else result.failure_text = lower_first(curl_easy_strerror(rc));
   if (result.status == 0) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &result.status);
   return result;
+}
+
+std::string url_host_port(std::string_view url) {
+  std::string_view scheme;
+  if (url.rfind("https://", 0) == 0) scheme = "https";
+  else if (url.rfind("http://", 0) == 0) scheme = "http";
+  else return {};
+  std::string_view rest = url.substr(scheme.size() + 3);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  if (size_t at = rest.rfind('@'); at != std::string_view::npos) rest.remove_prefix(at + 1);  // user:pass@
+  std::string hp(rest);
+  for (auto& ch : hp) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  size_t close = hp.rfind(']');
+  size_t colon = hp.rfind(':');
+  bool has_port = colon != std::string::npos && (close == std::string::npos || colon > close);
+  if (!has_port) hp += scheme == "https" ? ":443" : ":80";
+  return hp;
+}
+
+std::string url_host(std::string_view url) {
+  std::string hp = url_host_port(url);
+  return hp.substr(0, hp.rfind(':'));
 }
 
 std::string status_text(long status) {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace banger::oci {
@@ -57,6 +58,8 @@ enum class TransportFailure {
   connect,      // refused / unreachable / DNS: not retried
   tls,          // certificate problems: not retried
   transient,    // reset, truncated body, timeout: retried
+  protocol,     // a redirect loop, an unsupported scheme, a garbled answer: the
+                // same again on a retry, so not retried
   aborted,      // the sink said stop
   interrupted,  // Ctrl-C
   cancelled,    // the pull's abort flag
@@ -69,7 +72,16 @@ struct HttpResult {
   std::string error_body;  // body of a discarded response (bounded)
   TransportFailure failure = TransportFailure::none;
   std::string failure_text;  // "connection refused", curl's message
+  // The URL of the last request made (after redirects): the host that
+  // failed is not always the one asked.
+  std::string url;
 };
+
+// "host:port" of an http(s) URL (the scheme's default port when none is
+// given); empty when `url` is not http(s).
+std::string url_host_port(std::string_view url);
+// The host of an http(s) URL without its port ("127.0.0.1", "[::1]").
+std::string url_host(std::string_view url);
 
 class HttpSession {
  public:

@@ -26,6 +26,10 @@ struct PulledLayer {
   std::string media_type;
   Compression compression = Compression::none;
   std::filesystem::path path;  // in the blob cache
+  // The config's rootfs.diff_ids entry: the digest of the uncompressed tar,
+  // checked when the layer is applied (host/layers). Empty if the config
+  // has none.
+  std::string diff_id;
 };
 
 struct PulledImage {

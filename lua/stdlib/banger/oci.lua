@@ -26,6 +26,7 @@ local M = {}
 ---@field media_type string
 ---@field compression string "none" | "gzip" | "zstd"
 ---@field path string the blob in the cache
+---@field diff_id string the config's digest of the uncompressed tar ("" if none); ext4.build checks it
 
 ---@class banger.oci.Image
 ---@field ref string the canonical ref
