@@ -82,6 +82,24 @@ void write_image(const std::vector<Layer>& layers, const std::string& out, const
 
 }  // namespace
 
+uint64_t initial_image_size(const std::vector<Layer>& layers) {
+  uint64_t estimate = 0;
+  bool known = true;
+  for (const auto& l : layers) {
+    uint64_t s = uncompressed_size(l);
+    if (!s) known = false;
+    estimate = std::min(estimate + std::min(s, kStreamSize), kStreamSize);  // no overflow
+  }
+  // 4 x the tar bytes: room for small files' block rounding, and an inode
+  // per 2 KiB of tar. Most images (up to 256 MiB of tar) end at 1 GiB
+  // right away, without the shrink (whose fsync costs a disk write).
+  uint64_t size = known ? std::max<uint64_t>(4 * estimate, ext4::kGiB) : kStreamSize;
+  // Sizes come from the layers' own headers, which a hostile image
+  // controls (a zstd frame may claim 8 TiB): never start larger than for a
+  // stream; the shrink at the end sizes the image by what it holds.
+  return round_up(std::min(size, kStreamSize), ext4::kMiB);
+}
+
 BuildStats build_image(const std::vector<Layer>& layers, const std::string& out,
                        const BuildOptions& options) {
   auto t0 = std::chrono::steady_clock::now();
@@ -103,21 +121,7 @@ BuildStats build_image(const std::vector<Layer>& layers, const std::string& out,
   if (options.size) {
     wo.size = *options.size;
   } else {
-    uint64_t estimate = 0;
-    bool known = true;
-    for (const auto& l : layers) {
-      uint64_t s = uncompressed_size(l);
-      if (!s) known = false;
-      estimate = std::min(estimate + std::min(s, kStreamSize), kStreamSize);  // no overflow
-    }
-    // 4 x the tar bytes: room for small files' block rounding, and an inode
-    // per 2 KiB of tar. Most images (up to 256 MiB of tar) end at 1 GiB
-    // right away, without the shrink (whose fsync costs a disk write).
-    wo.size = known ? std::max<uint64_t>(4 * estimate, ext4::kGiB) : kStreamSize;
-    // Sizes come from the layers' own headers, which a hostile image
-    // controls (a zstd frame may claim 8 TiB): never start larger than for
-    // a stream; the shrink at the end sizes the image by what it holds.
-    wo.size = round_up(std::min(wo.size, kStreamSize), ext4::kMiB);
+    wo.size = initial_image_size(layers);
     may_shrink = true;
   }
   spdlog::debug("building {} from {} layer(s), {} MiB", out, layers.size(), wo.size / ext4::kMiB);

@@ -47,6 +47,10 @@ struct BuildStats {
   double seconds = 0;
 };
 
+// The size a default-size build starts at (before the shrink): from the
+// layers' cheap size hints, at least 1 GiB, at most 64 GiB.
+uint64_t initial_image_size(const std::vector<Layer>& layers);
+
 // Builds `out` (replaced if it exists). On any error `out` is removed.
 BuildStats build_image(const std::vector<Layer>& layers, const std::string& out,
                        const BuildOptions& options = {});

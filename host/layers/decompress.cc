@@ -88,20 +88,18 @@ struct Zstd : Decompressor::Codec {
   ~Zstd() override { ZSTD_freeDStream(z); }
   void feed(const char* data, size_t size, const Decompressor::Out& out) override {
     ZSTD_inBuffer in{data, size, 0};
-    while (in.pos < in.size) {
-      ZSTD_outBuffer o{buf.data(), buf.size(), 0};
-      last = ZSTD_decompressStream(z, &o, &in);
-      if (ZSTD_isError(last)) fail(ErrorKind::invalid_input, std::string("zstd: ") + ZSTD_getErrorName(last));
-      if (o.pos) out(buf.data(), o.pos);
-    }
-    // Flush what the decoder still holds for this input.
     for (;;) {
       ZSTD_outBuffer o{buf.data(), buf.size(), 0};
       size_t r = ZSTD_decompressStream(z, &o, &in);
       if (ZSTD_isError(r)) fail(ErrorKind::invalid_input, std::string("zstd: ") + ZSTD_getErrorName(r));
-      last = r;
       if (o.pos) out(buf.data(), o.pos);
-      if (o.pos < o.size) break;
+      // Called again at a frame's end with no input, the decoder would wait
+      // for the next frame's header: keep the 0 that says "frame complete".
+      if (in.pos == in.size && (r == 0 || o.pos < o.size)) {
+        last = r;
+        break;
+      }
+      last = r;
     }
   }
   void finish() override {
@@ -130,8 +128,11 @@ void Decompressor::start(const Out& out) {
 
 void Decompressor::feed(const char* data, size_t size, const Out& out) {
   if (!codec_) {
-    if (c_ == Compression::detect && head_.size() + size < 4) {
+    if (c_ == Compression::detect) {
+      // The magic may come split over reads: gather 4 bytes, then start
+      // (which feeds what was gathered).
       head_.append(data, size);
+      if (head_.size() >= 4) start(out);
       return;
     }
     start(out);

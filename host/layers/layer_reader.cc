@@ -270,6 +270,7 @@ void LayerReader::finish() {
   // (At the end marker libarchive consumes it: its position moves past the
   // header position; at a bare end of data it does not.)
   bool marker = archive_filter_bytes(tar_, 0) > archive_read_header_position(tar_);
+  current_.clear();  // what fails now is the stream, not an entry
   if (pipe_) {
     pipe_->drain();
     std::unique_lock lk(pipe_->mu);
@@ -278,7 +279,6 @@ void LayerReader::finish() {
       fail_archive("reading");
     }
   }
-  current_.clear();
   if (!marker)
     fail(ErrorKind::invalid_input,
          "layer " + layer_.name() + ": the tar ends without its end-of-archive blocks (truncated)", kHint);
