@@ -131,6 +131,13 @@ class Writer {
   std::unique_ptr<Impl> impl_;
 };
 
+// The image sizes the writer makes: 8 MiB up to 16 TiB. Throws
+// invalid_input naming the size otherwise (checked before any work: a pull
+// checks a given --size before it downloads a layer).
+constexpr uint64_t kMinImageSize = 8 * kMiB;
+constexpr uint64_t kMaxImageSize = 16 * 1024 * kGiB;
+void check_image_size(uint64_t bytes);
+
 // The default image size for `content_bytes` of entries using `inodes`
 // inodes: max(content x 1.25, 1 GiB), enough inodes (at 8 KiB per inode)
 // for 1.25 x `inodes`, plus the room the filesystem's own metadata (inode

@@ -82,6 +82,17 @@ void write_image(const std::vector<Layer>& layers, const std::string& out, const
 
 }  // namespace
 
+void check_build_size(uint64_t size, const std::vector<std::pair<std::string, uint64_t>>& layers) {
+  ext4::check_image_size(size);
+  for (const auto& [name, bytes] : layers) {
+    if (bytes <= size) continue;
+    fail(ErrorKind::invalid_input,
+         "image size " + std::to_string(size / ext4::kMiB) + " MiB is smaller than layer " + name + " (" +
+             std::to_string((bytes + ext4::kMiB - 1) / ext4::kMiB) + " MiB compressed)",
+         "give a larger size, or leave it out for the default (sized by the content)");
+  }
+}
+
 uint64_t initial_image_size(const std::vector<Layer>& layers) {
   uint64_t estimate = 0;
   bool known = true;

@@ -21,6 +21,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "host/ext4/writer.h"
@@ -50,6 +51,13 @@ struct BuildStats {
 // The size a default-size build starts at (before the shrink): from the
 // layers' cheap size hints, at least 1 GiB, at most 64 GiB.
 uint64_t initial_image_size(const std::vector<Layer>& layers);
+
+// Checks a size given for a build before the layers are at hand (a pull
+// calls it before it downloads them): a size the writer cannot make, or one
+// smaller than a single layer's compressed bytes (whose tar holds at least
+// that much), fails now rather than after the download. `layers`: each
+// layer's name and compressed size.
+void check_build_size(uint64_t size, const std::vector<std::pair<std::string, uint64_t>>& layers);
 
 // Builds `out` (replaced if it exists). On any error `out` is removed.
 BuildStats build_image(const std::vector<Layer>& layers, const std::string& out,

@@ -148,6 +148,7 @@ PulledImage resolve(const Ref& ref, const std::string& index_body, const std::st
   PulledImage img = make_image(ref, manifest_digest, manifest, config, checked, where);
   if (by_platform && chosen) img.platform = *chosen;
   img.index_digest = index_digest;
+  if (o.before_layers) o.before_layers(manifest);
   for (const auto& l : manifest.layers) {
     bool cached = cache.contains(l.digest);
     if (!cached) import(l);

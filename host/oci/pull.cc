@@ -169,6 +169,7 @@ PulledImage pull_registry(const Ref& ref, const PullOptions& o) {
   if (from_index) img.platform = chosen;
   img.index_digest = index_digest;
 
+  if (o.before_layers) o.before_layers(m);
   std::vector<Descriptor> todo;
   for (const auto& l : m.layers) {
     bool queued = false;

@@ -59,6 +59,10 @@ struct PullOptions {
   int parallel = 4;                                 // layer downloads at once
   std::chrono::milliseconds timeout{std::chrono::hours(1)};  // the whole pull
   RetryPolicy retry;
+  // Called with the verified manifest before any layer is downloaded (or
+  // copied): a check that throws stops the pull there (a --size that
+  // cannot hold the image).
+  std::function<void(const Manifest&)> before_layers;
 };
 
 // Errors carry the ref: "pulling 127.0.0.1:5000/a:b: manifest unknown".

@@ -1,7 +1,9 @@
-// One libcurl easy handle per thread, used for GETs whose body goes to a
-// sink. Knows nothing about registries: no auth, no retries (registry.cc
-// adds them). Transfers stop early on Ctrl-C, on an abort flag and at a
-// deadline.
+// The one libcurl setup: an easy handle per thread, used for GETs whose
+// body goes to a sink (registry blobs and manifests, kernel archives).
+// Knows nothing about registries: no auth, no retries (host/oci/registry.cc
+// and host/kernel/download.cc add theirs). Transfers stop early on Ctrl-C,
+// on an abort flag and at a deadline; failures are sorted into retryable and
+// not.
 #pragma once
 
 #include <atomic>
@@ -12,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-namespace banger::oci {
+namespace banger {
 
 using Clock = std::chrono::steady_clock;
 
@@ -21,6 +23,7 @@ struct TransferControl {
   Clock::time_point deadline = Clock::time_point::max();
   std::atomic<bool>* abort = nullptr;  // set by the pull when another part failed
   std::string ca_file;                 // extra CA bundle (tests); empty = system
+  bool allow_file = false;             // file:// URLs too (kernel archives from a local mirror)
 };
 
 // Header names are lowercased; for a redirected request, the last response's.
@@ -102,4 +105,4 @@ class HttpSession {
 // "404 not found", "429 too many requests", "HTTP 418".
 std::string status_text(long status);
 
-}  // namespace banger::oci
+}  // namespace banger

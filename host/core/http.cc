@@ -1,4 +1,4 @@
-#include "host/oci/http.h"
+#include "host/core/http.h"
 
 #include <curl/curl.h>
 
@@ -8,7 +8,7 @@
 
 #include "host/core/interrupt.h"
 
-namespace banger::oci {
+namespace banger {
 
 namespace {
 
@@ -147,7 +147,7 @@ HttpResult HttpSession::get(const std::string& url, const std::vector<std::strin
   curl_easy_setopt(c, CURLOPT_USERAGENT, "banger/0.1");
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, control_.allow_file ? "http,https,file" : "http,https");
   curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
@@ -247,4 +247,4 @@ std::string status_text(long status) {
   return "HTTP " + std::to_string(status);
 }
 
-}  // namespace banger::oci
+}  // namespace banger
