@@ -474,29 +474,26 @@ void Writer::Impl::put(const char* p, uint64_t len) {
   }
 }
 
-void Writer::write(const void* data, size_t len) {
+// write() and skip(): the open file's next `len` bytes, data or a hole.
+void Writer::append(const void* data, uint64_t len) {
   Impl& w = *impl_;
   Guard guard(w);
-  if (!w.file) fail(ErrorKind::internal, "ext4 writer: write() without begin_file()");
+  const char* op = data ? "write()" : "skip()";
+  if (!w.file) fail(ErrorKind::internal, std::string("ext4 writer: ") + op + " without begin_file()");
   Impl::OpenFile& f = *w.file;
   if (len > f.size - f.written) {
-    fail(ErrorKind::invalid_input,
-         show(f.path) + ": more data than the " + std::to_string(f.size) + " bytes announced");
+    fail(ErrorKind::invalid_input, show(f.path) + ": " + (data ? "more data than" : "a hole past") + " the " +
+                                       std::to_string(f.size) + " bytes announced");
   }
   w.put(static_cast<const char*>(data), len);
 }
 
-void Writer::skip(uint64_t len) {
-  Impl& w = *impl_;
-  Guard guard(w);
-  if (!w.file) fail(ErrorKind::internal, "ext4 writer: skip() without begin_file()");
-  Impl::OpenFile& f = *w.file;
-  if (len > f.size - f.written) {
-    fail(ErrorKind::invalid_input,
-         show(f.path) + ": a hole past the " + std::to_string(f.size) + " bytes announced");
-  }
-  w.put(nullptr, len);
+void Writer::write(const void* data, size_t len) {
+  static const char kEmpty = 0;
+  append(data ? data : &kEmpty, len);  // never a hole, even for an empty write
 }
+
+void Writer::skip(uint64_t len) { append(nullptr, len); }
 
 void Writer::end_file() {
   Impl& w = *impl_;

@@ -128,6 +128,7 @@ class Writer {
   struct Impl;
 
  private:
+  void append(const void* data, uint64_t len);  // nullptr: a hole
   std::unique_ptr<Impl> impl_;
 };
 

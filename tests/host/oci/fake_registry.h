@@ -95,14 +95,4 @@ struct FakeRegistry {
   }
 };
 
-inline Error pull_error(const std::string& ref, const oci::PullOptions& o) {
-  try {
-    oci::pull(ref, o);
-  } catch (const Error& e) {
-    return e;
-  }
-  FAIL("pull of " << ref << " did not fail");
-  return Error(ErrorKind::internal, "");
-}
-
 }  // namespace banger::test
