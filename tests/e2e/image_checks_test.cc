@@ -1,12 +1,15 @@
-// End to end: `image pull --size` is checked against the manifest before a
-// single layer is downloaded (the real build/banger, Debian's real
-// docker-registry on loopback, the Debian test image).
+// End to end, the image checks of the threat model (tests/README.md) with
+// the real build/banger: `image pull --size` is checked against the manifest
+// before a single layer is downloaded (Debian's real docker-registry on
+// loopback, the Debian test image), and a layer that is not what the config's
+// diff_ids promise is refused.
 #include <catch2/catch.hpp>
 
 #include <string>
 
 #include "tests/support/cli.h"
 #include "tests/support/registry.h"
+#include "tests/support/tar_builder.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_images.h"
 
@@ -51,4 +54,26 @@ TEST_CASE("e2e image pull: a --size that cannot hold the image fails before any 
   CHECK(tight.err.find("MiB compressed)\n  hint: give a larger size, or leave it out for the default (sized by the "
                        "content)") != std::string::npos);
   CHECK(blob_gets(reg) == before + 1);  // the config only: no layer was downloaded
+}
+
+TEST_CASE("e2e image pull: a layer that is not the one the config's diff_ids promise is refused",
+          "[e2e][image][hostile]") {
+  // The attack: a registry (or a copied layout) serves a valid, digest-checked
+  // layer blob that is not the content the image's config describes.
+  TempDir t;
+  OciLayoutWriter w(t / "layout");
+  TarBuilder reviewed, swapped;
+  reviewed.file("etc/motd", "the reviewed layer\n");
+  swapped.file("etc/motd", "a swapped layer\n");
+  std::string promised = reviewed.finish(TarBuilder::none);
+  BlobRef layer = w.layer(promised, swapped.finish(TarBuilder::gzip), "gzip");
+  w.tag(w.image({layer}), "v1");
+  CliOptions o;
+  o.env = {{"BANGER_HOME", t / "home"}, {"XDG_CONFIG_HOME", t / "config"}};
+  o.cwd = t.path();
+  auto r = run_banger({"image", "pull", "oci:" + t / "layout" + ":v1", "--name", "swapped"}, o);
+  CHECK(r.code == 2);
+  CHECK(r.err.find("its uncompressed content is sha256:") != std::string::npos);
+  CHECK(r.err.find(", but the image config's diff_id says " + layer.diff_id + "\n") != std::string::npos);
+  CHECK(run_banger({"image", "inspect", "swapped"}, o).code != 0);  // nothing was published
 }
