@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "host/core/archive_reader.h"
 #include "host/core/error.h"
 #include "host/core/sha256.h"
 #include "host/layers/decompress.h"
@@ -206,23 +207,21 @@ LayerReader::LayerReader(const Layer& layer) : layer_(layer) {
   // A plain tar whose diff_id is its own (verified) blob digest needs no
   // second hash; anything else that is checked goes through the pipe.
   bool hash = !layer.diff_id.empty() && !(c == Compression::none && layer.diff_id == layer.digest);
-  tar_ = archive_read_new();
-  archive_read_support_format_tar(tar_);
+  tar_ = std::make_unique<ArchiveReader>(ArchiveReader::Format::tar, false);  // decompression is ours
   int rc;
   if (c == Compression::none && !hash) {
-    rc = archive_read_open_fd(tar_, fd_, 1 << 20);
+    rc = tar_->open_fd(fd_) ? ARCHIVE_OK : ARCHIVE_FATAL;
   } else {
     pipe_ = std::make_unique<Pipe>();
     int fd = fd_;
     pipe_->thread = std::thread([p = pipe_.get(), fd, c, hash] { p->produce(fd, c, hash); });
-    rc = archive_read_open(tar_, pipe_.get(), nullptr, &Pipe::read_cb, nullptr);
+    rc = tar_->open_callback(pipe_.get(), &Pipe::read_cb) ? ARCHIVE_OK : ARCHIVE_FATAL;
   }
   if (rc != ARCHIVE_OK) fail_archive("reading");
 }
 
 LayerReader::~LayerReader() {
   if (pipe_) pipe_->stop();
-  if (tar_) archive_read_free(tar_);
   if (own_fd_ && fd_ >= 0) ::close(fd_);
 }
 
@@ -232,7 +231,7 @@ void LayerReader::fail_archive(const char* what) {
     std::unique_lock lk(pipe_->mu);
     if (pipe_->done && !pipe_->error.empty()) msg = pipe_->error;
   }
-  if (msg.empty()) msg = archive_error_string(tar_) ? archive_error_string(tar_) : "unreadable tar";
+  if (msg.empty()) msg = tar_->error("unreadable tar");
   std::string where = what;
   if (!current_.empty()) where += " /" + current_;
   fail(ErrorKind::invalid_input, "layer " + layer_.name() + ": " + where + ": " + msg, kHint);
@@ -241,7 +240,7 @@ void LayerReader::fail_archive(const char* what) {
 archive_entry* LayerReader::next() {
   if (ended_) return nullptr;
   archive_entry* e = nullptr;
-  int rc = archive_read_next_header(tar_, &e);
+  int rc = archive_read_next_header(tar_->get(), &e);
   if (rc == ARCHIVE_EOF) {
     finish();
     return nullptr;
@@ -251,7 +250,7 @@ archive_entry* LayerReader::next() {
     // header over its limit: the entry then silently takes its ustar name.
     // Only a name it cannot convert to the locale (bytes kept as they are)
     // is harmless.
-    const char* w = archive_error_string(tar_);
+    const char* w = archive_error_string(tar_->get());
     if (!w || !std::strstr(w, "can't be converted")) fail_archive("reading");
   }
   if (rc == ARCHIVE_OK || rc == ARCHIVE_WARN) {
@@ -269,7 +268,7 @@ void LayerReader::finish() {
   // a tar ends with zero blocks, so without them the layer was cut short.
   // (At the end marker libarchive consumes it: its position moves past the
   // header position; at a bare end of data it does not.)
-  bool marker = archive_filter_bytes(tar_, 0) > archive_read_header_position(tar_);
+  bool marker = archive_filter_bytes(tar_->get(), 0) > archive_read_header_position(tar_->get());
   current_.clear();  // what fails now is the stream, not an entry
   if (pipe_) {
     pipe_->drain();
@@ -291,7 +290,7 @@ void LayerReader::finish() {
 
 bool LayerReader::data(const void** buf, size_t* len, int64_t* offset) {
   la_int64_t off = 0;
-  int rc = archive_read_data_block(tar_, buf, len, &off);
+  int rc = archive_read_data_block(tar_->get(), buf, len, &off);
   *offset = off;
   if (rc == ARCHIVE_EOF) return false;
   if (rc == ARCHIVE_OK || rc == ARCHIVE_WARN) return true;
@@ -300,7 +299,7 @@ bool LayerReader::data(const void** buf, size_t* len, int64_t* offset) {
 
 uint64_t LayerReader::bytes_read() const {
   if (pipe_) return pipe_->consumed.load();
-  return static_cast<uint64_t>(archive_filter_bytes(tar_, -1));
+  return static_cast<uint64_t>(archive_filter_bytes(tar_->get(), -1));
 }
 
 }  // namespace banger::layers

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "host/core/archive_reader.h"
 #include "host/layers/layer.h"
 
 namespace banger::layers {
@@ -43,8 +44,8 @@ class LayerReader {
   int fd_ = -1;
   bool own_fd_ = false;
   uint64_t total_ = 0;
-  archive* tar_ = nullptr;
-  std::unique_ptr<Pipe> pipe_;  // set when a decompression thread runs
+  std::unique_ptr<ArchiveReader> tar_;
+  std::unique_ptr<Pipe> pipe_;  // set when a decompression thread runs; stopped before tar_ goes
   std::string current_;         // the entry being read, for errors
 };
 
