@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <filesystem>
 #include <string>
@@ -766,4 +767,54 @@ TEST_CASE("flatten hostile: the default size fits 140k empty files (inodes from 
   CHECK(stats.fs.inodes_used >= 140140);
   auto im = f.open();
   CHECK(im->stat("/d139/999").size == 0);
+}
+
+namespace {
+
+// A raw ustar header block (for headers libarchive's writer will not make).
+std::string ustar_header(const std::string& name, size_t size, char type) {
+  std::string h(512, '\0');
+  auto put = [&](size_t off, size_t len, const std::string& v) { h.replace(off, std::min(len, v.size()), v.substr(0, len)); };
+  auto octal = [](uint64_t v, int width) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%0*llo", width - 1, static_cast<unsigned long long>(v));
+    return std::string(buf);
+  };
+  put(0, 100, name);
+  put(100, 8, octal(0644, 8));
+  put(108, 8, octal(0, 8));
+  put(116, 8, octal(0, 8));
+  put(124, 12, octal(size, 12));
+  put(136, 12, octal(1700000000, 12));
+  h[156] = type;
+  put(257, 6, std::string("ustar\0", 6));
+  put(263, 2, "00");
+  put(148, 8, std::string(8, ' '));
+  unsigned sum = 0;
+  for (unsigned char c : h) sum += c;
+  put(148, 8, octal(sum, 7) + std::string(1, '\0'));
+  return h;
+}
+
+std::string padded(std::string data) {
+  data.resize((data.size() + 511) / 512 * 512, '\0');
+  return data;
+}
+
+}  // namespace
+
+TEST_CASE("flatten hostile: a pax header libarchive drops with a warning is refused, not ignored",
+          "[layers][hostile]") {
+  // A malformed pax record (its length field lies) in front of an entry whose
+  // ustar name differs from the pax path it claims.
+  std::string pax = "5 path=etc/shadow\n";
+  std::string tar = ustar_header("PaxHeader/x", pax.size(), 'x') + padded(pax) + ustar_header("harmless", 1, '0') +
+                    padded("x") + std::string(1024, '\0');
+  Fixture f;
+  fs::write_file(f.dir + "/pax", tar);
+  f.layers.push_back(layers::Layer{f.dir + "/pax", -1, layers::Compression::none, "sha256:pax"});
+  auto e = f.build_error();
+  INFO(e.message());
+  CHECK(e.kind() == ErrorKind::invalid_input);
+  CHECK(e.message() == "layer sha256:pax: reading: Ignoring malformed pax extended attribute");
 }
