@@ -14,7 +14,9 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -42,12 +44,11 @@ class TarBuilder {
   // holes elsewhere (written as a PAX/GNU sparse entry).
   TarBuilder& sparse(const std::string& path, int64_t size,
                      const std::vector<std::pair<int64_t, std::string>>& data, TarAttrs a = {}) {
-    std::string bytes;
-    for (const auto& d : data) bytes += d.second;
-    add(path, AE_IFREG, a.mode ? a.mode : 0644, a, &bytes, nullptr, nullptr);
+    add(path, AE_IFREG, a.mode ? a.mode : 0644, a, nullptr, nullptr, nullptr);
     archive_entry_set_size(entries_.back().first, size);
     for (const auto& d : data)
       archive_entry_sparse_add_entry(entries_.back().first, d.first, static_cast<la_int64_t>(d.second.size()));
+    sparse_[entries_.size() - 1] = {size, data};
     return *this;
   }
   TarBuilder& dir(const std::string& path, TarAttrs a = {}) {
@@ -94,6 +95,21 @@ class TarBuilder {
         throw std::runtime_error("tar builder: " + msg);
       }
       if (!e.second.empty()) archive_write_data(a, e.second.data(), e.second.size());
+      if (auto sp = sparse_.find(static_cast<size_t>(&e - entries_.data())); sp != sparse_.end()) {
+        // The writer takes the whole logical file and skips the holes itself.
+        static const std::string zeros(1 << 20, '\0');
+        int64_t pos = 0;
+        auto zero_to = [&](int64_t to) {
+          for (; pos < to; pos += std::min<int64_t>(to - pos, zeros.size()))
+            archive_write_data(a, zeros.data(), static_cast<size_t>(std::min<int64_t>(to - pos, zeros.size())));
+        };
+        for (const auto& [off, bytes] : sp->second.second) {
+          zero_to(off);
+          archive_write_data(a, bytes.data(), bytes.size());
+          pos += static_cast<int64_t>(bytes.size());
+        }
+        zero_to(sp->second.first);
+      }
     }
     archive_write_close(a);
     archive_write_free(a);
@@ -134,6 +150,8 @@ class TarBuilder {
     return *this;
   }
   std::vector<std::pair<archive_entry*, std::string>> entries_;
+  // Sparse entries (by index): logical size and data regions.
+  std::map<size_t, std::pair<int64_t, std::vector<std::pair<int64_t, std::string>>>> sparse_;
   uint64_t major_ = 0, minor_ = 0;
 };
 
