@@ -403,6 +403,18 @@ void RegistryClient::authenticate(HttpSession& http, const Endpoint& ep, const H
 
 void RegistryClient::fail_status(const Endpoint& ep, const HttpResult& r, const std::string& what, int attempts) {
   std::string msg = registry_message(r.error_body);
+  std::string reg = host_port(ep);
+  std::string at = url_host_port(r.url);
+  if (!at.empty() && at != reg) {
+    // A redirect target (blob storage) answered: its failure is not the
+    // registry's, nor a question of the user's credentials.
+    std::string detail = status_text(r.status) + (msg.empty() ? "" : " (" + msg + ")");
+    fail(r.status == 404 ? ErrorKind::not_found : ErrorKind::network,
+         what + ": " + detail + " from " + at + " (redirected there by " + reg + ")" +
+             (retryable_status(r.status) ? " (gave up after " + std::to_string(attempts) + " attempts)" : ""),
+         "the registry at " + reg + " sent banger to " + at +
+             ", which refused the request; the registry's storage or redirect setup is broken");
+  }
   if (r.status == 401 || r.status == 403) {
     std::optional<Credentials> creds;
     {

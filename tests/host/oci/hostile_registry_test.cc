@@ -246,3 +246,21 @@ TEST_CASE("oci hostile registry: a redirect to a dead host is reported as that h
                         ", which does not answer; the registry's storage or redirect setup is broken");
   CHECK(reg.requests_for("/v2/x/blobs/" + reg.big()).size() == 1);
 }
+
+TEST_CASE("oci hostile registry: a redirect target's refusal is reported as that host's, not the registry's",
+          "[oci][hostile]") {
+  FakeRegistry reg;
+  TinyHttpServer storage([](const HttpRequest&, HttpConn& c) { c.respond(403, "denied"); }, "127.0.0.2");
+  reg.fault = [&](const HttpRequest& r, HttpConn& c, int) {
+    if (r.path != "/v2/x/blobs/" + reg.big()) return false;
+    c.respond(307, "", {{"Location", "http://" + storage.host() + "/blob"}});
+    return true;
+  };
+  TempDir cache;
+  Error e = pull_error(reg.ref(), fast_options(cache.path()));
+  CHECK(e.kind() == ErrorKind::network);
+  CHECK(e.message() == "pulling " + reg.ref() + ": blob " + reg.big() + ": 403 forbidden from " + storage.host() +
+                           " (redirected there by " + reg.host() + ")");
+  CHECK(e.hint() == "the registry at " + reg.host() + " sent banger to " + storage.host() +
+                        ", which refused the request; the registry's storage or redirect setup is broken");
+}
