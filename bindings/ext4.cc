@@ -85,6 +85,7 @@ int ext4_build(lua_State* L) {
     if (l.path.empty() && l.fd < 0) fail(ErrorKind::invalid_input, "a layer has neither path nor fd");
     l.compression = compression_of(str_or(j, "compression"));
     l.digest = str_or(j, "digest");
+    l.diff_id = str_or(j, "diff_id");
     ls.push_back(std::move(l));
   }
   layers::BuildOptions o;

@@ -7,6 +7,7 @@
 #include "bindings/support.h"
 #include "host/core/paths.h"
 #include "host/core/progress.h"
+#include "host/layers/build.h"
 #include "host/oci/pull.h"
 #include "host/oci/ref.h"
 
@@ -123,6 +124,17 @@ int oci_pull(lua_State* L) {
     for (const auto& [host, list] : opts["mirrors"].items())
       o.config.mirrors[host] = string_list(list, "opts.mirrors entries");
   }
+  // The root disk size the image will be built at: checked against the
+  // manifest before any layer is downloaded.
+  if (double size = num("image_size", 0); size > 0) {
+    uint64_t bytes = static_cast<uint64_t>(size);
+    layers::check_build_size(bytes, {});  // a size no image can have: before any request
+    o.before_layers = [bytes](const oci::Manifest& m) {
+      std::vector<std::pair<std::string, uint64_t>> sizes;
+      for (const auto& l : m.layers) sizes.emplace_back(l.digest, static_cast<uint64_t>(l.size));
+      layers::check_build_size(bytes, sizes);
+    };
+  }
   Bars progress_bars;
   if (callback) {
     o.progress = [L, callback](const std::string& digest, int64_t done, int64_t total) {
@@ -144,7 +156,8 @@ int oci_pull(lua_State* L) {
                       {"size", l.size},
                       {"media_type", l.media_type},
                       {"compression", oci::compression_name(l.compression)},
-                      {"path", l.path.string()}});
+                      {"path", l.path.string()},
+                      {"diff_id", l.diff_id}});
   nlohmann::json out = {{"ref", img.ref.to_string()},
                         {"source", ref_json(img.ref)},
                         {"manifest_digest", img.manifest_digest},

@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   # build
   cmake ninja-build g++ pkg-config dpkg-dev file
-  libluajit-5.1-dev libarchive-dev libzstd-dev libcurl4-openssl-dev libssl-dev
+  libluajit-5.1-dev libarchive-dev libzstd-dev zlib1g-dev libcurl4-openssl-dev libssl-dev
   libext2fs-dev libspdlog-dev libsqlite3-dev nlohmann-json3-dev libedit-dev libslirp-dev catch2
   # run: the VMM, disk overlays, images built from Debian's archive
   qemu-system-x86 qemu-utils e2fsprogs mmdebstrap apt-utils ca-certificates

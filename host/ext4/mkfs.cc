@@ -15,12 +15,8 @@ namespace banger::ext4 {
 ext2_filsys make_filesystem(const std::string& path, const WriterOptions& opt, int* fd_out,
                             ext2_filsys* fs_out) {
   const uint32_t bs = 4096;
+  check_image_size(opt.size);
   uint64_t blocks = opt.size / bs;
-  if (blocks < 2048) {
-    fail(ErrorKind::invalid_input,
-         "image size " + std::to_string(opt.size) + " bytes is too small: at least 8 MiB",
-         "give a larger size");
-  }
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail_errno("creating " + path);
   *fd_out = fd;  // the caller owns it (and fs) from here on, also on errors
@@ -122,6 +118,16 @@ void add_journal_inode(ext2_filsys fs, const Timespec& t, const std::string& pat
   if (inode.i_extra_isize < 32) inode.i_extra_isize = 32;
   set_times(inode, t, t, t);
   write_inode(fs, EXT2_JOURNAL_INO, inode);
+}
+
+void check_image_size(uint64_t bytes) {
+  if (bytes < kMinImageSize)
+    fail(ErrorKind::invalid_input, "image size " + std::to_string(bytes) + " bytes is too small: at least 8 MiB",
+         "give a larger size");
+  if (bytes > kMaxImageSize)
+    fail(ErrorKind::invalid_input,
+         "image size " + std::to_string(bytes) + " bytes is too large: at most 16 TiB",
+         "give a smaller size, or leave it out for the default (sized by the content)");
 }
 
 uint64_t default_image_size(uint64_t content, uint64_t inodes) {

@@ -73,11 +73,14 @@ struct Writer::Impl {
     Meta meta;
     uint32_t ino = 0;
     uint64_t size = 0;
-    uint64_t written = 0;
-    std::vector<Extent> extents;
-    size_t ext = 0;      // extent being written
-    uint64_t ext_off = 0;  // bytes written into it
+    uint64_t written = 0;  // the file offset reached (data and holes)
+    std::vector<Extent> extents;  // sorted by lblk; holes between them
+    size_t ext = 0;               // the first extent not yet behind `written`
+    uint64_t blocks = 0;          // allocated
   };
+  // Writes `len` bytes of `p` (nullptr: zeros, or nothing where a hole is)
+  // at the open file's current offset.
+  void put(const char* p, uint64_t len);
   std::optional<OpenFile> file;
 
   ~Impl() {
@@ -148,8 +151,8 @@ uint32_t Writer::Impl::alloc_inode(bool is_dir, std::string_view what) {
                         : ENOENT;
     if (!err) break;
     if (pass) {
-      fail(ErrorKind::io, "image full: no inode left for " + show(what) + ": needs a larger --size",
-           "the image has " + std::to_string(total) + " inodes; give a larger size");
+      throw OutOfInodes(ErrorKind::io, "image full: no inode left for " + show(what) + ": needs a larger --size",
+                        "the image has " + std::to_string(total) + " inodes; give a larger size");
     }
     inode_cursor = EXT2_FIRST_INODE(fs->super);
   }
@@ -406,66 +409,113 @@ void Writer::symlink(std::string_view path, const Meta& meta, std::string_view t
   ++w.stats.symlinks;
 }
 
-void Writer::begin_file(std::string_view path, const Meta& meta, uint64_t size) {
+void Writer::begin_file(std::string_view path, const Meta& meta, uint64_t size,
+                        const std::vector<DataRange>* data) {
   Impl& w = *impl_;
   Guard guard(w);
   Node* n = w.place(path, FileType::regular, false);
-  const uint32_t bs = w.fs->blocksize;
+  const uint64_t bs = w.fs->blocksize;
   Impl::OpenFile f;
   f.path = std::string(path);
   f.meta = meta;
   f.meta.type = FileType::regular;
   f.ino = n->ino;
   f.size = size;
-  f.extents = w.alloc_blocks((size + bs - 1) / bs, path);
+  if (!data) {
+    f.extents = w.alloc_blocks((size + bs - 1) / bs, path);
+    f.blocks = (size + bs - 1) / bs;
+  } else {
+    // A sparse file: blocks only under its data; the rest stays a hole.
+    uint64_t next = 0;      // first block not yet allocated
+    uint64_t prev_end = 0;  // end of the last range
+    for (const DataRange& r : *data) {
+      if (r.length == 0) continue;
+      if (r.offset < prev_end || r.offset > size || r.length > size - r.offset)
+        fail(ErrorKind::invalid_input, show(path) + ": sparse map out of order or past the file's " +
+                                           std::to_string(size) + " bytes");
+      prev_end = r.offset + r.length;
+      uint64_t first = std::max(next, r.offset / bs);
+      uint64_t end = (prev_end + bs - 1) / bs;
+      if (end <= first) continue;  // within the block already allocated
+      for (Extent e : w.alloc_blocks(end - first, path)) {
+        e.lblk += first;
+        f.extents.push_back(e);
+      }
+      f.blocks += end - first;
+      next = end;
+    }
+  }
   w.file = std::move(f);
 }
 
-void Writer::write(const void* data, size_t len) {
-  Impl& w = *impl_;
-  Guard guard(w);
-  if (!w.file) fail(ErrorKind::internal, "ext4 writer: write() without begin_file()");
-  Impl::OpenFile& f = *w.file;
-  if (len > f.size - f.written) {
-    fail(ErrorKind::invalid_input,
-         show(f.path) + ": more data than the " + std::to_string(f.size) + " bytes announced");
-  }
-  const uint64_t bs = w.fs->blocksize;
-  const char* p = static_cast<const char*>(data);
-  f.written += len;
+void Writer::Impl::put(const char* p, uint64_t len) {
+  OpenFile& f = *file;
+  const uint64_t bs = fs->blocksize;
   while (len) {
-    const Extent& e = f.extents[f.ext];
-    uint64_t room = e.len * bs - f.ext_off;
-    size_t n = static_cast<size_t>(std::min<uint64_t>(room, len));
-    w.sink->write(e.pblk * bs + f.ext_off, p, n);
-    p += n, len -= n, f.ext_off += n;
-    if (f.ext_off == e.len * bs) ++f.ext, f.ext_off = 0;
+    uint64_t blk = f.written / bs;
+    while (f.ext < f.extents.size() && f.extents[f.ext].lblk + f.extents[f.ext].len <= blk) ++f.ext;
+    uint64_t n;
+    if (f.ext < f.extents.size() && f.extents[f.ext].lblk <= blk) {
+      const Extent& e = f.extents[f.ext];
+      n = std::min(len, (e.lblk + e.len) * bs - f.written);
+      uint64_t at = e.pblk * bs + (f.written - e.lblk * bs);
+      // Zeros are written too inside allocated blocks: a reused block may
+      // hold a removed file's bytes.
+      if (p) sink->write(at, p, static_cast<size_t>(n));
+      else sink->zero(at, static_cast<size_t>(n));
+    } else {
+      uint64_t hole_end = f.ext < f.extents.size() ? f.extents[f.ext].lblk * bs : UINT64_MAX;
+      n = std::min(len, hole_end - f.written);
+      if (p) fail(ErrorKind::invalid_input, show(f.path) + ": data outside the file's sparse map");
+    }
+    if (p) p += n;
+    len -= n;
+    f.written += n;
   }
 }
+
+// write() and skip(): the open file's next `len` bytes, data or a hole.
+void Writer::append(const void* data, uint64_t len) {
+  Impl& w = *impl_;
+  Guard guard(w);
+  const char* op = data ? "write()" : "skip()";
+  if (!w.file) fail(ErrorKind::internal, std::string("ext4 writer: ") + op + " without begin_file()");
+  Impl::OpenFile& f = *w.file;
+  if (len > f.size - f.written) {
+    fail(ErrorKind::invalid_input, show(f.path) + ": " + (data ? "more data than" : "a hole past") + " the " +
+                                       std::to_string(f.size) + " bytes announced");
+  }
+  w.put(static_cast<const char*>(data), len);
+}
+
+void Writer::write(const void* data, size_t len) {
+  static const char kEmpty = 0;
+  append(data ? data : &kEmpty, len);  // never a hole, even for an empty write
+}
+
+void Writer::skip(uint64_t len) { append(nullptr, len); }
 
 void Writer::end_file() {
   Impl& w = *impl_;
   Guard guard(w);
   if (!w.file) fail(ErrorKind::internal, "ext4 writer: end_file() without begin_file()");
-  Impl::OpenFile f = std::move(*w.file);
-  w.file.reset();
-  if (f.written != f.size) {
+  if (w.file->written != w.file->size) {
+    Impl::OpenFile f = std::move(*w.file);
+    w.file.reset();
     fail(ErrorKind::invalid_input, show(f.path) + ": expected " + std::to_string(f.size) +
                                        " bytes of data, got " + std::to_string(f.written));
   }
   const uint64_t bs = w.fs->blocksize;
-  if (f.size % bs) {
-    // Zero the rest of the last block: no stale bytes, and the next file's
-    // data continues the same large write.
-    const Extent& e = f.extents[f.ext];
-    w.sink->zero(e.pblk * bs + f.ext_off, bs - f.size % bs);
-  }
+  // Zero the rest of the last block (if it is allocated): no stale bytes,
+  // and the next file's data continues the same large write.
+  if (w.file->size % bs) w.put(nullptr, bs - w.file->size % bs);
+  Impl::OpenFile f = std::move(*w.file);
+  w.file.reset();
   ext2_inode_large inode;
   init_inode(inode, f.meta);
   check(ext2fs_inode_size_set(w.fs, reinterpret_cast<ext2_inode*>(&inode), f.size),
         "sizing " + show(f.path));
-  check(ext2fs_iblk_set(w.fs, reinterpret_cast<ext2_inode*>(&inode), (f.size + bs - 1) / bs),
-        "sizing " + show(f.path));
+  check(ext2fs_iblk_set(w.fs, reinterpret_cast<ext2_inode*>(&inode), f.blocks), "sizing " + show(f.path));
   write_with_extents(w.fs, f.ino, inode, f.extents);
   write_xattrs(w.fs, f.ino, f.meta.xattrs, show(f.path));
   ++w.stats.files;

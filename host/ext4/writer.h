@@ -25,7 +25,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "host/core/error.h"
 #include "host/ext4/entry.h"
 
 namespace banger::ext4 {
@@ -66,6 +68,13 @@ struct WriterStats {
   uint64_t inodes_used = 0;
 };
 
+// Thrown when the image has no inode left (an io error): a default-size
+// build (host/layers) retries once, sized for the entries it counted.
+class OutOfInodes : public Error {
+ public:
+  using Error::Error;
+};
+
 class Writer {
  public:
   Writer(const std::string& path, const WriterOptions& options);
@@ -84,10 +93,19 @@ class Writer {
   // whatever is at `path`.
   void mknod(std::string_view path, const Meta& meta);
   void symlink(std::string_view path, const Meta& meta, std::string_view target);
-  // A regular file of `size` bytes: begin_file, then write() exactly `size`
-  // bytes in order, then end_file().
-  void begin_file(std::string_view path, const Meta& meta, uint64_t size);
+  // A regular file of `size` bytes: begin_file, then write() (and skip()
+  // over holes) exactly `size` bytes in order, then end_file(). With `data`
+  // (a sparse file's map: its data ranges, in order) blocks are allocated
+  // only under those ranges and skip()ped bytes elsewhere stay holes.
+  struct DataRange {
+    uint64_t offset = 0;
+    uint64_t length = 0;
+  };
+  void begin_file(std::string_view path, const Meta& meta, uint64_t size,
+                  const std::vector<DataRange>* data = nullptr);
   void write(const void* data, size_t len);
+  // `len` zero bytes: a hole where no block is allocated.
+  void skip(uint64_t len);
   void end_file();
   // A hard link `path` to the existing non-directory `target`.
   void link(std::string_view path, std::string_view target);
@@ -110,8 +128,16 @@ class Writer {
   struct Impl;
 
  private:
+  void append(const void* data, uint64_t len);  // nullptr: a hole
   std::unique_ptr<Impl> impl_;
 };
+
+// The image sizes the writer makes: 8 MiB up to 16 TiB. Throws
+// invalid_input naming the size otherwise (checked before any work: a pull
+// checks a given --size before it downloads a layer).
+constexpr uint64_t kMinImageSize = 8 * kMiB;
+constexpr uint64_t kMaxImageSize = 16 * 1024 * kGiB;
+void check_image_size(uint64_t bytes);
 
 // The default image size for `content_bytes` of entries using `inodes`
 // inodes: max(content x 1.25, 1 GiB), enough inodes (at 8 KiB per inode)

@@ -1,31 +1,18 @@
 #include "host/kernel/archive.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <memory>
 #include <spdlog/spdlog.h>
 
+#include "host/core/archive_reader.h"
 #include "host/core/error.h"
 #include "host/core/fs.h"
 #include "host/core/interrupt.h"
 
 namespace banger::kernel {
 namespace {
-
-struct ReaderDeleter {
-  void operator()(struct archive* a) const { archive_read_free(a); }
-};
-using Reader = std::unique_ptr<struct archive, ReaderDeleter>;
-
-Reader new_reader() {
-  Reader a(archive_read_new());
-  if (!a) fail(ErrorKind::internal, "libarchive: out of memory");
-  return a;
-}
 
 [[noreturn]] void fail_archive(struct archive* a, const std::string& what,
                                const std::string& doing) {
@@ -159,10 +146,8 @@ la_ssize_t inner_read(struct archive*, void* data, const void** buf) {
 
 ExtractStats extract_archive(const std::string& archive_path, const std::string& dest_root,
                              const EntryFilter& filter, const std::string& what) {
-  auto a = new_reader();
-  archive_read_support_filter_all(a.get());
-  archive_read_support_format_all(a.get());
-  if (archive_read_open_filename(a.get(), archive_path.c_str(), 256 * 1024) != ARCHIVE_OK) {
+  ArchiveReader a(ArchiveReader::Format::any, true);
+  if (!a.open_file(archive_path)) {
     if (!fs::exists(archive_path)) {
       fail(ErrorKind::not_found, what + ": no such file: " + archive_path);
     }
@@ -173,9 +158,8 @@ ExtractStats extract_archive(const std::string& archive_path, const std::string&
 
 ExtractStats extract_deb(const std::string& deb_path, const std::string& dest_root,
                          const EntryFilter& filter) {
-  auto outer = new_reader();
-  archive_read_support_format_ar(outer.get());
-  if (archive_read_open_filename(outer.get(), deb_path.c_str(), 256 * 1024) != ARCHIVE_OK) {
+  ArchiveReader outer(ArchiveReader::Format::ar, false);
+  if (!outer.open_file(deb_path)) {
     if (!fs::exists(deb_path)) fail(ErrorKind::not_found, "no such package file: " + deb_path);
     fail_archive(outer.get(), deb_path, "opening the Debian package");
   }
@@ -186,11 +170,9 @@ ExtractStats extract_deb(const std::string& deb_path, const std::string& dest_ro
     if (r < ARCHIVE_WARN) fail_archive(outer.get(), deb_path, "reading the Debian package");
     std::string name = clean_path(archive_entry_pathname(entry));
     if (name.rfind("data.tar", 0) != 0) continue;
-    auto inner = new_reader();
-    archive_read_support_filter_all(inner.get());
-    archive_read_support_format_tar(inner.get());
+    ArchiveReader inner(ArchiveReader::Format::tar, true);
     InnerSource src{outer.get()};
-    if (archive_read_open(inner.get(), &src, nullptr, inner_read, nullptr) != ARCHIVE_OK) {
+    if (!inner.open_callback(&src, inner_read)) {
       fail_archive(inner.get(), deb_path + " (" + name + ")", "opening");
     }
     return extract_from(inner.get(), dest_root, filter, deb_path + " (" + name + ")");
@@ -206,10 +188,8 @@ std::string decompress_raw(const std::string& data, const std::string& what) {
   bool compressed = starts(std::string_view("\xFD" "7zXZ\0", 6)) ||
                     starts("\x28\xB5\x2F\xFD") || starts("\x1F\x8B");
   if (!compressed) return data;
-  auto a = new_reader();
-  archive_read_support_filter_all(a.get());
-  archive_read_support_format_raw(a.get());
-  if (archive_read_open_memory(a.get(), data.data(), data.size()) != ARCHIVE_OK) {
+  ArchiveReader a(ArchiveReader::Format::raw, true);
+  if (!a.open_memory(data.data(), data.size())) {
     fail_archive(a.get(), what, "opening the compressed stream");
   }
   struct archive_entry* entry;

@@ -1,70 +1,62 @@
 #include "host/kernel/download.h"
 
-#include <curl/curl.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <memory>
+#include <chrono>
+#include <thread>
+
 #include <spdlog/spdlog.h>
 
 #include "host/core/error.h"
+#include "host/core/http.h"
 #include "host/core/interrupt.h"
+#include "host/core/sha256.h"
 
 namespace banger::kernel {
 namespace {
 
-struct Md {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  Md() {
-    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) {
-      fail(ErrorKind::internal, "sha256: cannot initialise OpenSSL digest");
-    }
-  }
-  ~Md() { EVP_MD_CTX_free(ctx); }
-  void update(const void* p, size_t n) { EVP_DigestUpdate(ctx, p, n); }
-  std::string hex() {
-    unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    EVP_DigestFinal_ex(ctx, out, &len);
-    static const char* digits = "0123456789abcdef";
-    std::string s;
-    for (unsigned i = 0; i < len; ++i) {
-      s += digits[out[i] >> 4];
-      s += digits[out[i] & 15];
-    }
-    return s;
-  }
-};
+constexpr int kAttempts = 5;
 
-struct Sink {
-  int fd;
-  Md* md;
-  bool write_failed = false;
+// The archive into `dest`, hashed as it arrives; every attempt starts over.
+class FileSink : public Sink {
+ public:
+  FileSink(int fd, bool file_url) : fd_(fd), file_url_(file_url) {}
+  Begin begin(long status, const Headers&) override {
+    if (status != 200 && !(file_url_ && status == 0)) return Begin::discard;
+    if (::ftruncate(fd_, 0) != 0 || ::lseek(fd_, 0, SEEK_SET) != 0) {
+      write_errno = errno;
+      return Begin::abort;
+    }
+    sha.reset();
+    return Begin::accept;
+  }
+  bool write(const char* p, size_t n) override {
+    for (size_t done = 0; done < n;) {
+      ssize_t w = ::write(fd_, p + done, n - done);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        write_errno = errno;
+        return false;
+      }
+      done += static_cast<size_t>(w);
+    }
+    sha.update(p, n);
+    return true;
+  }
+  Sha256 sha;
   int write_errno = 0;
+
+ private:
+  int fd_;
+  bool file_url_;
 };
 
-size_t on_data(char* p, size_t size, size_t n, void* user) {
-  auto* sink = static_cast<Sink*>(user);
-  size_t total = size * n;
-  size_t done = 0;
-  while (done < total) {
-    ssize_t w = ::write(sink->fd, p + done, total - done);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      sink->write_failed = true;
-      sink->write_errno = errno;
-      return 0;
-    }
-    done += size_t(w);
-  }
-  sink->md->update(p, total);
-  return total;
-}
-
-int on_progress(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  return interrupted() ? 1 : 0;
+bool retryable(const HttpResult& r) {
+  if (r.failure == TransportFailure::transient) return true;
+  return r.failure == TransportFailure::none &&
+         (r.status == 408 || r.status == 429 || (r.status >= 500 && r.status <= 504));
 }
 
 std::string lower(std::string s) {
@@ -75,23 +67,7 @@ std::string lower(std::string s) {
 }  // namespace
 
 std::string sha256_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail_errno("opening " + path);
-  Md md;
-  char buf[1 << 16];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0) {
-      int e = errno;
-      ::close(fd);
-      errno = e;
-      fail_errno("reading " + path);
-    }
-    if (n == 0) break;
-    md.update(buf, size_t(n));
-  }
-  ::close(fd);
-  return md.hex();
+  return banger::sha256_file(path).substr(7);  // the catalog's form: bare hex
 }
 
 void download_verified(const std::string& url, const std::string& sha256, const std::string& dest) {
@@ -101,40 +77,43 @@ void download_verified(const std::string& url, const std::string& sha256, const 
     fail(ErrorKind::invalid_input, "kernel archive " + url + ": bad sha256 \"" + sha256 + "\"",
          "the catalog entry needs \"sha256\": the 64 hex digits of the archive's digest");
   }
-  static const bool curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-  (void)curl_ready;
-  std::unique_ptr<CURL, void (*)(CURL*)> curl(curl_easy_init(), curl_easy_cleanup);
-  if (!curl) fail(ErrorKind::internal, "libcurl: cannot create a handle");
   int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail_errno("creating " + dest);
-  Md md;
-  Sink sink{fd, &md};
-  char errbuf[CURL_ERROR_SIZE] = {0};
-  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(curl.get(), CURLOPT_FAILONERROR, 1L);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, on_data);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &sink);
-  curl_easy_setopt(curl.get(), CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(curl.get(), CURLOPT_XFERINFOFUNCTION, on_progress);
-  curl_easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT, 30L);
-  curl_easy_setopt(curl.get(), CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(curl.get(), CURLOPT_LOW_SPEED_TIME, 60L);
-  CURLcode rc = curl_easy_perform(curl.get());
-  ::close(fd);
-  if (rc != CURLE_OK) {
+  TransferControl control;
+  control.allow_file = true;
+  HttpSession http(control);
+  FileSink sink(fd, url.rfind("file://", 0) == 0);
+  HttpResult r;
+  std::string what = "downloading kernel archive " + url;
+  auto give_up = [&](ErrorKind kind, const std::string& message, const std::string& hint) {
+    ::close(fd);
     ::unlink(dest.c_str());
-    check_interrupted();
-    if (sink.write_failed) {
+    fail(kind, message, hint);
+  };
+  for (int attempt = 1;; attempt++) {
+    r = http.get(url, {}, sink);
+    if (r.failure == TransportFailure::interrupted) give_up(ErrorKind::interrupted, "interrupted", "");
+    if (sink.write_errno) {
       errno = sink.write_errno;
+      ::close(fd);
+      ::unlink(dest.c_str());
       fail_errno("writing " + dest);
     }
-    std::string why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
-    fail(ErrorKind::network, "downloading kernel archive " + url + ": " + why,
-         "check the URL and the network");
+    if (!retryable(r) || attempt == kAttempts) break;
+    auto delay = std::chrono::milliseconds(500) * (1 << (attempt - 1));
+    spdlog::debug("{}: {}; retrying in {} ms", what,
+                  r.failure == TransportFailure::none ? status_text(r.status) : r.failure_text, delay.count());
+    for (auto until = std::chrono::steady_clock::now() + delay; std::chrono::steady_clock::now() < until;) {
+      if (interrupted()) give_up(ErrorKind::interrupted, "interrupted", "");
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
   }
-  std::string got = md.hex();
+  if (r.failure != TransportFailure::none)
+    give_up(ErrorKind::network, what + ": " + r.failure_text, "check the URL and the network");
+  if (r.status != 200 && !(r.status == 0 && url.rfind("file://", 0) == 0))
+    give_up(ErrorKind::network, what + ": " + status_text(r.status), "check the URL and the network");
+  ::close(fd);
+  std::string got = sink.sha.finish().substr(7);
   if (got != want) {
     ::unlink(dest.c_str());
     fail(ErrorKind::invalid_input,

@@ -35,7 +35,81 @@ bool shrink(const std::string& path, uint64_t size) {
   return true;
 }
 
+// Entries in all layers (a pass over the tar headers, data skipped).
+uint64_t count_entries(const std::vector<Layer>& layers) {
+  uint64_t n = 0;
+  for (const auto& l : layers) {
+    LayerReader r(l);
+    while (r.next()) ++n;
+  }
+  return n;
+}
+
+// One build attempt: the writer, every layer, then the shrink and journal.
+void write_image(const std::vector<Layer>& layers, const std::string& out, const ext4::WriterOptions& wo,
+                 const BuildOptions& options, bool may_shrink, BuildStats& stats) {
+  ext4::Writer w(out, wo);
+  uint64_t entries = 0;
+  for (uint32_t i = 0; i < layers.size(); ++i) {
+    LayerReader r(layers[i]);
+    apply_layer(w, r, layers[i], i, options.progress, &entries);
+    stats.compressed_bytes += r.bytes_read();
+  }
+  // A default-size image may be shrunk: it gets its journal afterwards,
+  // sized for the final image (reopening it costs an fsync, so only then).
+  uint64_t target = 0;
+  auto keep_size = [&](const ext4::WriterStats& s) {
+    if (!may_shrink) return true;
+    target = ext4::default_image_size(s.content_bytes, s.inodes_used);
+    // Within 1/8 of the target is close enough (the image is sparse).
+    return target + target / 8 >= s.image_size;
+  };
+  stats.fs = w.finish(keep_size);
+  stats.layers = static_cast<uint32_t>(layers.size());
+  if (may_shrink && !keep_size(stats.fs)) {
+    if (shrink(out, target)) stats.fs.image_size = target;
+    if (options.journal) ext4::add_journal(out, wo.timestamp);
+  }
+  if (options.sync) {
+    // resize2fs and add_journal wrote after the writer's fsync.
+    int fd = ::open(out.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd >= 0) {
+      fsync(fd);
+      ::close(fd);
+    }
+  }
+}
+
 }  // namespace
+
+void check_build_size(uint64_t size, const std::vector<std::pair<std::string, uint64_t>>& layers) {
+  ext4::check_image_size(size);
+  for (const auto& [name, bytes] : layers) {
+    if (bytes <= size) continue;
+    fail(ErrorKind::invalid_input,
+         "image size " + std::to_string(size / ext4::kMiB) + " MiB is smaller than layer " + name + " (" +
+             std::to_string((bytes + ext4::kMiB - 1) / ext4::kMiB) + " MiB compressed)",
+         "give a larger size, or leave it out for the default (sized by the content)");
+  }
+}
+
+uint64_t initial_image_size(const std::vector<Layer>& layers) {
+  uint64_t estimate = 0;
+  bool known = true;
+  for (const auto& l : layers) {
+    uint64_t s = uncompressed_size(l);
+    if (!s) known = false;
+    estimate = std::min(estimate + std::min(s, kStreamSize), kStreamSize);  // no overflow
+  }
+  // 4 x the tar bytes: room for small files' block rounding, and an inode
+  // per 2 KiB of tar. Most images (up to 256 MiB of tar) end at 1 GiB
+  // right away, without the shrink (whose fsync costs a disk write).
+  uint64_t size = known ? std::max<uint64_t>(4 * estimate, ext4::kGiB) : kStreamSize;
+  // Sizes come from the layers' own headers, which a hostile image
+  // controls (a zstd frame may claim 8 TiB): never start larger than for a
+  // stream; the shrink at the end sizes the image by what it holds.
+  return round_up(std::min(size, kStreamSize), ext4::kMiB);
+}
 
 BuildStats build_image(const std::vector<Layer>& layers, const std::string& out,
                        const BuildOptions& options) {
@@ -58,51 +132,25 @@ BuildStats build_image(const std::vector<Layer>& layers, const std::string& out,
   if (options.size) {
     wo.size = *options.size;
   } else {
-    uint64_t estimate = 0;
-    bool known = true;
-    for (const auto& l : layers) {
-      uint64_t s = uncompressed_size(l);
-      if (!s) known = false;
-      estimate += s;
-    }
-    // 4 x the tar bytes: room for small files' block rounding, and an inode
-    // per 2 KiB of tar. Most images (up to 256 MiB of tar) end at 1 GiB
-    // right away, without the shrink (whose fsync costs a disk write).
-    wo.size = known ? std::max<uint64_t>(4 * estimate, ext4::kGiB) : kStreamSize;
-    wo.size = round_up(wo.size, ext4::kMiB);
+    wo.size = initial_image_size(layers);
     may_shrink = true;
   }
   spdlog::debug("building {} from {} layer(s), {} MiB", out, layers.size(), wo.size / ext4::kMiB);
   try {
-    ext4::Writer w(out, wo);
-    uint64_t entries = 0;
-    for (uint32_t i = 0; i < layers.size(); ++i) {
-      LayerReader r(layers[i]);
-      apply_layer(w, r, layers[i], i, options.progress, &entries);
-      stats.compressed_bytes += r.bytes_read();
-    }
-    // A default-size image may be shrunk: it gets its journal afterwards,
-    // sized for the final image (reopening it costs an fsync, so only then).
-    uint64_t target = 0;
-    auto keep_size = [&](const ext4::WriterStats& s) {
-      if (!may_shrink) return true;
-      target = ext4::default_image_size(s.content_bytes, s.inodes_used);
-      // Within 1/8 of the target is close enough (the image is sparse).
-      return target + target / 8 >= s.image_size;
-    };
-    stats.fs = w.finish(keep_size);
-    stats.layers = static_cast<uint32_t>(layers.size());
-    if (may_shrink && !keep_size(stats.fs)) {
-      if (shrink(out, target)) stats.fs.image_size = target;
-      if (options.journal) ext4::add_journal(out, wo.timestamp);
-    }
-    if (options.sync) {
-      // resize2fs and add_journal wrote after the writer's fsync.
-      int fd = ::open(out.c_str(), O_RDWR | O_CLOEXEC);
-      if (fd >= 0) {
-        fsync(fd);
-        ::close(fd);
-      }
+    try {
+      write_image(layers, out, wo, options, may_shrink, stats);
+    } catch (const ext4::OutOfInodes& e) {
+      // Many tiny entries (about 1 per 2 KiB of tar or more): with the size
+      // left to banger, build once more with an inode for each entry.
+      bool rereadable = true;
+      for (const auto& l : layers) rereadable = rereadable && l.fd < 0;
+      if (!may_shrink || !rereadable) throw Error(e.kind(), e.message(), e.hint());
+      uint64_t entries = count_entries(layers);
+      uint64_t size = round_up(std::max(wo.size, ext4::default_image_size(0, entries)), ext4::kMiB);
+      spdlog::debug("{}: out of inodes; building again for {} entries ({} MiB)", out, entries, size / ext4::kMiB);
+      wo.size = size;
+      stats = {};
+      write_image(layers, out, wo, options, may_shrink, stats);
     }
   } catch (...) {
     ::unlink(out.c_str());

@@ -20,11 +20,21 @@ ext4::Timespec ts(bool set, time_t sec, long nsec, const ext4::Timespec& fallbac
   return ext4::Timespec{static_cast<int64_t>(sec), static_cast<uint32_t>(nsec)};
 }
 
-ext4::Meta meta_of(archive_entry* e) {
+// A tar number that must fit ext4's 32-bit field: refused, never wrapped
+// (a gid of 2^32 would become 0, root's group).
+uint32_t id_of(la_int64_t v, const char* what, const std::string& path) {
+  if (v < 0 || v > 0xffffffffLL)
+    fail(ErrorKind::invalid_input,
+         "/" + path + ": " + what + " " + std::to_string(v) + " is out of range (0 to 4294967295)",
+         "the layer is malformed or malicious; nothing of it was applied");
+  return static_cast<uint32_t>(v);
+}
+
+ext4::Meta meta_of(archive_entry* e, const std::string& path) {
   ext4::Meta m;
   m.mode = static_cast<uint32_t>(archive_entry_perm(e)) & 07777;
-  m.uid = static_cast<uint32_t>(archive_entry_uid(e));
-  m.gid = static_cast<uint32_t>(archive_entry_gid(e));
+  m.uid = id_of(archive_entry_uid(e), "uid", path);
+  m.gid = id_of(archive_entry_gid(e), "gid", path);
   m.mtime = ts(archive_entry_mtime_is_set(e), archive_entry_mtime(e),
                archive_entry_mtime_nsec(e), {});
   m.atime = ts(archive_entry_atime_is_set(e), archive_entry_atime(e),
@@ -44,23 +54,19 @@ ext4::Meta meta_of(archive_entry* e) {
 
 void copy_data(ext4::Writer& w, LayerReader& r, const std::string& path, uint64_t size,
                const std::function<void()>& tick) {
-  static const char zeros[65536] = {};
   uint64_t pos = 0;
   const void* buf = nullptr;
   size_t len = 0;
   int64_t off = 0;
-  auto fill_to = [&](uint64_t target) {
-    while (pos < target) {
-      size_t n = static_cast<size_t>(std::min<uint64_t>(sizeof zeros, target - pos));
-      w.write(zeros, n);
-      pos += n;
-    }
+  auto fill_to = [&](uint64_t target) {  // a hole of a sparse file stays one
+    if (target > pos) w.skip(target - pos);
+    pos = std::max(pos, target);
   };
   while (r.data(&buf, &len, &off)) {
     if (off < 0 || static_cast<uint64_t>(off) < pos) {
       fail(ErrorKind::invalid_input, "/" + path + ": sparse file data out of order");
     }
-    fill_to(static_cast<uint64_t>(off));  // a hole of a sparse file
+    fill_to(static_cast<uint64_t>(off));
     w.write(buf, len);
     pos += len;
     tick();
@@ -94,7 +100,7 @@ void apply_entry(ext4::Writer& w, LayerReader& r, archive_entry* e, uint32_t ind
     w.link(path, clean_tar_path(link));
     return;
   }
-  ext4::Meta m = meta_of(e);
+  ext4::Meta m = meta_of(e, path);
   switch (archive_entry_filetype(e)) {
     case AE_IFDIR:
       m.type = ext4::FileType::directory;
@@ -103,7 +109,17 @@ void apply_entry(ext4::Writer& w, LayerReader& r, archive_entry* e, uint32_t ind
     case AE_IFREG: {
       m.type = ext4::FileType::regular;
       la_int64_t size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
-      w.begin_file(path, m, static_cast<uint64_t>(size));
+      if (size < 0) fail(ErrorKind::invalid_input, "/" + path + ": negative size");
+      // A sparse entry keeps its holes: blocks only under its data.
+      std::vector<ext4::Writer::DataRange> map;
+      if (archive_entry_sparse_reset(e) > 0) {
+        la_int64_t off = 0, len = 0;
+        while (archive_entry_sparse_next(e, &off, &len) == ARCHIVE_OK) {
+          if (off < 0 || len < 0) fail(ErrorKind::invalid_input, "/" + path + ": negative sparse map entry");
+          map.push_back({static_cast<uint64_t>(off), static_cast<uint64_t>(len)});
+        }
+      }
+      w.begin_file(path, m, static_cast<uint64_t>(size), map.empty() ? nullptr : &map);
       copy_data(w, r, path, static_cast<uint64_t>(size), tick);
       w.end_file();
       return;
@@ -118,8 +134,18 @@ void apply_entry(ext4::Writer& w, LayerReader& r, archive_entry* e, uint32_t ind
     case AE_IFBLK:
       m.type = archive_entry_filetype(e) == AE_IFCHR ? ext4::FileType::char_device
                                                      : ext4::FileType::block_device;
-      m.dev_major = static_cast<uint32_t>(archive_entry_rdevmajor(e));
-      m.dev_minor = static_cast<uint32_t>(archive_entry_rdevminor(e));
+      {
+        // Linux device numbers: 12-bit major, 20-bit minor (what ext4's
+        // inode encoding holds); anything larger would silently alias.
+        uint64_t major = archive_entry_rdevmajor(e), minor = archive_entry_rdevminor(e);
+        if (major > 0xfff || minor > 0xfffff)
+          fail(ErrorKind::invalid_input,
+               "/" + path + ": device " + std::to_string(major) + ":" + std::to_string(minor) +
+                   " is out of range (major up to 4095, minor up to 1048575)",
+               "the layer is malformed or malicious; nothing of it was applied");
+        m.dev_major = static_cast<uint32_t>(major);
+        m.dev_minor = static_cast<uint32_t>(minor);
+      }
       w.mknod(path, m);
       return;
     case AE_IFIFO:
@@ -156,6 +182,8 @@ void apply_layer(ext4::Writer& w, LayerReader& r, const Layer& layer, uint32_t i
       ++count;
       if (entries) ++*entries;
     }
+  } catch (const ext4::OutOfInodes&) {
+    throw;  // as it is: the build may retry with more inodes
   } catch (const Error& err) {
     if (err.kind() == ErrorKind::interrupted) throw;
     if (err.message().rfind("layer ", 0) == 0) throw;  // already names the layer

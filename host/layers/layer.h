@@ -14,6 +14,9 @@ struct Layer {
   Compression compression = Compression::detect;
   // Names the layer in errors ("sha256:..."); the path (or "stream") if empty.
   std::string digest;
+  // The digest of the uncompressed tar the image config promises (its
+  // rootfs.diff_ids entry); checked against what the layer really holds.
+  std::string diff_id;
 
   std::string name() const {
     if (!digest.empty()) return digest;

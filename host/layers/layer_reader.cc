@@ -14,7 +14,10 @@
 #include <thread>
 #include <vector>
 
+#include "host/core/archive_reader.h"
 #include "host/core/error.h"
+#include "host/core/sha256.h"
+#include "host/layers/decompress.h"
 
 namespace banger::layers {
 namespace {
@@ -37,55 +40,85 @@ struct LayerReader::Pipe {
   std::vector<char> current;  // the chunk the tar parser is reading
   std::atomic<uint64_t> consumed{0};
   std::thread thread;
+  Sha256 sha;
+  std::string digest;  // of the decompressed stream, once done (when hashing)
+  struct Cancelled {};
 
   ~Pipe() { stop(); }
 
-  void produce(int fd) {
-    archive* a = archive_read_new();
-    archive_read_support_filter_all(a);
-    archive_read_support_format_raw(a);
+  // Reads the compressed stream, decompresses it strictly (decompress.h)
+  // and hashes the output, in chunks of kChunk.
+  void produce(int fd, Compression c, bool hash) {
     std::string err;
-    archive_entry* e = nullptr;
-    if (archive_read_open_fd(a, fd, 1 << 20) != ARCHIVE_OK ||
-        archive_read_next_header(a, &e) != ARCHIVE_OK) {
-      err = archive_error_string(a) ? archive_error_string(a) : "cannot read the stream";
-    }
-    while (err.empty()) {
-      std::vector<char> buf;
-      {
+    try {
+      Decompressor dec(c);
+      std::vector<char> out;
+      auto take = [&](bool final) {
+        if (out.empty() && !final) return;
+        if (hash && !out.empty()) sha.update(out.data(), out.size());
         std::unique_lock lk(mu);
-        if (cancelled) break;
+        cv.wait(lk, [&] { return cancelled || full.size() < kQueueChunks; });
+        if (cancelled) throw Cancelled{};
+        if (!out.empty()) full.push_back(std::move(out));
+        cv.notify_all();
+        out = {};
         if (!spare.empty()) {
-          buf = std::move(spare.back());
+          out = std::move(spare.back());
           spare.pop_back();
         }
-      }
-      buf.resize(kChunk);
-      size_t used = 0;
-      while (used < kChunk) {
-        la_ssize_t n = archive_read_data(a, buf.data() + used, kChunk - used);
+        out.clear();
+        out.reserve(kChunk);
+      };
+      auto sink = [&](const char* data, size_t size) {
+        while (size) {
+          size_t n = std::min(size, kChunk - out.size());
+          out.insert(out.end(), data, data + n);
+          data += n, size -= n;
+          if (out.size() == kChunk) take(false);
+        }
+      };
+      out.reserve(kChunk);
+      std::vector<char> in(kChunk);
+      uint64_t total = 0;
+      for (;;) {
+        ssize_t n = ::read(fd, in.data(), in.size());
         if (n < 0) {
-          err = archive_error_string(a) ? archive_error_string(a) : "decompression failed";
-          break;
+          if (errno == EINTR) continue;
+          fail_errno("reading the layer");
         }
         if (n == 0) break;
-        used += static_cast<size_t>(n);
+        total += static_cast<uint64_t>(n);
+        consumed = total;
+        dec.feed(in.data(), static_cast<size_t>(n), sink);
       }
-      consumed = static_cast<uint64_t>(archive_filter_bytes(a, -1));
-      if (!err.empty() || used == 0) break;
-      buf.resize(used);
-      std::unique_lock lk(mu);
-      cv.wait(lk, [&] { return cancelled || full.size() < kQueueChunks; });
-      if (cancelled) break;
-      full.push_back(std::move(buf));
-      cv.notify_all();
-      if (used < kChunk) break;  // end of stream
+      dec.finish(sink);
+      take(true);
+      if (hash) digest = sha.finish();
+    } catch (const Cancelled&) {
+    } catch (const Error& e) {
+      err = e.message();
+    } catch (const std::exception& e) {
+      err = e.what();
     }
-    archive_read_free(a);
     std::unique_lock lk(mu);
-    error = err;
+    error = err.empty() && !cancelled ? "" : err;
     done = true;
     cv.notify_all();
+  }
+
+  // The tar parser has ended: reads (and hashes) the rest of the stream so
+  // that the diff_id covers all of it and a bad trailer still fails.
+  void drain() {
+    std::unique_lock lk(mu);
+    if (!current.empty()) spare.push_back(std::move(current));
+    current.clear();
+    for (;;) {
+      cv.wait(lk, [&] { return !full.empty() || done; });
+      if (full.empty()) return;
+      spare.push_back(std::move(full.front()));
+      full.pop_front();
+      cv.notify_all();
+    }
   }
 
   static la_ssize_t read_cb(archive*, void* client, const void** out) {
@@ -162,7 +195,6 @@ LayerReader::LayerReader(const Layer& layer) : layer_(layer) {
   Compression c = layer.compression;
   if (layer.fd >= 0) {
     fd_ = layer.fd;
-    if (c == Compression::detect) c = Compression::gzip;  // anything: the thread detects
   } else {
     fd_ = ::open(layer.path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) fail_errno("layer " + layer_.name() + ": opening " + layer.path);
@@ -172,23 +204,24 @@ LayerReader::LayerReader(const Layer& layer) : layer_(layer) {
     posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
     if (c == Compression::detect) c = sniff_compression(layer.path);
   }
-  tar_ = archive_read_new();
-  archive_read_support_format_tar(tar_);
+  // A plain tar whose diff_id is its own (verified) blob digest needs no
+  // second hash; anything else that is checked goes through the pipe.
+  bool hash = !layer.diff_id.empty() && !(c == Compression::none && layer.diff_id == layer.digest);
+  tar_ = std::make_unique<ArchiveReader>(ArchiveReader::Format::tar, false);  // decompression is ours
   int rc;
-  if (c == Compression::none) {
-    rc = archive_read_open_fd(tar_, fd_, 1 << 20);
+  if (c == Compression::none && !hash) {
+    rc = tar_->open_fd(fd_) ? ARCHIVE_OK : ARCHIVE_FATAL;
   } else {
     pipe_ = std::make_unique<Pipe>();
     int fd = fd_;
-    pipe_->thread = std::thread([p = pipe_.get(), fd] { p->produce(fd); });
-    rc = archive_read_open(tar_, pipe_.get(), nullptr, &Pipe::read_cb, nullptr);
+    pipe_->thread = std::thread([p = pipe_.get(), fd, c, hash] { p->produce(fd, c, hash); });
+    rc = tar_->open_callback(pipe_.get(), &Pipe::read_cb) ? ARCHIVE_OK : ARCHIVE_FATAL;
   }
   if (rc != ARCHIVE_OK) fail_archive("reading");
 }
 
 LayerReader::~LayerReader() {
   if (pipe_) pipe_->stop();
-  if (tar_) archive_read_free(tar_);
   if (own_fd_ && fd_ >= 0) ::close(fd_);
 }
 
@@ -198,25 +231,27 @@ void LayerReader::fail_archive(const char* what) {
     std::unique_lock lk(pipe_->mu);
     if (pipe_->done && !pipe_->error.empty()) msg = pipe_->error;
   }
-  if (msg.empty()) msg = archive_error_string(tar_) ? archive_error_string(tar_) : "unreadable tar";
+  if (msg.empty()) msg = tar_->error("unreadable tar");
   std::string where = what;
   if (!current_.empty()) where += " /" + current_;
   fail(ErrorKind::invalid_input, "layer " + layer_.name() + ": " + where + ": " + msg, kHint);
 }
 
 archive_entry* LayerReader::next() {
+  if (ended_) return nullptr;
   archive_entry* e = nullptr;
-  int rc = archive_read_next_header(tar_, &e);
+  int rc = archive_read_next_header(tar_->get(), &e);
   if (rc == ARCHIVE_EOF) {
-    // A stream that ends without its tar end marker is as bad as a cut one.
-    if (pipe_) {
-      std::unique_lock lk(pipe_->mu);
-      if (pipe_->done && !pipe_->error.empty()) {
-        lk.unlock();
-        fail_archive("reading");
-      }
-    }
+    finish();
     return nullptr;
+  }
+  if (rc == ARCHIVE_WARN) {
+    // libarchive goes on after some header damage with a warning, e.g. a pax
+    // header over its limit: the entry then silently takes its ustar name.
+    // Only a name it cannot convert to the locale (bytes kept as they are)
+    // is harmless.
+    const char* w = archive_error_string(tar_->get());
+    if (!w || !std::strstr(w, "can't be converted")) fail_archive("reading");
   }
   if (rc == ARCHIVE_OK || rc == ARCHIVE_WARN) {
     const char* name = archive_entry_pathname(e);
@@ -227,9 +262,35 @@ archive_entry* LayerReader::next() {
   fail_archive("reading");
 }
 
+void LayerReader::finish() {
+  ended_ = true;
+  // libarchive takes a stream that stops at a block boundary as the end;
+  // a tar ends with zero blocks, so without them the layer was cut short.
+  // (At the end marker libarchive consumes it: its position moves past the
+  // header position; at a bare end of data it does not.)
+  bool marker = archive_filter_bytes(tar_->get(), 0) > archive_read_header_position(tar_->get());
+  current_.clear();  // what fails now is the stream, not an entry
+  if (pipe_) {
+    pipe_->drain();
+    std::unique_lock lk(pipe_->mu);
+    if (!pipe_->error.empty()) {
+      lk.unlock();
+      fail_archive("reading");
+    }
+  }
+  if (!marker)
+    fail(ErrorKind::invalid_input,
+         "layer " + layer_.name() + ": the tar ends without its end-of-archive blocks (truncated)", kHint);
+  if (pipe_ && !layer_.diff_id.empty() && pipe_->digest != layer_.diff_id)
+    fail(ErrorKind::invalid_input,
+         "layer " + layer_.name() + ": its uncompressed content is " + pipe_->digest +
+             ", but the image config's diff_id says " + layer_.diff_id,
+         "the image's layers do not match its config (corrupt or tampered with); nothing was published");
+}
+
 bool LayerReader::data(const void** buf, size_t* len, int64_t* offset) {
   la_int64_t off = 0;
-  int rc = archive_read_data_block(tar_, buf, len, &off);
+  int rc = archive_read_data_block(tar_->get(), buf, len, &off);
   *offset = off;
   if (rc == ARCHIVE_EOF) return false;
   if (rc == ARCHIVE_OK || rc == ARCHIVE_WARN) return true;
@@ -238,7 +299,7 @@ bool LayerReader::data(const void** buf, size_t* len, int64_t* offset) {
 
 uint64_t LayerReader::bytes_read() const {
   if (pipe_) return pipe_->consumed.load();
-  return static_cast<uint64_t>(archive_filter_bytes(tar_, -1));
+  return static_cast<uint64_t>(archive_filter_bytes(tar_->get(), -1));
 }
 
 }  // namespace banger::layers

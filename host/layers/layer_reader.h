@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "host/core/archive_reader.h"
 #include "host/layers/layer.h"
 
 namespace banger::layers {
@@ -24,7 +25,8 @@ class LayerReader {
   LayerReader& operator=(const LayerReader&) = delete;
 
   // The next entry, or nullptr at the end. Errors (corrupt or truncated
-  // data) throw invalid_input naming the layer.
+  // data, a bad gzip CRC, a tar without its end blocks, a diff_id that does
+  // not match) throw invalid_input naming the layer.
   archive_entry* next();
   // The current entry's next data block (zero-copy); false at its end.
   // `offset` may jump ahead over holes of sparse files.
@@ -36,12 +38,14 @@ class LayerReader {
  private:
   struct Pipe;
   [[noreturn]] void fail_archive(const char* what);
+  void finish();  // at the tar's end: the checks of the whole stream
+  bool ended_ = false;
   Layer layer_;
   int fd_ = -1;
   bool own_fd_ = false;
   uint64_t total_ = 0;
-  archive* tar_ = nullptr;
-  std::unique_ptr<Pipe> pipe_;  // set when a decompression thread runs
+  std::unique_ptr<ArchiveReader> tar_;
+  std::unique_ptr<Pipe> pipe_;  // set when a decompression thread runs; stopped before tar_ goes
   std::string current_;         // the entry being read, for errors
 };
 

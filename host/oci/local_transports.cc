@@ -12,6 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "host/core/archive_reader.h"
 #include "host/core/error.h"
 #include "host/core/fs.h"
 #include "host/core/interrupt.h"
@@ -148,6 +149,7 @@ PulledImage resolve(const Ref& ref, const std::string& index_body, const std::st
   PulledImage img = make_image(ref, manifest_digest, manifest, config, checked, where);
   if (by_platform && chosen) img.platform = *chosen;
   img.index_digest = index_digest;
+  if (o.before_layers) o.before_layers(manifest);
   for (const auto& l : manifest.layers) {
     bool cached = cache.contains(l.digest);
     if (!cached) import(l);
@@ -193,23 +195,16 @@ PulledImage pull_layout_dir(const Ref& ref, const PullOptions& o) {
 class TarReader {
  public:
   TarReader(const std::string& path, std::string where) : where_(std::move(where)) {
-    a_ = archive_read_new();
-    archive_read_support_format_tar(a_);
-    archive_read_support_format_gnutar(a_);
-    archive_read_support_filter_all(a_);
-    if (archive_read_open_filename(a_, path.c_str(), 1 << 17) != ARCHIVE_OK) {
-      std::string msg = archive_error_string(a_) ? archive_error_string(a_) : "cannot open";
-      int e = archive_errno(a_);
-      archive_read_free(a_);
-      fail(e == ENOENT ? ErrorKind::not_found : ErrorKind::invalid_input, where_ + ": " + msg,
+    if (!a_.open_file(path, 1 << 17)) {
+      int e = archive_errno(a_.get());
+      fail(e == ENOENT ? ErrorKind::not_found : ErrorKind::invalid_input, where_ + ": " + a_.error("cannot open"),
            "the archive must be a tar file");
     }
   }
-  ~TarReader() { archive_read_free(a_); }
   // false at the end
   bool next(std::string* name, int64_t* size, bool* regular, std::string* link) {
     archive_entry* e = nullptr;
-    int r = archive_read_next_header(a_, &e);
+    int r = archive_read_next_header(a_.get(), &e);
     if (r == ARCHIVE_EOF) return false;
     if (r < ARCHIVE_WARN) fail(ErrorKind::invalid_input, where_ + ": " + error(), "the archive is corrupt");
     std::string n = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
@@ -224,7 +219,7 @@ class TarReader {
     return true;
   }
   ssize_t read(char* buf, size_t n) {
-    la_ssize_t r = archive_read_data(a_, buf, n);
+    la_ssize_t r = archive_read_data(a_.get(), buf, n);
     if (r < 0) fail(ErrorKind::invalid_input, where_ + ": " + error(), "the archive is truncated or corrupt");
     return r;
   }
@@ -240,8 +235,8 @@ class TarReader {
   }
 
  private:
-  std::string error() { return archive_error_string(a_) ? archive_error_string(a_) : "read error"; }
-  archive* a_;
+  std::string error() { return a_.error("read error"); }
+  ArchiveReader a_{ArchiveReader::Format::tar, true};
   std::string where_;
 };
 

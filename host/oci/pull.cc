@@ -169,6 +169,7 @@ PulledImage pull_registry(const Ref& ref, const PullOptions& o) {
   if (from_index) img.platform = chosen;
   img.index_digest = index_digest;
 
+  if (o.before_layers) o.before_layers(m);
   std::vector<Descriptor> todo;
   for (const auto& l : m.layers) {
     bool queued = false;
@@ -220,8 +221,19 @@ PulledImage make_image(const Ref& ref, const std::string& manifest_digest, const
              " layers but the manifest has " + std::to_string(manifest.layers.size()),
          "the image is malformed; rebuild or re-push it");
   BlobCache cache(options.cache_dir);
-  for (const auto& l : manifest.layers)
+  const nlohmann::json* diff_ids = nullptr;
+  if (rootfs != img.config.end() && rootfs->is_object() && rootfs->contains("diff_ids") &&
+      (*rootfs)["diff_ids"].is_array())
+    diff_ids = &(*rootfs)["diff_ids"];
+  for (size_t i = 0; i < manifest.layers.size(); i++) {
+    const auto& l = manifest.layers[i];
     img.layers.push_back({l.digest, l.size, l.media_type, layer_compression(l.media_type), cache.path(l.digest)});
+    if (!diff_ids) continue;
+    const auto& d = (*diff_ids)[i];
+    std::string what = "config " + manifest.config.digest + " diff_id " + std::to_string(i + 1);
+    validate_digest(d.is_string() ? d.get<std::string>() : std::string(), what);
+    img.layers.back().diff_id = d.get<std::string>();
+  }
   return img;
 }
 

@@ -26,6 +26,10 @@ struct PulledLayer {
   std::string media_type;
   Compression compression = Compression::none;
   std::filesystem::path path;  // in the blob cache
+  // The config's rootfs.diff_ids entry: the digest of the uncompressed tar,
+  // checked when the layer is applied (host/layers). Empty if the config
+  // has none.
+  std::string diff_id;
 };
 
 struct PulledImage {
@@ -55,6 +59,10 @@ struct PullOptions {
   int parallel = 4;                                 // layer downloads at once
   std::chrono::milliseconds timeout{std::chrono::hours(1)};  // the whole pull
   RetryPolicy retry;
+  // Called with the verified manifest before any layer is downloaded (or
+  // copied): a check that throws stops the pull there (a --size that
+  // cannot hold the image).
+  std::function<void(const Manifest&)> before_layers;
 };
 
 // Errors carry the ref: "pulling 127.0.0.1:5000/a:b: manifest unknown".

@@ -116,14 +116,24 @@ std::chrono::milliseconds retry_after(const Headers& h) {
   if (it == h.end()) return std::chrono::milliseconds(0);
   const std::string& v = it->second;
   if (!v.empty() && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
-    return std::chrono::seconds(std::min<long long>(std::stoll(v.substr(0, 9)), 86400));
+    return std::chrono::seconds(std::stoll(v.substr(0, 9)));  // up to 31 years: shown as asked, then refused
   time_t when = curl_getdate(v.c_str(), nullptr);
   if (when < 0) return std::chrono::milliseconds(0);
   time_t now = time(nullptr);
   return std::chrono::seconds(when > now ? when - now : 0);
 }
 
+std::string seconds_text(std::chrono::milliseconds d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + " s";
+}
+
 [[noreturn]] void fail_transport(const Endpoint& ep, const HttpResult& r, const std::string& what, int attempts) {
+  // After a redirect the host that failed is not the registry: name both.
+  std::string reg = host_port(ep);
+  std::string at = url_host_port(r.url);
+  if (at.empty()) at = reg;
+  bool moved = at != reg;
+  std::string via = moved ? " (redirected there by " + reg + ")" : "";
   switch (r.failure) {
     case TransportFailure::interrupted:
       fail(ErrorKind::interrupted, "interrupted", "the pull was cancelled with Ctrl-C; finished blobs stay cached");
@@ -131,20 +141,97 @@ std::chrono::milliseconds retry_after(const Headers& h) {
       fail(ErrorKind::interrupted, "cancelled", "another part of the pull failed");
     case TransportFailure::deadline:
       fail(ErrorKind::network, what + ": gave up at the pull's deadline",
-           "the registry at " + host_port(ep) + " is too slow; try again or raise the pull timeout");
+           "the registry at " + at + " is too slow; try again or raise the pull timeout");
     case TransportFailure::connect:
-      fail(ErrorKind::network, "cannot connect to " + host_port(ep) + ": " + r.failure_text,
-           "check that a registry is running and reachable at " + host_port(ep) +
-               " and that the image reference names the right host and port");
+      fail(ErrorKind::network, "cannot connect to " + at + via + ": " + r.failure_text,
+           moved ? "the registry at " + reg + " sent banger to " + at +
+                       ", which does not answer; the registry's storage or redirect setup is broken"
+                 : "check that a registry is running and reachable at " + at +
+                       " and that the image reference names the right host and port");
     case TransportFailure::tls:
-      fail(ErrorKind::network, what + ": TLS with " + host_port(ep) + ": " + r.failure_text,
-           "if this registry has no valid certificate, list \"" + ep.host +
-               "\" as an insecure registry in banger's config (plain HTTP)");
+      fail(ErrorKind::network, what + ": TLS with " + at + via + ": " + r.failure_text,
+           moved ? "the registry at " + reg + " redirected to " + at + ", whose certificate is not trusted"
+                 : "if this registry has no valid certificate, list \"" + ep.host +
+                       "\" as an insecure registry in banger's config (plain HTTP)");
+    case TransportFailure::protocol:
+      fail(ErrorKind::network, what + ": " + r.failure_text + " (at " + at + via + ")",
+           "the server at " + at + " does not answer like a registry (banger does not retry this); "
+           "check the registry's address and configuration");
     default:
       fail(ErrorKind::network,
-           what + ": " + r.failure_text + " (gave up after " + std::to_string(attempts) + " attempts)",
-           "the connection to " + host_port(ep) + " keeps failing; check the network and try again");
+           what + ": " + r.failure_text + (moved ? " at " + at + via : "") + " (gave up after " +
+               std::to_string(attempts) + " attempts)",
+           "the connection to " + at + " keeps failing; check the network and try again");
   }
+}
+
+// Why a wait before a retry was cut short, as a transfer failure.
+HttpResult stopped(const TransferControl& control) {
+  HttpResult r;
+  r.failure = interrupted()                               ? TransportFailure::interrupted
+              : (control.abort && control.abort->load()) ? TransportFailure::cancelled
+                                                          : TransportFailure::deadline;
+  return r;
+}
+
+// Waits before a retry; Ctrl-C (exit 130), the abort flag or the deadline
+// during the wait fail the way a transfer stopped by them does.
+void wait_retry(std::chrono::milliseconds d, const TransferControl& control, const Endpoint& ep,
+                const std::string& what, int attempts) {
+  if (!sleep_for(d, control)) fail_transport(ep, stopped(control), what, attempts);
+}
+
+// The pause before the retry that follows `attempt` (1-based). A retryable
+// answer's Retry-After is honoured up to the policy's cap, counting what this
+// request already waited: a registry asking for more fails now, clearly,
+// rather than holding the pull for minutes.
+std::chrono::milliseconds retry_delay(const RetryPolicy& p, int attempt, const HttpResult* r,
+                                      std::chrono::milliseconds& waited, const Endpoint& ep,
+                                      const std::string& what) {
+  auto delay = std::min(p.initial_backoff * (1 << std::min(attempt - 1, 16)), p.max_backoff);
+  if (r) {
+    auto ra = retry_after(r->headers);
+    if (ra > delay) {
+      if (waited + ra > p.max_retry_after)
+        fail(ErrorKind::network,
+             what + ": " + status_text(r->status) + ", and the registry asks to wait " + seconds_text(ra) +
+                 " more (banger waits at most " + seconds_text(p.max_retry_after) + ")",
+             "the registry at " + host_port(ep) + " is rate-limiting or overloaded; try again later");
+      delay = ra;
+    }
+  }
+  waited += delay;
+  return delay;
+}
+
+// Where the user's credentials may go for a token: an https realm (as docker
+// and containers/image do), or, when banger already speaks plain http to the
+// registry (loopback, or listed insecure), a realm on that same host. An
+// https registry never has its token exchange downgraded to plain http, with
+// or without credentials: a token fetched in clear could be swapped.
+void check_realm(const Endpoint& ep, const std::string& realm, bool creds, const std::string& what,
+                 const std::string& config) {
+  bool realm_https = realm.rfind("https://", 0) == 0;
+  bool realm_http = realm.rfind("http://", 0) == 0;
+  bool ep_https = ep.base.rfind("https://", 0) == 0;
+  std::string reg = host_port(ep);
+  std::string shown = realm.substr(0, 200);
+  if (!realm_https && !realm_http)
+    fail(ErrorKind::auth, what + ": token realm \"" + shown + "\" refused: not an http(s) URL",
+         "the registry at " + reg + " sent a malformed WWW-Authenticate challenge");
+  if (realm_http && ep_https)
+    fail(ErrorKind::auth,
+         what + ": token realm " + shown + " refused: plain http for a registry reached over https",
+         "the registry at " + reg +
+             " wants its token fetched over plain http, which would expose it; its token realm must be an "
+             "https URL");
+  if (realm_http && creds && url_host(realm) != url_host(ep.base))
+    fail(ErrorKind::auth,
+         what + ": token realm " + shown + " refused: banger does not send the credentials for " + ep.host +
+             " to another host (" + url_host_port(realm) + ") over plain http",
+         "the registry at " + reg +
+             " hands its logins to another host; if that is expected, give it an https token realm, or "
+             "remove the credentials for " + ep.host + " from " + config + " to pull anonymously");
 }
 
 // Writes a blob body into the cache writer, resuming only on a matching 206.
@@ -272,32 +359,43 @@ void RegistryClient::authenticate(HttpSession& http, const Endpoint& ep, const H
   std::string url = realm + (realm.find('?') == std::string::npos ? "?" : "&");
   if (c.params.count("service")) url += "service=" + url_escape(c.params["service"]) + "&";
   url += "scope=" + url_escape(scope);
+  std::string config = docker_config_.empty() ? std::string("~/.docker/config.json") : docker_config_;
+  check_realm(ep, realm, creds.has_value(), what, config);
   std::vector<std::string> headers;
   if (creds) headers.push_back("Authorization: " + basic);
   std::string token_what = what + ": token from " + realm;
+  Endpoint realm_ep = make_endpoint(realm, {}, false);
+  std::chrono::milliseconds waited{0};
   for (int attempt = 1;; attempt++) {
     MemorySink sink(1 << 20);
     HttpResult t = http.get(url, headers, sink);
     if (t.failure != TransportFailure::none) {
-      if (t.failure == TransportFailure::transient && attempt < retry_.attempts &&
-          sleep_for(retry_.initial_backoff * (1 << (attempt - 1)), control_))
+      if (t.failure == TransportFailure::transient && attempt < retry_.attempts) {
+        wait_retry(retry_delay(retry_, attempt, nullptr, waited, realm_ep, token_what), control_, realm_ep,
+                   token_what, attempt);
         continue;
-      Endpoint realm_ep = make_endpoint(realm, {}, false);
+      }
       fail_transport(realm_ep, t, token_what, attempt);
     }
-    if (retryable_status(t.status) && attempt < retry_.attempts &&
-        sleep_for(std::max(retry_.initial_backoff * (1 << (attempt - 1)), retry_after(t.headers)), control_))
+    if (retryable_status(t.status) && attempt < retry_.attempts) {
+      wait_retry(retry_delay(retry_, attempt, &t, waited, realm_ep, token_what), control_, realm_ep, token_what,
+                 attempt);
       continue;
+    }
     if (t.status == 401 || t.status == 403) {
       fail(ErrorKind::auth, token_what + ": " + status_text(t.status),
            creds ? "the credentials for " + ep.host + " in " + creds->source +
                        " were rejected; run `docker login " + ep.host + "` again"
                  : "this registry wants credentials: run `docker login " + ep.host + "` or add them for " +
-                       ep.host + " to " + (docker_config_.empty() ? "~/.docker/config.json" : docker_config_));
+                       ep.host + " to " + config);
     }
+    if (retryable_status(t.status))
+      fail(ErrorKind::network,
+           token_what + ": " + status_text(t.status) + " (gave up after " + std::to_string(attempt) + " attempts)",
+           "the token service at " + host_port(realm_ep) + " keeps failing; try again later");
     if (t.status != 200)
       fail(ErrorKind::network, token_what + ": " + status_text(t.status),
-           "the registry's token service failed; try again later");
+           "the registry's token service at " + host_port(realm_ep) + " refused the request");
     auto doc = nlohmann::json::parse(sink.body, nullptr, false);
     std::string token;
     if (doc.is_object()) {
@@ -314,6 +412,18 @@ void RegistryClient::authenticate(HttpSession& http, const Endpoint& ep, const H
 
 void RegistryClient::fail_status(const Endpoint& ep, const HttpResult& r, const std::string& what, int attempts) {
   std::string msg = registry_message(r.error_body);
+  std::string reg = host_port(ep);
+  std::string at = url_host_port(r.url);
+  if (!at.empty() && at != reg) {
+    // A redirect target (blob storage) answered: its failure is not the
+    // registry's, nor a question of the user's credentials.
+    std::string detail = status_text(r.status) + (msg.empty() ? "" : " (" + msg + ")");
+    fail(r.status == 404 ? ErrorKind::not_found : ErrorKind::network,
+         what + ": " + detail + " from " + at + " (redirected there by " + reg + ")" +
+             (retryable_status(r.status) ? " (gave up after " + std::to_string(attempts) + " attempts)" : ""),
+         "the registry at " + reg + " sent banger to " + at +
+             ", which refused the request; the registry's storage or redirect setup is broken");
+  }
   if (r.status == 401 || r.status == 403) {
     std::optional<Credentials> creds;
     {
@@ -342,6 +452,7 @@ HttpResult RegistryClient::request(HttpSession& http, const Endpoint& ep, const 
                                    Sink& sink, const std::string& what) {
   std::string url = ep.base + "/v2/" + ref_.repository + path;
   bool fetched_auth = false;
+  std::chrono::milliseconds waited{0};
   for (int attempt = 1;;) {
     std::vector<std::string> headers;
     if (accept) headers.push_back(std::string("Accept: ") + accept);
@@ -356,15 +467,11 @@ HttpResult RegistryClient::request(HttpSession& http, const Endpoint& ep, const 
     if (r.failure == TransportFailure::aborted) return r;  // the caller's sink decided
     if (r.failure != TransportFailure::none) {
       if (r.failure == TransportFailure::transient && attempt < retry_.attempts) {
-        auto delay = std::min(retry_.initial_backoff * (1 << (attempt - 1)), retry_.max_backoff);
+        auto delay = retry_delay(retry_, attempt, nullptr, waited, ep, what);
         spdlog::debug("{}: {}; retrying in {} ms", what, r.failure_text, delay.count());
-        if (sleep_for(delay, control_)) {
-          attempt++;
-          continue;
-        }
-        r.failure = interrupted() ? TransportFailure::interrupted
-                    : (control_.abort && control_.abort->load()) ? TransportFailure::cancelled
-                                                                  : TransportFailure::deadline;
+        wait_retry(delay, control_, ep, what, attempt);
+        attempt++;
+        continue;
       }
       fail_transport(ep, r, what, attempt);
     }
@@ -377,16 +484,9 @@ HttpResult RegistryClient::request(HttpSession& http, const Endpoint& ep, const 
     if (r.status == 401) fail_status(ep, r, what, attempt);
     if (retryable_status(r.status)) {
       if (attempt >= retry_.attempts) fail_status(ep, r, what, attempt);
-      auto delay = std::min(retry_.initial_backoff * (1 << (attempt - 1)), retry_.max_backoff);
-      auto ra = retry_after(r.headers);
-      if (ra > delay) delay = std::min(ra, retry_.max_retry_after);
+      auto delay = retry_delay(retry_, attempt, &r, waited, ep, what);
       spdlog::debug("{}: {}; retrying in {} ms", what, status_text(r.status), delay.count());
-      if (!sleep_for(delay, control_)) {
-        r.failure = interrupted() ? TransportFailure::interrupted
-                    : (control_.abort && control_.abort->load()) ? TransportFailure::cancelled
-                                                                  : TransportFailure::deadline;
-        fail_transport(ep, r, what, attempt);
-      }
+      wait_retry(delay, control_, ep, what, attempt);
       attempt++;
       continue;
     }
@@ -514,10 +614,11 @@ void RegistryClient::get_blob(HttpSession& http, const Descriptor& d, BlobWriter
           if (writer.offset() < d.size) {
             // Truncated body: resume (or start over) after a pause.
             spdlog::debug("{}: body ended at byte {} of {}; retrying", what, writer.offset(), d.size);
-            if (attempt < retry_.attempts &&
-                sleep_for(std::min(retry_.initial_backoff * (1 << (attempt - 1)), retry_.max_backoff), control_))
+            if (attempt < retry_.attempts) {
+              wait_retry(std::min(retry_.initial_backoff * (1 << std::min(attempt - 1, 16)), retry_.max_backoff),
+                         control_, ep, what, attempt);
               continue;
-            check_interrupted();
+            }
             fail(ErrorKind::network,
                  what + ": the body ended after " + std::to_string(writer.offset()) + " of " +
                      std::to_string(d.size) + " bytes (gave up after " + std::to_string(attempt) + " attempts)",

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "host/oci/blob_cache.h"
-#include "host/oci/http.h"
+#include "host/core/http.h"
 #include "host/oci/manifest.h"
 #include "host/oci/ref.h"
 

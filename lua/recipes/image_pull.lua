@@ -48,6 +48,7 @@ return recipe.new {
       end
       local opts = image.registry_options()
       opts.platform = args.platform
+      opts.image_size = args.size  -- checked against the manifest before any layer download
       return banger.oci.pull(args.ref, opts)
     end)
 

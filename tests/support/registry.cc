@@ -130,15 +130,17 @@ void HttpConn::close() {
 
 HttpConn::~HttpConn() { close(); }
 
-TinyHttpServer::TinyHttpServer(Handler handler) : handler_(std::move(handler)) {
+TinyHttpServer::TinyHttpServer(Handler handler, const std::string& address)
+    : handler_(std::move(handler)), address_(address) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
   ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::inet_pton(AF_INET, address.c_str(), &a.sin_addr) != 1 || (ntohl(a.sin_addr.s_addr) >> 24) != 127)
+    throw std::runtime_error("TinyHttpServer: " + address + " is not a loopback address");
   if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(listen_fd_, 64) != 0)
-    throw std::runtime_error("TinyHttpServer: cannot listen on 127.0.0.1");
+    throw std::runtime_error("TinyHttpServer: cannot listen on " + address);
   socklen_t len = sizeof a;
   ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
   port_ = ntohs(a.sin_port);

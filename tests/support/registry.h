@@ -61,15 +61,18 @@ class TinyHttpServer {
   using Handler = std::function<void(const HttpRequest&, HttpConn&)>;
   // Listens on 127.0.0.1 (a free port); each connection on its own thread,
   // keep-alive until the handler closes it.
-  explicit TinyHttpServer(Handler handler);
+  explicit TinyHttpServer(Handler handler, const std::string& address = "127.0.0.1");
   ~TinyHttpServer();
   int port() const { return port_; }
-  std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
+  // "ADDRESS:PORT". Another loopback address (127.0.0.2) is another host to
+  // a client: what a hostile registry's "foreign" realm or redirect uses.
+  std::string host() const { return address_ + ":" + std::to_string(port_); }
   int requests() const { return requests_; }
 
  private:
   void serve(int fd);
   Handler handler_;
+  std::string address_;
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};

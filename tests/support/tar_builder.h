@@ -14,7 +14,9 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -24,8 +26,8 @@ namespace banger::test {
 
 struct TarAttrs {
   uint32_t mode = 0;  // 0: 0644 for files, 0755 for dirs
-  uint32_t uid = 0;
-  uint32_t gid = 0;
+  int64_t uid = 0;  // wide: tests give out-of-range ids too
+  int64_t gid = 0;
   int64_t mtime = 1700000000;
   long mtime_nsec = 0;
   std::vector<std::pair<std::string, std::string>> xattrs;
@@ -38,6 +40,17 @@ class TarBuilder {
   TarBuilder& file(const std::string& path, const std::string& data, TarAttrs a = {}) {
     return add(path, AE_IFREG, a.mode ? a.mode : 0644, a, &data, nullptr, nullptr);
   }
+  // A sparse file of `size` bytes: `data` at the given offsets (in order),
+  // holes elsewhere (written as a PAX/GNU sparse entry).
+  TarBuilder& sparse(const std::string& path, int64_t size,
+                     const std::vector<std::pair<int64_t, std::string>>& data, TarAttrs a = {}) {
+    add(path, AE_IFREG, a.mode ? a.mode : 0644, a, nullptr, nullptr, nullptr);
+    archive_entry_set_size(entries_.back().first, size);
+    for (const auto& d : data)
+      archive_entry_sparse_add_entry(entries_.back().first, d.first, static_cast<la_int64_t>(d.second.size()));
+    sparse_[entries_.size() - 1] = {size, data};
+    return *this;
+  }
   TarBuilder& dir(const std::string& path, TarAttrs a = {}) {
     return add(path, AE_IFDIR, a.mode ? a.mode : 0755, a, nullptr, nullptr, nullptr);
   }
@@ -47,7 +60,7 @@ class TarBuilder {
   TarBuilder& hardlink(const std::string& path, const std::string& target, TarAttrs a = {}) {
     return add(path, AE_IFREG, 0644, a, nullptr, nullptr, &target);
   }
-  TarBuilder& device(const std::string& path, bool block, uint32_t major, uint32_t minor,
+  TarBuilder& device(const std::string& path, bool block, uint64_t major, uint64_t minor,
                      TarAttrs a = {}) {
     major_ = major, minor_ = minor;
     return add(path, block ? AE_IFBLK : AE_IFCHR, a.mode ? a.mode : 0660, a, nullptr, nullptr,
@@ -82,6 +95,21 @@ class TarBuilder {
         throw std::runtime_error("tar builder: " + msg);
       }
       if (!e.second.empty()) archive_write_data(a, e.second.data(), e.second.size());
+      if (auto sp = sparse_.find(static_cast<size_t>(&e - entries_.data())); sp != sparse_.end()) {
+        // The writer takes the whole logical file and skips the holes itself.
+        static const std::string zeros(1 << 20, '\0');
+        int64_t pos = 0;
+        auto zero_to = [&](int64_t to) {
+          for (; pos < to; pos += std::min<int64_t>(to - pos, zeros.size()))
+            archive_write_data(a, zeros.data(), static_cast<size_t>(std::min<int64_t>(to - pos, zeros.size())));
+        };
+        for (const auto& [off, bytes] : sp->second.second) {
+          zero_to(off);
+          archive_write_data(a, bytes.data(), bytes.size());
+          pos += static_cast<int64_t>(bytes.size());
+        }
+        zero_to(sp->second.first);
+      }
     }
     archive_write_close(a);
     archive_write_free(a);
@@ -122,7 +150,9 @@ class TarBuilder {
     return *this;
   }
   std::vector<std::pair<archive_entry*, std::string>> entries_;
-  uint32_t major_ = 0, minor_ = 0;
+  // Sparse entries (by index): logical size and data regions.
+  std::map<size_t, std::pair<int64_t, std::vector<std::pair<int64_t, std::string>>>> sparse_;
+  uint64_t major_ = 0, minor_ = 0;
 };
 
 }  // namespace banger::test

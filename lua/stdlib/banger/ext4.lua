@@ -16,6 +16,7 @@ local M = {}
 ---@field fd? integer a stream read to its end, e.g. a pipe from mmdebstrap
 ---@field compression? string "gzip" | "zstd" | "none"; detected when absent
 ---@field digest? string names the layer in errors ("sha256:...")
+---@field diff_id? string the uncompressed tar's digest the image config promises; checked
 
 ---@class banger.ext4.BuildOpts
 ---@field size? integer image bytes; default max(content x 1.25, 1 GiB)
@@ -67,7 +68,7 @@ function M.build(layers, path, opts)
     if type(l) ~= "table" or (l.path == nil and l.fd == nil) then
       errors.raise("invalid_input", ("ext4.build: layer %d has neither path nor fd"):format(i))
     end
-    list[i] = { path = l.path, fd = l.fd, compression = l.compression, digest = l.digest }
+    list[i] = { path = l.path, fd = l.fd, compression = l.compression, digest = l.digest, diff_id = l.diff_id }
   end
   return _host.ext4.build(list, path, opts)
 end

@@ -26,6 +26,7 @@ local M = {}
 ---@field media_type string
 ---@field compression string "none" | "gzip" | "zstd"
 ---@field path string the blob in the cache
+---@field diff_id string the config's digest of the uncompressed tar ("" if none); ext4.build checks it
 
 ---@class banger.oci.Image
 ---@field ref string the canonical ref
@@ -51,6 +52,7 @@ local M = {}
 ---@field mirrors? table<string, string[]> registry host -> mirrors tried first ("host:port" or "https://host:port")
 ---@field docker_config? string the docker config.json with credentials (default $DOCKER_CONFIG/config.json or ~/.docker/config.json)
 ---@field ca_file? string an extra CA bundle for HTTPS registries
+---@field image_size? integer the root disk size the image will be built at: a size that cannot hold it fails before any layer download
 
 --- Parses an image reference: docker-style (`debian`, `debian:bookworm`,
 --- `host:5000/a/b:tag`, `name@sha256:...`) with docker's defaults, or

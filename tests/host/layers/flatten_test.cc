@@ -1,9 +1,13 @@
 #include <catch2/catch.hpp>
+#include <zlib.h>
+#include <zstd.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <functional>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -12,8 +16,10 @@
 #include "host/core/fs.h"
 #include "host/core/interrupt.h"
 #include "host/core/process.h"
+#include "host/core/sha256.h"
 #include "host/ext4/editor.h"
 #include "host/layers/build.h"
+#include "host/layers/layer_reader.h"
 #include "tests/support/ext4_dump.h"
 #include "tests/support/tar_builder.h"
 
@@ -558,4 +564,272 @@ TEST_CASE("flatten: hard links cannot reach out of the image or through a symlin
   REQUIRE(im->stat("/up2").type == ext4::FileType::symlink);
   REQUIRE(im->stat("/up2").target == "../../../victim");
   REQUIRE(im->stat("/up").nlink == 2);
+}
+
+// Hostile layers (threat model: tests/README.md). Each reproduces the attack.
+
+namespace {
+
+std::string gzip_with_bad_crc(TarBuilder& t) {
+  std::string gz = t.finish(TarBuilder::gzip);
+  gz[gz.size() - 8] = static_cast<char>(gz[gz.size() - 8] ^ 0xff);  // the trailer's CRC-32
+  return gz;
+}
+
+// A zstd frame whose header claims `claimed` bytes of content while its
+// blocks hold `tar`: the original frame's blocks under a new header
+// (8-byte Frame_Content_Size, a 1 MiB window).
+std::string zstd_claiming(const std::string& tar, uint64_t claimed) {
+  std::string frame = [&] {
+    std::string out(ZSTD_compressBound(tar.size()), '\0');
+    size_t n = ZSTD_compress(out.data(), out.size(), tar.data(), tar.size(), 3);
+    out.resize(n);
+    return out;
+  }();
+  unsigned char fhd = static_cast<unsigned char>(frame[4]);
+  bool single = (fhd >> 5) & 1;
+  static const int kDict[] = {0, 1, 2, 4};
+  static const int kFcs[] = {0, 2, 4, 8};
+  int fcs = (fhd >> 6) == 0 ? (single ? 1 : 0) : kFcs[fhd >> 6];
+  size_t header = 5 + (single ? 0 : 1) + kDict[fhd & 3] + fcs;
+  std::string out = frame.substr(0, 4);
+  out += static_cast<char>(0xc0 | (fhd & 0x04));  // FCS 8 bytes, not single segment, same checksum flag
+  out += static_cast<char>(10 << 3);              // window 2^20
+  for (int i = 0; i < 8; i++) out += static_cast<char>((claimed >> (8 * i)) & 0xff);
+  return out + frame.substr(header);
+}
+
+}  // namespace
+
+TEST_CASE("flatten hostile: a gzip member with a bad CRC is refused", "[layers][hostile]") {
+  Fixture f;
+  TarBuilder l0;
+  l0.file("etc/passwd", "root:x:0:0::/root:/bin/sh\n");
+  fs::write_file(f.dir + "/crc", gzip_with_bad_crc(l0));
+  f.layers.push_back(layers::Layer{f.dir + "/crc", -1, layers::Compression::detect, "sha256:crc"});
+  auto e = f.build_error();
+  CHECK(e.kind() == ErrorKind::invalid_input);
+  CHECK(e.message() == "layer sha256:crc: reading: gzip: incorrect data check (the CRC-32 of the data does not match)");
+  CHECK(e.hint() == "the layer is corrupt or truncated; pull it again");
+}
+
+TEST_CASE("flatten hostile: a tar without its end blocks is refused", "[layers][hostile]") {
+  for (auto c : {TarBuilder::none, TarBuilder::gzip}) {
+    Fixture f;
+    TarBuilder l0;
+    l0.file("a", "complete").file("b", std::string(4096, 'b'));
+    std::string tar = l0.finish(TarBuilder::none);
+    REQUIRE(tar.substr(tar.size() - 1024) == std::string(1024, '\0'));
+    tar.resize(tar.size() - 1024);  // cut at the last entry's end: a block boundary
+    std::string bytes = tar;
+    if (c == TarBuilder::gzip) {
+      // Recompress the cut tar as one valid gzip member.
+      std::string gz(compressBound(tar.size()) + 64, '\0');
+      z_stream z{};
+      deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+      z.next_in = reinterpret_cast<Bytef*>(tar.data());
+      z.avail_in = static_cast<uInt>(tar.size());
+      z.next_out = reinterpret_cast<Bytef*>(gz.data());
+      z.avail_out = static_cast<uInt>(gz.size());
+      REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
+      gz.resize(z.total_out);
+      deflateEnd(&z);
+      bytes = gz;
+    }
+    fs::write_file(f.dir + "/cut", bytes);
+    f.layers.push_back(layers::Layer{f.dir + "/cut", -1, layers::Compression::detect, "sha256:cut"});
+    auto e = f.build_error();
+    CHECK(e.kind() == ErrorKind::invalid_input);
+    CHECK(e.message() == "layer sha256:cut: the tar ends without its end-of-archive blocks (truncated)");
+  }
+}
+
+TEST_CASE("flatten hostile: a layer whose content does not match the config's diff_id is refused",
+          "[layers][hostile]") {
+  for (auto c : {TarBuilder::gzip, TarBuilder::zstd, TarBuilder::none}) {
+    Fixture f;
+    TarBuilder l0, same;
+    l0.file("bin/sh", "evil");
+    same.file("bin/sh", "evil");
+    std::string tar = same.finish(TarBuilder::none);
+    f.add(l0, c);
+    f.layers[0].diff_id = sha256_digest(tar);
+    f.build();  // the promised content: accepted
+    std::string other = sha256_digest("the reviewed layer");
+    f.layers[0].diff_id = other;
+    auto e = f.build_error();
+    CHECK(e.kind() == ErrorKind::invalid_input);
+    CHECK(e.message() == "layer sha256:layer0: its uncompressed content is " + sha256_digest(tar) +
+                             ", but the image config's diff_id says " + other);
+    CHECK(e.hint() ==
+          "the image's layers do not match its config (corrupt or tampered with); nothing was published");
+  }
+}
+
+TEST_CASE("flatten hostile: a sparse file keeps its holes in the image", "[layers][hostile]") {
+  Fixture f;
+  TarBuilder l0;
+  const int64_t size = 3LL << 30;  // 3 GiB, almost all hole
+  l0.sparse("var/sparse", size, {{8192, std::string(5000, 'a')}, {size - 4096, std::string(4096, 'z')}});
+  f.add(l0);
+  auto stats = f.build(std::nullopt);
+  struct stat st{};
+  REQUIRE(::stat(f.image.c_str(), &st) == 0);
+  CHECK(static_cast<uint64_t>(st.st_blocks) * 512 < 64 * ext4::kMiB);  // disk really used by the image
+  CHECK(stats.fs.content_bytes < ext4::kMiB);
+  auto im = f.open();
+  CHECK(im->stat("/var/sparse").size == static_cast<uint64_t>(size));
+  CHECK(test::debugfs(f.image, "stat /var/sparse").find("Blockcount: 24") != std::string::npos);  // 3 blocks
+  std::string dump = test::debugfs(f.image, "dump_extents /var/sparse");
+  INFO(dump);
+  CHECK(dump.find("2 -      3") != std::string::npos);            // blocks 2-3 hold 8192..13191
+  CHECK(dump.find("786431 - 786431") != std::string::npos);  // the last block; nothing between
+  // The data where the map put it: the physical blocks of the two extents.
+  auto pblk = [&](const std::string& logical) {
+    std::string rest = dump.substr(dump.find(logical) + logical.size());
+    return std::stoull(rest.substr(rest.find_first_not_of(' ')));
+  };
+  int fd = ::open(f.image.c_str(), O_RDONLY);
+  auto block = [&](uint64_t b) {
+    std::string out(4096, '\0');
+    REQUIRE(::pread(fd, out.data(), out.size(), static_cast<off_t>(b * 4096)) == 4096);
+    return out;
+  };
+  uint64_t first = pblk("2 -      3   ");
+  CHECK(block(first) == std::string(4096, 'a'));
+  CHECK(block(first + 1) == std::string(904, 'a') + std::string(3192, '\0'));
+  CHECK(block(pblk("786431 - 786431   ")) == std::string(4096, 'z'));
+  ::close(fd);
+}
+
+TEST_CASE("flatten hostile: a zstd frame claiming a huge size does not size the image", "[layers][hostile]") {
+  Fixture f;
+  TarBuilder l0;
+  l0.file("a", "small");
+  fs::write_file(f.dir + "/liar", zstd_claiming(l0.finish(TarBuilder::none), 8ULL << 40));  // 8 TiB
+  f.layers.push_back(layers::Layer{f.dir + "/liar", -1, layers::Compression::detect, "sha256:liar"});
+  CHECK(layers::uncompressed_size(f.layers[0]) == 8ULL << 40);  // what the header claims
+  CHECK(layers::initial_image_size(f.layers) == 64 * ext4::kGiB);  // what banger starts with at most
+  auto e = f.build_error(std::nullopt);
+  CHECK(e.kind() == ErrorKind::invalid_input);
+  CHECK(e.message().rfind("layer sha256:liar: reading", 0) == 0);
+  CHECK(e.message().find("zstd: ") != std::string::npos);
+}
+
+TEST_CASE("flatten hostile: out-of-range ids and device numbers are refused, not wrapped", "[layers][hostile]") {
+  struct Case {
+    std::function<void(TarBuilder&)> add;
+    std::string message;
+  };
+  std::vector<Case> cases = {
+      {[](TarBuilder& t) { t.file("f", "x", {.gid = 1LL << 32}); },
+       "layer sha256:layer0: /f: gid 4294967296 is out of range (0 to 4294967295)"},
+      {[](TarBuilder& t) { t.file("f", "x", {.uid = (1LL << 32) + 5}); },
+       "layer sha256:layer0: /f: uid 4294967301 is out of range (0 to 4294967295)"},
+      {[](TarBuilder& t) { t.device("dev/big", false, 4096, 1); },
+       "layer sha256:layer0: /dev/big: device 4096:1 is out of range (major up to 4095, minor up to 1048575)"},
+      {[](TarBuilder& t) { t.device("dev/big", true, 1, 1 << 20); },
+       "layer sha256:layer0: /dev/big: device 1:1048576 is out of range (major up to 4095, minor up to 1048575)"},
+  };
+  for (const auto& c : cases) {
+    Fixture f;
+    TarBuilder l0;
+    c.add(l0);
+    f.add(l0);
+    auto e = f.build_error();
+    CHECK(e.kind() == ErrorKind::invalid_input);
+    CHECK(e.message() == c.message);
+  }
+  Fixture ok;
+  TarBuilder edge;
+  edge.file("f", "x", {.uid = 4294967295LL, .gid = 4294967295LL}).device("dev/edge", false, 4095, 1048575);
+  ok.add(edge);
+  ok.build();
+  auto im = ok.open();
+  CHECK(im->stat("/f").gid == 4294967295u);
+}
+
+TEST_CASE("flatten hostile: a 1 MB pax path is refused, not replaced by the ustar name", "[layers][hostile]") {
+  // libarchive drops a pax header over its limits with a warning and goes
+  // on with the entry's ustar name; banger takes any such warning as an error.
+  for (size_t size : {size_t(300) << 10, size_t(1) << 20, size_t(3) << 20}) {
+    Fixture f;
+    TarBuilder l0;
+    std::string path;
+    while (path.size() < size) path += "d/";
+    path += "f";
+    l0.file(path, "x");
+    f.add(l0);
+    auto e = f.build_error();
+    INFO(size << ": " << e.message());
+    CHECK(e.kind() == ErrorKind::invalid_input);
+    CHECK(e.message().rfind("layer sha256:layer0: ", 0) == 0);
+    CHECK(e.message().find("ustar") == std::string::npos);
+  }
+}
+
+TEST_CASE("flatten hostile: the default size fits 140k empty files (inodes from the entry count)",
+          "[layers][hostile]") {
+  Fixture f;
+  TarBuilder l0;
+  for (int d = 0; d < 140; d++) {
+    l0.dir("d" + std::to_string(d));
+    for (int i = 0; i < 1000; i++) l0.file("d" + std::to_string(d) + "/" + std::to_string(i), "");
+  }
+  f.add(l0);
+  auto stats = f.build(std::nullopt);
+  CHECK(stats.fs.files == 140000);
+  CHECK(stats.fs.inodes_used >= 140140);
+  auto im = f.open();
+  CHECK(im->stat("/d139/999").size == 0);
+}
+
+namespace {
+
+// A raw ustar header block (for headers libarchive's writer will not make).
+std::string ustar_header(const std::string& name, size_t size, char type) {
+  std::string h(512, '\0');
+  auto put = [&](size_t off, size_t len, const std::string& v) { h.replace(off, std::min(len, v.size()), v.substr(0, len)); };
+  auto octal = [](uint64_t v, int width) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%0*llo", width - 1, static_cast<unsigned long long>(v));
+    return std::string(buf);
+  };
+  put(0, 100, name);
+  put(100, 8, octal(0644, 8));
+  put(108, 8, octal(0, 8));
+  put(116, 8, octal(0, 8));
+  put(124, 12, octal(size, 12));
+  put(136, 12, octal(1700000000, 12));
+  h[156] = type;
+  put(257, 6, std::string("ustar\0", 6));
+  put(263, 2, "00");
+  put(148, 8, std::string(8, ' '));
+  unsigned sum = 0;
+  for (unsigned char c : h) sum += c;
+  put(148, 8, octal(sum, 7) + std::string(1, '\0'));
+  return h;
+}
+
+std::string padded(std::string data) {
+  data.resize((data.size() + 511) / 512 * 512, '\0');
+  return data;
+}
+
+}  // namespace
+
+TEST_CASE("flatten hostile: a pax header libarchive drops with a warning is refused, not ignored",
+          "[layers][hostile]") {
+  // A malformed pax record (its length field lies) in front of an entry whose
+  // ustar name differs from the pax path it claims.
+  std::string pax = "5 path=etc/shadow\n";
+  std::string tar = ustar_header("PaxHeader/x", pax.size(), 'x') + padded(pax) + ustar_header("harmless", 1, '0') +
+                    padded("x") + std::string(1024, '\0');
+  Fixture f;
+  fs::write_file(f.dir + "/pax", tar);
+  f.layers.push_back(layers::Layer{f.dir + "/pax", -1, layers::Compression::none, "sha256:pax"});
+  auto e = f.build_error();
+  INFO(e.message());
+  CHECK(e.kind() == ErrorKind::invalid_input);
+  CHECK(e.message() == "layer sha256:pax: reading: Ignoring malformed pax extended attribute");
 }

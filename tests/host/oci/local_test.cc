@@ -14,16 +14,6 @@ using namespace banger::test;
 
 namespace {
 
-Error pull_error(const std::string& ref, const oci::PullOptions& o) {
-  try {
-    oci::pull(ref, o);
-  } catch (const Error& e) {
-    return e;
-  }
-  FAIL("pull of " << ref << " did not fail");
-  return Error(ErrorKind::internal, "");
-}
-
 struct Layout {
   TempDir tmp;
   std::string dir = tmp / "layout";

@@ -2,9 +2,12 @@
 // and plain layers, one with a whiteout) and fast pull options.
 #pragma once
 
+#include <catch2/catch.hpp>
+
 #include <string>
 #include <vector>
 
+#include "host/core/error.h"
 #include "host/oci/pull.h"
 #include "tests/support/tar_builder.h"
 #include "tests/support/test_images.h"
@@ -62,6 +65,17 @@ inline oci::PullOptions fast_options(const std::string& cache_dir) {
   o.retry.max_backoff = std::chrono::milliseconds(100);
   o.config.docker_config = "/nonexistent/config.json";  // never the developer's own credentials
   return o;
+}
+
+// The pull's error, failing the test if the pull succeeded.
+inline Error pull_error(const std::string& ref, const oci::PullOptions& o) {
+  try {
+    oci::pull(ref, o);
+  } catch (const Error& e) {
+    return e;
+  }
+  FAIL("pull of " << ref << " did not fail");
+  return Error(ErrorKind::internal, "");
 }
 
 }  // namespace banger::test

@@ -18,16 +18,6 @@ namespace stdfs = std::filesystem;
 
 namespace {
 
-Error pull_error(const std::string& ref, const oci::PullOptions& o) {
-  try {
-    oci::pull(ref, o);
-  } catch (const Error& e) {
-    return e;
-  }
-  FAIL("pull of " << ref << " did not fail");
-  return Error(ErrorKind::internal, "");
-}
-
 int count(const std::string& hay, const std::string& needle) {
   int n = 0;
   for (size_t p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + 1)) n++;

@@ -1,7 +1,9 @@
-// One libcurl easy handle per thread, used for GETs whose body goes to a
-// sink. Knows nothing about registries: no auth, no retries (registry.cc
-// adds them). Transfers stop early on Ctrl-C, on an abort flag and at a
-// deadline.
+// The one libcurl setup: an easy handle per thread, used for GETs whose
+// body goes to a sink (registry blobs and manifests, kernel archives).
+// Knows nothing about registries: no auth, no retries (host/oci/registry.cc
+// and host/kernel/download.cc add theirs). Transfers stop early on Ctrl-C,
+// on an abort flag and at a deadline; failures are sorted into retryable and
+// not.
 #pragma once
 
 #include <atomic>
@@ -9,9 +11,10 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
-namespace banger::oci {
+namespace banger {
 
 using Clock = std::chrono::steady_clock;
 
@@ -20,6 +23,7 @@ struct TransferControl {
   Clock::time_point deadline = Clock::time_point::max();
   std::atomic<bool>* abort = nullptr;  // set by the pull when another part failed
   std::string ca_file;                 // extra CA bundle (tests); empty = system
+  bool allow_file = false;             // file:// URLs too (kernel archives from a local mirror)
 };
 
 // Header names are lowercased; for a redirected request, the last response's.
@@ -57,6 +61,8 @@ enum class TransportFailure {
   connect,      // refused / unreachable / DNS: not retried
   tls,          // certificate problems: not retried
   transient,    // reset, truncated body, timeout: retried
+  protocol,     // a redirect loop, an unsupported scheme, a garbled answer: the
+                // same again on a retry, so not retried
   aborted,      // the sink said stop
   interrupted,  // Ctrl-C
   cancelled,    // the pull's abort flag
@@ -69,7 +75,16 @@ struct HttpResult {
   std::string error_body;  // body of a discarded response (bounded)
   TransportFailure failure = TransportFailure::none;
   std::string failure_text;  // "connection refused", curl's message
+  // The URL of the last request made (after redirects): the host that
+  // failed is not always the one asked.
+  std::string url;
 };
+
+// "host:port" of an http(s) URL (the scheme's default port when none is
+// given); empty when `url` is not http(s).
+std::string url_host_port(std::string_view url);
+// The host of an http(s) URL without its port ("127.0.0.1", "[::1]").
+std::string url_host(std::string_view url);
 
 class HttpSession {
  public:
@@ -90,4 +105,4 @@ class HttpSession {
 // "404 not found", "429 too many requests", "HTTP 418".
 std::string status_text(long status);
 
-}  // namespace banger::oci
+}  // namespace banger

@@ -1,4 +1,4 @@
-#include "host/oci/http.h"
+#include "host/core/http.h"
 
 #include <curl/curl.h>
 
@@ -8,7 +8,7 @@
 
 #include "host/core/interrupt.h"
 
-namespace banger::oci {
+namespace banger {
 
 namespace {
 
@@ -147,7 +147,7 @@ HttpResult HttpSession::get(const std::string& url, const std::vector<std::strin
   curl_easy_setopt(c, CURLOPT_USERAGENT, "banger/0.1");
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, control_.allow_file ? "http,https,file" : "http,https");
   curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
@@ -166,6 +166,9 @@ HttpResult HttpSession::get(const std::string& url, const std::vector<std::strin
   if (!control_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, control_.ca_file.c_str());
   CURLcode rc = curl_easy_perform(c);
   curl_slist_free_all(list);
+  char* effective = nullptr;
+  curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &effective);
+  result.url = effective ? effective : url;
   if (rc == CURLE_OK) {
     t.start();  // empty bodies
     return result;
@@ -180,6 +183,13 @@ HttpResult HttpSession::get(const std::string& url, const std::vector<std::strin
       case CURLE_COULDNT_RESOLVE_HOST:
       case CURLE_COULDNT_RESOLVE_PROXY:
         result.failure = TransportFailure::connect;
+        break;
+      case CURLE_TOO_MANY_REDIRECTS:
+      case CURLE_UNSUPPORTED_PROTOCOL:
+      case CURLE_URL_MALFORMAT:
+      case CURLE_WEIRD_SERVER_REPLY:
+      case CURLE_BAD_CONTENT_ENCODING:
+        result.failure = TransportFailure::protocol;
         break;
       case CURLE_PEER_FAILED_VERIFICATION:
       case CURLE_SSL_CACERT_BADFILE:
@@ -200,6 +210,28 @@ HttpResult HttpSession::get(const std::string& url, const std::vector<std::strin
   return result;
 }
 
+std::string url_host_port(std::string_view url) {
+  std::string_view scheme;
+  if (url.rfind("https://", 0) == 0) scheme = "https";
+  else if (url.rfind("http://", 0) == 0) scheme = "http";
+  else return {};
+  std::string_view rest = url.substr(scheme.size() + 3);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  if (size_t at = rest.rfind('@'); at != std::string_view::npos) rest.remove_prefix(at + 1);  // user:pass@
+  std::string hp(rest);
+  for (auto& ch : hp) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  size_t close = hp.rfind(']');
+  size_t colon = hp.rfind(':');
+  bool has_port = colon != std::string::npos && (close == std::string::npos || colon > close);
+  if (!has_port) hp += scheme == "https" ? ":443" : ":80";
+  return hp;
+}
+
+std::string url_host(std::string_view url) {
+  std::string hp = url_host_port(url);
+  return hp.substr(0, hp.rfind(':'));
+}
+
 std::string status_text(long status) {
   static const struct {
     long code;
@@ -215,4 +247,4 @@ std::string status_text(long status) {
   return "HTTP " + std::to_string(status);
 }
 
-}  // namespace banger::oci
+}  // namespace banger
