@@ -10,6 +10,7 @@
 
 #include "host/core/error.h"
 #include "host/core/interrupt.h"
+#include "host/oci/challenge.h"
 #include "host/oci/digest.h"
 #include "host/oci/docker_config.h"
 
@@ -46,43 +47,6 @@ Endpoint make_endpoint(std::string_view spec, const RegistryConfig& config, bool
   }
   ep.base = scheme + "://" + ep.host;
   return ep;
-}
-
-// Parses `Bearer realm="x",service="y",scope="z"` into scheme and params.
-struct Challenge {
-  std::string scheme;  // lowercase
-  std::map<std::string, std::string> params;
-};
-
-Challenge parse_challenge(std::string_view h) {
-  Challenge c;
-  size_t sp = h.find(' ');
-  std::string_view scheme = h.substr(0, sp);
-  for (char ch : scheme) c.scheme += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  if (sp == std::string_view::npos) return c;
-  std::string_view rest = h.substr(sp + 1);
-  size_t i = 0;
-  while (i < rest.size()) {
-    while (i < rest.size() && (rest[i] == ' ' || rest[i] == ',')) i++;
-    size_t eq = rest.find('=', i);
-    if (eq == std::string_view::npos) break;
-    std::string key(rest.substr(i, eq - i));
-    for (auto& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    i = eq + 1;
-    std::string value;
-    if (i < rest.size() && rest[i] == '"') {
-      i++;
-      while (i < rest.size() && rest[i] != '"') {
-        if (rest[i] == '\\' && i + 1 < rest.size()) i++;
-        value += rest[i++];
-      }
-      i++;
-    } else {
-      while (i < rest.size() && rest[i] != ',') value += rest[i++];
-    }
-    c.params[key] = value;
-  }
-  return c;
 }
 
 std::string url_escape(std::string_view s) {
