@@ -188,8 +188,9 @@ TEST_CASE("oci pull faults: a body that always breaks gives up with a network er
 }
 
 TEST_CASE("oci pull faults: the overall deadline stops a stalled registry", "[oci][faults]") {
-  FakeRegistry reg;
+  // Declared before the registry, so it outlives the server thread that polls it.
   std::atomic<bool> release{false};
+  FakeRegistry reg;
   reg.fault = [&](const HttpRequest& r, HttpConn& c, int) {
     if (r.path != "/v2/x/manifests/y") return false;
     while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -240,8 +241,8 @@ TEST_CASE("oci pull faults: oversized and mismatching manifests are refused", "[
 }
 
 TEST_CASE("oci pull faults: Ctrl-C stops the pull and leaves a resumable partial", "[oci][faults]") {
+  std::atomic<bool> release{false};  // outlives the registry's server thread
   FakeRegistry reg;
-  std::atomic<bool> release{false};
   reg.fault = [&](const HttpRequest& r, HttpConn& c, int nth) {
     if (r.path != "/v2/x/blobs/" + reg.big() || nth != 1) return false;
     const std::string& data = reg.blobs[reg.big()];
