@@ -16,6 +16,8 @@ packages=(
   iproute2 nftables openssh-client busybox-static cpio
   # test: a real registry, real image tools
   docker-registry umoci skopeo openssl curl iputils-ping
+  # lint, the sanitizer build and the fuzzers (clang's ASan/UBSan/libFuzzer runtimes)
+  clang libclang-rt-14-dev clang-format clang-tidy lua-check shellcheck
   # benchmarks
   bc time
 )

@@ -251,7 +251,7 @@ TEST_CASE("flatten: long names and deep paths", "[layers]") {
   TarBuilder l0;
   std::string long_name(255, 'n');
   std::string deep;
-  for (int i = 0; i < 8; ++i) deep += std::string(120, char('a' + i)) + "/";
+  for (int i = 0; i < 8; ++i) deep.append(120, char('a' + i)).append("/");
   l0.file(long_name, "long").file(deep + "leaf", "deep");
   f.add(l0);
   f.build();
