@@ -75,7 +75,8 @@ bool valid_domain(std::string_view d) {
   size_t start = 0;
   while (start <= host.size()) {
     size_t dot = host.find('.', start);
-    std::string_view label = host.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    std::string_view label =
+        host.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
     if (label.empty() || label.front() == '-' || label.back() == '-') return false;
     for (char c : label)
       if (!is_alnum(c) && c != '-') return false;
@@ -118,7 +119,8 @@ Ref parse_local(std::string_view text, std::string_view rest, Transport t, bool 
       r.tag = std::string(tag);
     }
   }
-  if (path.empty()) bad(text, std::string("missing ") + (t == Transport::oci_layout ? "directory" : "file") + " path");
+  if (path.empty())
+    bad(text, std::string("missing ") + (t == Transport::oci_layout ? "directory" : "file") + " path");
   r.path = std::string(path);
   return r;
 }
@@ -134,7 +136,8 @@ Ref parse_registry_ref(std::string_view text, std::string_view s) {
     if (digest.substr(0, 7) != "sha256:" && digest.find(':') != std::string_view::npos)
       bad(text, "unsupported digest algorithm \"" + std::string(digest.substr(0, digest.find(':'))) +
                     "\" (only sha256 is supported)");
-    if (!is_valid_digest(digest)) bad(text, "invalid digest (a digest is sha256: followed by 64 lowercase hex digits)");
+    if (!is_valid_digest(digest))
+      bad(text, "invalid digest (a digest is sha256: followed by 64 lowercase hex digits)");
     r.digest = std::string(digest);
   }
   // The tag is after the last ':' that follows the last '/'.
@@ -165,11 +168,15 @@ Ref parse_registry_ref(std::string_view text, std::string_view s) {
     if (repo.find('/') == std::string_view::npos) r.repository = "library/";
   }
   if (repo.empty()) bad(text, "missing repository name");
-  if (repo.size() + domain.size() + 1 > 255) bad(text, "repository name is longer than 255 characters");
+  // Docker's limit is on the whole name, "library/" included (the fuzzer
+  // found a name that parsed once and not again in its canonical form).
+  if (domain.size() + 1 + r.repository.size() + repo.size() > 255)
+    bad(text, "repository name is longer than 255 characters");
   size_t start = 0;
   for (;;) {
     size_t end = repo.find('/', start);
-    std::string_view comp = repo.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    std::string_view comp =
+        repo.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
     if (comp.empty()) bad(text, "empty path component in the repository name");
     if (has_upper(comp)) bad(text, "repository name must be lowercase");
     if (!valid_path_component(comp))
@@ -190,10 +197,14 @@ bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.
 
 std::string_view transport_name(Transport t) {
   switch (t) {
-    case Transport::registry: return "docker";
-    case Transport::oci_layout: return "oci";
-    case Transport::oci_archive: return "oci-archive";
-    case Transport::docker_archive: return "docker-archive";
+    case Transport::registry:
+      return "docker";
+    case Transport::oci_layout:
+      return "oci";
+    case Transport::oci_archive:
+      return "oci-archive";
+    case Transport::docker_archive:
+      return "docker-archive";
   }
   return "docker";
 }
@@ -201,9 +212,11 @@ std::string_view transport_name(Transport t) {
 Ref parse_ref(std::string_view text) {
   if (text.empty()) bad(text, "empty reference");
   for (char c : text)
-    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) bad(text, "contains whitespace or a control character");
+    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f)
+      bad(text, "contains whitespace or a control character");
   if (starts_with(text, "oci:")) return parse_local(text, text.substr(4), Transport::oci_layout, true);
-  if (starts_with(text, "oci-archive:")) return parse_local(text, text.substr(12), Transport::oci_archive, true);
+  if (starts_with(text, "oci-archive:"))
+    return parse_local(text, text.substr(12), Transport::oci_archive, true);
   if (starts_with(text, "docker-archive:"))
     return parse_local(text, text.substr(15), Transport::docker_archive, false);
   if (starts_with(text, "docker://")) return parse_registry_ref(text, text.substr(9));
