@@ -1,8 +1,8 @@
 // _host.core: process-level facts and small utilities the stdlib builds on
 // (paths, files, environment, child processes, logging, interrupts).
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <dirent.h>
 
 #include <time.h>
 
@@ -31,7 +31,8 @@ int core_version(lua_State* L) {
 
 int core_getenv(lua_State* L) {
   const char* v = std::getenv(arg_string(L, 1, "name").c_str());
-  if (v) lua_pushstring(L, v); else lua_pushnil(L);
+  if (v) lua_pushstring(L, v);
+  else lua_pushnil(L);
   return 1;
 }
 
@@ -111,7 +112,10 @@ int core_stat(lua_State* L) {
     lua_pushnil(L);
     return 1;
   }
-  const char* type = S_ISDIR(st.st_mode) ? "dir" : S_ISREG(st.st_mode) ? "file" : S_ISLNK(st.st_mode) ? "symlink" : "other";
+  const char* type = S_ISDIR(st.st_mode)   ? "dir"
+                     : S_ISREG(st.st_mode) ? "file"
+                     : S_ISLNK(st.st_mode) ? "symlink"
+                                           : "other";
   push_json(L, {{"type", type}, {"size", st.st_size}, {"mode", st.st_mode & 07777}, {"mtime", st.st_mtime}});
   return 1;
 }
@@ -199,7 +203,8 @@ int core_exec(lua_State* L) {
 
 int core_find_executable(lua_State* L) {
   auto p = find_executable(arg_string(L, 1, "name"));
-  if (p) lua_pushstring(L, p->c_str()); else lua_pushnil(L);
+  if (p) lua_pushstring(L, p->c_str());
+  else lua_pushnil(L);
   return 1;
 }
 

@@ -102,8 +102,7 @@ int ext4_build(lua_State* L) {
   if (opts.contains("timestamp") && opts["timestamp"].is_number()) {
     o.timestamp = opts["timestamp"].get<int64_t>();
   }
-  bool bars = !opts.contains("progress") || !opts["progress"].is_boolean() ||
-              opts["progress"].get<bool>();
+  bool bars = !opts.contains("progress") || !opts["progress"].is_boolean() || opts["progress"].get<bool>();
   LayerBars lb{&ls, {}};
   if (bars) o.progress = [&lb](const layers::ApplyProgress& p) { lb.update(p); };
   layers::BuildStats s = layers::build_image(ls, path, o);
@@ -133,9 +132,7 @@ int ext4_open(lua_State* L) {
   return 1;
 }
 
-std::shared_ptr<ext4::Editor> self(lua_State* L) {
-  return arg_handle<ext4::Editor>(L, 1, kImageType);
-}
+std::shared_ptr<ext4::Editor> self(lua_State* L) { return arg_handle<ext4::Editor>(L, 1, kImageType); }
 
 void set_field(lua_State* L, const char* k, lua_Number v) {
   lua_pushnumber(L, v);
@@ -145,9 +142,7 @@ void set_field(lua_State* L, const char* k, const std::string& v) {
   lua_pushlstring(L, v.data(), v.size());
   lua_setfield(L, -2, k);
 }
-lua_Number seconds(const ext4::Timespec& t) {
-  return static_cast<lua_Number>(t.sec) + t.nsec / 1e9;
-}
+lua_Number seconds(const ext4::Timespec& t) { return static_cast<lua_Number>(t.sec) + t.nsec / 1e9; }
 
 int img_ls(lua_State* L) {
   auto img = self(L);
@@ -212,7 +207,8 @@ ext4::Owner owner_of(const nlohmann::json& o) {
 
 uint32_t mode_of(const nlohmann::json& o, uint32_t fallback) {
   if (!o.contains("mode")) return fallback;
-  if (!o["mode"].is_number_integer()) fail(ErrorKind::invalid_input, "mode must be an integer (e.g. tonumber('755', 8))");
+  if (!o["mode"].is_number_integer())
+    fail(ErrorKind::invalid_input, "mode must be an integer (e.g. tonumber('755', 8))");
   return o["mode"].get<uint32_t>();
 }
 

@@ -63,8 +63,7 @@ int k_import(lua_State* L) {
   auto name = arg_string(L, 1, "name");
   auto spec = arg_table(L, 2, "spec");
   auto dest = arg_string(L, 3, "dest_dir");
-  kernel::ImportSpec s{str_field(spec, "kernel", "kernel.import"),
-                       str_field(spec, "initrd", "kernel.import"),
+  kernel::ImportSpec s{str_field(spec, "kernel", "kernel.import"), str_field(spec, "initrd", "kernel.import"),
                        str_field(spec, "modules", "kernel.import")};
   if (s.kernel.empty()) fail(ErrorKind::invalid_input, "kernel.import: kernel path required");
   push_json(L, kernel::import_kernel(name, s, dest).to_json());

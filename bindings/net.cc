@@ -25,7 +25,11 @@ Json tap_json(const net::TapSetup& t) {
           {"dns", t.dns},
           // vm::NetSpec's fields for tap mode, ready for the VM spec's `net`.
           {"net_spec",
-           {{"mode", "tap"}, {"tap", t.tap}, {"mac", t.mac}, {"address", t.address()}, {"gateway", t.gateway},
+           {{"mode", "tap"},
+            {"tap", t.tap},
+            {"mac", t.mac},
+            {"address", t.address()},
+            {"gateway", t.gateway},
             {"dns", t.dns_list()}}}};
 }
 
@@ -119,7 +123,8 @@ int net_privileged(lua_State* L) {
 // ssh_keypair() -> {private, public, public_key_text}
 int net_ssh_keypair(lua_State* L) {
   auto k = net::ensure_keypair(net::ssh_dir());
-  push_json(L, {{"private", k.private_key}, {"public", k.public_key}, {"public_key_text", k.public_key_text}});
+  push_json(L,
+            {{"private", k.private_key}, {"public", k.public_key}, {"public_key_text", k.public_key_text}});
   return 1;
 }
 

@@ -64,8 +64,7 @@ struct Bars {
 
 int oci_pull(lua_State* L) {
   std::string text = arg_string(L, 1, "ref");
-  if (!lua_isnoneornil(L, 2) && !lua_istable(L, 2))
-    fail(ErrorKind::invalid_input, "opts must be a table");
+  if (!lua_isnoneornil(L, 2) && !lua_istable(L, 2)) fail(ErrorKind::invalid_input, "opts must be a table");
   oci::PullOptions o;
   int callback = 0;  // stack index of the progress function
   bool bars = true;
@@ -76,7 +75,8 @@ int oci_pull(lua_State* L) {
       callback = lua_gettop(L);
     } else {
       if (lua_isboolean(L, -1)) bars = lua_toboolean(L, -1);
-      else if (!lua_isnil(L, -1)) fail(ErrorKind::invalid_input, "opts.progress must be a function or a boolean");
+      else if (!lua_isnil(L, -1))
+        fail(ErrorKind::invalid_input, "opts.progress must be a function or a boolean");
       lua_pop(L, 1);
     }
     // The other options, as JSON.
@@ -120,7 +120,8 @@ int oci_pull(lua_State* L) {
   o.config.ca_file = str("ca_file");
   if (opts.contains("insecure")) o.config.insecure = string_list(opts["insecure"], "opts.insecure");
   if (opts.contains("mirrors") && !opts["mirrors"].is_null()) {
-    if (!opts["mirrors"].is_object()) fail(ErrorKind::invalid_input, "opts.mirrors must map registries to lists");
+    if (!opts["mirrors"].is_object())
+      fail(ErrorKind::invalid_input, "opts.mirrors must map registries to lists");
     for (const auto& [host, list] : opts["mirrors"].items())
       o.config.mirrors[host] = string_list(list, "opts.mirrors entries");
   }
@@ -158,17 +159,18 @@ int oci_pull(lua_State* L) {
                       {"compression", oci::compression_name(l.compression)},
                       {"path", l.path.string()},
                       {"diff_id", l.diff_id}});
-  nlohmann::json out = {{"ref", img.ref.to_string()},
-                        {"source", ref_json(img.ref)},
-                        {"manifest_digest", img.manifest_digest},
-                        {"manifest_media_type", img.manifest_media_type},
-                        {"index_digest", img.index_digest.empty() ? nlohmann::json() : nlohmann::json(img.index_digest)},
-                        {"config_digest", img.config_digest},
-                        {"config", img.config},
-                        {"platform", img.platform.to_string()},
-                        {"layers", layers},
-                        {"downloaded_bytes", img.downloaded_bytes},
-                        {"downloaded_blobs", img.downloaded_blobs}};
+  nlohmann::json out = {
+      {"ref", img.ref.to_string()},
+      {"source", ref_json(img.ref)},
+      {"manifest_digest", img.manifest_digest},
+      {"manifest_media_type", img.manifest_media_type},
+      {"index_digest", img.index_digest.empty() ? nlohmann::json() : nlohmann::json(img.index_digest)},
+      {"config_digest", img.config_digest},
+      {"config", img.config},
+      {"platform", img.platform.to_string()},
+      {"layers", layers},
+      {"downloaded_bytes", img.downloaded_bytes},
+      {"downloaded_blobs", img.downloaded_blobs}};
   push_json(L, out);
   return 1;
 }

@@ -1,6 +1,6 @@
 // _host.progress: the shared progress reporter (host/core/progress.h).
-#include "bindings/support.h"
 #include "host/core/progress.h"
+#include "bindings/support.h"
 
 namespace banger::lua {
 
@@ -8,7 +8,7 @@ namespace {
 
 int p_set_mode(lua_State* L) {
   std::string m = arg_string(L, 1, "mode");
-  progress::Mode mode = m == "bars" ? progress::Mode::bars
+  progress::Mode mode = m == "bars"    ? progress::Mode::bars
                         : m == "lines" ? progress::Mode::lines
                         : m == "quiet" ? progress::Mode::quiet
                                        : progress::Mode::automatic;
@@ -42,8 +42,12 @@ int p_finish(lua_State* L) {
 }
 
 const luaL_Reg kFuncs[] = {
-    {"set_mode", wrap<p_set_mode>}, {"stage", wrap<p_stage>},   {"note", wrap<p_note>},
-    {"start", wrap<p_start>},       {"update", wrap<p_update>}, {"finish", wrap<p_finish>},
+    {"set_mode", wrap<p_set_mode>},
+    {"stage", wrap<p_stage>},
+    {"note", wrap<p_note>},
+    {"start", wrap<p_start>},
+    {"update", wrap<p_update>},
+    {"finish", wrap<p_finish>},
     {nullptr, nullptr},
 };
 

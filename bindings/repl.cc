@@ -102,12 +102,9 @@ int r_set_completer(lua_State* L) {
 }
 
 const luaL_Reg kFuncs[] = {
-    {"readline", wrap<r_readline>},
-    {"add_history", wrap<r_add_history>},
-    {"load_history", wrap<r_load_history>},
-    {"save_history", wrap<r_save_history>},
-    {"set_completer", wrap<r_set_completer>},
-    {nullptr, nullptr},
+    {"readline", wrap<r_readline>},           {"add_history", wrap<r_add_history>},
+    {"load_history", wrap<r_load_history>},   {"save_history", wrap<r_save_history>},
+    {"set_completer", wrap<r_set_completer>}, {nullptr, nullptr},
 };
 
 int open_repl(lua_State* L) {

@@ -96,7 +96,8 @@ std::vector<std::string> list_source_files(const std::string& dir) {
   } else {
     std::string prefix = dir + "/";
     for (const auto& f : embedded_files())
-      if (f.path.substr(0, prefix.size()) == prefix && f.path.find('/', prefix.size()) == std::string_view::npos)
+      if (f.path.substr(0, prefix.size()) == prefix &&
+          f.path.find('/', prefix.size()) == std::string_view::npos)
         out.emplace_back(f.path);
   }
   std::sort(out.begin(), out.end());

@@ -13,7 +13,8 @@ store::Index& idx() { return store::default_index(); }
 
 int st_get(lua_State* L) {
   auto r = idx().get(arg_string(L, 1, "kind"), arg_string(L, 2, "name"));
-  if (r) push_json(L, *r); else lua_pushnil(L);
+  if (r) push_json(L, *r);
+  else lua_pushnil(L);
   return 1;
 }
 
@@ -45,9 +46,9 @@ int st_publish(lua_State* L) {
 }
 
 int st_insert_with_address(lua_State* L) {
-  long long a = idx().insert_with_address(arg_string(L, 1, "kind"), arg_string(L, 2, "name"),
-                                          arg_table(L, 3, "data"), arg_integer(L, 4, "first"),
-                                          arg_integer(L, 5, "last"));
+  long long a =
+      idx().insert_with_address(arg_string(L, 1, "kind"), arg_string(L, 2, "name"), arg_table(L, 3, "data"),
+                                arg_integer(L, 4, "first"), arg_integer(L, 5, "last"));
   lua_pushnumber(L, static_cast<lua_Number>(a));
   return 1;
 }
@@ -59,7 +60,8 @@ int st_release_address(lua_State* L) {
 
 int st_address_of(lua_State* L) {
   auto a = idx().address_of(arg_string(L, 1, "name"));
-  if (a) lua_pushnumber(L, static_cast<lua_Number>(*a)); else lua_pushnil(L);
+  if (a) lua_pushnumber(L, static_cast<lua_Number>(*a));
+  else lua_pushnil(L);
   return 1;
 }
 

@@ -24,8 +24,8 @@ int sv_spawn(lua_State* L) {
 }
 
 int sv_alive(lua_State* L) {
-  lua_pushboolean(L, supervisor::supervisor_alive(static_cast<long>(arg_integer(L, 1, "pid")),
-                                                  arg_string(L, 2, "name")));
+  lua_pushboolean(
+      L, supervisor::supervisor_alive(static_cast<long>(arg_integer(L, 1, "pid")), arg_string(L, 2, "name")));
   return 1;
 }
 
@@ -93,7 +93,8 @@ int cl_get(lua_State* L) {
 int cl_ports(lua_State* L) {
   auto c = arg_handle<Client>(L, 1, kClientType);
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& p : c->ports()) out.push_back({{"proto", p.proto}, {"address", p.address}, {"port", p.port}});
+  for (const auto& p : c->ports())
+    out.push_back({{"proto", p.proto}, {"address", p.address}, {"port", p.port}});
   push_json(L, out);
   return 1;
 }
@@ -123,8 +124,9 @@ int cl_stop(lua_State* L) {
 }
 
 const luaL_Reg kClientMethods[] = {
-    {"exec", wrap<cl_exec>},   {"put", wrap<cl_put>},   {"get", wrap<cl_get>},
-    {"ports", wrap<cl_ports>}, {"stats", wrap<cl_stats>}, {"info", wrap<cl_info>},
+    {"exec", wrap<cl_exec>},   {"put", wrap<cl_put>},
+    {"get", wrap<cl_get>},     {"ports", wrap<cl_ports>},
+    {"stats", wrap<cl_stats>}, {"info", wrap<cl_info>},
     {"stop", wrap<cl_stop>},   {"close", handle_release<Client>},
     {nullptr, nullptr},
 };

@@ -141,7 +141,8 @@ void call_lua(lua_State* L, int nargs, int nresults, const std::string& context)
 
 // lua_checkstack, unlike luaL_checkstack, reports instead of longjmping.
 static void reserve_stack(lua_State* L, const char* what) {
-  if (!lua_checkstack(L, 4)) fail(ErrorKind::invalid_input, std::string(what) + ": the value nests too deeply");
+  if (!lua_checkstack(L, 4))
+    fail(ErrorKind::invalid_input, std::string(what) + ": the value nests too deeply");
 }
 
 void push_json(lua_State* L, const nlohmann::json& v) {

@@ -93,9 +93,11 @@ int vm_exec_stream(lua_State* L) {
   int out_fn = 0, err_fn = 0;
   if (lua_istable(L, 3)) {
     lua_getfield(L, 3, "stdout");
-    if (lua_isfunction(L, -1)) out_fn = lua_gettop(L); else lua_pop(L, 1);
+    if (lua_isfunction(L, -1)) out_fn = lua_gettop(L);
+    else lua_pop(L, 1);
     lua_getfield(L, 3, "stderr");
-    if (lua_isfunction(L, -1)) err_fn = lua_gettop(L); else lua_pop(L, 1);
+    if (lua_isfunction(L, -1)) err_fn = lua_gettop(L);
+    else lua_pop(L, 1);
     lua_getfield(L, 3, "stdin");
     if (lua_toboolean(L, -1)) io.stdin_fd = 0;
     lua_pop(L, 1);
@@ -122,21 +124,25 @@ int vm_wait(lua_State* L) {
   auto v = arg_handle<vm::Vm>(L, 1, kVmType);
   auto timeout = opt_integer(L, 2, "timeout");
   std::optional<int> st = timeout ? v->wait(std::chrono::milliseconds(*timeout * 1000)) : v->wait();
-  if (st) lua_pushinteger(L, *st); else lua_pushnil(L);
+  if (st) lua_pushinteger(L, *st);
+  else lua_pushnil(L);
   return 1;
 }
 
 int vm_tostring(lua_State* L) {
   auto* h = static_cast<Handle<vm::Vm>*>(lua_touserdata(L, 1));
   if (!h || !h->ptr) lua_pushstring(L, "vm (closed)");
-  else lua_pushfstring(L, "vm %s (qemu pid %d)", h->ptr->info().name.c_str(), static_cast<int>(h->ptr->info().pid));
+  else
+    lua_pushfstring(L, "vm %s (qemu pid %d)", h->ptr->info().name.c_str(),
+                    static_cast<int>(h->ptr->info().pid));
   return 1;
 }
 
 const luaL_Reg kVmMethods[] = {
-    {"info", wrap<vm_info>},   {"running", wrap<vm_running>}, {"exec", wrap<vm_exec>},
-    {"exec_stream", wrap<vm_exec_stream>}, {"stop", wrap<vm_stop>}, {"wait", wrap<vm_wait>},
-    {"close", handle_release<vm::Vm>},     {nullptr, nullptr},
+    {"info", wrap<vm_info>},           {"running", wrap<vm_running>},
+    {"exec", wrap<vm_exec>},           {"exec_stream", wrap<vm_exec_stream>},
+    {"stop", wrap<vm_stop>},           {"wait", wrap<vm_wait>},
+    {"close", handle_release<vm::Vm>}, {nullptr, nullptr},
 };
 
 const luaL_Reg kFuncs[] = {

@@ -76,8 +76,8 @@ void wait_for_network();
 void prefetch_command_basics();
 void network_setup_reaped(pid_t pid);
 bool is_mountpoint(const std::string& path);
-void mount_fs(const char* source, const char* target, const char* type, unsigned long flags,
-              const char* data, int mode = 0755);
+void mount_fs(const char* source, const char* target, const char* type, unsigned long flags, const char* data,
+              int mode = 0755);
 // Stops every process, syncs, unmounts and powers off (or reboots). As a
 // service (not PID 1) it only syncs and asks the kernel to power off.
 [[noreturn]] void shutdown_system(bool reboot, bool pid1);

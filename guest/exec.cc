@@ -127,8 +127,8 @@ std::string env_path(const std::vector<std::string>& env) {
   _exit(code);
 }
 
-[[noreturn]] void child(const proto::Exec& req, const User& u, const std::vector<std::string>& env,
-                        int in, int out, int err, int tty_slave) {
+[[noreturn]] void child(const proto::Exec& req, const User& u, const std::vector<std::string>& env, int in,
+                        int out, int err, int tty_slave) {
   sigset_t all;
   sigemptyset(&all);
   sigprocmask(SIG_SETMASK, &all, nullptr);

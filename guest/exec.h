@@ -18,8 +18,8 @@ struct Job {
   int err_fd = -1;  // stderr pipe (-1 with a tty)
   int in_fd = -1;   // stdin pipe, or a dup of the pty master (-1: /dev/null)
   bool tty = false;
-  std::string in_buf;  // stdin bytes not yet written
-  bool in_eof = false;  // close stdin once in_buf is written
+  std::string in_buf;              // stdin bytes not yet written
+  bool in_eof = false;             // close stdin once in_buf is written
   proto::SendWindow out_window;    // stdout + stderr bytes the host allows
   proto::ReceiveWindow in_window;  // stdin bytes written, to grant back
   bool reaped = false;

@@ -6,8 +6,8 @@
 //      reaping, clean poweroff (system.cc), and serve the channel;
 //   3. any other PID (a service under the image's own init, or --service):
 //      just serve the channel.
-#include <string.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 

@@ -5,8 +5,8 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <tuple>
 #include <set>
+#include <tuple>
 
 #include "guest/agent.h"
 
@@ -83,7 +83,8 @@ proto::Stats system_stats() {
   if (load.size() >= 4) {
     s.load1_centi = static_cast<uint32_t>(strtod(load[0].c_str(), nullptr) * 100 + 0.5);
     size_t slash = load[3].find('/');
-    if (slash != std::string::npos) s.processes = static_cast<uint32_t>(strtoul(load[3].c_str() + slash + 1, nullptr, 10));
+    if (slash != std::string::npos)
+      s.processes = static_cast<uint32_t>(strtoul(load[3].c_str() + slash + 1, nullptr, 10));
   }
   return s;
 }

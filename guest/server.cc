@@ -37,8 +37,8 @@ constexpr size_t kOutHighWater = 1 << 20;  // stop reading pipes above this
 // stdin bytes buffered per command: a host with "credit" stays within one
 // window; one without it gets an error past this instead of unbounded memory.
 constexpr size_t kStdinLimit = 4 << 20;
-constexpr uint64_t kDrainUs = 250000;      // output grace after a command exits
-constexpr int kDrainChunks = 64;           // what a forced drain takes at most
+constexpr uint64_t kDrainUs = 250000;  // output grace after a command exits
+constexpr int kDrainChunks = 64;       // what a forced drain takes at most
 
 // What one read of a command's pipe gave.
 enum class PipeRead { data, empty, closed, blocked };
@@ -194,8 +194,7 @@ void Server::on_frame(const proto::Frame& f) {
       if (j && j->in_fd >= 0 && !j->in_eof) {
         if (j->in_buf.size() + f.payload.size() > kStdinLimit)
           send(Type::error, f.id, proto::Failure{"io", "stdin buffer full"}.encode());
-        else
-          j->in_buf += f.payload;
+        else j->in_buf += f.payload;
       }
       return;
     case Type::stdin_eof:
@@ -233,8 +232,8 @@ void Server::on_frame(const proto::Frame& f) {
       return;
     default:
       send(Type::error, f.id,
-           proto::Failure{"unsupported", std::string("this agent does not serve ") +
-                                             proto::type_name(f.type) + " requests"}
+           proto::Failure{"unsupported",
+                          std::string("this agent does not serve ") + proto::type_name(f.type) + " requests"}
                .encode());
   }
 }
@@ -304,10 +303,8 @@ void Server::on_file_frame(const proto::Frame& f) {
   }
   // file_end
   if (!up.failed) {
-    if (finish_upload(up, error))
-      send(Type::file_end, f.id, "");
-    else
-      send(Type::error, f.id, proto::Failure{"io", error}.encode());
+    if (finish_upload(up, error)) send(Type::file_end, f.id, "");
+    else send(Type::error, f.id, proto::Failure{"io", error}.encode());
   }
   abort_upload(up);
   uploads_.erase(it);
@@ -346,8 +343,7 @@ void Server::pump_downloads() {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0)
       send(Type::error, it->first, proto::Failure{"io", std::string("reading: ") + strerror(errno)}.encode());
-    else
-      send(Type::file_end, it->first, "");
+    else send(Type::file_end, it->first, "");
     close(d.fd);
     it = downloads_.erase(it);
   }
@@ -493,9 +489,9 @@ void Server::run() {
   if (pid1_) reboot(RB_DISABLE_CAD);  // ctrl-alt-del becomes SIGINT
 
   hello_.software = std::string("banger-agent ") + kVersion;
-  hello_.capabilities = {proto::kCapExec,     proto::kCapStdin, proto::kCapTty,
-                         proto::kCapSignal,   proto::kCapPoweroff, proto::kCapFile,
-                         proto::kCapPorts,    proto::kCapStats, proto::kCapCredit};
+  hello_.capabilities = {proto::kCapExec,   proto::kCapStdin,    proto::kCapTty,
+                         proto::kCapSignal, proto::kCapPoweroff, proto::kCapFile,
+                         proto::kCapPorts,  proto::kCapStats,    proto::kCapCredit};
   utsname u{};
   uname(&u);
   char host[256] = {};
@@ -512,8 +508,8 @@ void Server::run() {
   ready_.kernel = u.release;
   send_hello_ready();
   // After the ready message, so the console write does not delay it.
-  log("ready at %llu ms (%s, kernel %s, hostname %s)", static_cast<unsigned long long>(now), boot_.mode.c_str(),
-      u.release, host);
+  log("ready at %llu ms (%s, kernel %s, hostname %s)", static_cast<unsigned long long>(now),
+      boot_.mode.c_str(), u.release, host);
 
   std::vector<pollfd> fds;
   std::vector<std::pair<uint32_t, int>> owners;  // job id, 0 out / 1 err / 2 in

@@ -116,7 +116,8 @@ void finish_modules(int root_fd, std::vector<ModuleLane>& lanes) {
   for (auto& l : lanes) {
     if (l.paths.empty()) continue;
     int status = 0;
-    bool ok = l.pid > 0 && waitpid(l.pid, &status, 0) == l.pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    bool ok =
+        l.pid > 0 && waitpid(l.pid, &status, 0) == l.pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
     // A chain that failed (a dependency this split did not foresee, no
     // fork) is loaded again in order here: slower, never wrong.
     if (!ok)
@@ -230,8 +231,8 @@ void run_stage1() {
   std::string init = cmdline_get(c, proto::kArgInit, proto::kAgentPath);
   int self = explicit_init ? -1 : open("/init", O_RDONLY | O_CLOEXEC);
   if (!wait_for_device(root, 10000)) {
-    std::string msg = "root disk " + root + " did not appear (is the virtio_blk module listed in " +
-                      kModulesList + "?)";
+    std::string msg =
+        "root disk " + root + " did not appear (is the virtio_blk module listed in " + kModulesList + "?)";
     die(msg.c_str());
   }
   trace("root disk present");
@@ -267,14 +268,15 @@ void run_stage1() {
   // Checked inside the new root: the image's own links (/sbin/init ->
   // /lib/systemd/systemd) resolve only there.
   if (access(init.c_str(), X_OK) != 0) {
-    std::string msg = init + " is missing from the root filesystem (" + strerror(errno) + ")" +
-                      (init == proto::kAgentPath ? ": the image has no banger agent; pull it with banger (a pull installs the agent)"
-                                                 : "");
+    std::string msg =
+        init + " is missing from the root filesystem (" + strerror(errno) + ")" +
+        (init == proto::kAgentPath
+             ? ": the image has no banger agent; pull it with banger (a pull installs the agent)"
+             : "");
     die(msg.c_str());
   }
   std::vector<std::string> env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                                  "TERM=linux",
-                                  std::string(kInitUptimeEnv) + "=" + std::to_string(start)};
+                                  "TERM=linux", std::string(kInitUptimeEnv) + "=" + std::to_string(start)};
   if (rootfd >= 0) {
     if (init == proto::kAgentPath) {
       env.push_back(std::string(kOldRootEnv) + "=" + std::to_string(rootfd));

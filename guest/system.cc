@@ -17,15 +17,16 @@
 namespace banger::agent {
 
 bool is_mountpoint(const std::string& path) {
-  struct stat a {}, b {};
+  struct stat a {
+  }, b{};
   if (stat(path.c_str(), &a) != 0) return false;
   std::string parent = path + "/..";
   if (stat(parent.c_str(), &b) != 0) return false;
   return a.st_dev != b.st_dev || a.st_ino == b.st_ino;
 }
 
-void mount_fs(const char* source, const char* target, const char* type, unsigned long flags,
-              const char* data, int mode) {
+void mount_fs(const char* source, const char* target, const char* type, unsigned long flags, const char* data,
+              int mode) {
   if (is_mountpoint(target)) return;
   mkdir(target, mode);
   if (mount(source, target, type, flags, data) != 0)
@@ -73,8 +74,8 @@ void setup_system(const Cmdline& c) {
   // OCI images often lack /etc/hosts (a container runtime would bind one).
   struct stat st {};
   if (lstat("/etc/hosts", &st) != 0 && errno == ENOENT) {
-    std::string hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t" +
-                        host + "\n";
+    std::string hosts =
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t" + host + "\n";
     int fd = open("/etc/hosts", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd >= 0) {
       (void)!write(fd, hosts.data(), hosts.size());
@@ -159,8 +160,8 @@ void prefetch_command_basics() {
   // host is still on its way with the first request (~60 ms of a first
   // command's start under TCG is these reads). Paths that an image does not
   // have are skipped.
-  for (const char* f : {"/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/libc.so.6", "/lib/ld-musl-x86_64.so.1",
-                        "/bin/sh"}) {
+  for (const char* f : {"/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/libc.so.6",
+                        "/lib/ld-musl-x86_64.so.1", "/bin/sh"}) {
     int fd = open(f, O_RDONLY | O_CLOEXEC);
     if (fd < 0) continue;
     readahead(fd, 0, 8 << 20);

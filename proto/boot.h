@@ -15,8 +15,8 @@ inline constexpr const char* kAgentPort = "banger.agent";
 
 // Kernel command-line keys, each written KEY=VALUE (banger.debug alone).
 inline constexpr const char* kArgHostname = "banger.hostname";  // the guest's hostname
-inline constexpr const char* kArgInit = "banger.init";          // exec this from the image instead of the agent
-inline constexpr const char* kArgIp = "banger.ip";              // ADDR/PREFIX; absent: no network
+inline constexpr const char* kArgInit = "banger.init";  // exec this from the image instead of the agent
+inline constexpr const char* kArgIp = "banger.ip";      // ADDR/PREFIX; absent: no network
 inline constexpr const char* kArgGateway = "banger.gw";
 inline constexpr const char* kArgDns = "banger.dns";      // IP[,IP]
 inline constexpr const char* kArgIface = "banger.iface";  // the NIC to configure (default: the first)

@@ -36,7 +36,9 @@ class SendWindow {
   // `limited`: the peer grants credit (both announced "credit").
   explicit SendWindow(bool limited = false) : limited_(limited) {}
   // Bytes that may be sent now (the maximum of size_t when unlimited).
-  size_t room() const { return limited_ ? static_cast<size_t>(available_) : std::numeric_limits<size_t>::max(); }
+  size_t room() const {
+    return limited_ ? static_cast<size_t>(available_) : std::numeric_limits<size_t>::max();
+  }
   void sent(size_t n) { available_ -= std::min<uint64_t>(n, available_); }
   void grant(uint32_t n) { available_ += n; }
   // Stop waiting for credit (the receiver went away or stopped granting).
@@ -56,7 +58,8 @@ class ReceiveWindow {
   uint32_t consumed(size_t n) {
     pending_ += n;
     if (pending_ < kGrantBatch) return 0;
-    uint32_t grant = static_cast<uint32_t>(std::min<uint64_t>(pending_, std::numeric_limits<uint32_t>::max()));
+    uint32_t grant =
+        static_cast<uint32_t>(std::min<uint64_t>(pending_, std::numeric_limits<uint32_t>::max()));
     pending_ -= grant;
     return grant;
   }

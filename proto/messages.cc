@@ -91,11 +91,10 @@ bool Hello::has(std::string_view cap) const {
 uint32_t negotiate(const Hello& mine, const Hello& theirs) {
   uint32_t v = std::min(mine.version, theirs.version);
   if (v < mine.min_version || v < theirs.min_version)
-    throw ProtocolError("protocol version mismatch: this side speaks " +
-                        std::to_string(mine.min_version) + ".." + std::to_string(mine.version) +
-                        ", the peer (" + (theirs.software.empty() ? "unknown" : theirs.software) +
-                        ") speaks " + std::to_string(theirs.min_version) + ".." +
-                        std::to_string(theirs.version));
+    throw ProtocolError("protocol version mismatch: this side speaks " + std::to_string(mine.min_version) +
+                        ".." + std::to_string(mine.version) + ", the peer (" +
+                        (theirs.software.empty() ? "unknown" : theirs.software) + ") speaks " +
+                        std::to_string(theirs.min_version) + ".." + std::to_string(theirs.version));
   return v;
 }
 

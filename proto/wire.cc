@@ -20,39 +20,64 @@ uint32_t get_u32(const char* p) {
 
 const char* type_name(Type t) {
   switch (t) {
-    case Type::hello: return "hello";
-    case Type::ready: return "ready";
-    case Type::ping: return "ping";
-    case Type::pong: return "pong";
-    case Type::error: return "error";
-    case Type::poweroff: return "poweroff";
-    case Type::exec: return "exec";
-    case Type::exec_started: return "exec_started";
-    case Type::stdin_data: return "stdin_data";
-    case Type::stdin_eof: return "stdin_eof";
-    case Type::stdout_data: return "stdout_data";
-    case Type::stderr_data: return "stderr_data";
-    case Type::exit: return "exit";
-    case Type::signal: return "signal";
-    case Type::window_size: return "window_size";
-    case Type::file_put: return "file_put";
-    case Type::file_get: return "file_get";
-    case Type::file_data: return "file_data";
-    case Type::file_end: return "file_end";
-    case Type::file_info: return "file_info";
-    case Type::ports_request: return "ports_request";
-    case Type::ports: return "ports";
-    case Type::stats_request: return "stats_request";
-    case Type::stats: return "stats";
-    case Type::credit: return "credit";
+    case Type::hello:
+      return "hello";
+    case Type::ready:
+      return "ready";
+    case Type::ping:
+      return "ping";
+    case Type::pong:
+      return "pong";
+    case Type::error:
+      return "error";
+    case Type::poweroff:
+      return "poweroff";
+    case Type::exec:
+      return "exec";
+    case Type::exec_started:
+      return "exec_started";
+    case Type::stdin_data:
+      return "stdin_data";
+    case Type::stdin_eof:
+      return "stdin_eof";
+    case Type::stdout_data:
+      return "stdout_data";
+    case Type::stderr_data:
+      return "stderr_data";
+    case Type::exit:
+      return "exit";
+    case Type::signal:
+      return "signal";
+    case Type::window_size:
+      return "window_size";
+    case Type::file_put:
+      return "file_put";
+    case Type::file_get:
+      return "file_get";
+    case Type::file_data:
+      return "file_data";
+    case Type::file_end:
+      return "file_end";
+    case Type::file_info:
+      return "file_info";
+    case Type::ports_request:
+      return "ports_request";
+    case Type::ports:
+      return "ports";
+    case Type::stats_request:
+      return "stats_request";
+    case Type::stats:
+      return "stats";
+    case Type::credit:
+      return "credit";
   }
   return "unknown";
 }
 
 std::string encode_frame(Type type, uint32_t id, std::string_view payload, uint32_t cap) {
   if (payload.size() > cap)
-    throw ProtocolError("frame too large: " + std::to_string(payload.size()) +
-                        " bytes (limit " + std::to_string(cap) + ")");
+    throw ProtocolError("frame too large: " + std::to_string(payload.size()) + " bytes (limit " +
+                        std::to_string(cap) + ")");
   std::string out;
   out.reserve(kHeaderSize + payload.size());
   out.append(kMagic, 4);
@@ -92,8 +117,7 @@ std::optional<Frame> Decoder::next() {
   }
   uint32_t len = get_u32(h + 12);
   if (len > cap_) {
-    failed_ = "frame too large: " + std::to_string(len) + " bytes (limit " +
-              std::to_string(cap_) + ")";
+    failed_ = "frame too large: " + std::to_string(len) + " bytes (limit " + std::to_string(cap_) + ")";
     throw ProtocolError(failed_);
   }
   if (buffered() < kHeaderSize + len) return std::nullopt;

@@ -46,23 +46,23 @@ inline constexpr uint32_t kDataChunk = 32 * 1024;
 // and unique among its live requests, so several execs run at once.
 enum class Type : uint8_t {
   // connection
-  hello = 1,       // both: Hello. Version + capabilities, see messages.h
-  ready = 2,       // G>H: Ready. The agent serves requests; boot timings
-  ping = 3,        // both: empty payload (or opaque bytes echoed)
-  pong = 4,        // both: the ping's payload echoed
-  error = 5,       // both: Failure. A request (id) failed, or a protocol error (id 0)
-  poweroff = 6,    // H>G: Poweroff. Sync, unmount, power off (or reboot)
+  hello = 1,     // both: Hello. Version + capabilities, see messages.h
+  ready = 2,     // G>H: Ready. The agent serves requests; boot timings
+  ping = 3,      // both: empty payload (or opaque bytes echoed)
+  pong = 4,      // both: the ping's payload echoed
+  error = 5,     // both: Failure. A request (id) failed, or a protocol error (id 0)
+  poweroff = 6,  // H>G: Poweroff. Sync, unmount, power off (or reboot)
 
   // exec (id = the exec)
-  exec = 16,         // H>G: Exec
-  exec_started = 17, // G>H: ExecStarted (pid)
-  stdin_data = 18,   // H>G: raw bytes for the process's stdin (or tty)
-  stdin_eof = 19,    // H>G: close the process's stdin
-  stdout_data = 20,  // G>H: raw bytes from stdout (or the tty)
-  stderr_data = 21,  // G>H: raw bytes from stderr
-  exit = 22,         // G>H: Exit. Last frame of an exec
-  signal = 23,       // H>G: Signal. Deliver a signal to the process group
-  window_size = 24,  // H>G: WindowSize. Resize the exec's tty
+  exec = 16,          // H>G: Exec
+  exec_started = 17,  // G>H: ExecStarted (pid)
+  stdin_data = 18,    // H>G: raw bytes for the process's stdin (or tty)
+  stdin_eof = 19,     // H>G: close the process's stdin
+  stdout_data = 20,   // G>H: raw bytes from stdout (or the tty)
+  stderr_data = 21,   // G>H: raw bytes from stderr
+  exit = 22,          // G>H: Exit. Last frame of an exec
+  signal = 23,        // H>G: Signal. Deliver a signal to the process group
+  window_size = 24,   // H>G: WindowSize. Resize the exec's tty
 
   // file copy (id = the transfer). Designed, served from issue 5 on.
   file_put = 32,   // H>G: FilePut (path, mode, uid, gid); then file_data*, file_end
@@ -95,8 +95,7 @@ struct Frame {
 };
 
 // The bytes of one frame. Throws ProtocolError if the payload exceeds `cap`.
-std::string encode_frame(Type type, uint32_t id, std::string_view payload,
-                         uint32_t cap = kMaxPayload);
+std::string encode_frame(Type type, uint32_t id, std::string_view payload, uint32_t cap = kMaxPayload);
 
 // Incremental decoder: feed() whatever a read() returned, then call next()
 // until it returns nullopt. Throws ProtocolError on a bad magic, an unknown

@@ -5,9 +5,9 @@
 
 #include <cstdlib>
 
+#include "host/agent/service_unit.h"
 #include "host/core/error.h"
 #include "host/core/fs.h"
-#include "host/agent/service_unit.h"
 #include "host/ext4/editor.h"
 #include "proto/boot.h"
 
@@ -36,7 +36,8 @@ std::string find_agent_binary() {
   // Beside the binary (a build directory; the test binary is one below it),
   // or where `cmake --install` and the .deb put it: PREFIX/lib/banger/ for
   // PREFIX/bin/banger.
-  for (const auto& cand : {dir + "/banger-agent", dir + "/../banger-agent", dir + "/../lib/banger/banger-agent"})
+  for (const auto& cand :
+       {dir + "/banger-agent", dir + "/../banger-agent", dir + "/../lib/banger/banger-agent"})
     if (fs::exists(cand)) return cand;
   fail(ErrorKind::not_found, "guest agent not found next to " + dir + "/banger",
        "build it (cmake --build build) so build/banger-agent sits beside build/banger");

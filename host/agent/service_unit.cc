@@ -40,7 +40,9 @@ std::string service_unit_text() {
          "Description=banger guest agent\n"
          "\n"
          "[Service]\n"
-         "ExecStart=" + std::string(proto::kAgentPath) + " --service\n"
+         "ExecStart=" +
+         std::string(proto::kAgentPath) +
+         " --service\n"
          "Restart=always\n"
          "RestartSec=1\n"
          "\n"
@@ -49,7 +51,8 @@ std::string service_unit_text() {
 }
 
 bool has_systemd(ext4::Editor& image) {
-  return resolves_to_file(image, "/lib/systemd/systemd") || resolves_to_file(image, "/usr/lib/systemd/systemd");
+  return resolves_to_file(image, "/lib/systemd/systemd") ||
+         resolves_to_file(image, "/usr/lib/systemd/systemd");
 }
 
 std::string install_service_unit(ext4::Editor& image) {

@@ -13,7 +13,8 @@ class Editor;
 namespace banger::agents {
 
 inline constexpr const char* kServiceUnitPath = "/etc/systemd/system/banger-agent.service";
-inline constexpr const char* kServiceWantsPath = "/etc/systemd/system/multi-user.target.wants/banger-agent.service";
+inline constexpr const char* kServiceWantsPath =
+    "/etc/systemd/system/multi-user.target.wants/banger-agent.service";
 
 // The unit file's text.
 std::string service_unit_text();

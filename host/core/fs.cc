@@ -37,9 +37,7 @@ std::optional<std::string> read_file_limited(const std::string& path, size_t max
   return out;
 }
 
-std::string read_file(const std::string& path) {
-  return *read_file_limited(path, std::string().max_size());
-}
+std::string read_file(const std::string& path) { return *read_file_limited(path, std::string().max_size()); }
 
 static void write_all(int fd, std::string_view data, const std::string& path) {
   size_t off = 0;

@@ -203,7 +203,8 @@ HttpResult HttpSession::get(const std::string& url, const std::vector<std::strin
   }
   long os_errno = 0;
   curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
-  if (rc == CURLE_COULDNT_CONNECT && os_errno != 0) result.failure_text = lower_first(std::strerror(static_cast<int>(os_errno)));
+  if (rc == CURLE_COULDNT_CONNECT && os_errno != 0)
+    result.failure_text = lower_first(std::strerror(static_cast<int>(os_errno)));
   else if (errbuf[0]) result.failure_text = lower_first(errbuf);
   else result.failure_text = lower_first(curl_easy_strerror(rc));
   if (result.status == 0) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &result.status);
@@ -237,10 +238,18 @@ std::string status_text(long status) {
     long code;
     const char* text;
   } kTexts[] = {
-      {400, "bad request"},        {401, "unauthorized"},          {403, "forbidden"},
-      {404, "not found"},          {405, "method not allowed"},    {408, "request timeout"},
-      {416, "range not satisfiable"}, {429, "too many requests"},  {500, "internal server error"},
-      {502, "bad gateway"},        {503, "service unavailable"},   {504, "gateway timeout"},
+      {400, "bad request"},
+      {401, "unauthorized"},
+      {403, "forbidden"},
+      {404, "not found"},
+      {405, "method not allowed"},
+      {408, "request timeout"},
+      {416, "range not satisfiable"},
+      {429, "too many requests"},
+      {500, "internal server error"},
+      {502, "bad gateway"},
+      {503, "service unavailable"},
+      {504, "gateway timeout"},
   };
   for (const auto& t : kTexts)
     if (t.code == status) return std::to_string(status) + " " + t.text;

@@ -1,8 +1,8 @@
 #include "host/core/interrupt.h"
 
+#include <unistd.h>
 #include <atomic>
 #include <csignal>
-#include <unistd.h>
 
 #include "host/core/error.h"
 
@@ -31,7 +31,9 @@ void install_interrupt_handlers() {
 bool interrupted() { return g_interrupted.load(std::memory_order_relaxed); }
 
 void check_interrupted() {
-  if (interrupted()) fail(ErrorKind::interrupted, "interrupted", "the operation was cancelled with Ctrl-C; nothing was published");
+  if (interrupted())
+    fail(ErrorKind::interrupted, "interrupted",
+         "the operation was cancelled with Ctrl-C; nothing was published");
 }
 
 void set_interrupted(bool value) { g_interrupted = value; }

@@ -20,7 +20,8 @@ FileLock::FileLock(const std::string& path, const std::string& what, bool wait) 
     if (flock(fd_, LOCK_EX | LOCK_NB) == 0) {
       // The holder may have unlinked the file before releasing it (a removed
       // VM's lock): a lock on that inode guards nothing, so take the new one.
-      struct stat held{}, now{};
+      struct stat held {
+      }, now{};
       if (fstat(fd_, &held) == 0 && stat(path.c_str(), &now) == 0 && held.st_ino == now.st_ino &&
           held.st_dev == now.st_dev)
         return;

@@ -23,7 +23,8 @@ std::string user_home() {
   std::string h = env_or_empty("HOME");
   if (!h.empty()) return h;
   if (const passwd* pw = getpwuid(getuid()); pw && pw->pw_dir && *pw->pw_dir) return pw->pw_dir;
-  fail(ErrorKind::invalid_input, "HOME is not set and user " + std::to_string(getuid()) + " has no home directory",
+  fail(ErrorKind::invalid_input,
+       "HOME is not set and user " + std::to_string(getuid()) + " has no home directory",
        "set HOME, or BANGER_HOME and XDG_CONFIG_HOME");
 }
 

@@ -193,7 +193,8 @@ std::optional<int> Process::wait_for(std::chrono::milliseconds timeout) {
 bool wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   auto left_ms = [&] {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     return static_cast<int>(std::max<long long>(left.count(), 0));
   };
   int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
@@ -276,7 +277,8 @@ RunResult run_capture(const std::vector<std::string>& argv, const std::string& i
       if (got > 0) {
         (fds[i].fd == out ? r.out : r.err).append(buf, got);
       } else if (got == 0 || errno != EINTR) {
-        if (fds[i].fd == out) out = -1; else err = -1;
+        if (fds[i].fd == out) out = -1;
+        else err = -1;
       }
     }
   }

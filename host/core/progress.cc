@@ -60,9 +60,9 @@ void draw_bars(State& s) {
     bar.append(width - filled, '.');
     std::string label = t.label.size() > 24 ? t.label.substr(0, 24) : t.label;
     if (t.total)
-      fprintf(stderr, "  %-24s [%s] %s / %s\n", label.c_str(), bar.c_str(), human(t.done).c_str(), human(t.total).c_str());
-    else
-      fprintf(stderr, "  %-24s %s\n", label.c_str(), human(t.done).c_str());
+      fprintf(stderr, "  %-24s [%s] %s / %s\n", label.c_str(), bar.c_str(), human(t.done).c_str(),
+              human(t.total).c_str());
+    else fprintf(stderr, "  %-24s %s\n", label.c_str(), human(t.done).c_str());
     s.drawn_lines++;
   }
   fflush(stderr);
@@ -119,7 +119,8 @@ void update(int id, uint64_t done) {
   if (it == s.tasks.end()) return;
   it->second.done = done;
   // Redraw at most 10 times a second.
-  if (effective(s) == Mode::bars && std::chrono::steady_clock::now() - s.last_draw > std::chrono::milliseconds(100))
+  if (effective(s) == Mode::bars &&
+      std::chrono::steady_clock::now() - s.last_draw > std::chrono::milliseconds(100))
     draw_bars(s);
 }
 
@@ -132,7 +133,8 @@ void finish(int id) {
   Mode m = effective(s);
   if (m == Mode::bars) clear_bars(s);
   s.tasks.erase(it);
-  if (m != Mode::quiet) fprintf(stderr, "    %s: %s done\n", t.label.c_str(), human(t.done ? t.done : t.total).c_str());
+  if (m != Mode::quiet)
+    fprintf(stderr, "    %s: %s done\n", t.label.c_str(), human(t.done ? t.done : t.total).c_str());
   if (m == Mode::bars) draw_bars(s);
   fflush(stderr);
 }

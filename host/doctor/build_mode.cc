@@ -23,7 +23,8 @@ bool has_range(const std::string& file, const std::string& user, unsigned uid) {
   while (std::getline(in, line)) {
     std::istringstream fields(line);
     std::string who, start, count;
-    if (!std::getline(fields, who, ':') || !std::getline(fields, start, ':') || !std::getline(fields, count)) continue;
+    if (!std::getline(fields, who, ':') || !std::getline(fields, start, ':') || !std::getline(fields, count))
+      continue;
     if (who != user && who != std::to_string(uid)) continue;
     try {
       if (std::stoul(count) >= kIds) return true;

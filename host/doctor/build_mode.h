@@ -25,9 +25,9 @@ struct BuildModeInputs {
 BuildModeInputs default_build_mode_inputs();
 
 struct BuildMode {
-  std::string mode;                   // "root" or "unshare"
-  std::vector<std::string> missing;   // what unshare mode lacks (empty: it works)
-  std::string fix;                    // the commands, as root, that provide it
+  std::string mode;                  // "root" or "unshare"
+  std::vector<std::string> missing;  // what unshare mode lacks (empty: it works)
+  std::string fix;                   // the commands, as root, that provide it
 };
 
 BuildMode mmdebstrap_mode(const BuildModeInputs& in);

@@ -54,8 +54,8 @@ Check tool(const std::string& name, const std::string& binary, const std::vector
 }
 
 Check qemu_check() {
-  Check c = tool("qemu", "qemu-system-x86_64", {"--version"}, true, "fail",
-                 "apt-get install qemu-system-x86", "runs every VM");
+  Check c = tool("qemu", "qemu-system-x86_64", {"--version"}, true, "fail", "apt-get install qemu-system-x86",
+                 "runs every VM");
   if (c.status != "ok") return c;
   std::string machines;
   try {
@@ -88,13 +88,15 @@ Check accel_check(const std::string& env) {
   if (!env.empty() && env != "auto") {
     c.fix = "unset BANGER_ACCEL to let banger choose";
   } else if (!p.dev_kvm_exists) {
-    c.fix = "VMs run under software emulation (slower); on hardware with virtualisation, "
-            "enable it in the firmware and load kvm_intel or kvm_amd";
+    c.fix =
+        "VMs run under software emulation (slower); on hardware with virtualisation, "
+        "enable it in the firmware and load kvm_intel or kvm_amd";
   } else if (!p.dev_kvm_usable) {
     c.fix = "give this user access to /dev/kvm (usermod -aG kvm $USER, then log in again)";
   } else if (p.kvm_pvm) {
-    c.fix = "nothing to do here: kvm_pvm cannot run stock kernels, so VMs use software "
-            "emulation (slower); hosts with kvm_intel or kvm_amd use KVM";
+    c.fix =
+        "nothing to do here: kvm_pvm cannot run stock kernels, so VMs use software "
+        "emulation (slower); hosts with kvm_intel or kvm_amd use KVM";
   } else {
     c.fix = "load kvm_intel or kvm_amd (modprobe kvm_intel) for hardware acceleration";
   }
@@ -228,8 +230,8 @@ std::vector<Check> run_checks(const Inputs& in) {
   const std::string need = privileged ? "fail" : "warn";
   out.push_back(tool("nft", "nft", {"--version"}, privileged, need, "apt-get install nftables",
                      "NAT and filtering in tap mode"));
-  out.push_back(tool("ip", "ip", {"-V"}, privileged, need, "apt-get install iproute2",
-                     "bridge and taps in tap mode"));
+  out.push_back(
+      tool("ip", "ip", {"-V"}, privileged, need, "apt-get install iproute2", "bridge and taps in tap mode"));
   out.push_back(apt_check());
   out.push_back(tool("mmdebstrap", "mmdebstrap", {"--version"}, false, "warn", "apt-get install mmdebstrap",
                      "builds catalog images such as debian-bookworm"));

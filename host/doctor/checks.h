@@ -19,9 +19,9 @@ struct Check {
 };
 
 struct Inputs {
-  std::string home;           // BANGER_HOME (disk space is measured there)
+  std::string home;             // BANGER_HOME (disk space is measured there)
   std::string user_ssh_config;  // ~/.ssh/config (checked for banger's Include)
-  std::string accel_env;      // BANGER_ACCEL's value
+  std::string accel_env;        // BANGER_ACCEL's value
 };
 
 // The inputs of this process (environment and paths).

@@ -48,7 +48,7 @@ Check index_check() {
   std::vector<std::string> problems;
   if (!h.orphans.empty()) problems.push_back("not in the index: " + list_dirs(h.orphans));
   if (!h.missing.empty()) problems.push_back("recorded, but gone: " + list_dirs(h.missing));
-  struct stat st{};
+  struct stat st {};
   if (::stat(db.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
     char mode[8];
     snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
@@ -60,7 +60,8 @@ Check index_check() {
   }
   c.status = "warn";
   for (const auto& p : problems) c.detail += (c.detail.empty() ? "" : "; ") + p;
-  c.fix = std::string(kRepair) + " re-indexes orphan directories, drops records without one and sets mode 0600";
+  c.fix =
+      std::string(kRepair) + " re-indexes orphan directories, drops records without one and sets mode 0600";
   return c;
 }
 
@@ -81,7 +82,8 @@ Check leftovers_check() {
                     format_bytes(total(partials)) + ") in " + paths::blobs() + "/sha256");
   c.status = "warn";
   for (const auto& p : parts) c.detail += (c.detail.empty() ? "" : "; ") + p;
-  c.fix = std::string(kRepair) + " removes them (pulling the same image again would resume a partial download)";
+  c.fix =
+      std::string(kRepair) + " removes them (pulling the same image again would resume a partial download)";
   return c;
 }
 
@@ -108,7 +110,7 @@ std::vector<std::string> repair(long long first, long long last) {
   }
   for (auto& line : store::repair_index(first, last)) done.push_back(std::move(line));
   std::string db = paths::index_db();
-  struct stat st{};
+  struct stat st {};
   if (::stat(db.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
     if (::chmod(db.c_str(), 0600) != 0) fail_errno("chmod " + db);
     done.push_back("set " + db + " to mode 0600");

@@ -19,9 +19,7 @@ class LeafFiller {
   LeafFiller(ext2_filsys fs, std::vector<char>& out, bool csum)
       : fs_(fs), out_(out), bs_(fs->blocksize), csum_(csum) {}
 
-  bool fits(size_t name_len) const {
-    return has_block_ && pos_ + rec_len_for(name_len) <= usable();
-  }
+  bool fits(size_t name_len) const { return has_block_ && pos_ + rec_len_for(name_len) <= usable(); }
   void new_block() {
     close_block();
     out_.resize(out_.size() + bs_, 0);
@@ -57,8 +55,7 @@ class LeafFiller {
       d->rec_len = static_cast<__u16>(usable() - last_);
     }
     if (csum_) {
-      ext2fs_initialize_dirent_tail(
-          fs_, reinterpret_cast<ext2_dir_entry_tail*>(b + bs_ - kTailSize));
+      ext2fs_initialize_dirent_tail(fs_, reinterpret_cast<ext2_dir_entry_tail*>(b + bs_ - kTailSize));
     }
     has_block_ = false;
   }
@@ -83,8 +80,8 @@ struct Hashed {
 
 }  // namespace
 
-DirBlocks build_dir_blocks(ext2_filsys fs, uint32_t self, uint32_t parent,
-                           std::vector<DirEntryRef> entries, bool htree) {
+DirBlocks build_dir_blocks(ext2_filsys fs, uint32_t self, uint32_t parent, std::vector<DirEntryRef> entries,
+                           bool htree) {
   const bool csum = ext2fs_has_feature_metadata_csum(fs->super);
   const uint32_t bs = fs->blocksize;
   DirBlocks out;
@@ -179,8 +176,7 @@ DirBlocks build_dir_blocks(ext2_filsys fs, uint32_t self, uint32_t parent,
 
   // Writes `count` index entries (block numbers `first_block + i`, keys
   // `keys[i]`) at `at` with their count/limit header.
-  auto write_index = [](char* at, uint32_t limit, const uint32_t* keys, size_t count,
-                        uint32_t first_block) {
+  auto write_index = [](char* at, uint32_t limit, const uint32_t* keys, size_t count, uint32_t first_block) {
     auto* ent = reinterpret_cast<ext2_dx_entry*>(at);
     auto* cl = reinterpret_cast<ext2_dx_countlimit*>(at);
     for (size_t i = 0; i < count; ++i) {

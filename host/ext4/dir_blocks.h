@@ -34,7 +34,7 @@ struct DirBlocks {
 
 // `self` and `parent` fill "." and "..". With `htree` false, a directory
 // that needs several blocks stays linear.
-DirBlocks build_dir_blocks(ext2_filsys fs, uint32_t self, uint32_t parent,
-                           std::vector<DirEntryRef> entries, bool htree);
+DirBlocks build_dir_blocks(ext2_filsys fs, uint32_t self, uint32_t parent, std::vector<DirEntryRef> entries,
+                           bool htree);
 
 }  // namespace banger::ext4

@@ -29,8 +29,7 @@ struct Editor::Impl {
   }
   void need_rw(std::string_view p) const {
     if (!(fs->flags & EXT2_FLAG_RW)) {
-      fail_at(ErrorKind::invalid_input, p, "the image is open read-only",
-              "open it with {write = true}");
+      fail_at(ErrorKind::invalid_input, p, "the image is open read-only", "open it with {write = true}");
     }
   }
 
@@ -43,8 +42,7 @@ struct Editor::Impl {
   std::string link_target(ext2_ino_t ino, const ext2_inode_large& i, std::string_view p) const;
   // Resolves a path; the final component is followed only with follow_last.
   // Returns 0 when the final component is missing (its parent exists).
-  ext2_ino_t resolve(std::string_view p, bool follow_last, ext2_ino_t* parent,
-                     std::string* leaf) const;
+  ext2_ino_t resolve(std::string_view p, bool follow_last, ext2_ino_t* parent, std::string* leaf) const;
   ext2_ino_t must(std::string_view p) const {
     ext2_ino_t parent = 0;
     std::string leaf;
@@ -62,8 +60,7 @@ struct Editor::Impl {
   void link(ext2_ino_t dir, const std::string& name, ext2_ino_t ino, int ftype, std::string_view p);
   void unlink_entry(ext2_ino_t dir, const std::string& name, ext2_ino_t ino, std::string_view p);
   void free_inode(ext2_ino_t ino, std::string_view p);
-  void rm(ext2_ino_t dir, const std::string& name, ext2_ino_t ino, bool recursive,
-          std::string_view p);
+  void rm(ext2_ino_t dir, const std::string& name, ext2_ino_t ino, bool recursive, std::string_view p);
   ext2_ino_t new_inode(ext2_ino_t dir, uint16_t mode, std::string_view p) {
     ext2_ino_t ino = 0;
     errcode_t err = ext2fs_new_inode(fs, dir, mode, nullptr, &ino);
@@ -106,13 +103,26 @@ int ls_proc(ext2_ino_t, int, ext2_dir_entry* dirent, int, int, char*, void* priv
   if (name == "." || name == "..") return 0;
   FileType t = FileType::regular;
   switch (ext2fs_dirent_file_type(dirent)) {
-    case EXT2_FT_DIR: t = FileType::directory; break;
-    case EXT2_FT_SYMLINK: t = FileType::symlink; break;
-    case EXT2_FT_CHRDEV: t = FileType::char_device; break;
-    case EXT2_FT_BLKDEV: t = FileType::block_device; break;
-    case EXT2_FT_FIFO: t = FileType::fifo; break;
-    case EXT2_FT_SOCK: t = FileType::socket; break;
-    default: break;
+    case EXT2_FT_DIR:
+      t = FileType::directory;
+      break;
+    case EXT2_FT_SYMLINK:
+      t = FileType::symlink;
+      break;
+    case EXT2_FT_CHRDEV:
+      t = FileType::char_device;
+      break;
+    case EXT2_FT_BLKDEV:
+      t = FileType::block_device;
+      break;
+    case EXT2_FT_FIFO:
+      t = FileType::fifo;
+      break;
+    case EXT2_FT_SOCK:
+      t = FileType::socket;
+      break;
+    default:
+      break;
   }
   st->out->push_back(DirEntry{std::move(name), t, dirent->inode});
   return 0;
@@ -140,8 +150,7 @@ std::string Editor::Impl::read_all(ext2_ino_t ino, std::string_view p) const {
   return out;
 }
 
-std::string Editor::Impl::link_target(ext2_ino_t ino, const ext2_inode_large& i,
-                                     std::string_view p) const {
+std::string Editor::Impl::link_target(ext2_ino_t ino, const ext2_inode_large& i, std::string_view p) const {
   uint64_t size = EXT2_I_SIZE(&i);
   if (ext2fs_is_fast_symlink(const_cast<ext2_inode*>(reinterpret_cast<const ext2_inode*>(&i)))) {
     return std::string(reinterpret_cast<const char*>(i.i_block), std::min<uint64_t>(size, 60));
@@ -150,7 +159,7 @@ std::string Editor::Impl::link_target(ext2_ino_t ino, const ext2_inode_large& i,
 }
 
 ext2_ino_t Editor::Impl::resolve(std::string_view p, bool follow_last, ext2_ino_t* parent,
-                                std::string* leaf) const {
+                                 std::string* leaf) const {
   std::deque<std::string> todo;
   for (auto& c : split(p)) todo.push_back(std::move(c));
   ext2_ino_t cur = EXT2_ROOT_INO;
@@ -196,7 +205,7 @@ ext2_ino_t Editor::Impl::resolve(std::string_view p, bool follow_last, ext2_ino_
 }
 
 void Editor::Impl::link(ext2_ino_t dir, const std::string& name, ext2_ino_t ino, int ftype,
-                       std::string_view p) {
+                        std::string_view p) {
   errcode_t err = ext2fs_link(fs, dir, name.c_str(), ino, ftype);
   if (err == EXT2_ET_DIR_NO_SPACE) {
     check_at(ext2fs_expand_dir(fs, dir), p, "growing the parent directory");
@@ -220,8 +229,7 @@ void Editor::Impl::free_inode(ext2_ino_t ino, std::string_view p) {
   ext2fs_inode_alloc_stats2(fs, ino, -1, is_dir);
 }
 
-void Editor::Impl::unlink_entry(ext2_ino_t dir, const std::string& name, ext2_ino_t ino,
-                               std::string_view p) {
+void Editor::Impl::unlink_entry(ext2_ino_t dir, const std::string& name, ext2_ino_t ino, std::string_view p) {
   check_at(ext2fs_unlink(fs, dir, name.c_str(), ino, 0), p, "unlinking");
   ext2_inode_large i = inode(ino);
   bool is_dir = LINUX_S_ISDIR(i.i_mode);
@@ -241,7 +249,7 @@ void Editor::Impl::unlink_entry(ext2_ino_t dir, const std::string& name, ext2_in
 }
 
 void Editor::Impl::rm(ext2_ino_t dir, const std::string& name, ext2_ino_t ino, bool recursive,
-                     std::string_view p) {
+                      std::string_view p) {
   ext2_inode_large i = inode(ino);
   if (LINUX_S_ISDIR(i.i_mode)) {
     std::vector<DirEntry> kids;
@@ -263,7 +271,7 @@ Editor::~Editor() = default;
 std::unique_ptr<Editor> Editor::open(const std::string& path, bool writable) {
   auto impl = std::make_unique<Impl>();
   impl->path = path;
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     fail(ErrorKind::not_found, path + ": no such image", "check the path");
   }
@@ -322,8 +330,7 @@ Stat Editor::stat(std::string_view path) {
       ext2fs_xattrs_iterate(
           h,
           [](char* name, char* value, size_t len, void* data) -> int {
-            static_cast<std::vector<Xattr>*>(data)->push_back(
-                Xattr{name, std::string(value, len)});
+            static_cast<std::vector<Xattr>*>(data)->push_back(Xattr{name, std::string(value, len)});
             return 0;
           },
           &s.xattrs);
@@ -439,8 +446,8 @@ void Editor::mkdir(std::string_view path, uint32_t mode, Owner owner, bool paren
   }
   m.check_at(err, path, "creating the directory");
   ext2_ino_t ino = 0;
-  m.check_at(ext2fs_lookup(m.fs, dir, leaf.c_str(), static_cast<int>(leaf.size()), nullptr, &ino),
-             path, "looking up");
+  m.check_at(ext2fs_lookup(m.fs, dir, leaf.c_str(), static_cast<int>(leaf.size()), nullptr, &ino), path,
+             "looking up");
   ext2_inode_large i = m.inode(ino);
   i.i_mode = inode_mode(FileType::directory, mode);
   set_owner(i, owner.uid, owner.gid);

@@ -13,13 +13,20 @@ namespace banger::ext4 {
 
 const char* type_name(FileType type) {
   switch (type) {
-    case FileType::regular: return "file";
-    case FileType::directory: return "dir";
-    case FileType::symlink: return "symlink";
-    case FileType::char_device: return "chardev";
-    case FileType::block_device: return "blockdev";
-    case FileType::fifo: return "fifo";
-    case FileType::socket: return "socket";
+    case FileType::regular:
+      return "file";
+    case FileType::directory:
+      return "dir";
+    case FileType::symlink:
+      return "symlink";
+    case FileType::char_device:
+      return "chardev";
+    case FileType::block_device:
+      return "blockdev";
+    case FileType::fifo:
+      return "fifo";
+    case FileType::socket:
+      return "socket";
   }
   return "unknown";
 }
@@ -38,13 +45,27 @@ void check(errcode_t code, std::string_view what) {
 uint16_t inode_mode(FileType type, uint32_t perms) {
   uint16_t fmt = 0;
   switch (type) {
-    case FileType::regular: fmt = LINUX_S_IFREG; break;
-    case FileType::directory: fmt = LINUX_S_IFDIR; break;
-    case FileType::symlink: fmt = LINUX_S_IFLNK; break;
-    case FileType::char_device: fmt = LINUX_S_IFCHR; break;
-    case FileType::block_device: fmt = LINUX_S_IFBLK; break;
-    case FileType::fifo: fmt = LINUX_S_IFIFO; break;
-    case FileType::socket: fmt = LINUX_S_IFSOCK; break;
+    case FileType::regular:
+      fmt = LINUX_S_IFREG;
+      break;
+    case FileType::directory:
+      fmt = LINUX_S_IFDIR;
+      break;
+    case FileType::symlink:
+      fmt = LINUX_S_IFLNK;
+      break;
+    case FileType::char_device:
+      fmt = LINUX_S_IFCHR;
+      break;
+    case FileType::block_device:
+      fmt = LINUX_S_IFBLK;
+      break;
+    case FileType::fifo:
+      fmt = LINUX_S_IFIFO;
+      break;
+    case FileType::socket:
+      fmt = LINUX_S_IFSOCK;
+      break;
   }
   return static_cast<uint16_t>(fmt | (perms & 07777));
 }
@@ -61,13 +82,20 @@ FileType type_of_mode(uint16_t mode) {
 
 uint8_t dirent_type(FileType type) {
   switch (type) {
-    case FileType::regular: return EXT2_FT_REG_FILE;
-    case FileType::directory: return EXT2_FT_DIR;
-    case FileType::symlink: return EXT2_FT_SYMLINK;
-    case FileType::char_device: return EXT2_FT_CHRDEV;
-    case FileType::block_device: return EXT2_FT_BLKDEV;
-    case FileType::fifo: return EXT2_FT_FIFO;
-    case FileType::socket: return EXT2_FT_SOCK;
+    case FileType::regular:
+      return EXT2_FT_REG_FILE;
+    case FileType::directory:
+      return EXT2_FT_DIR;
+    case FileType::symlink:
+      return EXT2_FT_SYMLINK;
+    case FileType::char_device:
+      return EXT2_FT_CHRDEV;
+    case FileType::block_device:
+      return EXT2_FT_BLKDEV;
+    case FileType::fifo:
+      return EXT2_FT_FIFO;
+    case FileType::socket:
+      return EXT2_FT_SOCK;
   }
   return EXT2_FT_UNKNOWN;
 }
@@ -101,8 +129,7 @@ Timespec decode_time(__u32 base, __u32 extra) {
 }
 }  // namespace
 
-void set_times(ext2_inode_large& inode, const Timespec& atime, const Timespec& mtime,
-               const Timespec& ctime) {
+void set_times(ext2_inode_large& inode, const Timespec& atime, const Timespec& mtime, const Timespec& ctime) {
   encode_time(atime, &inode.i_atime, &inode.i_atime_extra);
   encode_time(mtime, &inode.i_mtime, &inode.i_mtime_extra);
   encode_time(ctime, &inode.i_ctime, &inode.i_ctime_extra);
@@ -205,16 +232,14 @@ void write_with_extents(ext2_filsys fs, ext2_ino_t ino, ext2_inode_large& inode,
   read_inode(fs, ino, inode);
 }
 
-void write_xattrs(ext2_filsys fs, ext2_ino_t ino, const std::vector<Xattr>& xattrs,
-                  std::string_view path) {
+void write_xattrs(ext2_filsys fs, ext2_ino_t ino, const std::vector<Xattr>& xattrs, std::string_view path) {
   if (xattrs.empty()) return;
   ext2_xattr_handle* h = nullptr;
   std::string what = "setting xattrs on " + std::string(path);
   check(ext2fs_xattrs_open(fs, ino, &h), what);
   errcode_t err = ext2fs_xattrs_read(h);
   for (size_t i = 0; i < xattrs.size() && !err; ++i) {
-    err = ext2fs_xattr_set(h, xattrs[i].name.c_str(), xattrs[i].value.data(),
-                           xattrs[i].value.size());
+    err = ext2fs_xattr_set(h, xattrs[i].name.c_str(), xattrs[i].value.data(), xattrs[i].value.size());
     if (err) what += " (" + xattrs[i].name + ")";
   }
   if (!err) err = ext2fs_xattrs_write(h);

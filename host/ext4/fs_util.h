@@ -39,8 +39,7 @@ void init_inode(ext2_inode_large& inode, const Meta& meta);
 void set_owner(ext2_inode_large& inode, uint32_t uid, uint32_t gid);
 uint32_t get_uid(const ext2_inode_large& inode);
 uint32_t get_gid(const ext2_inode_large& inode);
-void set_times(ext2_inode_large& inode, const Timespec& atime, const Timespec& mtime,
-               const Timespec& ctime);
+void set_times(ext2_inode_large& inode, const Timespec& atime, const Timespec& mtime, const Timespec& ctime);
 Timespec inode_mtime(const ext2_inode_large& inode);
 Timespec inode_atime(const ext2_inode_large& inode);
 Timespec inode_ctime(const ext2_inode_large& inode);
@@ -57,7 +56,6 @@ void read_inode(ext2_filsys fs, ext2_ino_t ino, ext2_inode_large& inode);
 void write_inode(ext2_filsys fs, ext2_ino_t ino, ext2_inode_large& inode);
 
 // Sets every xattr of `xattrs` on inode `ino` (already written).
-void write_xattrs(ext2_filsys fs, ext2_ino_t ino, const std::vector<Xattr>& xattrs,
-                  std::string_view path);
+void write_xattrs(ext2_filsys fs, ext2_ino_t ino, const std::vector<Xattr>& xattrs, std::string_view path);
 
 }  // namespace banger::ext4

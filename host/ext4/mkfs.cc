@@ -74,8 +74,7 @@ ext2_filsys make_filesystem(const std::string& path, const WriterOptions& opt, i
   }
   sb->s_max_mnt_count = -1;
   sb->s_mkfs_time = sb->s_wtime = sb->s_lastcheck = static_cast<__u32>(opt.timestamp.sec);
-  std::strncpy(reinterpret_cast<char*>(sb->s_volume_name), opt.label.c_str(),
-               sizeof(sb->s_volume_name));
+  std::strncpy(reinterpret_cast<char*>(sb->s_volume_name), opt.label.c_str(), sizeof(sb->s_volume_name));
   check(ext2fs_allocate_tables(fs), "laying out " + path);
   // The file is new and sparse: its inode tables read as zeros already, so
   // the kernel need not zero them on first mount.
@@ -110,8 +109,7 @@ void add_journal_inode(ext2_filsys fs, const Timespec& t, const std::string& pat
              std::to_string(static_cast<uint64_t>(jp.num_journal_blocks) * fs->blocksize / kMiB) +
              " MiB) does not; give a larger size");
   }
-  check(ext2fs_add_journal_inode3(fs, &jp, ~0ULL,
-                                  EXT2_MKJOURNAL_LAZYINIT | EXT2_MKJOURNAL_NO_MNT_CHECK),
+  check(ext2fs_add_journal_inode3(fs, &jp, ~0ULL, EXT2_MKJOURNAL_LAZYINIT | EXT2_MKJOURNAL_NO_MNT_CHECK),
         "adding the journal to " + path);
   ext2_inode_large inode;
   read_inode(fs, EXT2_JOURNAL_INO, inode);
@@ -122,8 +120,8 @@ void add_journal_inode(ext2_filsys fs, const Timespec& t, const std::string& pat
 
 void check_image_size(uint64_t bytes) {
   if (bytes < kMinImageSize)
-    fail(ErrorKind::invalid_input, "image size " + std::to_string(bytes) + " bytes is too small: at least 8 MiB",
-         "give a larger size");
+    fail(ErrorKind::invalid_input,
+         "image size " + std::to_string(bytes) + " bytes is too small: at least 8 MiB", "give a larger size");
   if (bytes > kMaxImageSize)
     fail(ErrorKind::invalid_input,
          "image size " + std::to_string(bytes) + " bytes is too large: at most 16 TiB",
@@ -142,8 +140,7 @@ uint64_t default_image_size(uint64_t content, uint64_t inodes) {
 
 void add_journal(const std::string& path, const Timespec& timestamp) {
   ext2_filsys fs = nullptr;
-  check(ext2fs_open2(path.c_str(), nullptr, EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0, unix_io_manager,
-                     &fs),
+  check(ext2fs_open2(path.c_str(), nullptr, EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &fs),
         "opening " + path);
   try {
     check(ext2fs_read_bitmaps(fs), "reading " + path);

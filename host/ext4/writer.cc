@@ -49,8 +49,6 @@ struct DirInfo {
 
 std::string show(std::string_view path) { return "/" + std::string(path); }
 
-
-
 }  // namespace
 
 struct Writer::Impl {
@@ -73,7 +71,7 @@ struct Writer::Impl {
     Meta meta;
     uint32_t ino = 0;
     uint64_t size = 0;
-    uint64_t written = 0;  // the file offset reached (data and holes)
+    uint64_t written = 0;         // the file offset reached (data and holes)
     std::vector<Extent> extents;  // sorted by lblk; holes between them
     size_t ext = 0;               // the first extent not yet behind `written`
     uint64_t blocks = 0;          // allocated
@@ -151,7 +149,8 @@ uint32_t Writer::Impl::alloc_inode(bool is_dir, std::string_view what) {
                         : ENOENT;
     if (!err) break;
     if (pass) {
-      throw OutOfInodes(ErrorKind::io, "image full: no inode left for " + show(what) + ": needs a larger --size",
+      throw OutOfInodes(ErrorKind::io,
+                        "image full: no inode left for " + show(what) + ": needs a larger --size",
                         "the image has " + std::to_string(total) + " inodes; give a larger size");
     }
     inode_cursor = EXT2_FIRST_INODE(fs->super);
@@ -185,8 +184,7 @@ std::vector<Extent> Writer::Impl::alloc_blocks(uint64_t count, std::string_view 
     if (ext2fs_find_first_set_block_bitmap2(fs->block_map, start, stop, &end)) end = stop + 1;
     uint64_t len = end - start;
     ext2fs_block_alloc_stats_range(fs, start, static_cast<blk_t>(len), +1);
-    if (!out.empty() && out.back().pblk + out.back().len == start &&
-        out.back().len + len <= max_len) {
+    if (!out.empty() && out.back().pblk + out.back().len == start && out.back().len + len <= max_len) {
       out.back().len += static_cast<uint32_t>(len);
     } else {
       out.push_back(Extent{lblk, start, static_cast<uint32_t>(len)});
@@ -274,12 +272,10 @@ Node* Writer::Impl::parent_of(std::string_view p, std::string_view* leaf, bool c
       it = cur->dir->children.emplace(std::string(comp), std::move(n)).first;
     } else if (it->second->type == FileType::symlink) {
       fail(ErrorKind::invalid_input,
-           show(p) + ": parent " + show(p.substr(0, slash)) +
-               " is a symlink; refusing to write through it",
+           show(p) + ": parent " + show(p.substr(0, slash)) + " is a symlink; refusing to write through it",
            "the layer tries to place a file behind a symlink; it is malformed or malicious");
     } else if (!it->second->dir) {
-      fail(ErrorKind::invalid_input,
-           show(p) + ": parent " + show(p.substr(0, slash)) + " is not a directory",
+      fail(ErrorKind::invalid_input, show(p) + ": parent " + show(p.substr(0, slash)) + " is not a directory",
            "the layer is malformed");
     }
     cur = it->second.get();
@@ -323,8 +319,7 @@ class Guard {
   int pending_;
 };
 
-Writer::Writer(const std::string& path, const WriterOptions& options)
-    : impl_(std::make_unique<Impl>()) {
+Writer::Writer(const std::string& path, const WriterOptions& options) : impl_(std::make_unique<Impl>()) {
   impl_->path = path;
   impl_->opt = options;
   impl_->open();
@@ -363,8 +358,7 @@ void Writer::mkdir(std::string_view path, const Meta& meta) {
 void Writer::mknod(std::string_view path, const Meta& meta) {
   Impl& w = *impl_;
   Guard guard(w);
-  if (meta.type == FileType::regular || meta.type == FileType::directory ||
-      meta.type == FileType::symlink) {
+  if (meta.type == FileType::regular || meta.type == FileType::directory || meta.type == FileType::symlink) {
     fail(ErrorKind::internal, "ext4 writer: mknod of a " + std::string(type_name(meta.type)));
   }
   Node* n = w.place(path, meta.type, false);
@@ -380,8 +374,7 @@ void Writer::symlink(std::string_view path, const Meta& meta, std::string_view t
   Guard guard(w);
   const uint32_t bs = w.fs->blocksize;
   if (target.empty()) {
-    fail(ErrorKind::invalid_input, show(path) + ": symlink with an empty target",
-         "the layer is malformed");
+    fail(ErrorKind::invalid_input, show(path) + ": symlink with an empty target", "the layer is malformed");
   }
   if (target.size() >= bs) {
     fail(ErrorKind::invalid_input, show(path) + ": symlink target longer than 4095 bytes",
@@ -431,8 +424,8 @@ void Writer::begin_file(std::string_view path, const Meta& meta, uint64_t size,
     for (const DataRange& r : *data) {
       if (r.length == 0) continue;
       if (r.offset < prev_end || r.offset > size || r.length > size - r.offset)
-        fail(ErrorKind::invalid_input, show(path) + ": sparse map out of order or past the file's " +
-                                           std::to_string(size) + " bytes");
+        fail(ErrorKind::invalid_input,
+             show(path) + ": sparse map out of order or past the file's " + std::to_string(size) + " bytes");
       prev_end = r.offset + r.length;
       uint64_t first = std::max(next, r.offset / bs);
       uint64_t end = (prev_end + bs - 1) / bs;
@@ -513,8 +506,7 @@ void Writer::end_file() {
   w.file.reset();
   ext2_inode_large inode;
   init_inode(inode, f.meta);
-  check(ext2fs_inode_size_set(w.fs, reinterpret_cast<ext2_inode*>(&inode), f.size),
-        "sizing " + show(f.path));
+  check(ext2fs_inode_size_set(w.fs, reinterpret_cast<ext2_inode*>(&inode), f.size), "sizing " + show(f.path));
   check(ext2fs_iblk_set(w.fs, reinterpret_cast<ext2_inode*>(&inode), f.blocks), "sizing " + show(f.path));
   write_with_extents(w.fs, f.ino, inode, f.extents);
   write_xattrs(w.fs, f.ino, f.meta.xattrs, show(f.path));
@@ -527,15 +519,13 @@ void Writer::link(std::string_view path, std::string_view target) {
   Guard guard(w);
   w.check_idle();
   auto missing = [&] {
-    fail(ErrorKind::invalid_input,
-         show(path) + ": hard link target " + show(target) + " does not exist",
+    fail(ErrorKind::invalid_input, show(path) + ": hard link target " + show(target) + " does not exist",
          "the layer links to a file that is not in it or was removed");
   };
   Node* t = w.find(target);
   if (!t) missing();
   if (t->dir) {
-    fail(ErrorKind::invalid_input,
-         show(path) + ": hard link target " + show(target) + " is a directory",
+    fail(ErrorKind::invalid_input, show(path) + ": hard link target " + show(target) + " is a directory",
          "the layer is malformed");
   }
   if (path == target) return;
@@ -641,8 +631,7 @@ void Writer::Impl::write_dir(Node& n, const std::string& path) {
   uint32_t nlink = 2 + subdirs;
   inode.i_links_count = static_cast<__u16>(nlink >= EXT2_LINK_MAX ? 1 : nlink);
   if (b.indexed) inode.i_flags |= EXT2_INDEX_FL;
-  check(ext2fs_inode_size_set(fs, reinterpret_cast<ext2_inode*>(&inode),
-                              static_cast<uint64_t>(nblocks) * bs),
+  check(ext2fs_inode_size_set(fs, reinterpret_cast<ext2_inode*>(&inode), static_cast<uint64_t>(nblocks) * bs),
         "sizing directory " + show(path));
   ext2fs_iblk_set(fs, reinterpret_cast<ext2_inode*>(&inode), nblocks);
   write_with_extents(fs, n.ino, inode, extents);

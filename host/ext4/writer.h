@@ -54,14 +54,14 @@ struct WriterOptions {
 };
 
 struct WriterStats {
-  uint64_t entries = 0;     // everything created (hard links included)
+  uint64_t entries = 0;  // everything created (hard links included)
   uint64_t files = 0;
   uint64_t dirs = 0;
   uint64_t symlinks = 0;
   uint64_t hardlinks = 0;
-  uint64_t others = 0;      // devices, fifos, sockets
-  uint64_t removed = 0;     // entries removed (replaced, whited out)
-  uint64_t data_bytes = 0;  // regular file bytes written
+  uint64_t others = 0;         // devices, fifos, sockets
+  uint64_t removed = 0;        // entries removed (replaced, whited out)
+  uint64_t data_bytes = 0;     // regular file bytes written
   uint64_t content_bytes = 0;  // blocks the entries took (data, directories, extent trees, xattrs)
   uint64_t image_size = 0;
   uint64_t blocks_used = 0;

@@ -14,11 +14,9 @@
 namespace banger::kernel {
 namespace {
 
-[[noreturn]] void fail_archive(struct archive* a, const std::string& what,
-                               const std::string& doing) {
+[[noreturn]] void fail_archive(struct archive* a, const std::string& what, const std::string& doing) {
   const char* msg = archive_error_string(a);
-  fail(ErrorKind::invalid_input,
-       what + ": " + doing + ": " + (msg ? msg : "unreadable archive"),
+  fail(ErrorKind::invalid_input, what + ": " + doing + ": " + (msg ? msg : "unreadable archive"),
        "the file is corrupt or not an archive; download it again");
 }
 
@@ -46,8 +44,8 @@ std::string parent_of(const std::string& p) {
   return slash == std::string::npos ? std::string() : p.substr(0, slash);
 }
 
-void write_entry_data(struct archive* a, const std::string& dest, int mode,
-                      const std::string& what, ExtractStats& stats) {
+void write_entry_data(struct archive* a, const std::string& dest, int mode, const std::string& what,
+                      ExtractStats& stats) {
   int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) fail_errno("creating " + dest);
   const void* buf;
@@ -89,8 +87,8 @@ void write_entry_data(struct archive* a, const std::string& dest, int mode,
 }
 
 // Walks every entry of an opened reader, extracting the ones `filter` keeps.
-ExtractStats extract_from(struct archive* a, const std::string& dest_root,
-                          const EntryFilter& filter, const std::string& what) {
+ExtractStats extract_from(struct archive* a, const std::string& dest_root, const EntryFilter& filter,
+                          const std::string& what) {
   ExtractStats stats;
   struct archive_entry* entry;
   for (;;) {
@@ -185,7 +183,9 @@ std::string decompress_raw(const std::string& data, const std::string& what) {
   auto starts = [&](std::string_view magic) {
     return data.size() >= magic.size() && data.compare(0, magic.size(), magic) == 0;
   };
-  bool compressed = starts(std::string_view("\xFD" "7zXZ\0", 6)) ||
+  bool compressed = starts(std::string_view("\xFD"
+                                            "7zXZ\0",
+                                            6)) ||
                     starts("\x28\xB5\x2F\xFD") || starts("\x1F\x8B");
   if (!compressed) return data;
   ArchiveReader a(ArchiveReader::Format::raw, true);

@@ -41,8 +41,7 @@ BzImageInfo inspect_bzimage(const std::string& path) {
   struct stat st {};
   off_t size = ::fstat(fd, &st) == 0 ? st.st_size : 0;
   ::close(fd);
-  const std::string hint =
-      "pass a Linux x86-64 bzImage (such as /boot/vmlinuz-*), or pull the kernel again";
+  const std::string hint = "pass a Linux x86-64 bzImage (such as /boot/vmlinuz-*), or pull the kernel again";
   if (got < 0x210 || std::memcmp(buf + 0x202, "HdrS", 4) != 0) {
     fail(ErrorKind::invalid_input,
          path + " is not a Linux bzImage kernel (no \"HdrS\" boot header at offset 0x202)", hint);
@@ -65,8 +64,8 @@ BzImageInfo inspect_bzimage(const std::string& path) {
   // A bzImage is at least its setup sectors plus a compressed payload; one cut
   // short by a failed download still has a valid header, so check the size.
   unsigned setup_sects = buf[0x1F1] ? buf[0x1F1] : 4;
-  uint32_t syssize = uint32_t(buf[0x1F4]) | (uint32_t(buf[0x1F5]) << 8) |
-                     (uint32_t(buf[0x1F6]) << 16) | (uint32_t(buf[0x1F7]) << 24);
+  uint32_t syssize = uint32_t(buf[0x1F4]) | (uint32_t(buf[0x1F5]) << 8) | (uint32_t(buf[0x1F6]) << 16) |
+                     (uint32_t(buf[0x1F7]) << 24);
   off_t expected = off_t(setup_sects + 1) * 512 + off_t(syssize) * 16;
   if (info.protocol >= 0x0204 && size < expected) {
     fail(ErrorKind::invalid_input,

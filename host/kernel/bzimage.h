@@ -8,9 +8,9 @@
 namespace banger::kernel {
 
 struct BzImageInfo {
-  int protocol = 0;        // boot protocol, e.g. 0x020f
-  std::string version;     // "6.1.0-56-cloud-amd64" (first word of the banner)
-  std::string banner;      // the whole string: "6.1.0-56-cloud-amd64 (debian-kernel@...) #1 SMP ..."
+  int protocol = 0;     // boot protocol, e.g. 0x020f
+  std::string version;  // "6.1.0-56-cloud-amd64" (first word of the banner)
+  std::string banner;   // the whole string: "6.1.0-56-cloud-amd64 (debian-kernel@...) #1 SMP ..."
 };
 
 // Reads and checks the header of the kernel image at `path`. A missing file is

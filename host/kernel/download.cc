@@ -102,7 +102,8 @@ void download_verified(const std::string& url, const std::string& sha256, const 
     if (!retryable(r) || attempt == kAttempts) break;
     auto delay = std::chrono::milliseconds(500) * (1 << (attempt - 1));
     spdlog::debug("{}: {}; retrying in {} ms", what,
-                  r.failure == TransportFailure::none ? status_text(r.status) : r.failure_text, delay.count());
+                  r.failure == TransportFailure::none ? status_text(r.status) : r.failure_text,
+                  delay.count());
     for (auto until = std::chrono::steady_clock::now() + delay; std::chrono::steady_clock::now() < until;) {
       if (interrupted()) give_up(ErrorKind::interrupted, "interrupted", "");
       std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -6,10 +6,10 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
 #include <cstdio>
 #include <memory>
 #include <set>
-#include <spdlog/spdlog.h>
 
 #include "host/core/error.h"
 #include "host/core/fs.h"
@@ -70,9 +70,7 @@ class CpioWriter {
     header(name, AE_IFCHR | mode, 0, makedev(maj, min));
   }
 
-  void close() {
-    check(archive_write_close(a_.get()), "finishing");
-  }
+  void close() { check(archive_write_close(a_.get()), "finishing"); }
 
   unsigned long long content_bytes() const { return content_bytes_; }
 
@@ -100,8 +98,8 @@ class CpioWriter {
   void check(int r, const std::string& doing) {
     if (r >= ARCHIVE_WARN) return;
     const char* msg = archive_error_string(a_.get());
-    fail(ErrorKind::io, "building initramfs " + path_ + ": " + doing + ": " +
-                            (msg ? msg : "libarchive error"));
+    fail(ErrorKind::io,
+         "building initramfs " + path_ + ": " + doing + ": " + (msg ? msg : "libarchive error"));
   }
 
   std::string path_;
@@ -185,8 +183,8 @@ InitramfsResult build_initramfs(const InitramfsOptions& opts) {
   }
   if (::stat(opts.out.c_str(), &st) == 0) result.bytes = (unsigned long long)st.st_size;
   result.path = opts.out;
-  spdlog::debug("initramfs {}: {} modules, {} bytes ({} uncompressed, {})", opts.out,
-                result.modules.size(), result.bytes, result.content_bytes, opts.compression);
+  spdlog::debug("initramfs {}: {} modules, {} bytes ({} uncompressed, {})", opts.out, result.modules.size(),
+                result.bytes, result.content_bytes, opts.compression);
   return result;
 }
 

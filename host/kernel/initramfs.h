@@ -18,10 +18,10 @@
 namespace banger::kernel {
 
 struct InitramfsOptions {
-  std::string init;         // path of the init binary (required)
-  std::string modules_dir;  // lib/modules/<version> of the kernel; empty: no modules
-  std::string version;      // default: the last component of modules_dir
-  std::string out;          // output path (written atomically)
+  std::string init;                  // path of the init binary (required)
+  std::string modules_dir;           // lib/modules/<version> of the kernel; empty: no modules
+  std::string version;               // default: the last component of modules_dir
+  std::string out;                   // output path (written atomically)
   std::string compression = "zstd";  // "zstd", "gzip" or "none"
   // Module names; dependencies are added. Defaults: default_guest_modules()
   // and optional_guest_modules().
@@ -35,7 +35,7 @@ struct InitramfsResult {
   unsigned long long bytes = 0;          // size of the compressed archive
   unsigned long long content_bytes = 0;  // sum of the file sizes inside
   std::string version;
-  std::vector<ModuleLoad> modules;       // in load order (paths relative to modules_dir)
+  std::vector<ModuleLoad> modules;  // in load order (paths relative to modules_dir)
 };
 
 // The path a module gets inside the initramfs: "/lib/modules/<version>/<rel>"

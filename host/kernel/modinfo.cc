@@ -1,11 +1,11 @@
 #include "host/kernel/modinfo.h"
 
+#include <spdlog/spdlog.h>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <functional>
 #include <sstream>
-#include <spdlog/spdlog.h>
 
 #include "host/core/error.h"
 #include "host/core/fs.h"
@@ -50,7 +50,10 @@ ModInfo parse_modinfo(const std::string& elf, const std::string& what) {
     fail(ErrorKind::invalid_input, what + ": not a kernel module: " + why,
          "the modules directory is damaged; pull the kernel again");
   };
-  if (elf.size() < 0x40 || elf.compare(0, 4, "\x7f" "ELF") != 0) bad("no ELF header");
+  if (elf.size() < 0x40 || elf.compare(0, 4,
+                                       "\x7f"
+                                       "ELF") != 0)
+    bad("no ELF header");
   if (elf[4] != 2 || elf[5] != 1) bad("not a 64-bit little-endian ELF file");
   uint64_t shoff = read_le<uint64_t>(elf, 0x28);
   uint16_t shentsize = read_le<uint16_t>(elf, 0x3A);
@@ -155,50 +158,47 @@ ModuleIndex ModuleIndex::scan(const std::string& dir) {
   return index;
 }
 
-std::vector<ModuleLoad> load_order(const ModuleIndex& index,
-                                   const std::vector<std::string>& required,
+std::vector<ModuleLoad> load_order(const ModuleIndex& index, const std::vector<std::string>& required,
                                    const std::vector<std::string>& optional) {
   std::vector<ModuleLoad> order;
   std::map<std::string, int> state;  // 1 = visiting, 2 = done
-  std::function<void(const std::string&, const std::string&, bool)> visit =
-      [&](const std::string& raw, const std::string& needed_by, bool must) {
-        std::string name = normalize(raw);
-        int& s = state[name];
-        if (s == 2) return;
-        if (s == 1) {
-          fail(ErrorKind::invalid_input,
-               "kernel modules in " + index.dir + ": dependency cycle through " + name);
-        }
-        auto file = index.files.find(name);
-        if (file == index.files.end()) {
-          s = 2;
-          if (index.builtin.count(name) || !must) return;
-          fail(ErrorKind::not_found,
-               "kernel module " + name + (needed_by.empty() ? "" : " (needed by " + needed_by + ")") +
-                   " not found in " + index.dir,
-               "the kernel has no such module; use a kernel with it, or pull the kernel again");
-        }
-        s = 1;
-        ModInfo info = read_modinfo(index.dir + "/" + file->second);
-        for (const auto& dep : info.softdep_pre) visit(dep, name, false);
-        for (const auto& dep : info.depends) visit(dep, name, true);
-        s = 2;
-        order.push_back({name, file->second});
-      };
+  std::function<void(const std::string&, const std::string&, bool)> visit = [&](const std::string& raw,
+                                                                                const std::string& needed_by,
+                                                                                bool must) {
+    std::string name = normalize(raw);
+    int& s = state[name];
+    if (s == 2) return;
+    if (s == 1) {
+      fail(ErrorKind::invalid_input, "kernel modules in " + index.dir + ": dependency cycle through " + name);
+    }
+    auto file = index.files.find(name);
+    if (file == index.files.end()) {
+      s = 2;
+      if (index.builtin.count(name) || !must) return;
+      fail(ErrorKind::not_found,
+           "kernel module " + name + (needed_by.empty() ? "" : " (needed by " + needed_by + ")") +
+               " not found in " + index.dir,
+           "the kernel has no such module; use a kernel with it, or pull the kernel again");
+    }
+    s = 1;
+    ModInfo info = read_modinfo(index.dir + "/" + file->second);
+    for (const auto& dep : info.softdep_pre) visit(dep, name, false);
+    for (const auto& dep : info.depends) visit(dep, name, true);
+    s = 2;
+    order.push_back({name, file->second});
+  };
   for (const auto& name : required) visit(name, "", true);
   for (const auto& name : optional) visit(name, "", false);
   return order;
 }
 
 const std::vector<std::string>& default_guest_modules() {
-  static const std::vector<std::string> names = {"virtio_mmio", "virtio_blk", "virtio_net",
-                                                 "virtio_console"};
+  static const std::vector<std::string> names = {"virtio_mmio", "virtio_blk", "virtio_net", "virtio_console"};
   return names;
 }
 
 const std::vector<std::string>& optional_guest_modules() {
-  static const std::vector<std::string> names = {"virtio_rng", "vsock",
-                                                 "vmw_vsock_virtio_transport"};
+  static const std::vector<std::string> names = {"virtio_rng", "vsock", "vmw_vsock_virtio_transport"};
   return names;
 }
 

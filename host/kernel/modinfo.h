@@ -47,8 +47,7 @@ struct ModuleLoad {
 // the `required` names and those `optional` names the kernel has. A required
 // module that is neither a file nor built in, or a missing dependency, is
 // not_found; built-in modules are left out (nothing to load).
-std::vector<ModuleLoad> load_order(const ModuleIndex& index,
-                                   const std::vector<std::string>& required,
+std::vector<ModuleLoad> load_order(const ModuleIndex& index, const std::vector<std::string>& required,
                                    const std::vector<std::string>& optional = {});
 
 // The module names a banger guest needs, and those it uses where present.

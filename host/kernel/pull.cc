@@ -3,9 +3,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
 #include <filesystem>
 #include <regex>
-#include <spdlog/spdlog.h>
 
 #include "host/core/error.h"
 #include "host/core/fs.h"
@@ -44,7 +44,8 @@ std::string stanza_field(const std::string& show, const std::string& field) {
     size_t end = show.find('\n', pos);
     if (end == std::string::npos) end = show.size();
     if (end == pos) break;  // blank line: end of the first stanza
-    if (show.compare(pos, key.size(), key) == 0) return trim(show.substr(pos + key.size(), end - pos - key.size()));
+    if (show.compare(pos, key.size(), key) == 0)
+      return trim(show.substr(pos + key.size(), end - pos - key.size()));
     pos = end + 1;
   }
   return {};
@@ -159,8 +160,8 @@ Manifest pull_apt(const nlohmann::json& entry, const std::string& dest_dir) {
   if (r.exit_code != 0) {
     fs::remove_all(tmp);
     fail(ErrorKind::network,
-         "apt-get download " + pkg.name + "=" + pkg.version + " failed (exit " +
-             std::to_string(r.exit_code) + "): " + last_lines(r.err, 3),
+         "apt-get download " + pkg.name + "=" + pkg.version + " failed (exit " + std::to_string(r.exit_code) +
+             "): " + last_lines(r.err, 3),
          kAptHint);
   }
   std::string deb;
@@ -243,8 +244,8 @@ AptPackage apt_resolve_package(const std::string& package) {
     static const std::regex real(R"(^linux-image-[0-9].*)");
     if (std::regex_match(name, real)) return {name, version};
     std::string next;
-    for (auto& dep : std::vector<std::string>{stanza_field(r.out, "Depends"),
-                                              stanza_field(r.out, "Pre-Depends")}) {
+    for (auto& dep :
+         std::vector<std::string>{stanza_field(r.out, "Depends"), stanza_field(r.out, "Pre-Depends")}) {
       static const std::regex image(R"((linux-image-[0-9][^ ,(|]*))");
       std::smatch m;
       if (std::regex_search(dep, m, image)) {
@@ -299,12 +300,11 @@ Manifest pull(const std::string& name, const nlohmann::json& entry, const std::s
   m.bytes = disk_use(dest_dir);
   write_manifest(dest_dir, m);
   spdlog::debug("kernel {}: {} from {} {} ({} MB)", name, m.version, m.origin, m.origin_version,
-               m.bytes >> 20);
+                m.bytes >> 20);
   return m;
 }
 
-Manifest import_kernel(const std::string& name, const ImportSpec& spec,
-                       const std::string& dest_dir) {
+Manifest import_kernel(const std::string& name, const ImportSpec& spec, const std::string& dest_dir) {
   KernelSpec ks;
   ks.kernel = spec.kernel;
   ks.initrd = spec.initrd;

@@ -29,8 +29,7 @@ struct ImportSpec {
 
 // Copies a kernel (and optional initrd and modules) into `dest_dir`, after
 // checking it the way resolve() does.
-Manifest import_kernel(const std::string& name, const ImportSpec& spec,
-                       const std::string& dest_dir);
+Manifest import_kernel(const std::string& name, const ImportSpec& spec, const std::string& dest_dir);
 
 // The concrete linux-image package apt would install for `package` (itself
 // when it is not a metapackage) and its version: runs apt-cache.

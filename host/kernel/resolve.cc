@@ -38,9 +38,14 @@ std::string pull_hint(const std::string& name) {
 
 nlohmann::json Manifest::to_json() const {
   auto opt = [](const std::string& s) { return s.empty() ? nlohmann::json() : nlohmann::json(s); };
-  return {{"name", name},       {"version", version}, {"source", source},
-          {"origin", origin},   {"origin_version", origin_version},
-          {"kernel", kernel},   {"initrd", opt(initrd)}, {"modules", opt(modules)},
+  return {{"name", name},
+          {"version", version},
+          {"source", source},
+          {"origin", origin},
+          {"origin_version", origin_version},
+          {"kernel", kernel},
+          {"initrd", opt(initrd)},
+          {"modules", opt(modules)},
           {"bytes", bytes}};
 }
 
@@ -86,8 +91,11 @@ void write_manifest(const std::string& dir, const Manifest& m) {
 
 nlohmann::json Triple::to_json() const {
   auto opt = [](const std::string& s) { return s.empty() ? nlohmann::json() : nlohmann::json(s); };
-  return {{"kernel", kernel}, {"initrd", opt(initrd)}, {"modules", opt(modules)},
-          {"version", version}, {"banner", banner}};
+  return {{"kernel", kernel},
+          {"initrd", opt(initrd)},
+          {"modules", opt(modules)},
+          {"version", version},
+          {"banner", banner}};
 }
 
 std::string locate_modules_dir(const std::string& dir, const std::string& version) {
@@ -111,8 +119,7 @@ Triple resolve(const KernelSpec& spec) {
     try {
       m = read_manifest(dir);
     } catch (const Error& e) {
-      throw Error(e.kind(), label + e.message(),
-                  spec.name.empty() ? e.hint() : pull_hint(spec.name));
+      throw Error(e.kind(), label + e.message(), spec.name.empty() ? e.hint() : pull_hint(spec.name));
     }
     t.kernel = dir + "/" + m.kernel;
     if (!m.initrd.empty()) t.initrd = dir + "/" + m.initrd;
@@ -162,14 +169,13 @@ Triple resolve(const KernelSpec& spec) {
     }
     // Modules built for another kernel fail to load in the guest with
     // obscure errors: compare one module's vermagic with the kernel's version.
-    auto probe = index.files.count("virtio") ? index.files.at("virtio")
-                                             : index.files.begin()->second;
+    auto probe = index.files.count("virtio") ? index.files.at("virtio") : index.files.begin()->second;
     auto info = read_modinfo(t.modules + "/" + probe);
     std::string modver = info.vermagic.substr(0, info.vermagic.find(' '));
     if (!t.version.empty() && !modver.empty() && modver != t.version) {
       fail(ErrorKind::invalid_input,
-           label + "the modules in " + t.modules + " are for kernel " + modver +
-               ", but " + t.kernel + " is " + t.version,
+           label + "the modules in " + t.modules + " are for kernel " + modver + ", but " + t.kernel +
+               " is " + t.version,
            "pass the lib/modules directory that came with this kernel");
     }
   }

@@ -15,14 +15,14 @@ namespace banger::kernel {
 
 struct Manifest {
   std::string name;
-  std::string version;          // "6.1.0-56-cloud-amd64"
-  std::string source;           // "apt", "url" or "local"
-  std::string origin;           // the package ("linux-image-6.1.0-56-cloud-amd64"), URL or path
-  std::string origin_version;   // the package version ("6.1.192-2"), or the sha256
+  std::string version;         // "6.1.0-56-cloud-amd64"
+  std::string source;          // "apt", "url" or "local"
+  std::string origin;          // the package ("linux-image-6.1.0-56-cloud-amd64"), URL or path
+  std::string origin_version;  // the package version ("6.1.192-2"), or the sha256
   std::string kernel = "vmlinuz";
-  std::string initrd;           // "" when the kernel has none
-  std::string modules;          // "modules/<version>", "" when none
-  unsigned long long bytes = 0; // disk use of the directory
+  std::string initrd;            // "" when the kernel has none
+  std::string modules;           // "modules/<version>", "" when none
+  unsigned long long bytes = 0;  // disk use of the directory
 
   nlohmann::json to_json() const;
   static Manifest from_json(const nlohmann::json& j, const std::string& what);
@@ -33,9 +33,9 @@ Manifest read_manifest(const std::string& dir);
 void write_manifest(const std::string& dir, const Manifest& m);
 
 struct KernelSpec {
-  std::string name;     // catalog / store name; used in messages and hints
-  std::string dir;      // a kernel directory with kernel.json
-  std::string kernel;   // explicit paths, overriding the directory's
+  std::string name;    // catalog / store name; used in messages and hints
+  std::string dir;     // a kernel directory with kernel.json
+  std::string kernel;  // explicit paths, overriding the directory's
   std::string initrd;
   std::string modules;  // a lib/modules/<version> directory (or its parent)
 };
@@ -47,7 +47,7 @@ struct Triple {
   std::string initrd;
   std::string modules;
   std::string version;
-  std::string banner;   // the kernel's version banner
+  std::string banner;  // the kernel's version banner
   nlohmann::json to_json() const;
 };
 

@@ -1,7 +1,7 @@
 #include "host/layers/build.h"
 
-#include <spdlog/spdlog.h>
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -29,8 +29,7 @@ bool shrink(const std::string& path, uint64_t size) {
   }
   auto r = run_capture({*exe, path, std::to_string(size / 1024) + "K"});
   if (r.exit_code != 0) {
-    fail(ErrorKind::io, "shrinking " + path + ": resize2fs failed: " + r.err,
-         "give an explicit size");
+    fail(ErrorKind::io, "shrinking " + path + ": resize2fs failed: " + r.err, "give an explicit size");
   }
   return true;
 }
@@ -147,7 +146,8 @@ BuildStats build_image(const std::vector<Layer>& layers, const std::string& out,
       if (!may_shrink || !rereadable) throw Error(e.kind(), e.message(), e.hint());
       uint64_t entries = count_entries(layers);
       uint64_t size = round_up(std::max(wo.size, ext4::default_image_size(0, entries)), ext4::kMiB);
-      spdlog::debug("{}: out of inodes; building again for {} entries ({} MiB)", out, entries, size / ext4::kMiB);
+      spdlog::debug("{}: out of inodes; building again for {} entries ({} MiB)", out, entries,
+                    size / ext4::kMiB);
       wo.size = size;
       stats = {};
       write_image(layers, out, wo, options, may_shrink, stats);

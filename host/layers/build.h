@@ -37,7 +37,7 @@ struct BuildOptions {
   // Reproducible output: a fixed UUID and timestamp (SOURCE_DATE_EPOCH).
   std::optional<std::array<uint8_t, 16>> uuid;
   std::optional<int64_t> timestamp;  // default: $SOURCE_DATE_EPOCH, else now
-  bool sync = false;  // fsync the image before returning
+  bool sync = false;                 // fsync the image before returning
   ApplyCallback progress;
 };
 

@@ -115,9 +115,15 @@ Decompressor::~Decompressor() = default;
 void Decompressor::start(const Out& out) {
   if (c_ == Compression::detect) c_ = sniff(head_);
   switch (c_) {
-    case Compression::gzip: codec_ = std::make_unique<Gzip>(); break;
-    case Compression::zstd: codec_ = std::make_unique<Zstd>(); break;
-    default: codec_ = std::make_unique<Plain>(); break;
+    case Compression::gzip:
+      codec_ = std::make_unique<Gzip>();
+      break;
+    case Compression::zstd:
+      codec_ = std::make_unique<Zstd>();
+      break;
+    default:
+      codec_ = std::make_unique<Plain>();
+      break;
   }
   if (!head_.empty()) {
     std::string h = std::move(head_);

@@ -35,12 +35,9 @@ ext4::Meta meta_of(archive_entry* e, const std::string& path) {
   m.mode = static_cast<uint32_t>(archive_entry_perm(e)) & 07777;
   m.uid = id_of(archive_entry_uid(e), "uid", path);
   m.gid = id_of(archive_entry_gid(e), "gid", path);
-  m.mtime = ts(archive_entry_mtime_is_set(e), archive_entry_mtime(e),
-               archive_entry_mtime_nsec(e), {});
-  m.atime = ts(archive_entry_atime_is_set(e), archive_entry_atime(e),
-               archive_entry_atime_nsec(e), m.mtime);
-  m.ctime = ts(archive_entry_ctime_is_set(e), archive_entry_ctime(e),
-               archive_entry_ctime_nsec(e), m.mtime);
+  m.mtime = ts(archive_entry_mtime_is_set(e), archive_entry_mtime(e), archive_entry_mtime_nsec(e), {});
+  m.atime = ts(archive_entry_atime_is_set(e), archive_entry_atime(e), archive_entry_atime_nsec(e), m.mtime);
+  m.ctime = ts(archive_entry_ctime_is_set(e), archive_entry_ctime(e), archive_entry_ctime_nsec(e), m.mtime);
   if (archive_entry_xattr_reset(e) > 0) {
     const char* name = nullptr;
     const void* value = nullptr;
@@ -80,18 +77,18 @@ void apply_entry(ext4::Writer& w, LayerReader& r, archive_entry* e, uint32_t ind
   if (!raw) fail(ErrorKind::invalid_input, "an entry has no name");
   std::string path = clean_tar_path(raw);
   size_t slash = path.rfind('/');
-  std::string_view base = slash == std::string::npos ? std::string_view(path)
-                                                     : std::string_view(path).substr(slash + 1);
-  std::string_view dir = slash == std::string::npos ? std::string_view()
-                                                    : std::string_view(path).substr(0, slash);
+  std::string_view base =
+      slash == std::string::npos ? std::string_view(path) : std::string_view(path).substr(slash + 1);
+  std::string_view dir =
+      slash == std::string::npos ? std::string_view() : std::string_view(path).substr(0, slash);
   if (base.substr(0, kWhiteout.size()) == kWhiteout) {
     if (base == kOpaque) {
       w.prune(dir, index);
     } else if (base.substr(0, 2 * kWhiteout.size()) == ".wh..wh.") {
       // Other AUFS bookkeeping (.wh..wh.plnk, ...): not content.
     } else {
-      std::string target = std::string(dir) + (dir.empty() ? "" : "/") +
-                           std::string(base.substr(kWhiteout.size()));
+      std::string target =
+          std::string(dir) + (dir.empty() ? "" : "/") + std::string(base.substr(kWhiteout.size()));
       w.remove(target);
     }
     return;
@@ -132,8 +129,8 @@ void apply_entry(ext4::Writer& w, LayerReader& r, archive_entry* e, uint32_t ind
     }
     case AE_IFCHR:
     case AE_IFBLK:
-      m.type = archive_entry_filetype(e) == AE_IFCHR ? ext4::FileType::char_device
-                                                     : ext4::FileType::block_device;
+      m.type =
+          archive_entry_filetype(e) == AE_IFCHR ? ext4::FileType::char_device : ext4::FileType::block_device;
       {
         // Linux device numbers: 12-bit major, 20-bit minor (what ext4's
         // inode encoding holds); anything larger would silently alias.

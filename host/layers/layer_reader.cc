@@ -162,10 +162,10 @@ Compression sniff_compression(const std::string& path) {
 
 uint64_t uncompressed_size(const Layer& layer) {
   if (layer.fd >= 0 || layer.path.empty()) return 0;
-  struct stat st{};
+  struct stat st {};
   if (::stat(layer.path.c_str(), &st) != 0) return 0;
-  Compression c = layer.compression == Compression::detect ? sniff_compression(layer.path)
-                                                            : layer.compression;
+  Compression c =
+      layer.compression == Compression::detect ? sniff_compression(layer.path) : layer.compression;
   uint64_t size = static_cast<uint64_t>(st.st_size);
   if (c == Compression::none) return size;
   int fd = ::open(layer.path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -199,7 +199,7 @@ LayerReader::LayerReader(const Layer& layer) : layer_(layer) {
     fd_ = ::open(layer.path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) fail_errno("layer " + layer_.name() + ": opening " + layer.path);
     own_fd_ = true;
-    struct stat st{};
+    struct stat st {};
     if (fstat(fd_, &st) == 0) total_ = static_cast<uint64_t>(st.st_size);
     posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
     if (c == Compression::detect) c = sniff_compression(layer.path);

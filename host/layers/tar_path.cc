@@ -12,7 +12,8 @@ std::string clean_tar_path(std::string_view name) {
   if (name.empty()) fail(ErrorKind::invalid_input, "an entry has an empty name", hint);
   if (name[0] == '/') fail(ErrorKind::invalid_input, quoted() + ": absolute path", hint);
   if (name.size() > 4095) {
-    fail(ErrorKind::invalid_input, "\"" + std::string(name.substr(0, 64)) + "...\": path longer than 4095 bytes", hint);
+    fail(ErrorKind::invalid_input,
+         "\"" + std::string(name.substr(0, 64)) + "...\": path longer than 4095 bytes", hint);
   }
   std::vector<std::string_view> parts;
   size_t pos = 0;

@@ -69,10 +69,11 @@ Subnet parse_subnet(const std::string& text, const std::string& from) {
     if (!p.empty() && p.size() <= 2 && p.find_first_not_of("0123456789") == std::string::npos)
       prefix = std::stoi(p);
   }
-  if (prefix < 0) fail(ErrorKind::invalid_input, from + " '" + text + "' is not an IPv4 subnet (A.B.C.D/P)", hint);
+  if (prefix < 0)
+    fail(ErrorKind::invalid_input, from + " '" + text + "' is not an IPv4 subnet (A.B.C.D/P)", hint);
   if (prefix < 16 || prefix > 29)
-    fail(ErrorKind::invalid_input, from + " '" + text + "': prefix /" + std::to_string(prefix) +
-                                       " is out of range (16 to 29)", hint);
+    fail(ErrorKind::invalid_input,
+         from + " '" + text + "': prefix /" + std::to_string(prefix) + " is out of range (16 to 29)", hint);
   uint32_t mask = ~0u << (32 - prefix);
   if ((addr & ~mask) != 0)
     fail(ErrorKind::invalid_input,

@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <optional>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "host/core/error.h"
 #include "host/core/fs.h"
@@ -109,9 +109,10 @@ Config settle_network(const Config& cfg) {
   use_slot(c, slot);
   if (slot != cfg.slot) {
     if (cfg.slot >= 0)
-      spdlog::warn("subnet 10.77.{}.0/24 is now used by another banger installation or network: this one moves "
-                   "to {} on {} (VM addresses change)",
-                   cfg.slot, c.subnet.cidr(), c.bridge);
+      spdlog::warn(
+          "subnet 10.77.{}.0/24 is now used by another banger installation or network: this one moves "
+          "to {} on {} (VM addresses change)",
+          cfg.slot, c.subnet.cidr(), c.bridge);
     nlohmann::json choice = {{"slot", slot}, {"subnet", c.subnet.cidr()}, {"bridge", c.bridge}};
     fs::write_file_atomic(cfg.choice_path, choice.dump(2) + "\n", 0600);
   }

@@ -78,8 +78,8 @@ std::vector<RuleRef> vm_rule_refs(const Config& cfg) {
       std::string who = comment.substr(kComment.size());
       size_t colon = who.find(':');
       std::string owner = colon == std::string::npos ? "" : who.substr(0, colon);
-      out.push_back({family, rule.value("chain", ""), owner, who.substr(colon == std::string::npos ? 0 : colon + 1),
-                     rule.value("handle", 0ll)});
+      out.push_back({family, rule.value("chain", ""), owner,
+                     who.substr(colon == std::string::npos ? 0 : colon + 1), rule.value("handle", 0ll)});
     }
   }
   return out;
@@ -108,8 +108,9 @@ void ensure_tables(const Config& cfg) {
     // Made for another subnet or bridge (BANGER_SUBNET changed)? Remake it
     // when no VM uses it; otherwise say so.
     RunResult r = nft_raw({"list", "table", "inet", cfg.table});
-    bool current = r.out.find("ip saddr " + net + " ip daddr != " + net + " masquerade") != std::string::npos &&
-                   r.out.find("iifname " + br + " drop") != std::string::npos;
+    bool current =
+        r.out.find("ip saddr " + net + " ip daddr != " + net + " masquerade") != std::string::npos &&
+        r.out.find("iifname " + br + " drop") != std::string::npos;
     if (!current) {
       if (!vm_rule_refs(cfg).empty())
         fail(ErrorKind::conflict,
@@ -122,29 +123,39 @@ void ensure_tables(const Config& cfg) {
     }
   }
   if (!have_inet) {
-    nft_script("table inet " + cfg.table + " {\n"
-               "  chain postrouting {\n"
-               "    type nat hook postrouting priority srcnat; policy accept;\n"
-               "    ip saddr " + net + " ip daddr != " + net + " masquerade comment \"banger: NAT\"\n"
-               "  }\n"
-               "  chain input {\n"
-               "    type filter hook input priority filter; policy accept;\n"
-               "    iifname " + br + " ct state established,related accept\n"
-               "    iifname " + br + " jump guest_to_host\n"
-               "    iifname " + br + " drop comment \"banger: guests may not reach host services\"\n"
-               "  }\n"
-               "  chain guest_to_host {\n"
-               "    icmp type echo-request accept\n"
-               "  }\n"
-               "}\n",
+    nft_script("table inet " + cfg.table +
+                   " {\n"
+                   "  chain postrouting {\n"
+                   "    type nat hook postrouting priority srcnat; policy accept;\n"
+                   "    ip saddr " +
+                   net + " ip daddr != " + net +
+                   " masquerade comment \"banger: NAT\"\n"
+                   "  }\n"
+                   "  chain input {\n"
+                   "    type filter hook input priority filter; policy accept;\n"
+                   "    iifname " +
+                   br +
+                   " ct state established,related accept\n"
+                   "    iifname " +
+                   br +
+                   " jump guest_to_host\n"
+                   "    iifname " +
+                   br +
+                   " drop comment \"banger: guests may not reach host services\"\n"
+                   "  }\n"
+                   "  chain guest_to_host {\n"
+                   "    icmp type echo-request accept\n"
+                   "  }\n"
+                   "}\n",
                "creating nftables table inet " + cfg.table);
   }
   if (!table_exists("bridge", cfg.table)) {
-    nft_script("table bridge " + cfg.table + " {\n"
-               "  chain prerouting {\n"
-               "    type filter hook prerouting priority filter; policy accept;\n"
-               "  }\n"
-               "}\n",
+    nft_script("table bridge " + cfg.table +
+                   " {\n"
+                   "  chain prerouting {\n"
+                   "    type filter hook prerouting priority filter; policy accept;\n"
+                   "  }\n"
+                   "}\n",
                "creating nftables table bridge " + cfg.table);
   }
 }
@@ -156,23 +167,22 @@ void delete_tables(const Config& cfg) {
                  std::string("deleting nftables table ") + family + " " + cfg.table);
 }
 
-void add_vm_rules(const Config& cfg, const std::string& vm, const std::string& tap,
-                  const std::string& mac, const std::string& ip) {
+void add_vm_rules(const Config& cfg, const std::string& vm, const std::string& tap, const std::string& mac,
+                  const std::string& ip) {
   const std::string pre = "add rule bridge " + cfg.table + " prerouting iifname " + quoted(tap) + " ";
   const std::string c = " drop comment " + quoted(kComment + cfg.owner + ":" + vm) + "\n";
-  nft_script(pre + "ether saddr != " + mac + c +
-                 pre + "ether type ip ip saddr != " + ip + c +
-                 pre + "ether type arp arp saddr ip != " + ip + c,
+  nft_script(pre + "ether saddr != " + mac + c + pre + "ether type ip ip saddr != " + ip + c + pre +
+                 "ether type arp arp saddr ip != " + ip + c,
              "adding the nftables rules of VM " + vm);
 }
 
-void add_allow_rule(const Config& cfg, const std::string& vm, const std::string& ip,
-                    const std::string& proto, int port) {
+void add_allow_rule(const Config& cfg, const std::string& vm, const std::string& ip, const std::string& proto,
+                    int port) {
   if ((proto != "tcp" && proto != "udp") || port < 1 || port > 65535)
     fail(ErrorKind::invalid_input, "host port " + proto + "/" + std::to_string(port) + " is not valid",
          "use tcp or udp and a port from 1 to 65535");
-  nft_script("add rule inet " + cfg.table + " guest_to_host ip saddr " + ip + " " + proto +
-                 " dport " + std::to_string(port) + " accept comment " + quoted(kComment + cfg.owner + ":" + vm) + "\n",
+  nft_script("add rule inet " + cfg.table + " guest_to_host ip saddr " + ip + " " + proto + " dport " +
+                 std::to_string(port) + " accept comment " + quoted(kComment + cfg.owner + ":" + vm) + "\n",
              "allowing VM " + vm + " to reach host port " + proto + "/" + std::to_string(port));
 }
 

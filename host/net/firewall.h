@@ -26,11 +26,11 @@ void ensure_tables(const Config& cfg);
 void delete_tables(const Config& cfg);
 
 // The anti-spoofing rules of one VM's tap.
-void add_vm_rules(const Config& cfg, const std::string& vm, const std::string& tap,
-                  const std::string& mac, const std::string& ip);
+void add_vm_rules(const Config& cfg, const std::string& vm, const std::string& tap, const std::string& mac,
+                  const std::string& ip);
 // Lets VM `vm` (source `ip`) reach the host's `proto` (tcp/udp) `port`.
-void add_allow_rule(const Config& cfg, const std::string& vm, const std::string& ip,
-                    const std::string& proto, int port);
+void add_allow_rule(const Config& cfg, const std::string& vm, const std::string& ip, const std::string& proto,
+                    int port);
 // Deletes every rule of this installation's VM `vm`; returns how many.
 int remove_vm_rules(const Config& cfg, const std::string& vm);
 // This installation's VMs that own at least one rule.

@@ -50,8 +50,8 @@ uint16_t checksum(const char* data, size_t len, uint32_t sum = 0) {
 // for `payload` bytes after it.
 std::string reply_headers(const uint8_t* in, const uint8_t* ip, uint8_t proto, size_t payload) {
   std::string out(kEth + 20 + payload, '\0');
-  std::memcpy(out.data(), in + 6, 6);      // to the guest's MAC
-  std::memcpy(out.data() + 6, in, 6);      // from the MAC it sent to
+  std::memcpy(out.data(), in + 6, 6);  // to the guest's MAC
+  std::memcpy(out.data() + 6, in, 6);  // from the MAC it sent to
   put16(out, 12, 0x0800);
   out[kEth] = 0x45;
   put16(out, kEth + 2, static_cast<uint16_t>(20 + payload));
@@ -76,7 +76,8 @@ std::string tcp_reset(const uint8_t* in, const uint8_t* ip, const uint8_t* tcp, 
     put32(out, t + 4, get32(tcp + 8));
     out[t + 13] = static_cast<char>(kRst);
   } else {
-    uint32_t ack = get32(tcp + 4) + static_cast<uint32_t>(seg_len) + ((flags & kSyn) ? 1 : 0) + (flags & 0x01);
+    uint32_t ack =
+        get32(tcp + 4) + static_cast<uint32_t>(seg_len) + ((flags & kSyn) ? 1 : 0) + (flags & 0x01);
     put32(out, t + 8, ack);
     out[t + 13] = static_cast<char>(kRst | kAck);
   }

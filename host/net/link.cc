@@ -30,8 +30,7 @@ std::string ip(const std::vector<std::string>& args, const std::string& what) {
     std::string hint;
     if (err.find("Operation not permitted") != std::string::npos)
       hint = "tap networking needs root or CAP_NET_ADMIN; or use --net user";
-    fail(ErrorKind::io, what + ": " + (err.empty() ? "ip exited " + std::to_string(r.exit_code) : err),
-         hint);
+    fail(ErrorKind::io, what + ": " + (err.empty() ? "ip exited " + std::to_string(r.exit_code) : err), hint);
   }
   return r.out;
 }
@@ -81,9 +80,7 @@ void create_tap(const std::string& name, unsigned uid) {
   ip({"tuntap", "add", "dev", name, "mode", "tap", "user", std::to_string(uid)}, "creating tap " + name);
 }
 
-void set_up(const std::string& name) {
-  ip({"link", "set", "dev", name, "up"}, "bringing " + name + " up");
-}
+void set_up(const std::string& name) { ip({"link", "set", "dev", name, "up"}, "bringing " + name + " up"); }
 
 void attach_up(const std::string& name, const std::string& bridge) {
   ip({"link", "set", "dev", name, "master", bridge, "up"}, "attaching " + name + " to " + bridge);
@@ -107,8 +104,8 @@ bool delete_link(const std::string& name) {
 
 std::vector<std::string> ipv4_addresses(const std::string& dev) {
   std::vector<std::string> out;
-  for (const auto& j : parse(ip({"-j", "-4", "addr", "show", "dev", dev}, "reading addresses of " + dev),
-                             "addresses"))
+  for (const auto& j :
+       parse(ip({"-j", "-4", "addr", "show", "dev", dev}, "reading addresses of " + dev), "addresses"))
     if (j.contains("addr_info"))
       for (const auto& a : j["addr_info"])
         out.push_back(a.value("local", "") + "/" + std::to_string(a.value("prefixlen", 0)));

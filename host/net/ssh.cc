@@ -47,9 +47,9 @@ KeyPair ensure_keypair(const std::string& dir) {
   // Generate beside the final names, then rename: the private key appears
   // last, so its presence means the pair is complete.
   fs::StagingDir tmp(dir, "keygen");
-  run_checked({"ssh-keygen", "-t", "ed25519", "-N", "", "-q", "-C", "banger", "-f",
-               tmp.path() + "/id_ed25519"},
-              "generating banger's SSH key pair");
+  run_checked(
+      {"ssh-keygen", "-t", "ed25519", "-N", "", "-q", "-C", "banger", "-f", tmp.path() + "/id_ed25519"},
+      "generating banger's SSH key pair");
   if (rename((tmp.path() + "/id_ed25519.pub").c_str(), pub.c_str()) != 0 ||
       rename((tmp.path() + "/id_ed25519").c_str(), priv.c_str()) != 0)
     fail_errno("installing the SSH key pair in " + dir);

@@ -173,8 +173,7 @@ TapSetup setup_tap(const Config& cfg, const std::string& name, long long index) 
            "give each banger installation (BANGER_HOME) its own BANGER_SUBNET and BANGER_BRIDGE");
   }
   if (link && !link->alias.empty() && link->alias != label)
-    fail(ErrorKind::conflict,
-         "tap " + t.tap + " for VM " + name + " is in use by '" + link->alias + "'",
+    fail(ErrorKind::conflict, "tap " + t.tap + " for VM " + name + " is in use by '" + link->alias + "'",
          "rename the VM, or remove the other one");
   if (!link) create_tap(t.tap, static_cast<unsigned>(geteuid()));
   try {

@@ -73,7 +73,7 @@ struct UserNet::State {
   std::thread thread;
   std::list<Timer> timers;
   std::vector<pollfd> fds;
-  std::string in, out;  // bytes from QEMU not parsed yet; frames not sent yet
+  std::string in, out;                  // bytes from QEMU not parsed yet; frames not sent yet
   std::unique_ptr<GuestFilter> filter;  // what the guest may reach (guest_filter.h)
 
   // Queues a frame for QEMU (dropped past kMaxPending).
@@ -158,8 +158,7 @@ struct UserNet::State {
       std::string refusal;
       if (filter->admit(frame, refusal))
         slirp_input(slirp, reinterpret_cast<const uint8_t*>(frame.data()), static_cast<int>(len));
-      else if (!refusal.empty())
-        queue(refusal.data(), refusal.size());
+      else if (!refusal.empty()) queue(refusal.data(), refusal.size());
       at += 4 + len;
     }
     in.erase(0, at);
@@ -192,7 +191,8 @@ struct UserNet::State {
       slirp_pollfds_fill(slirp, &timeout, add_poll, this);
       int64_t now = now_ns() / 1000000;
       for (const auto& t : timers)
-        if (t.expire_ms >= 0) timeout = static_cast<uint32_t>(std::clamp<int64_t>(t.expire_ms - now, 0, timeout));
+        if (t.expire_ms >= 0)
+          timeout = static_cast<uint32_t>(std::clamp<int64_t>(t.expire_ms - now, 0, timeout));
       int n = ::poll(fds.data(), fds.size(), static_cast<int>(timeout));
       if (n < 0 && errno != EINTR) spdlog::error("user network: poll: {}", std::strerror(errno));
       if (fds[0].revents) return;
@@ -236,9 +236,17 @@ UserNet::UserNet(const UserNetConfig& cfg) : state_(std::make_unique<State>()) {
   c.vnameserver = addr(kUserDns);
   c.disable_host_loopback = true;
   static const SlirpCb callbacks = {
-      State::send_packet, State::guest_error, State::clock_get_ns, State::timer_new,
-      State::timer_free,  State::timer_mod,   State::register_poll_fd, State::unregister_poll_fd,
-      State::notify,      nullptr,            nullptr,
+      State::send_packet,
+      State::guest_error,
+      State::clock_get_ns,
+      State::timer_new,
+      State::timer_free,
+      State::timer_mod,
+      State::register_poll_fd,
+      State::unregister_poll_fd,
+      State::notify,
+      nullptr,
+      nullptr,
   };
   s.slirp = slirp_new(&c, &callbacks, &s);
   if (!s.slirp) fail(ErrorKind::internal, "libslirp could not set up the user network");

@@ -86,7 +86,8 @@ bool BlobCache::contains(std::string_view digest) const {
 std::string BlobCache::read(std::string_view digest, int64_t max_size) const {
   auto data = banger::fs::read_file_limited(path(digest).string(), static_cast<size_t>(max_size));
   if (!data)
-    fail(ErrorKind::invalid_input, std::string(digest) + ": larger than " + std::to_string(max_size) + " bytes");
+    fail(ErrorKind::invalid_input,
+         std::string(digest) + ": larger than " + std::to_string(max_size) + " bytes");
   return std::move(*data);
 }
 
@@ -120,13 +121,15 @@ BlobWriter::BlobWriter(const BlobCache& cache, std::string digest, int64_t size,
       if (interrupted()) {
         ::close(fd_);
         fd_ = -1;
-          check_interrupted();
+        check_interrupted();
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     // The other writer may have renamed the file we opened into place.
-    struct stat a {}, b {};
-    if (::fstat(fd_, &a) == 0 && ::stat(partial_.c_str(), &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+    struct stat a {
+    }, b{};
+    if (::fstat(fd_, &a) == 0 && ::stat(partial_.c_str(), &b) == 0 && a.st_ino == b.st_ino &&
+        a.st_dev == b.st_dev)
       break;
     ::close(fd_);
     fd_ = -1;
@@ -155,8 +158,8 @@ BlobWriter::BlobWriter(const BlobCache& cache, std::string digest, int64_t size,
     ::close(fd_);
     fd_ = -1;
     fail(ErrorKind::io,
-         what_ + ": needs " + megabytes(size_ - offset_) + " on " + partial_.parent_path().string() + ", only " +
-             megabytes(free) + " free",
+         what_ + ": needs " + megabytes(size_ - offset_) + " on " + partial_.parent_path().string() +
+             ", only " + megabytes(free) + " free",
          kSpaceHint);
   }
 }
@@ -168,7 +171,8 @@ BlobWriter::~BlobWriter() {
 
 void BlobWriter::restart() {
   if (done_) return;
-  if (::ftruncate(fd_, 0) != 0 || ::lseek(fd_, 0, SEEK_SET) < 0) fail_errno("truncating " + partial_.string());
+  if (::ftruncate(fd_, 0) != 0 || ::lseek(fd_, 0, SEEK_SET) < 0)
+    fail_errno("truncating " + partial_.string());
   hasher_->reset();
   offset_ = 0;
 }
@@ -199,8 +203,10 @@ fs::path BlobWriter::commit() {
   if (size_ >= 0 && offset_ != size_) {
     restart();
     fail(ErrorKind::invalid_input,
-         what_ + ": size mismatch (expected " + std::to_string(size_) + " bytes, got " + std::to_string(offset_) + ")",
-         "the data does not match its descriptor; it was discarded. Pull again; if it persists, the registry or "
+         what_ + ": size mismatch (expected " + std::to_string(size_) + " bytes, got " +
+             std::to_string(offset_) + ")",
+         "the data does not match its descriptor; it was discarded. Pull again; if it persists, the registry "
+         "or "
          "file is corrupt");
   }
   std::string got = hasher_->finish();

@@ -7,8 +7,8 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <string>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "host/oci/digest.h"

@@ -15,8 +15,7 @@ bool is_valid_digest(std::string_view digest) {
 void validate_digest(std::string_view digest, std::string_view what) {
   if (is_valid_digest(digest)) return;
   std::string shown(digest.substr(0, 100));
-  fail(ErrorKind::invalid_input,
-       std::string(what) + ": invalid digest \"" + shown + "\"",
+  fail(ErrorKind::invalid_input, std::string(what) + ": invalid digest \"" + shown + "\"",
        "a digest is sha256: followed by 64 lowercase hex digits");
 }
 

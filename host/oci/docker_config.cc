@@ -76,7 +76,8 @@ std::string base64_decode(std::string_view in) {
 std::string docker_config_path(const std::string& override_path) {
   if (!override_path.empty()) return override_path;
   if (const char* dir = std::getenv("DOCKER_CONFIG"); dir && *dir) return std::string(dir) + "/config.json";
-  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.docker/config.json";
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return std::string(home) + "/.docker/config.json";
   return {};
 }
 
@@ -102,12 +103,14 @@ std::optional<Credentials> find_credentials(const std::string& config_path, std:
         try {
           decoded = base64_decode(entry["auth"].get<std::string>());
         } catch (const Error&) {
-          fail(ErrorKind::invalid_input, "reading " + config_path + ": auths." + key + ".auth is not valid base64",
+          fail(ErrorKind::invalid_input,
+               "reading " + config_path + ": auths." + key + ".auth is not valid base64",
                "run `docker login " + want + "` again");
         }
         size_t colon = decoded.find(':');
         if (colon == std::string::npos)
-          fail(ErrorKind::invalid_input, "reading " + config_path + ": auths." + key + ".auth is not user:password",
+          fail(ErrorKind::invalid_input,
+               "reading " + config_path + ": auths." + key + ".auth is not user:password",
                "run `docker login " + want + "` again");
         c.username = decoded.substr(0, colon);
         c.password = decoded.substr(colon + 1);
@@ -122,7 +125,8 @@ std::optional<Credentials> find_credentials(const std::string& config_path, std:
     }
   }
   if (doc.contains("credsStore") || doc.contains("credHelpers"))
-    spdlog::debug("{}: credential helpers are not supported; using anonymous access to {}", config_path, want);
+    spdlog::debug("{}: credential helpers are not supported; using anonymous access to {}", config_path,
+                  want);
   return std::nullopt;
 }
 

@@ -39,7 +39,8 @@ std::string read_file(const fs::path& p, int64_t max, std::string_view what) {
   } catch (const Error& e) {
     throw e.with_context(what);
   }
-  if (!data) fail(ErrorKind::invalid_input, std::string(what) + ": larger than " + std::to_string(max) + " bytes");
+  if (!data)
+    fail(ErrorKind::invalid_input, std::string(what) + ": larger than " + std::to_string(max) + " bytes");
   return std::move(*data);
 }
 
@@ -47,7 +48,8 @@ void verify(std::string_view data, const std::string& digest, std::string_view w
   std::string got = sha256_digest(data);
   if (got != digest)
     fail(ErrorKind::invalid_input,
-         std::string(where) + ": blob " + digest + ": digest mismatch (expected " + digest + ", got " + got + ")",
+         std::string(where) + ": blob " + digest + ": digest mismatch (expected " + digest + ", got " + got +
+             ")",
          "the file is corrupt; nothing was cached");
 }
 
@@ -65,7 +67,8 @@ void import_stream(BlobCache& cache, const Descriptor& d, std::string_view where
     if (n == 0) break;
     if (!w.write(buf, static_cast<size_t>(n)))
       fail(ErrorKind::invalid_input,
-           std::string(where) + ": blob " + d.digest + ": larger than its " + std::to_string(d.size) + " bytes",
+           std::string(where) + ": blob " + d.digest + ": larger than its " + std::to_string(d.size) +
+               " bytes",
            "the file is corrupt; nothing was cached");
   }
   w.commit();
@@ -88,8 +91,8 @@ std::string join(const std::vector<std::string>& v) {
 }
 
 // index.json -> the image: a tag or the only image, then a platform.
-PulledImage resolve(const Ref& ref, const std::string& index_body, const std::string& where, const ReadBlob& read,
-                    const ImportBlob& import, const PullOptions& o) {
+PulledImage resolve(const Ref& ref, const std::string& index_body, const std::string& where,
+                    const ReadBlob& read, const ImportBlob& import, const PullOptions& o) {
   BlobCache cache(o.cache_dir);
   json doc = parse_json(index_body, where + ": index.json");
   Index top = parse_index(doc, where + ": index.json");
@@ -107,7 +110,8 @@ PulledImage resolve(const Ref& ref, const std::string& index_body, const std::st
   if (selected.manifests.empty()) {
     if (!ref.tag.empty())
       fail(ErrorKind::not_found, where + ": no image tagged \"" + ref.tag + "\" (tags: " + join(tags) + ")",
-           "name one of the tags, e.g. " + std::string(transport_name(ref.transport)) + ":" + ref.path + ":TAG");
+           "name one of the tags, e.g. " + std::string(transport_name(ref.transport)) + ":" + ref.path +
+               ":TAG");
     fail(ErrorKind::not_found, where + ": the index has no images", "the layout is empty");
   }
   Descriptor d = selected.manifests.front();
@@ -117,7 +121,8 @@ PulledImage resolve(const Ref& ref, const std::string& index_body, const std::st
     for (const auto& m : selected.manifests) platforms = platforms && m.platform.has_value();
     if (!platforms)
       fail(ErrorKind::invalid_input,
-           where + ": holds " + std::to_string(selected.manifests.size()) + " images (tags: " + join(tags) + ")",
+           where + ": holds " + std::to_string(selected.manifests.size()) + " images (tags: " + join(tags) +
+               ")",
            "name one with " + std::string(transport_name(ref.transport)) + ":" + ref.path + ":TAG");
     d = choose_platform(selected, o.platform.value_or(Platform{}));
     by_platform = true;
@@ -139,7 +144,8 @@ PulledImage resolve(const Ref& ref, const std::string& index_body, const std::st
     mdoc = parse_json(body, where + ": manifest " + m.digest);
     manifest_digest = m.digest;
     if (is_index(mdoc, m.media_type))
-      fail(ErrorKind::unsupported, where + ": manifest " + m.digest + ": an index inside an index is not supported");
+      fail(ErrorKind::unsupported,
+           where + ": manifest " + m.digest + ": an index inside an index is not supported");
   }
   Manifest manifest = parse_manifest(mdoc, where + ": manifest " + manifest_digest);
   std::string config = read(manifest.config.digest, kMaxConfigSize);
@@ -163,9 +169,11 @@ PulledImage pull_layout_dir(const Ref& ref, const PullOptions& o) {
   std::string where = "oci layout " + ref.path;
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
-    fail(ErrorKind::not_found, where + ": no such directory", "oci:DIR names a directory holding an OCI image layout");
+    fail(ErrorKind::not_found, where + ": no such directory",
+         "oci:DIR names a directory holding an OCI image layout");
   if (!fs::exists(dir / "index.json", ec))
-    fail(ErrorKind::invalid_input, where + ": no index.json", "oci:DIR names a directory holding an OCI image layout");
+    fail(ErrorKind::invalid_input, where + ": no index.json",
+         "oci:DIR names a directory holding an OCI image layout");
   BlobCache cache(o.cache_dir);
   auto blob_path = [&](const std::string& digest) {
     validate_digest(digest, where);
@@ -188,7 +196,8 @@ PulledImage pull_layout_dir(const Ref& ref, const PullOptions& o) {
     }
     ::close(fd);
   };
-  return resolve(ref, read_file(dir / "index.json", kMaxManifestSize, where + ": index.json"), where, read, import, o);
+  return resolve(ref, read_file(dir / "index.json", kMaxManifestSize, where + ": index.json"), where, read,
+                 import, o);
 }
 
 // Reads a tar with libarchive; calls `on_file(name, size, reader)` per regular file.
@@ -197,8 +206,8 @@ class TarReader {
   TarReader(const std::string& path, std::string where) : where_(std::move(where)) {
     if (!a_.open_file(path, 1 << 17)) {
       int e = archive_errno(a_.get());
-      fail(e == ENOENT ? ErrorKind::not_found : ErrorKind::invalid_input, where_ + ": " + a_.error("cannot open"),
-           "the archive must be a tar file");
+      fail(e == ENOENT ? ErrorKind::not_found : ErrorKind::invalid_input,
+           where_ + ": " + a_.error("cannot open"), "the archive must be a tar file");
     }
   }
   // false at the end
@@ -229,7 +238,8 @@ class TarReader {
     for (ssize_t n; (n = read(buf, sizeof buf)) > 0;) {
       out.append(buf, static_cast<size_t>(n));
       if (static_cast<int64_t>(out.size()) > max)
-        fail(ErrorKind::invalid_input, where_ + ": " + what + ": larger than " + std::to_string(max) + " bytes");
+        fail(ErrorKind::invalid_input,
+             where_ + ": " + what + ": larger than " + std::to_string(max) + " bytes");
     }
     return out;
   }
@@ -267,7 +277,8 @@ PulledImage pull_oci_archive(const Ref& ref, const PullOptions& o) {
     import_stream(cache, d, where, [&](char* buf, size_t n) { return tar.read(buf, n); });
   }
   if (index_body.empty())
-    fail(ErrorKind::invalid_input, where + ": no index.json", "oci-archive:FILE names a tar of an OCI image layout");
+    fail(ErrorKind::invalid_input, where + ": no index.json",
+         "oci-archive:FILE names a tar of an OCI image layout");
   auto missing = [&](const std::string& digest) {
     fail(ErrorKind::invalid_input, where + ": blob " + digest + " is missing", "the archive is incomplete");
   };
@@ -299,7 +310,8 @@ Imported import_unknown(BlobCache& cache, TarReader& tar, const std::string& whe
   try {
     for (ssize_t n; (n = tar.read(buf, sizeof buf)) > 0;) {
       check_interrupted();
-      if (out.head.size() < 8) out.head.append(buf, std::min<size_t>(8 - out.head.size(), static_cast<size_t>(n)));
+      if (out.head.size() < 8)
+        out.head.append(buf, std::min<size_t>(8 - out.head.size(), static_cast<size_t>(n)));
       h.update(buf, static_cast<size_t>(n));
       for (ssize_t off = 0; off < n;) {
         ssize_t w = ::write(fd, buf + off, static_cast<size_t>(n - off));
@@ -328,9 +340,11 @@ Imported import_unknown(BlobCache& cache, TarReader& tar, const std::string& whe
 }
 
 std::string layer_media_type(const std::string& head) {
-  if (head.size() >= 2 && static_cast<unsigned char>(head[0]) == 0x1f && static_cast<unsigned char>(head[1]) == 0x8b)
+  if (head.size() >= 2 && static_cast<unsigned char>(head[0]) == 0x1f &&
+      static_cast<unsigned char>(head[1]) == 0x8b)
     return std::string(media::kOciLayerGzip);
-  if (head.size() >= 4 && head.compare(0, 4, "\x28\xb5\x2f\xfd") == 0) return std::string(media::kOciLayerZstd);
+  if (head.size() >= 4 && head.compare(0, 4, "\x28\xb5\x2f\xfd") == 0)
+    return std::string(media::kOciLayerZstd);
   return std::string(media::kOciLayerTar);
 }
 
@@ -347,7 +361,9 @@ PulledImage pull_docker_archive(const Ref& ref, const PullOptions& o) {
   while (tar.next(&name, &size, &regular, &link)) {
     check_interrupted();
     if (!link.empty()) {
-      std::string target = link[0] == '\x01' ? link.substr(1) : (fs::path(name).parent_path() / link).lexically_normal().string();
+      std::string target = link[0] == '\x01'
+                               ? link.substr(1)
+                               : (fs::path(name).parent_path() / link).lexically_normal().string();
       links[name] = target;
       continue;
     }
@@ -360,7 +376,8 @@ PulledImage pull_docker_archive(const Ref& ref, const PullOptions& o) {
   }
   auto mf = json_files.find("manifest.json");
   if (mf == json_files.end())
-    fail(ErrorKind::invalid_input, where + ": no manifest.json", "docker-archive:FILE names a `docker save` tarball");
+    fail(ErrorKind::invalid_input, where + ": no manifest.json",
+         "docker-archive:FILE names a `docker save` tarball");
   json doc = json::parse(mf->second, nullptr, false);
   if (doc.is_discarded() || !doc.is_array() || doc.empty() || !doc[0].is_object())
     fail(ErrorKind::invalid_input, where + ": manifest.json is malformed", "the archive is corrupt");
@@ -370,7 +387,8 @@ PulledImage pull_docker_archive(const Ref& ref, const PullOptions& o) {
   const json& entry = doc[0];
   if (!entry.contains("Config") || !entry["Config"].is_string() || !entry.contains("Layers") ||
       !entry["Layers"].is_array())
-    fail(ErrorKind::invalid_input, where + ": manifest.json lacks Config or Layers", "the archive is corrupt");
+    fail(ErrorKind::invalid_input, where + ": manifest.json lacks Config or Layers",
+         "the archive is corrupt");
   auto resolve_name = [&](std::string n) {
     for (int i = 0; i < 8 && links.count(n); i++) n = links[n];
     return n;
@@ -382,22 +400,25 @@ PulledImage pull_docker_archive(const Ref& ref, const PullOptions& o) {
   } else if (auto f = files.find(config_name); f != files.end()) {
     config = cache.read(f->second.digest, kMaxConfigSize);
   } else {
-    fail(ErrorKind::invalid_input, where + ": config " + config_name + " is missing", "the archive is incomplete");
+    fail(ErrorKind::invalid_input, where + ": config " + config_name + " is missing",
+         "the archive is incomplete");
   }
   std::string config_digest = sha256_digest(config);
   cache.put(config, config_digest, where + ": config");
-  json manifest = {{"schemaVersion", 2},
-                   {"mediaType", media::kOciManifest},
-                   {"config", {{"mediaType", media::kOciConfig}, {"digest", config_digest}, {"size", config.size()}}},
-                   {"layers", json::array()}};
+  json manifest = {
+      {"schemaVersion", 2},
+      {"mediaType", media::kOciManifest},
+      {"config", {{"mediaType", media::kOciConfig}, {"digest", config_digest}, {"size", config.size()}}},
+      {"layers", json::array()}};
   for (const auto& l : entry["Layers"]) {
     if (!l.is_string()) fail(ErrorKind::invalid_input, where + ": manifest.json: a layer is not a string");
     std::string ln = resolve_name(l.get<std::string>());
     auto f = files.find(ln);
     if (f == files.end())
       fail(ErrorKind::invalid_input, where + ": layer " + ln + " is missing", "the archive is incomplete");
-    manifest["layers"].push_back(
-        {{"mediaType", layer_media_type(f->second.head)}, {"digest", f->second.digest}, {"size", f->second.size}});
+    manifest["layers"].push_back({{"mediaType", layer_media_type(f->second.head)},
+                                  {"digest", f->second.digest},
+                                  {"size", f->second.size}});
     if (o.progress) o.progress(f->second.digest, f->second.size, f->second.size);
   }
   std::string body = manifest.dump();
@@ -411,10 +432,14 @@ PulledImage pull_docker_archive(const Ref& ref, const PullOptions& o) {
 
 PulledImage pull_local(const Ref& ref, const PullOptions& o) {
   switch (ref.transport) {
-    case Transport::oci_layout: return pull_layout_dir(ref, o);
-    case Transport::oci_archive: return pull_oci_archive(ref, o);
-    case Transport::docker_archive: return pull_docker_archive(ref, o);
-    case Transport::registry: break;
+    case Transport::oci_layout:
+      return pull_layout_dir(ref, o);
+    case Transport::oci_archive:
+      return pull_oci_archive(ref, o);
+    case Transport::docker_archive:
+      return pull_docker_archive(ref, o);
+    case Transport::registry:
+      break;
   }
   fail(ErrorKind::internal, "pull_local called for a registry ref");
 }

@@ -14,9 +14,12 @@ const char* const kManifestAccept =
 
 std::string_view compression_name(Compression c) {
   switch (c) {
-    case Compression::none: return "none";
-    case Compression::gzip: return "gzip";
-    case Compression::zstd: return "zstd";
+    case Compression::none:
+      return "none";
+    case Compression::gzip:
+      return "gzip";
+    case Compression::zstd:
+      return "zstd";
   }
   return "none";
 }
@@ -92,8 +95,9 @@ Descriptor parse_descriptor(const json& d, std::string_view what) {
 }  // namespace
 
 bool is_index(const json& doc, std::string_view content_type) {
-  std::string mt = doc.contains("mediaType") && doc["mediaType"].is_string() ? doc["mediaType"].get<std::string>()
-                                                                               : std::string(content_type);
+  std::string mt = doc.contains("mediaType") && doc["mediaType"].is_string()
+                       ? doc["mediaType"].get<std::string>()
+                       : std::string(content_type);
   if (size_t semi = mt.find(';'); semi != std::string::npos) mt.resize(semi);
   if (mt == media::kOciIndex || mt == media::kDockerList) return true;
   if (mt == media::kOciManifest || mt == media::kDockerManifest) return false;
@@ -134,7 +138,8 @@ Index parse_index(const json& doc, std::string_view what) {
   auto ms = doc.find("manifests");
   if (ms == doc.end() || !ms->is_array()) malformed(what, "missing \"manifests\"");
   int i = 0;
-  for (const auto& m : *ms) idx.manifests.push_back(parse_descriptor(m, std::string(what) + " entry " + std::to_string(++i)));
+  for (const auto& m : *ms)
+    idx.manifests.push_back(parse_descriptor(m, std::string(what) + " entry " + std::to_string(++i)));
   return idx;
 }
 
@@ -152,8 +157,7 @@ const Descriptor& choose_platform(const Index& index, const Platform& want) {
     available += d.platform->to_string();
   }
   if (available.empty()) available = "none";
-  fail(ErrorKind::not_found,
-       "no image for platform " + want.to_string() + " (available: " + available + ")",
+  fail(ErrorKind::not_found, "no image for platform " + want.to_string() + " (available: " + available + ")",
        "choose one of the available platforms with --platform");
 }
 

@@ -34,7 +34,8 @@ Platform parse_platform(std::string_view text) {
   size_t start = 0;
   for (;;) {
     size_t slash = text.find('/', start);
-    parts.emplace_back(text.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
+    parts.emplace_back(
+        text.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
     if (slash == std::string_view::npos || parts.size() > 3) break;
     start = slash + 1;
   }

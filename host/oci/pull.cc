@@ -122,7 +122,8 @@ PulledImage pull_registry(const Ref& ref, const PullOptions& o) {
   int downloaded_blobs = 0;
 
   auto get_manifest = [&](const std::string& reference, std::string* content_type) {
-    if (is_valid_digest(reference) && cache.contains(reference)) return cache.read(reference, kMaxManifestSize);
+    if (is_valid_digest(reference) && cache.contains(reference))
+      return cache.read(reference, kMaxManifestSize);
     auto f = client.get_manifest(http, reference);
     cache.put(f.body, f.digest, "manifest " + f.digest);
     *content_type = f.content_type;
@@ -143,7 +144,8 @@ PulledImage pull_registry(const Ref& ref, const PullOptions& o) {
     const Descriptor& d = choose_platform(idx, want);
     chosen = *d.platform;
     if (d.size > kMaxManifestSize)
-      fail(ErrorKind::invalid_input, "manifest " + d.digest + ": larger than 4 MiB", "the index is malformed");
+      fail(ErrorKind::invalid_input, "manifest " + d.digest + ": larger than 4 MiB",
+           "the index is malformed");
     content_type = d.media_type;
     body = get_manifest(d.digest, &content_type);
     manifest_digest = d.digest;
@@ -186,7 +188,8 @@ PulledImage pull_registry(const Ref& ref, const PullOptions& o) {
   if (!todo.empty()) download_layers(client, cache, todo, o, control, abort);
   img.downloaded_bytes = downloaded_bytes;
   img.downloaded_blobs = downloaded_blobs;
-  spdlog::debug("pulled {}: {} layers, {} bytes downloaded", ref.to_string(), img.layers.size(), downloaded_bytes);
+  spdlog::debug("pulled {}: {} layers, {} bytes downloaded", ref.to_string(), img.layers.size(),
+                downloaded_bytes);
   return img;
 }
 
@@ -211,7 +214,8 @@ PulledImage make_image(const Ref& ref, const std::string& manifest_digest, const
   img.platform.variant = str("variant");
   if (options.platform && !platform_matches(*options.platform, img.platform))
     fail(ErrorKind::not_found,
-         "no image for platform " + options.platform->to_string() + " (available: " + img.platform.to_string() + ")",
+         "no image for platform " + options.platform->to_string() +
+             " (available: " + img.platform.to_string() + ")",
          "choose one of the available platforms with --platform");
   auto rootfs = img.config.find("rootfs");
   if (rootfs != img.config.end() && rootfs->is_object() && rootfs->contains("diff_ids") &&
@@ -227,7 +231,8 @@ PulledImage make_image(const Ref& ref, const std::string& manifest_digest, const
     diff_ids = &(*rootfs)["diff_ids"];
   for (size_t i = 0; i < manifest.layers.size(); i++) {
     const auto& l = manifest.layers[i];
-    img.layers.push_back({l.digest, l.size, l.media_type, layer_compression(l.media_type), cache.path(l.digest)});
+    img.layers.push_back(
+        {l.digest, l.size, l.media_type, layer_compression(l.media_type), cache.path(l.digest)});
     if (!diff_ids) continue;
     const auto& d = (*diff_ids)[i];
     std::string what = "config " + manifest.config.digest + " diff_id " + std::to_string(i + 1);

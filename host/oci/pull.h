@@ -34,9 +34,9 @@ struct PulledLayer {
 
 struct PulledImage {
   Ref ref;
-  std::string manifest_digest;       // the image manifest (for an index: the chosen platform's)
+  std::string manifest_digest;  // the image manifest (for an index: the chosen platform's)
   std::string manifest_media_type;
-  std::string index_digest;          // the index / manifest list it was chosen from, if any
+  std::string index_digest;  // the index / manifest list it was chosen from, if any
   std::string config_digest;
   nlohmann::json config;
   Platform platform;  // from the config
@@ -56,7 +56,7 @@ struct PullOptions {
   std::optional<Platform> platform;
   RegistryConfig config;
   ProgressFn progress;
-  int parallel = 4;                                 // layer downloads at once
+  int parallel = 4;                                          // layer downloads at once
   std::chrono::milliseconds timeout{std::chrono::hours(1)};  // the whole pull
   RetryPolicy retry;
   // Called with the verified manifest before any layer is downloaded (or

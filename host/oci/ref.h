@@ -31,7 +31,7 @@ struct Ref {
   std::string tag;         // "latest"; empty when pinned by digest alone
   std::string digest;      // "sha256:<hex>" or empty
   // local transports
-  std::string path;        // the directory or archive file
+  std::string path;  // the directory or archive file
 
   // The canonical form; parse_ref(r.to_string()) == r.
   std::string to_string() const;

@@ -41,8 +41,8 @@ Endpoint make_endpoint(std::string_view spec, const RegistryConfig& config, bool
   if (size_t slash = rest.find('/'); slash != std::string_view::npos) rest = rest.substr(0, slash);
   ep.host = std::string(rest);
   if (scheme.empty()) {
-    bool insecure = is_loopback_host(ep.host) ||
-                    std::find(config.insecure.begin(), config.insecure.end(), ep.host) != config.insecure.end();
+    bool insecure = is_loopback_host(ep.host) || std::find(config.insecure.begin(), config.insecure.end(),
+                                                           ep.host) != config.insecure.end();
     scheme = insecure ? "http" : "https";
   }
   ep.base = scheme + "://" + ep.host;
@@ -71,7 +71,8 @@ std::string registry_message(const std::string& body) {
       doc["errors"].empty())
     return {};
   const auto& e = doc["errors"][0];
-  if (e.is_object() && e.contains("message") && e["message"].is_string()) return e["message"].get<std::string>();
+  if (e.is_object() && e.contains("message") && e["message"].is_string())
+    return e["message"].get<std::string>();
   return {};
 }
 
@@ -91,7 +92,8 @@ std::string seconds_text(std::chrono::milliseconds d) {
   return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + " s";
 }
 
-[[noreturn]] void fail_transport(const Endpoint& ep, const HttpResult& r, const std::string& what, int attempts) {
+[[noreturn]] void fail_transport(const Endpoint& ep, const HttpResult& r, const std::string& what,
+                                 int attempts) {
   // After a redirect the host that failed is not the registry: name both.
   std::string reg = host_port(ep);
   std::string at = url_host_port(r.url);
@@ -100,7 +102,8 @@ std::string seconds_text(std::chrono::milliseconds d) {
   std::string via = moved ? " (redirected there by " + reg + ")" : "";
   switch (r.failure) {
     case TransportFailure::interrupted:
-      fail(ErrorKind::interrupted, "interrupted", "the pull was cancelled with Ctrl-C; finished blobs stay cached");
+      fail(ErrorKind::interrupted, "interrupted",
+           "the pull was cancelled with Ctrl-C; finished blobs stay cached");
     case TransportFailure::cancelled:
       fail(ErrorKind::interrupted, "cancelled", "another part of the pull failed");
     case TransportFailure::deadline:
@@ -119,8 +122,9 @@ std::string seconds_text(std::chrono::milliseconds d) {
                        "\" as an insecure registry in banger's config (plain HTTP)");
     case TransportFailure::protocol:
       fail(ErrorKind::network, what + ": " + r.failure_text + " (at " + at + via + ")",
-           "the server at " + at + " does not answer like a registry (banger does not retry this); "
-           "check the registry's address and configuration");
+           "the server at " + at +
+               " does not answer like a registry (banger does not retry this); "
+               "check the registry's address and configuration");
     default:
       fail(ErrorKind::network,
            what + ": " + r.failure_text + (moved ? " at " + at + via : "") + " (gave up after " +
@@ -132,9 +136,9 @@ std::string seconds_text(std::chrono::milliseconds d) {
 // Why a wait before a retry was cut short, as a transfer failure.
 HttpResult stopped(const TransferControl& control) {
   HttpResult r;
-  r.failure = interrupted()                               ? TransportFailure::interrupted
+  r.failure = interrupted()                              ? TransportFailure::interrupted
               : (control.abort && control.abort->load()) ? TransportFailure::cancelled
-                                                          : TransportFailure::deadline;
+                                                         : TransportFailure::deadline;
   return r;
 }
 
@@ -195,7 +199,8 @@ void check_realm(const Endpoint& ep, const std::string& realm, bool creds, const
              " to another host (" + url_host_port(realm) + ") over plain http",
          "the registry at " + reg +
              " hands its logins to another host; if that is expected, give it an https token realm, or "
-             "remove the credentials for " + ep.host + " from " + config + " to pull anonymously");
+             "remove the credentials for " +
+             ep.host + " from " + config + " to pull anonymously");
 }
 
 // Writes a blob body into the cache writer, resuming only on a matching 206.
@@ -228,7 +233,8 @@ class BlobSink : public Sink {
           else total = std::strtoll(tail, nullptr, 10);
         }
       }
-      if (start == requested_ && requested_ == w_.offset() && (total == size_ || total == -1)) return Begin::accept;
+      if (start == requested_ && requested_ == w_.offset() && (total == size_ || total == -1))
+        return Begin::accept;
       spdlog::debug("206 with Content-Range \"{}\" does not match offset {}; starting over",
                     it == h.end() ? "" : it->second, requested_);
       restart_needed = true;
@@ -267,7 +273,8 @@ class BlobSink : public Sink {
 bool sleep_for(std::chrono::milliseconds d, const TransferControl& control) {
   auto until = Clock::now() + d;
   while (Clock::now() < until) {
-    if (interrupted() || (control.abort && control.abort->load()) || Clock::now() >= control.deadline) return false;
+    if (interrupted() || (control.abort && control.abort->load()) || Clock::now() >= control.deadline)
+      return false;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
     std::this_thread::sleep_for(std::min(left, std::chrono::milliseconds(50)));
   }
@@ -342,8 +349,8 @@ void RegistryClient::authenticate(HttpSession& http, const Endpoint& ep, const H
       fail_transport(realm_ep, t, token_what, attempt);
     }
     if (retryable_status(t.status) && attempt < retry_.attempts) {
-      wait_retry(retry_delay(retry_, attempt, &t, waited, realm_ep, token_what), control_, realm_ep, token_what,
-                 attempt);
+      wait_retry(retry_delay(retry_, attempt, &t, waited, realm_ep, token_what), control_, realm_ep,
+                 token_what, attempt);
       continue;
     }
     if (t.status == 401 || t.status == 403) {
@@ -355,7 +362,8 @@ void RegistryClient::authenticate(HttpSession& http, const Endpoint& ep, const H
     }
     if (retryable_status(t.status))
       fail(ErrorKind::network,
-           token_what + ": " + status_text(t.status) + " (gave up after " + std::to_string(attempt) + " attempts)",
+           token_what + ": " + status_text(t.status) + " (gave up after " + std::to_string(attempt) +
+               " attempts)",
            "the token service at " + host_port(realm_ep) + " keeps failing; try again later");
     if (t.status != 200)
       fail(ErrorKind::network, token_what + ": " + status_text(t.status),
@@ -367,14 +375,16 @@ void RegistryClient::authenticate(HttpSession& http, const Endpoint& ep, const H
       else if (doc.contains("access_token") && doc["access_token"].is_string()) token = doc["access_token"];
     }
     if (token.empty())
-      fail(ErrorKind::network, token_what + ": the answer has no token", "the registry's token service is broken");
+      fail(ErrorKind::network, token_what + ": the answer has no token",
+           "the registry's token service is broken");
     std::lock_guard lock(auth_->mu);
     auth_->authorization[ep.host] = "Bearer " + token;
     return;
   }
 }
 
-void RegistryClient::fail_status(const Endpoint& ep, const HttpResult& r, const std::string& what, int attempts) {
+void RegistryClient::fail_status(const Endpoint& ep, const HttpResult& r, const std::string& what,
+                                 int attempts) {
   std::string msg = registry_message(r.error_body);
   std::string reg = host_port(ep);
   std::string at = url_host_port(r.url);
@@ -396,8 +406,8 @@ void RegistryClient::fail_status(const Endpoint& ep, const HttpResult& r, const 
       if (it != auth_->credentials.end()) creds = it->second;
     }
     std::string hint =
-        creds ? "the credentials for " + ep.host + " in " + creds->source + " were rejected; run `docker login " +
-                    ep.host + "` again"
+        creds ? "the credentials for " + ep.host + " in " + creds->source +
+                    " were rejected; run `docker login " + ep.host + "` again"
               : "log in with `docker login " + ep.host + "`, or add credentials for " + ep.host + " to " +
                     (docker_config_.empty() ? std::string("~/.docker/config.json") : docker_config_);
     fail(ErrorKind::auth, what + ": " + status_text(r.status), hint);
@@ -405,15 +415,17 @@ void RegistryClient::fail_status(const Endpoint& ep, const HttpResult& r, const 
   std::string detail = status_text(r.status);
   if (!msg.empty()) detail += " (" + msg + ")";
   if (retryable_status(r.status))
-    fail(ErrorKind::network, what + ": " + detail + " (gave up after " + std::to_string(attempts) + " attempts)",
+    fail(ErrorKind::network,
+         what + ": " + detail + " (gave up after " + std::to_string(attempts) + " attempts)",
          "the registry at " + host_port(ep) + " keeps failing; try again later");
   if (r.status == 404)
-    fail(ErrorKind::not_found, what + ": " + detail, "the registry at " + host_port(ep) + " does not have it");
+    fail(ErrorKind::not_found, what + ": " + detail,
+         "the registry at " + host_port(ep) + " does not have it");
   fail(ErrorKind::network, what + ": " + detail, "the registry at " + host_port(ep) + " refused the request");
 }
 
-HttpResult RegistryClient::request(HttpSession& http, const Endpoint& ep, const std::string& path, const char* accept,
-                                   Sink& sink, const std::string& what) {
+HttpResult RegistryClient::request(HttpSession& http, const Endpoint& ep, const std::string& path,
+                                   const char* accept, Sink& sink, const std::string& what) {
   std::string url = ep.base + "/v2/" + ref_.repository + path;
   bool fetched_auth = false;
   std::chrono::milliseconds waited{0};
@@ -474,8 +486,7 @@ auto RegistryClient::each_endpoint(F&& f, size_t first) -> decltype(f(std::declv
       if (e.kind() == ErrorKind::interrupted || e.kind() == ErrorKind::invalid_input) throw;
       if (e.kind() == ErrorKind::not_found)
         spdlog::debug("mirror {}: {}; trying the next endpoint", ep.host, e.message());
-      else
-        spdlog::warn("mirror {} failed ({}); trying the next endpoint", ep.host, e.message());
+      else spdlog::warn("mirror {} failed ({}); trying the next endpoint", ep.host, e.message());
     }
   }
   fail(ErrorKind::internal, "no registry endpoint");
@@ -489,12 +500,13 @@ RegistryClient::Fetched RegistryClient::get_manifest(HttpSession& http, const st
         MemorySink sink(kMaxManifestSize);
         HttpResult r = request(http, ep, "/manifests/" + reference, kManifestAccept, sink, what);
         if (r.failure == TransportFailure::aborted || sink.too_large)
-          fail(ErrorKind::invalid_input, what + ": larger than " + std::to_string(kMaxManifestSize) + " bytes",
+          fail(ErrorKind::invalid_input,
+               what + ": larger than " + std::to_string(kMaxManifestSize) + " bytes",
                "banger refuses manifests over 4 MiB; the registry may be serving something else");
         if (r.status == 404 && (!by_digest || reference == ref_.digest))
           fail(ErrorKind::not_found, "manifest unknown",
-               "check the repository name and the " + std::string(by_digest ? "digest" : "tag") + ": " + ep.host +
-                   " has no " + ref_.repository + (by_digest ? "@" : ":") + reference);
+               "check the repository name and the " + std::string(by_digest ? "digest" : "tag") + ": " +
+                   ep.host + " has no " + ref_.repository + (by_digest ? "@" : ":") + reference);
         if (r.status == 404)
           fail(ErrorKind::not_found, what + ": manifest unknown",
                ep.host + " has no manifest " + reference + " in " + ref_.repository);
@@ -534,7 +546,8 @@ std::string RegistryClient::get_small_blob(HttpSession& http, const Descriptor& 
         if (r.status != 200) fail_status(ep, r, what, 1);
         std::string got = sha256_digest(sink.body);
         if (got != d.digest)
-          fail(ErrorKind::invalid_input, what + ": digest mismatch (expected " + d.digest + ", got " + got + ")",
+          fail(ErrorKind::invalid_input,
+               what + ": digest mismatch (expected " + d.digest + ", got " + got + ")",
                "the registry served data that does not match its digest; nothing was cached");
         return std::move(sink.body);
       },
@@ -579,13 +592,15 @@ void RegistryClient::get_blob(HttpSession& http, const Descriptor& d, BlobWriter
             // Truncated body: resume (or start over) after a pause.
             spdlog::debug("{}: body ended at byte {} of {}; retrying", what, writer.offset(), d.size);
             if (attempt < retry_.attempts) {
-              wait_retry(std::min(retry_.initial_backoff * (1 << std::min(attempt - 1, 16)), retry_.max_backoff),
-                         control_, ep, what, attempt);
+              wait_retry(
+                  std::min(retry_.initial_backoff * (1 << std::min(attempt - 1, 16)), retry_.max_backoff),
+                  control_, ep, what, attempt);
               continue;
             }
             fail(ErrorKind::network,
                  what + ": the body ended after " + std::to_string(writer.offset()) + " of " +
-                     std::to_string(d.size) + " bytes (gave up after " + std::to_string(attempt) + " attempts)",
+                     std::to_string(d.size) + " bytes (gave up after " + std::to_string(attempt) +
+                     " attempts)",
                  "the connection to " + host_port(ep) + " keeps breaking; pull again to resume");
           }
           try {

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "host/oci/blob_cache.h"
 #include "host/core/http.h"
+#include "host/oci/blob_cache.h"
 #include "host/oci/manifest.h"
 #include "host/oci/ref.h"
 
@@ -71,10 +71,12 @@ class RegistryClient {
 
  private:
   struct Auth;
-  HttpResult request(HttpSession& http, const Endpoint& ep, const std::string& path, const char* accept, Sink& sink,
-                     const std::string& what);
-  void authenticate(HttpSession& http, const Endpoint& ep, const HttpResult& challenge, const std::string& what);
-  [[noreturn]] void fail_status(const Endpoint& ep, const HttpResult& r, const std::string& what, int attempts);
+  HttpResult request(HttpSession& http, const Endpoint& ep, const std::string& path, const char* accept,
+                     Sink& sink, const std::string& what);
+  void authenticate(HttpSession& http, const Endpoint& ep, const HttpResult& challenge,
+                    const std::string& what);
+  [[noreturn]] void fail_status(const Endpoint& ep, const HttpResult& r, const std::string& what,
+                                int attempts);
   template <typename F>
   auto each_endpoint(F&& f, size_t first) -> decltype(f(std::declval<const Endpoint&>()));
 

@@ -30,7 +30,8 @@ class Stmt {
  public:
   Stmt(sqlite3* db, const char* sql) {
     if (sqlite3_prepare_v2(db, sql, -1, &st_, nullptr) != SQLITE_OK) {
-      if (damaged_code(sqlite3_errcode(db))) fail_damaged(sqlite3_db_filename(db, "main"), sqlite3_errmsg(db));
+      if (damaged_code(sqlite3_errcode(db)))
+        fail_damaged(sqlite3_db_filename(db, "main"), sqlite3_errmsg(db));
       fail(ErrorKind::internal, std::string("state index: ") + sqlite3_errmsg(db));
     }
   }
@@ -56,7 +57,8 @@ class Stmt {
   sqlite3_stmt* st_ = nullptr;
 };
 
-Json row_record(const std::string& kind, const std::string& name, const std::string& data, long long created) {
+Json row_record(const std::string& kind, const std::string& name, const std::string& data,
+                long long created) {
   Json j = Json::parse(data, nullptr, false);
   if (!j.is_object()) j = Json::object();
   j["kind"] = kind;
@@ -80,8 +82,7 @@ Index::Index(const std::string& path) : path_(path) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     db_ = nullptr;
-    fail(ErrorKind::io, "opening the state index " + path + ": " + msg,
-         "check that BANGER_HOME is writable");
+    fail(ErrorKind::io, "opening the state index " + path + ": " + msg, "check that BANGER_HOME is writable");
   }
   // A constructor that throws runs no destructor: close the database here.
   try {
@@ -102,7 +103,9 @@ Index::~Index() { sqlite3_close(db_); }
 void Index::fail_sqlite(const std::string& what) {
   int rc = sqlite3_errcode(db_);
   if (damaged_code(rc)) fail_damaged(path_, sqlite3_errmsg(db_));
-  ErrorKind kind = (rc == SQLITE_FULL) ? ErrorKind::io : (rc == SQLITE_BUSY) ? ErrorKind::conflict : ErrorKind::io;
+  ErrorKind kind = (rc == SQLITE_FULL)   ? ErrorKind::io
+                   : (rc == SQLITE_BUSY) ? ErrorKind::conflict
+                                         : ErrorKind::io;
   fail(kind, "state index " + path_ + ": " + what + ": " + sqlite3_errmsg(db_));
 }
 
@@ -143,8 +146,8 @@ void Index::migrate() {
     int v = schema_version();
     if (v > kSchemaVersion)
       fail(ErrorKind::unsupported,
-           "the state index " + path_ + " has schema version " + std::to_string(v) + ", newer than this banger (" +
-               std::to_string(kSchemaVersion) + ")",
+           "the state index " + path_ + " has schema version " + std::to_string(v) +
+               ", newer than this banger (" + std::to_string(kSchemaVersion) + ")",
            "upgrade banger, or point BANGER_HOME at another directory");
     if (v < 1) {
       exec(
@@ -194,7 +197,7 @@ static Json stored(const Json& data) {
 static void write_record_file(const std::string& kind, const std::string& name, const Json& data) {
   if (!data.is_object() || !data.contains("dir") || !data["dir"].is_string()) return;
   std::string dir = data["dir"].get<std::string>();
-  struct stat st{};
+  struct stat st {};
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return;
   Json j = stored(data);
   j["kind"] = kind;
@@ -246,7 +249,8 @@ void Index::publish(const std::string& kind, const std::string& name, const std:
     // lost index. Either way it is a whole image the user may want back, so
     // it is never overwritten without a word.
     if (fs::exists(final_dir))
-      fail(ErrorKind::conflict, kind + " '" + name + "': " + final_dir + " exists but the index has no record of it",
+      fail(ErrorKind::conflict,
+           kind + " '" + name + "': " + final_dir + " exists but the index has no record of it",
            "'banger doctor --repair' adds it back to the index; or remove that directory");
     if (rename(staging_dir.c_str(), final_dir.c_str()) != 0) fail_errno("publishing " + final_dir);
     renamed = true;
@@ -274,8 +278,9 @@ long long Index::insert_with_address(const std::string& kind, const std::string&
     s.bind(1, first).bind(2, last);
     if (s.step() != SQLITE_ROW) fail_sqlite("reserving an address for " + name);
     if (s.is_null(0))
-      fail(ErrorKind::conflict, "no free address for " + kind + " '" + name + "' (all " +
-                                    std::to_string(last - first + 1) + " are in use)",
+      fail(ErrorKind::conflict,
+           "no free address for " + kind + " '" + name + "' (all " + std::to_string(last - first + 1) +
+               " are in use)",
            "remove VMs you no longer need ('banger vm ls', 'banger vm rm NAME')");
     long long addr = s.integer(0);
     Stmt ins(db_, "INSERT INTO addresses (address, owner) VALUES (?1, ?2)");

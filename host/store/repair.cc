@@ -26,7 +26,7 @@ const std::vector<std::pair<std::string, std::string (*)()>> kKinds = {
     {"image", paths::images}, {"kernel", paths::kernels}, {"vm", paths::vms}};
 
 bool fresh_file(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   return ::stat(path.c_str(), &st) != 0 || st.st_size == 0;
 }
 
@@ -88,7 +88,8 @@ std::string lost_index() {
   if (!fresh_file(db) || !fresh_file(db + "-wal")) return "";
   auto dirs = state_dirs();
   if (dirs.empty()) return "";
-  return std::string(fs::exists(db) ? "empty" : "missing") + " but the state directories hold " + describe(dirs);
+  return std::string(fs::exists(db) ? "empty" : "missing") + " but the state directories hold " +
+         describe(dirs);
 }
 
 IndexHealth check_index() {
@@ -150,7 +151,8 @@ std::vector<std::string> repair_index(long long first, long long last) {
   for (const auto& d : h.orphans) {
     auto rec = recovered_record(d);
     if (!rec) {
-      done.push_back("left " + d.dir + " alone: it has no " + kRecordFile + " to rebuild VM '" + d.name + "' from");
+      done.push_back("left " + d.dir + " alone: it has no " + kRecordFile + " to rebuild VM '" + d.name +
+                     "' from");
       continue;
     }
     Json data = *rec;

@@ -24,9 +24,9 @@ std::vector<StateDir> state_dirs();
 std::string describe(const std::vector<StateDir>& dirs);
 
 struct IndexHealth {
-  std::string damaged;             // why the index cannot be used; empty when it can
-  std::vector<StateDir> orphans;   // directories without a record
-  std::vector<StateDir> missing;   // records without a directory
+  std::string damaged;            // why the index cannot be used; empty when it can
+  std::vector<StateDir> orphans;  // directories without a record
+  std::vector<StateDir> missing;  // records without a directory
   bool ok() const { return damaged.empty() && orphans.empty() && missing.empty(); }
 };
 

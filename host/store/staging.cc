@@ -37,7 +37,8 @@ bool older_than(const struct stat& st, std::chrono::seconds age) {
 
 }  // namespace
 
-Staging::Staging(const std::string& parent, const std::string& prefix) : path_(fs::make_temp_dir(parent, prefix)) {
+Staging::Staging(const std::string& parent, const std::string& prefix)
+    : path_(fs::make_temp_dir(parent, prefix)) {
   try {
     lock_ = std::make_unique<FileLock>(path_ + "/" + kStagingLock, "staging directory " + path_, false);
   } catch (...) {
@@ -55,12 +56,13 @@ void Staging::release() {
 }
 
 unsigned long long disk_usage(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) return 0;
   unsigned long long total = static_cast<unsigned long long>(st.st_blocks) * 512;
   if (!S_ISDIR(st.st_mode)) return total;
   std::error_code ec;
-  for (auto it = stdfs::recursive_directory_iterator(path, stdfs::directory_options::skip_permission_denied, ec);
+  for (auto it =
+           stdfs::recursive_directory_iterator(path, stdfs::directory_options::skip_permission_denied, ec);
        !ec && it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
     if (::lstat(it->path().c_str(), &st) == 0) total += static_cast<unsigned long long>(st.st_blocks) * 512;
   }
@@ -72,13 +74,13 @@ std::vector<Leftover> dead_staging(const std::string& parent, std::chrono::secon
   std::error_code ec;
   for (const auto& e : stdfs::directory_iterator(parent, ec)) {
     std::string name = e.path().filename();
-    struct stat st{};
-    if (name.size() < 2 || name[0] != '.' || ::lstat(e.path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    struct stat st {};
+    if (name.size() < 2 || name[0] != '.' || ::lstat(e.path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      continue;
     std::string lock = e.path().string() + "/" + kStagingLock;
-    struct stat lst{};
+    struct stat lst {};
     bool dead;
-    if (::lstat(lock.c_str(), &lst) == 0)
-      dead = older_than(lst, grace) && lock_free(lock);
+    if (::lstat(lock.c_str(), &lst) == 0) dead = older_than(lst, grace) && lock_free(lock);
     else
       // Only the pulls' and kernel imports' own dirs from before owners
       // locked them, and only long after any such run could still be going:

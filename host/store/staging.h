@@ -49,16 +49,14 @@ struct Leftover {
 // Staging dirs in `parent` whose owner is gone: their lock is older than
 // `grace` (its owner may be taking it right now) and free; or a pull's or
 // kernel import's dir from before owners locked them, untouched for an hour.
-std::vector<Leftover> dead_staging(const std::string& parent,
-                                   std::chrono::seconds grace = kStagingGrace);
+std::vector<Leftover> dead_staging(const std::string& parent, std::chrono::seconds grace = kStagingGrace);
 
 // `.partial` blobs in `blob_dir` that no download is writing (their lock is
 // free): what an interrupted pull leaves to resume from.
 std::vector<Leftover> idle_partials(const std::string& blob_dir);
 
 // Removes dead_staging(parent); returns the bytes freed.
-unsigned long long reclaim_staging(const std::string& parent,
-                                   std::chrono::seconds grace = kStagingGrace);
+unsigned long long reclaim_staging(const std::string& parent, std::chrono::seconds grace = kStagingGrace);
 
 // Disk blocks used by a file or a tree (a sparse image counts what it holds).
 unsigned long long disk_usage(const std::string& path);

@@ -41,7 +41,8 @@ class SignalForwarding {
     std::vector<int> sigs = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
     if (tty) sigs.push_back(SIGWINCH);
     for (int s : sigs) {
-      struct sigaction sa {}, old{};
+      struct sigaction sa {
+      }, old{};
       sa.sa_handler = on_forwarded_signal;
       sigemptyset(&sa.sa_mask);
       sa.sa_flags = SA_RESTART;
@@ -131,7 +132,8 @@ std::unique_ptr<Client> Client::connect(const std::string& socket_path, const st
   std::strcpy(addr.sun_path, socket_path.c_str());
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     ::close(fd);
-    fail(ErrorKind::not_found, "VM '" + vm + "' is not running (no supervisor answers at " + socket_path + ")",
+    fail(ErrorKind::not_found,
+         "VM '" + vm + "' is not running (no supervisor answers at " + socket_path + ")",
          "start it with 'banger vm start " + vm + "'");
   }
   std::unique_ptr<Client> c(new Client(fd, vm));
@@ -252,8 +254,8 @@ vm::ExecStatus Client::exec(const ExecOptions& opts) {
   }
 }
 
-void Client::put_file(const std::string& local_path, const std::string& guest_path, uint32_t mode, uint32_t uid,
-                      uint32_t gid) {
+void Client::put_file(const std::string& local_path, const std::string& guest_path, uint32_t mode,
+                      uint32_t uid, uint32_t gid) {
   int fd = ::open(local_path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail_errno("reading " + local_path);
   struct stat st {};
@@ -300,7 +302,8 @@ uint32_t Client::get_file(const std::string& guest_path, const std::string& loca
   // setuid, setgid or sticky), no more bytes than the guest announced, and
   // lands at DEST only when whole.
   const std::string what = "copying " + vm_ + ":" + guest_path + " to " + local_path;
-  std::string dir = local_path.find('/') == std::string::npos ? "." : local_path.substr(0, local_path.rfind('/') + 1);
+  std::string dir =
+      local_path.find('/') == std::string::npos ? "." : local_path.substr(0, local_path.rfind('/') + 1);
   if (unsigned long long free = fs::free_bytes(dir); info.size > free)
     fail(ErrorKind::io,
          what + ": the file is " + std::to_string(info.size) + " bytes, and only " + std::to_string(free) +
@@ -329,8 +332,8 @@ uint32_t Client::get_file(const std::string& guest_path, const std::string& loca
   }
   if (received != info.size)
     fail(ErrorKind::io,
-         what + ": VM '" + vm_ + "' sent " + std::to_string(received) + " of the " + std::to_string(info.size) +
-             " bytes it announced; nothing was written",
+         what + ": VM '" + vm_ + "' sent " + std::to_string(received) + " of the " +
+             std::to_string(info.size) + " bytes it announced; nothing was written",
          "the file may have changed while it was copied: copy it again");
   const uint32_t mode = info.mode & 0777 & ~fs::current_umask();
   out.publish(mode, false);
@@ -366,8 +369,10 @@ void Client::stop(int timeout_s, bool now) {
   // The supervisor closes every connection once the VM is down and cleaned up.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) fail(ErrorKind::io, "VM '" + vm_ + "' did not stop within " + std::to_string(timeout_s) + " s");
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      fail(ErrorKind::io, "VM '" + vm_ + "' did not stop within " + std::to_string(timeout_s) + " s");
     pollfd p{fd_, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left.count())) > 0) {
       char buf[4096];

@@ -16,7 +16,7 @@ inline constexpr const char* kControlSocket = "control.sock";
 // Supervisor-local frame types, above the agent's range.
 inline constexpr proto::Type kInfoRequest = static_cast<proto::Type>(100);  // C>S, empty
 inline constexpr proto::Type kInfo = static_cast<proto::Type>(101);         // S>C, JSON text
-inline constexpr proto::Type kStop = static_cast<proto::Type>(102);         // C>S, "" power off, "now" at once
+inline constexpr proto::Type kStop = static_cast<proto::Type>(102);  // C>S, "" power off, "now" at once
 
 // A safety net: a client that speaks "credit" holds at most one window per
 // stream here (proto/flow.h). One whose unread output passes this anyway

@@ -5,8 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <csignal>
 #include <cerrno>
+#include <csignal>
 
 #include <spdlog/spdlog.h>
 
@@ -24,9 +24,9 @@ struct Router::Client {
   std::string out;
   size_t out_pos = 0;
   bool hello = false;
-  bool credit = false;                   // it grants credit for its streams
-  bool closing = false;                  // drop once `out` is flushed
-  std::map<uint32_t, uint32_t> ids;      // client id -> agent id
+  bool credit = false;               // it grants credit for its streams
+  bool closing = false;              // drop once `out` is flushed
+  std::map<uint32_t, uint32_t> ids;  // client id -> agent id
   size_t pending() const { return out.size() - out_pos; }
 };
 
@@ -57,7 +57,9 @@ void set_nonblocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOC
 }  // namespace
 
 Router::Router(vm::AgentChannel& agent, proto::Hello agent_hello)
-    : agent_(agent), agent_hello_(std::move(agent_hello)), agent_credit_(agent_hello_.has(proto::kCapCredit)) {}
+    : agent_(agent),
+      agent_hello_(std::move(agent_hello)),
+      agent_credit_(agent_hello_.has(proto::kCapCredit)) {}
 
 Router::~Router() {
   for (auto& [fd, c] : clients_) ::close(fd);
@@ -104,7 +106,8 @@ void Router::fail_request(Client& c, uint32_t id, const std::string& kind, const
 
 void Router::on_agent_frame(proto::Frame f) {
   if (f.id == 0) {
-    if (f.type == Type::error) spdlog::warn("supervisor: agent: {}", proto::Failure::decode(f.payload).message);
+    if (f.type == Type::error)
+      spdlog::warn("supervisor: agent: {}", proto::Failure::decode(f.payload).message);
     return;
   }
   auto it = routes_.find(f.id);

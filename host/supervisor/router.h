@@ -54,9 +54,9 @@ class Router {
  private:
   struct Client;
   struct Route {
-    int fd;              // the client's socket; -1 once it is gone
-    uint32_t client_id;  // the id the client used
-    proto::Type kind;    // the request that opened the route
+    int fd;                        // the client's socket; -1 once it is gone
+    uint32_t client_id;            // the id the client used
+    proto::Type kind;              // the request that opened the route
     proto::ReceiveWindow granted;  // what the router grants when the client does not
   };
 

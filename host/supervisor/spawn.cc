@@ -100,7 +100,8 @@ bool wait_supervisor_exit(long pid, const std::string& name, std::chrono::millis
   return true;
 }
 
-nlohmann::json spawn(const std::string& spec_path, const std::string& log_path, std::chrono::seconds timeout) {
+nlohmann::json spawn(const std::string& spec_path, const std::string& log_path,
+                     std::chrono::seconds timeout) {
   std::string exe = banger_binary();
   int status[2];
   if (pipe2(status, O_CLOEXEC) != 0) fail_errno("pipe");
@@ -136,7 +137,8 @@ nlohmann::json spawn(const std::string& spec_path, const std::string& log_path, 
   auto deadline = std::chrono::steady_clock::now() + timeout;
   bool timed_out = false;
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       timed_out = true;
       break;
@@ -151,7 +153,8 @@ nlohmann::json spawn(const std::string& spec_path, const std::string& log_path, 
     if (r <= 0) break;
     line.append(buf, r);
     // Done once the status line ("ready ..." / "error ...") is complete.
-    size_t status_at = line.rfind("\nready ") != std::string::npos ? line.rfind("\nready ") : line.rfind("\nerror ");
+    size_t status_at =
+        line.rfind("\nready ") != std::string::npos ? line.rfind("\nready ") : line.rfind("\nerror ");
     if (status_at != std::string::npos && line.find('\n', status_at + 1) != std::string::npos) break;
   }
   ::close(status[0]);
@@ -184,8 +187,9 @@ nlohmann::json spawn(const std::string& spec_path, const std::string& log_path, 
   check_interrupted();
   std::string tail = log_tail(log_path);
   if (timed_out)
-    fail(ErrorKind::io, "the VM supervisor did not report within " + std::to_string(timeout.count()) + " s" +
-                            (tail.empty() ? "" : ":\n" + tail),
+    fail(ErrorKind::io,
+         "the VM supervisor did not report within " + std::to_string(timeout.count()) + " s" +
+             (tail.empty() ? "" : ":\n" + tail),
          "see " + log_path);
   fail(ErrorKind::internal, "the VM supervisor exited without a status" + (tail.empty() ? "" : ":\n" + tail),
        "see " + log_path);

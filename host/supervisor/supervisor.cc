@@ -11,8 +11,8 @@
 #include <cstring>
 #include <optional>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "host/core/error.h"
 #include "host/core/fs.h"
@@ -50,7 +50,8 @@ int listen_control(const std::string& path) {
   if (fd < 0) fail_errno("socket");
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) fail(ErrorKind::invalid_input, "control socket path too long: " + path);
+  if (path.size() >= sizeof addr.sun_path)
+    fail(ErrorKind::invalid_input, "control socket path too long: " + path);
   std::strcpy(addr.sun_path, path.c_str());
   mode_t old = umask(0177);
   int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
@@ -128,7 +129,9 @@ int supervise(const std::string& spec_path, int status_fd) {
       } catch (const Error&) {
       }
     }
-    write_status(status_fd, "error " + Json{{"kind", kind_name(e.kind())}, {"message", e.message()}, {"hint", e.hint()}}.dump());
+    write_status(
+        status_fd,
+        "error " + Json{{"kind", kind_name(e.kind())}, {"message", e.message()}, {"hint", e.hint()}}.dump());
     ::close(status_fd);
     return 1;
   }
@@ -148,8 +151,11 @@ int supervise(const std::string& spec_path, int status_fd) {
       g_stop = true;
     };
     Json info = info_json(*machine, net);
-    update_record(name, {{"state", "running"}, {"supervisor_pid", getpid()}, {"qemu_pid", machine->info().pid},
-                         {"ip", net.ip.empty() ? Json() : Json(net.ip)}, {"accel", machine->info().accel}});
+    update_record(name, {{"state", "running"},
+                         {"supervisor_pid", getpid()},
+                         {"qemu_pid", machine->info().pid},
+                         {"ip", net.ip.empty() ? Json() : Json(net.ip)},
+                         {"accel", machine->info().accel}});
     write_status(status_fd, "ready " + info.dump());
     ::close(status_fd);
     status_fd = -1;
@@ -182,7 +188,9 @@ int supervise(const std::string& spec_path, int status_fd) {
     router.close_all();
   } catch (const Error& e) {
     spdlog::error("VM '{}': {}", name, e.message());
-    write_status(status_fd, "error " + Json{{"kind", kind_name(e.kind())}, {"message", e.message()}, {"hint", e.hint()}}.dump());
+    write_status(
+        status_fd,
+        "error " + Json{{"kind", kind_name(e.kind())}, {"message", e.message()}, {"hint", e.hint()}}.dump());
     code = 1;
     if (machine) machine->stop();
   }

@@ -44,8 +44,7 @@ std::string accel_from_env() {
   return v ? v : "";
 }
 
-AccelChoice choose_accel(const std::string& requested, const std::string& env,
-                         const AccelProbe& p) {
+AccelChoice choose_accel(const std::string& requested, const std::string& env, const AccelProbe& p) {
   auto check = [](const std::string& v, const char* from) {
     if (v != "auto" && v != "kvm" && v != "tcg")
       fail(ErrorKind::invalid_input, std::string(from) + ": unknown accelerator '" + v + "'",
@@ -59,12 +58,10 @@ AccelChoice choose_accel(const std::string& requested, const std::string& env,
     if (env != "auto") return {env, "forced by BANGER_ACCEL=" + env};
   }
   if (!p.dev_kvm_exists) return {"tcg", "/dev/kvm is missing (no KVM on this host)"};
-  if (!p.dev_kvm_usable)
-    return {"tcg", "/dev/kvm cannot be opened (" + p.dev_kvm_error + ")"};
+  if (!p.dev_kvm_usable) return {"tcg", "/dev/kvm cannot be opened (" + p.dev_kvm_error + ")"};
   if (p.kvm_intel) return {"kvm", "/dev/kvm is usable and kvm_intel is loaded"};
   if (p.kvm_amd) return {"kvm", "/dev/kvm is usable and kvm_amd is loaded"};
-  if (p.kvm_pvm)
-    return {"tcg", "/dev/kvm is backed by kvm_pvm, which cannot run stock guest kernels"};
+  if (p.kvm_pvm) return {"tcg", "/dev/kvm is backed by kvm_pvm, which cannot run stock guest kernels"};
   return {"tcg", "/dev/kvm is not backed by kvm_intel or kvm_amd"};
 }
 

@@ -11,8 +11,8 @@ namespace banger::vm {
 
 struct AccelProbe {
   bool dev_kvm_exists = false;
-  bool dev_kvm_usable = false;  // open(O_RDWR) succeeded
-  std::string dev_kvm_error;    // why not, when it exists
+  bool dev_kvm_usable = false;                               // open(O_RDWR) succeeded
+  std::string dev_kvm_error;                                 // why not, when it exists
   bool kvm_intel = false, kvm_amd = false, kvm_pvm = false;  // /sys/module/<name>
 };
 
@@ -31,7 +31,6 @@ std::string accel_from_env();
 // value (empty when unset), which decides when `requested` is auto. Forcing
 // kvm where it cannot work is allowed (the user asked). Anything else is an
 // invalid_input error.
-AccelChoice choose_accel(const std::string& requested, const std::string& env,
-                         const AccelProbe& probe);
+AccelChoice choose_accel(const std::string& requested, const std::string& env, const AccelProbe& probe);
 
 }  // namespace banger::vm

@@ -11,9 +11,7 @@
 
 namespace banger::vm {
 
-AgentChannel::AgentChannel(int fd) : fd_(fd) {
-  fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
-}
+AgentChannel::AgentChannel(int fd) : fd_(fd) { fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK); }
 
 AgentChannel::~AgentChannel() {
   if (fd_ >= 0) ::close(fd_);

@@ -22,8 +22,7 @@ std::string tail_lines(const std::string& path, int lines) {
     if (c != '\r') clean.push_back(c);
   while (!clean.empty() && clean.back() == '\n') clean.pop_back();
   size_t pos = clean.size();
-  for (int i = 0; i < lines && pos != std::string::npos && pos > 0; ++i)
-    pos = clean.rfind('\n', pos - 1);
+  for (int i = 0; i < lines && pos != std::string::npos && pos > 0; ++i) pos = clean.rfind('\n', pos - 1);
   return pos == std::string::npos ? clean : clean.substr(pos + 1);
 }
 
@@ -41,10 +40,8 @@ std::string console_report(const std::string& console_log, const std::string& qe
   if (!q.empty()) out += "\nqemu said:\n" + indent(q);
   std::string c = tail_lines(console_log, lines);
   if (!out.empty()) out.pop_back();  // one newline between the paragraphs
-  if (c.empty())
-    out += "\nthe console (" + console_log + ") is empty\n";
-  else
-    out += "\nconsole (last lines of " + console_log + "):\n" + indent(c);
+  if (c.empty()) out += "\nthe console (" + console_log + ") is empty\n";
+  else out += "\nconsole (last lines of " + console_log + "):\n" + indent(c);
   if (!out.empty() && out.back() == '\n') out.pop_back();
   return out;
 }

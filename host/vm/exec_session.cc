@@ -72,9 +72,13 @@ proto::Frame ExecSession::stdin_data(std::string bytes) {
 
 proto::Frame ExecSession::stdin_eof() const { return {Type::stdin_eof, id_, ""}; }
 
-proto::Frame ExecSession::signal(int signo) const { return {Type::signal, id_, proto::Signal{signo}.encode()}; }
+proto::Frame ExecSession::signal(int signo) const {
+  return {Type::signal, id_, proto::Signal{signo}.encode()};
+}
 
-proto::Frame ExecSession::resize(proto::WindowSize size) const { return {Type::window_size, id_, size.encode()}; }
+proto::Frame ExecSession::resize(proto::WindowSize size) const {
+  return {Type::window_size, id_, size.encode()};
+}
 
 void fail_request(const proto::Failure& f, const std::string& what) {
   ErrorKind kind = f.kind == "protocol" ? ErrorKind::unsupported : kind_from_name(f.kind);

@@ -42,8 +42,8 @@ struct ExecEvent {
   enum class Kind { none, output, exited };
   Kind kind = Kind::none;
   bool from_stderr = false;  // output: from stderr (else stdout, or the tty)
-  std::string data;     // output: pass it on, then call delivered(data.size())
-  ExecStatus status;    // exited: the session is done
+  std::string data;          // output: pass it on, then call delivered(data.size())
+  ExecStatus status;         // exited: the session is done
 };
 
 class ExecSession {

@@ -32,8 +32,7 @@ void check_spec(const Spec& s) {
   check_file(s.initrd, "initrd", khint);
   check_file(s.rootfs, "rootfs image", "pull the image again (banger image pull)");
   if (s.cpus < 1 || s.cpus > 64)
-    fail(ErrorKind::invalid_input, "cpus " + std::to_string(s.cpus) + " is out of range",
-         "use 1 to 64");
+    fail(ErrorKind::invalid_input, "cpus " + std::to_string(s.cpus) + " is out of range", "use 1 to 64");
   if (s.memory_mib < 128 || s.memory_mib > 256 * 1024)
     fail(ErrorKind::invalid_input, "memory " + std::to_string(s.memory_mib) + " MiB is out of range",
          "use 128 MiB or more");
@@ -42,16 +41,13 @@ void check_spec(const Spec& s) {
     fail(ErrorKind::invalid_input, "network mode '" + s.net.mode + "' is not supported",
          "use user, tap or none");
   if (s.net.mode == "tap") {
-    auto bad = [](const std::string& v) {
-      return v.find_first_of(", =\t\n\"'") != std::string::npos;
-    };
+    auto bad = [](const std::string& v) { return v.find_first_of(", =\t\n\"'") != std::string::npos; };
     if (s.net.tap.empty() || bad(s.net.tap) || s.net.tap.size() > 15)
       fail(ErrorKind::invalid_input, "tap network: device name '" + s.net.tap + "' is not valid");
     if (s.net.address.find('/') == std::string::npos || bad(s.net.address) || bad(s.net.gateway) ||
         bad(s.net.mac) || s.net.dns.find_first_of(" =\t\n\"'") != std::string::npos)
       fail(ErrorKind::invalid_input,
-           "tap network: address '" + s.net.address + "' (with gateway '" + s.net.gateway +
-               "') is not valid",
+           "tap network: address '" + s.net.address + "' (with gateway '" + s.net.gateway + "') is not valid",
            "give the guest address as ADDR/PREFIX, e.g. 10.77.0.5/24");
     for (const auto& f : s.net.forwards)
       if (f.proto != "tcp")
@@ -65,8 +61,8 @@ void check_spec(const Spec& s) {
       fail(ErrorKind::invalid_input, "allowed host port " + std::to_string(h.port) + " is not valid",
            "use a port from 1 to 65535");
     if (h.proto != "tcp" && h.proto != "udp")
-      fail(ErrorKind::invalid_input, "allowed host port " + std::to_string(h.port) + "/" + h.proto + " is not valid",
-           "use tcp or udp");
+      fail(ErrorKind::invalid_input,
+           "allowed host port " + std::to_string(h.port) + "/" + h.proto + " is not valid", "use tcp or udp");
     if (s.net.mode == "user" && h.proto != "tcp")
       fail(ErrorKind::invalid_input,
            "allowed host port " + std::to_string(h.port) + "/udp: user networking allows TCP host ports only",
@@ -76,8 +72,8 @@ void check_spec(const Spec& s) {
     if ((f.proto != "tcp" && f.proto != "udp") || f.host_port < 1 || f.host_port > 65535 ||
         f.guest_port < 1 || f.guest_port > 65535 || f.host_addr.find_first_of(",:") != std::string::npos)
       fail(ErrorKind::invalid_input,
-           "port forward " + f.proto + ":" + f.host_addr + ":" + std::to_string(f.host_port) + "-:" +
-               std::to_string(f.guest_port) + " is not valid",
+           "port forward " + f.proto + ":" + f.host_addr + ":" + std::to_string(f.host_port) +
+               "-:" + std::to_string(f.guest_port) + " is not valid",
            "use HOST_PORT:GUEST_PORT with ports 1-65535");
   }
 }
@@ -107,25 +103,38 @@ std::vector<std::string> qemu_argv(const Spec& s, const AccelChoice& accel, cons
                                    uint64_t tsc_khz) {
   std::vector<std::string> a = {
       s.qemu,
-      "-M", // rtc=on: without an RTC the kernel spends seconds polling for one and
+      "-M",  // rtc=on: without an RTC the kernel spends seconds polling for one and
       // the guest clock starts in 1970.
       "microvm,x-option-roms=off,rtc=on,acpi=on",
-      "-accel", accel.accel,
+      "-accel",
+      accel.accel,
   };
   if (accel.accel == "kvm") {
     a.push_back("-cpu");
     a.push_back("host");
   }
   std::vector<std::string> rest = {
-      "-m", std::to_string(s.memory_mib),
-      "-smp", std::to_string(s.cpus),
-      "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-      "-serial", "file:" + f.console_log,
-      "-kernel", s.kernel,
-      "-initrd", s.initrd,
-      "-append", kernel_cmdline(s, accel.accel, tsc_khz),
-      "-drive", "id=root,file=" + f.overlay + ",format=qcow2,if=none,discard=unmap",
-      "-device", "virtio-blk-device,drive=root",
+      "-m",
+      std::to_string(s.memory_mib),
+      "-smp",
+      std::to_string(s.cpus),
+      "-nodefaults",
+      "-no-user-config",
+      "-display",
+      "none",
+      "-no-reboot",
+      "-serial",
+      "file:" + f.console_log,
+      "-kernel",
+      s.kernel,
+      "-initrd",
+      s.initrd,
+      "-append",
+      kernel_cmdline(s, accel.accel, tsc_khz),
+      "-drive",
+      "id=root,file=" + f.overlay + ",format=qcow2,if=none,discard=unmap",
+      "-device",
+      "virtio-blk-device,drive=root",
   };
   a.insert(a.end(), rest.begin(), rest.end());
   if (s.net.mode == "user") {
@@ -136,12 +145,12 @@ std::vector<std::string> qemu_argv(const Spec& s, const AccelChoice& accel, cons
   } else if (s.net.mode == "tap") {
     std::string dev = "virtio-net-device,netdev=net0";
     if (!s.net.mac.empty()) dev += ",mac=" + s.net.mac;
-    a.insert(a.end(), {"-netdev", "tap,id=net0,ifname=" + s.net.tap + ",script=no,downscript=no",
-                       "-device", dev});
+    a.insert(a.end(),
+             {"-netdev", "tap,id=net0,ifname=" + s.net.tap + ",script=no,downscript=no", "-device", dev});
   }
-  a.insert(a.end(), {"-device", "virtio-serial-device",
-                     "-chardev", "socket,id=agent,fd=" + std::to_string(f.agent_fd),
-                     "-device", std::string("virtserialport,chardev=agent,name=") + proto::kAgentPort});
+  a.insert(a.end(),
+           {"-device", "virtio-serial-device", "-chardev", "socket,id=agent,fd=" + std::to_string(f.agent_fd),
+            "-device", std::string("virtserialport,chardev=agent,name=") + proto::kAgentPort});
   return a;
 }
 

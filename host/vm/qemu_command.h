@@ -30,8 +30,8 @@ void check_spec(const Spec& spec);
 // "tsc_early_khz=N tsc=reliable" (see tsc.h).
 std::string kernel_cmdline(const Spec& spec, const std::string& accel = "kvm", uint64_t tsc_khz = 0);
 
-std::vector<std::string> qemu_argv(const Spec& spec, const AccelChoice& accel,
-                                   const QemuFiles& files, uint64_t tsc_khz = 0);
+std::vector<std::string> qemu_argv(const Spec& spec, const AccelChoice& accel, const QemuFiles& files,
+                                   uint64_t tsc_khz = 0);
 
 // Where a VM's disk goes when its spec names none: STATE_DIR/disk.qcow2.
 std::string default_overlay(const std::string& state_dir);

@@ -90,8 +90,9 @@ void check_keys(const Json& j, std::initializer_list<const char*> known, const s
 
 Spec spec_from_json(const Json& j) {
   const std::string w = "vm spec";
-  check_keys(j, {"name", "kernel", "initrd", "cmdline", "init", "rootfs", "overlay", "cpus", "memory_mib", "state_dir",
-                 "net", "accel", "ready_timeout_ms", "qemu"},
+  check_keys(j,
+             {"name", "kernel", "initrd", "cmdline", "init", "rootfs", "overlay", "cpus", "memory_mib",
+              "state_dir", "net", "accel", "ready_timeout_ms", "qemu"},
              w);
   Spec s;
   s.name = str(j, "name", w, "");

@@ -14,11 +14,11 @@
 #include "host/core/error.h"
 #include "host/core/fs.h"
 #include "host/core/interrupt.h"
+#include "host/core/tsc.h"
 #include "host/net/port_proxy.h"
 #include "host/net/user_net.h"
 #include "host/vm/console.h"
 #include "host/vm/qemu_command.h"
-#include "host/core/tsc.h"
 #include "proto/flow.h"
 
 namespace banger::vm {
@@ -42,8 +42,8 @@ const char* kVersionString = "banger 0.1.0";
 proto::Hello host_hello() {
   proto::Hello h;
   h.software = kVersionString;
-  h.capabilities = {proto::kCapExec, proto::kCapStdin, proto::kCapTty, proto::kCapSignal,
-                    proto::kCapPoweroff, proto::kCapCredit};
+  h.capabilities = {proto::kCapExec,   proto::kCapStdin,    proto::kCapTty,
+                    proto::kCapSignal, proto::kCapPoweroff, proto::kCapCredit};
   return h;
 }
 
@@ -102,8 +102,8 @@ ExecResult Vm::exec(const ExecRequest& req, size_t max_output) {
     return [&to, name, max_output, this](std::string_view data) {
       if (to.size() + data.size() > max_output)
         fail(ErrorKind::io,
-             "VM " + info_.name + ": the command's " + name + " exceeds " +
-                 std::to_string(max_output >> 20) + " MiB",
+             "VM " + info_.name + ": the command's " + name + " exceeds " + std::to_string(max_output >> 20) +
+                 " MiB",
              "stream the output instead of capturing it");
       to.append(data);
     };
@@ -123,7 +123,8 @@ ExecResult Vm::exec_stream(const ExecRequest& req, const StreamIO& io) {
   // back once the callbacks took it; stdin goes out as the agent grants.
   const bool credit = std::find(info_.capabilities.begin(), info_.capabilities.end(), proto::kCapCredit) !=
                       info_.capabilities.end();
-  ExecSession session(next_id_++, req, io.stdin_fd >= 0, credit, "VM " + info_.name + ": running " + req.argv[0]);
+  ExecSession session(next_id_++, req, io.stdin_fd >= 0, credit,
+                      "VM " + info_.name + ": running " + req.argv[0]);
   auto send = [&](const proto::Frame& f, std::chrono::milliseconds timeout) {
     channel_->send(f.type, f.id, f.payload, Clock::now() + timeout);
   };
@@ -163,8 +164,7 @@ ExecResult Vm::exec_stream(const ExecRequest& req, const StreamIO& io) {
       try {
         ev = session.feed(std::move(*f));
       } catch (const proto::ProtocolError& x) {
-        fail_vm(std::string("agent protocol error: ") + x.what(),
-                kAgentMismatchHint);
+        fail_vm(std::string("agent protocol error: ") + x.what(), kAgentMismatchHint);
       }
       if (ev.kind == ExecEvent::Kind::exited) {
         ExecResult r;
@@ -299,8 +299,7 @@ std::unique_ptr<Vm> start(const Spec& spec) {
       // The channel closes a moment before QEMU exits: give it time to.
       vm->qemu_.wait_for(2s);
       if (!vm->qemu_.running())
-        vm->fail_vm("QEMU " + describe_status(vm->qemu_.wait()) + " before the agent was ready",
-                    kBootHint);
+        vm->fail_vm("QEMU " + describe_status(vm->qemu_.wait()) + " before the agent was ready", kBootHint);
       vm->fail_vm(e.message(), e.hint());
     }
     if (f) {
@@ -316,8 +315,7 @@ std::unique_ptr<Vm> start(const Spec& spec) {
           }
           have_hello = true;
         } catch (const proto::ProtocolError& e) {
-          vm->fail_vm(std::string("agent handshake: ") + e.what(),
-                      kAgentMismatchHint);
+          vm->fail_vm(std::string("agent handshake: ") + e.what(), kAgentMismatchHint);
         }
       } else if (f->type == Type::ready) {
         try {
@@ -334,8 +332,7 @@ std::unique_ptr<Vm> start(const Spec& spec) {
           }
           have_ready = true;
         } catch (const proto::ProtocolError& e) {
-          vm->fail_vm(std::string("agent ready message: ") + e.what(),
-                      kAgentMismatchHint);
+          vm->fail_vm(std::string("agent ready message: ") + e.what(), kAgentMismatchHint);
         }
       } else if (f->type == Type::error && f->id == 0) {
         proto::Failure x;
@@ -345,8 +342,7 @@ std::unique_ptr<Vm> start(const Spec& spec) {
           x.message = e.what();
         }
         if (x.message.rfind("protocol version mismatch", 0) == 0)
-          vm->fail_vm("the agent refused the connection: " + x.message,
-                      kAgentMismatchHint);
+          vm->fail_vm("the agent refused the connection: " + x.message, kAgentMismatchHint);
         // Our first Hello can reach the port half-discarded while the agent
         // opens it; the agent then resyncs, so say Hello again.
         spdlog::debug("vm {}: agent: {}; saying hello again", spec.name, x.message);
@@ -355,13 +351,12 @@ std::unique_ptr<Vm> start(const Spec& spec) {
       continue;
     }
     if (!vm->qemu_.running())
-      vm->fail_vm("QEMU " + describe_status(vm->qemu_.wait()) + " before the agent was ready",
-                  kBootHint);
+      vm->fail_vm("QEMU " + describe_status(vm->qemu_.wait()) + " before the agent was ready", kBootHint);
     if (Clock::now() > deadline)
-      vm->fail_vm("the agent did not report ready within " +
-                      std::to_string(spec.ready_timeout.count() / 1000) + " s",
-                  "the console shows how far the boot got; without KVM a boot takes several "
-                  "seconds, so a busy machine may need a longer timeout");
+      vm->fail_vm(
+          "the agent did not report ready within " + std::to_string(spec.ready_timeout.count() / 1000) + " s",
+          "the console shows how far the boot got; without KVM a boot takes several "
+          "seconds, so a busy machine may need a longer timeout");
   }
   spdlog::info("vm {}: agent ready after {} ms (guest: kernel {} ms, init {} ms)", spec.name,
                vm->info_.boot.host_ready_ms, vm->info_.boot.kernel_to_init_ms,

@@ -24,16 +24,19 @@ TEST_CASE("cli: a mistyped command names what was typed and the command it resem
   TempDir t;
   auto lss = run_banger({"vm", "lss"}, in_home(t));
   CHECK(lss.code == 2);
-  CHECK(lss.err == "error: unknown command 'vm lss'\n"
-                   "  hint: did you mean 'banger vm ls'? (run 'banger help' to list commands)\n");
+  CHECK(lss.err ==
+        "error: unknown command 'vm lss'\n"
+        "  hint: did you mean 'banger vm ls'? (run 'banger help' to list commands)\n");
   auto imag = run_banger({"imag", "ls"}, in_home(t));
   CHECK(imag.code == 2);
-  CHECK(imag.err == "error: unknown command 'imag'\n"
-                    "  hint: did you mean 'banger image ls'? (run 'banger help' to list commands)\n");
+  CHECK(imag.err ==
+        "error: unknown command 'imag'\n"
+        "  hint: did you mean 'banger image ls'? (run 'banger help' to list commands)\n");
   auto group = run_banger({"kernel"}, in_home(t));
   CHECK(group.code == 2);
-  CHECK(group.err == "error: 'kernel' needs a command: kernel import, kernel ls, kernel pull, kernel rm\n"
-                     "  hint: run 'banger help' to list commands\n");
+  CHECK(group.err ==
+        "error: 'kernel' needs a command: kernel import, kernel ls, kernel pull, kernel rm\n"
+        "  hint: run 'banger help' to list commands\n");
   // `help` says the same for the same words.
   CHECK(run_banger({"help", "vm", "lss"}, in_home(t)).err == lss.err);
 }
@@ -48,13 +51,15 @@ TEST_CASE("cli: help lists image ls-files as it parses", "[cli]") {
   CHECK(u.out.find("Usage: banger image ls-files NAME [PATH]\n") == 0);
 }
 
-TEST_CASE("cli: vm run with a mistyped image says there is no such image, not that a VM name is invalid", "[cli]") {
+TEST_CASE("cli: vm run with a mistyped image says there is no such image, not that a VM name is invalid",
+          "[cli]") {
   TempDir t;
   auto r = run_banger({"vm", "run", "Debian-Bookworm"}, in_home(t));
   CHECK(r.code == 3);
-  CHECK(ends_with(r.err, "error: no image named 'Debian-Bookworm'\n"
-                         "  hint: did you mean 'debian-bookworm'? list images with 'banger image ls', "
-                         "or pull one with 'banger image pull REF'\n"));
+  CHECK(ends_with(r.err,
+                  "error: no image named 'Debian-Bookworm'\n"
+                  "  hint: did you mean 'debian-bookworm'? list images with 'banger image ls', "
+                  "or pull one with 'banger image pull REF'\n"));
   CHECK(run_banger({"vm", "ls", "--json"}, in_home(t)).out == "[]\n");
 }
 
@@ -70,16 +75,19 @@ TEST_CASE("cli: sizes and counts that overflow or are out of range are refused w
        "error: --memory for 'banger vm create' must be between 128M and 1T, got '18446744074783293440'\n"},
       {{"vm", "run", "--memory", "999999999999T", "--", "true"},
        "error: --memory for 'banger vm run' must be between 128M and 1T, got '999999999999T'\n"},
-      {{"vm", "create", "--memory", "64M"}, "error: --memory for 'banger vm create' must be between 128M and 1T, got '64M'\n"},
+      {{"vm", "create", "--memory", "64M"},
+       "error: --memory for 'banger vm create' must be between 128M and 1T, got '64M'\n"},
       {{"vm", "set", "nosuchvm", "--memory", "2T"},
        "error: --memory for 'banger vm set' must be between 128M and 1T, got '2T'\n"},
       {{"vm", "create", "--cpus", "18446744073709551617"},
        "error: --cpus for 'banger vm create' must be between 1 and 64, got '18446744073709551617'\n"},
-      {{"vm", "set", "nosuchvm", "--cpus", "0"}, "error: --cpus for 'banger vm set' must be between 1 and 64, got '0'\n"},
+      {{"vm", "set", "nosuchvm", "--cpus", "0"},
+       "error: --cpus for 'banger vm set' must be between 1 and 64, got '0'\n"},
       // Refused before anything is fetched (this ref would need a network).
       {{"image", "pull", "--size", "18446744074783293440", "registry.invalid/x:y"},
        "error: --size for 'banger image pull' must be at most 16T, got '18446744074783293440'\n"},
-      {{"vm", "create", "--memory", "1.5X"}, "error: --memory for 'banger vm create' must be a size like 512M or 10G, got '1.5X'\n"},
+      {{"vm", "create", "--memory", "1.5X"},
+       "error: --memory for 'banger vm create' must be a size like 512M or 10G, got '1.5X'\n"},
   };
   for (const auto& c : cases) {
     INFO(c.args[0] + " " + c.args[1] + " " + c.args[2] + " " + c.args[3]);
@@ -93,19 +101,22 @@ TEST_CASE("cli: sizes and counts that overflow or are out of range are refused w
 TEST_CASE("cli: -p takes HOST:GUEST or an IPv4 ADDR:HOST:GUEST, checked at create", "[cli]") {
   TempDir t;
   const std::string hint =
-      "  hint: use -p HOST_PORT:GUEST_PORT (bound to 127.0.0.1), or -p ADDR:HOST_PORT:GUEST_PORT to bind another "
+      "  hint: use -p HOST_PORT:GUEST_PORT (bound to 127.0.0.1), or -p ADDR:HOST_PORT:GUEST_PORT to bind "
+      "another "
       "host address (0.0.0.0: every interface), e.g. -p 8080:80\n";
   auto r = run_banger({"vm", "create", "-p", "1:2:3"}, in_home(t));
   CHECK(r.code == 2);
   CHECK(r.err == "error: invalid port forward '1:2:3': '1' is not an IPv4 address\n" + hint);
   auto big = run_banger({"vm", "create", "-p", "300.0.0.1:80:80"}, in_home(t));
-  CHECK(big.err == "error: invalid port forward '300.0.0.1:80:80': '300.0.0.1' is not an IPv4 address\n" + hint);
+  CHECK(big.err ==
+        "error: invalid port forward '300.0.0.1:80:80': '300.0.0.1' is not an IPv4 address\n" + hint);
   auto port = run_banger({"vm", "create", "-p", "127.0.0.1:0:80"}, in_home(t));
   CHECK(port.err == "error: invalid port forward '127.0.0.1:0:80': ports are 1-65535\n" + hint);
   CHECK(run_banger({"vm", "ls", "--json"}, in_home(t)).out == "[]\n");
 }
 
-TEST_CASE("cli: -v after a command's own arguments belongs to that command, before them it is --verbose", "[cli]") {
+TEST_CASE("cli: -v after a command's own arguments belongs to that command, before them it is --verbose",
+          "[cli]") {
   TempDir t;
   fs::write_file(t / "echo.lua", R"(return recipe.new {
   params = { { "word", positional = true }, { "command", rest = true } },
@@ -119,10 +130,13 @@ TEST_CASE("cli: -v after a command's own arguments belongs to that command, befo
   CHECK(run_banger({"vm", "ls", "--json"}, in_home(t)).out == "[]\n");
 }
 
-TEST_CASE("cli: an error in a user's recipe has its own kind and exit code, and prints what was raised", "[cli]") {
+TEST_CASE("cli: an error in a user's recipe has its own kind and exit code, and prints what was raised",
+          "[cli]") {
   TempDir t;
-  const std::string hint = "  hint: this error comes from the recipe or script, not from banger (-v shows the traceback)\n";
-  fs::write_file(t / "table.lua", "return recipe.new { run = function() error({ code = 7, why = 'disk' }) end }\n");
+  const std::string hint =
+      "  hint: this error comes from the recipe or script, not from banger (-v shows the traceback)\n";
+  fs::write_file(t / "table.lua",
+                 "return recipe.new { run = function() error({ code = 7, why = 'disk' }) end }\n");
   auto table = run_banger({"run", "table.lua"}, in_home(t));
   CHECK(table.code == 10);
   CHECK(table.err == "error: a recipe raised { code = 7, why = \"disk\" }\n" + hint);
@@ -130,13 +144,15 @@ TEST_CASE("cli: an error in a user's recipe has its own kind and exit code, and 
   auto bug = run_banger({"run", "nil.lua"}, in_home(t));
   CHECK(bug.code == 10);
   CHECK(bug.err == "error: nil.lua:1: attempt to index local 't' (a nil value)\n" + hint);
-  fs::write_file(t / "kindless.lua", "return recipe.new { run = function() error({ message = 'no kind' }) end }\n");
+  fs::write_file(t / "kindless.lua",
+                 "return recipe.new { run = function() error({ message = 'no kind' }) end }\n");
   auto kindless = run_banger({"run", "kindless.lua"}, in_home(t));
   CHECK(kindless.code == 10);
   CHECK(kindless.err == "error: no kind\n");
 }
 
-TEST_CASE("cli: BANGER_HOME without HOME works (the home directory comes from the password database)", "[cli]") {
+TEST_CASE("cli: BANGER_HOME without HOME works (the home directory comes from the password database)",
+          "[cli]") {
   TempDir t;
   auto o = in_home(t);
   o.env["HOME"] = "";

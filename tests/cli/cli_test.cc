@@ -41,7 +41,8 @@ TEST_CASE("cli: a recipe that raises prints message and hint, no traceback, and 
   CHECK(v.err.find("fail.lua:2") != std::string::npos);
 }
 
-TEST_CASE("cli: a project recipe shows in 'recipes', overrides the built-in, and 'recipes which' names it", "[cli]") {
+TEST_CASE("cli: a project recipe shows in 'recipes', overrides the built-in, and 'recipes which' names it",
+          "[cli]") {
   TempDir t;
   fs::make_dirs(t / "proj/.banger/recipes");
   fs::make_dirs(t / "proj/deep/er");
@@ -87,7 +88,8 @@ TEST_CASE("cli: unknown commands and options are errors with a hint", "[cli]") {
         "  hint: run 'banger recipes which --help' to see its usage\n");
 }
 
-TEST_CASE("cli: help lists the commands - --help shows a command's usage - --json is machine-readable", "[cli]") {
+TEST_CASE("cli: help lists the commands - --help shows a command's usage - --json is machine-readable",
+          "[cli]") {
   TempDir t;
   auto h = run_banger({"help"}, in_home(t));
   CHECK(h.code == 0);
@@ -105,8 +107,9 @@ TEST_CASE("cli: assigning an undeclared global in a recipe is an error", "[cli]"
   fs::write_file(t / "g.lua", "oops = 1\n");
   auto r = run_banger({"run", "g.lua"}, in_home(t));
   CHECK(r.code == 10);
-  CHECK(r.err == "error: g.lua:1: assignment to undeclared global 'oops' (declare it with local)\n"
-                 "  hint: this error comes from the recipe or script, not from banger (-v shows the traceback)\n");
+  CHECK(r.err ==
+        "error: g.lua:1: assignment to undeclared global 'oops' (declare it with local)\n"
+        "  hint: this error comes from the recipe or script, not from banger (-v shows the traceback)\n");
 }
 
 TEST_CASE("cli: a recipe that reaches for _host gets a clear error pointing at banger.*", "[cli]") {
@@ -119,8 +122,10 @@ TEST_CASE("cli: a recipe that reaches for _host gets a clear error pointing at b
         "  hint: use the documented banger.* API instead (see docs/recipes.md)\n");
 }
 
-TEST_CASE("cli: bash completion from the recipes - 'banger vm r<TAB>' offers rm and run, a project's recipe completes",
-          "[cli]") {
+TEST_CASE(
+    "cli: bash completion from the recipes - 'banger vm r<TAB>' offers rm and run, a project's recipe "
+    "completes",
+    "[cli]") {
   TempDir t;
   fs::make_dirs(t / "proj/.banger/recipes");
   fs::write_file(t / "proj/.banger/recipes/deploy_site.lua", R"(return recipe.new {
@@ -129,11 +134,11 @@ TEST_CASE("cli: bash completion from the recipes - 'banger vm r<TAB>' offers rm 
 })");
   // Real bash, the script sourced as a user would, banger found on PATH.
   auto complete = [&](const std::string& line_words, int cword) {
-    std::string script = "PATH=" + std::string(BANGER_BINARY_DIR) + ":$PATH; source <(banger completion bash); " +
-                         "COMP_WORDS=(" + line_words + "); COMP_CWORD=" + std::to_string(cword) +
-                         "; _banger; echo \"${COMPREPLY[*]}\"";
-    return run_capture({"env", "BANGER_HOME=" + (t / "home"), "XDG_CONFIG_HOME=" + (t / "config"), "bash", "-c",
-                        "cd " + (t / "proj") + " && " + script})
+    std::string script = "PATH=" + std::string(BANGER_BINARY_DIR) +
+                         ":$PATH; source <(banger completion bash); " + "COMP_WORDS=(" + line_words +
+                         "); COMP_CWORD=" + std::to_string(cword) + "; _banger; echo \"${COMPREPLY[*]}\"";
+    return run_capture({"env", "BANGER_HOME=" + (t / "home"), "XDG_CONFIG_HOME=" + (t / "config"), "bash",
+                        "-c", "cd " + (t / "proj") + " && " + script})
         .out;
   };
   CHECK(complete("banger vm r", 2) == "rm run\n");
@@ -147,5 +152,7 @@ TEST_CASE("cli: bash completion from the recipes - 'banger vm r<TAB>' offers rm 
   CHECK(zsh.out.rfind("#compdef banger\n", 0) == 0);
   auto bad = run_banger({"completion", "fish"}, in_home(t));
   CHECK(bad.code == 2);
-  CHECK(bad.err == "error: no completion for shell 'fish'\n  hint: use 'banger completion bash' or 'banger completion zsh'\n");
+  CHECK(bad.err ==
+        "error: no completion for shell 'fish'\n  hint: use 'banger completion bash' or 'banger completion "
+        "zsh'\n");
 }

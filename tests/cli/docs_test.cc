@@ -77,7 +77,8 @@ TEST_CASE("docs: 'replace a built-in' replaces image ls in the project", "[docs]
   auto r = run_banger({"image", "ls"}, project(t));
   CHECK(r.code == 0);
   CHECK(r.out == "tiny\n");
-  CHECK(run_banger({"recipes", "which", "image_ls"}, project(t)).out == t / "project/.banger/recipes/image_ls.lua\n");
+  CHECK(run_banger({"recipes", "which", "image_ls"}, project(t)).out ==
+        t / "project/.banger/recipes/image_ls.lua\n");
 }
 
 TEST_CASE("docs: 'extend a built-in' hooks the build stage of image pull", "[docs]") {

@@ -38,7 +38,9 @@ class Terminal {
     }
     close(master_);
   }
-  void type(const std::string& keys) { REQUIRE(write(master_, keys.data(), keys.size()) == ssize_t(keys.size())); }
+  void type(const std::string& keys) {
+    REQUIRE(write(master_, keys.data(), keys.size()) == ssize_t(keys.size()));
+  }
   // Everything shown from now until `text` appears (10 s at most).
   std::string until(const std::string& text) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -77,7 +79,8 @@ class Terminal {
 
 }  // namespace
 
-TEST_CASE("repl: the banner's suggestions work, help lists the modules, Ctrl-C cancels a line", "[cli][repl]") {
+TEST_CASE("repl: the banner's suggestions work, help lists the modules, Ctrl-C cancels a line",
+          "[cli][repl]") {
   TempDir t;
   Terminal term(t);
   std::string banner = term.until("banger> ");
@@ -87,10 +90,12 @@ TEST_CASE("repl: the banner's suggestions work, help lists the modules, Ctrl-C c
   CHECK(term.until("banger> ").find("{}") != std::string::npos);
   term.type("help\r");
   std::string help = term.until("banger> ");
-  CHECK(help.find("  image     Images: root filesystems (ext4) made from OCI images or the catalog,") != std::string::npos);
+  CHECK(help.find("  image     Images: root filesystems (ext4) made from OCI images or the catalog,") !=
+        std::string::npos);
   CHECK(help.find("help(image) lists a module's functions") != std::string::npos);
   term.type("help(image)\r");
-  CHECK(term.until("banger> ").find("  image.require(name)  The image record, or a not_found error that says how to get it.") !=
+  CHECK(term.until("banger> ")
+            .find("  image.require(name)  The image record, or a not_found error that says how to get it.") !=
         std::string::npos);
 
   // An unfinished statement, then Ctrl-C: the line is dropped, the REPL stays.

@@ -42,7 +42,8 @@ TEST_CASE("e2e image pull: a --size that cannot hold the image fails before any 
   size_t before = blob_gets(reg);
   auto small = run_banger({"image", "pull", ref, "--size", "4M"}, o);
   CHECK(small.code == 2);
-  CHECK(small.err.find("error: image size 4194304 bytes is too small: at least 8 MiB\n") != std::string::npos);
+  CHECK(small.err.find("error: image size 4194304 bytes is too small: at least 8 MiB\n") !=
+        std::string::npos);
   CHECK(blob_gets(reg) == before);  // not even the config
 
   before = blob_gets(reg);
@@ -51,8 +52,9 @@ TEST_CASE("e2e image pull: a --size that cannot hold the image fails before any 
   CHECK(tight.code == 2);
   CHECK(tight.err.find("error: pulling " + ref + ": image size 16 MiB is smaller than layer sha256:") !=
         std::string::npos);
-  CHECK(tight.err.find("MiB compressed)\n  hint: give a larger size, or leave it out for the default (sized by the "
-                       "content)") != std::string::npos);
+  CHECK(tight.err.find(
+            "MiB compressed)\n  hint: give a larger size, or leave it out for the default (sized by the "
+            "content)") != std::string::npos);
   CHECK(blob_gets(reg) == before + 1);  // the config only: no layer was downloaded
 }
 

@@ -89,12 +89,14 @@ TEST_CASE("e2e image pull: a multi-layer Debian image (gzip and zstd) equals umo
   CHECK(cat.out.find("PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"") != std::string::npos);
 }
 
-TEST_CASE("e2e image pull: bad input names the ref, publishes nothing and leaves no staging dir", "[e2e][image]") {
+TEST_CASE("e2e image pull: bad input names the ref, publishes nothing and leaves no staging dir",
+          "[e2e][image]") {
   Registry reg;
   TempDir t;
   auto missing = run_banger({"image", "pull", reg.host() + "/nope:v1"}, home_env(t));
   CHECK(missing.code == 3);
-  CHECK(missing.err.find("error: pulling " + reg.host() + "/nope:v1: manifest unknown\n") != std::string::npos);
+  CHECK(missing.err.find("error: pulling " + reg.host() + "/nope:v1: manifest unknown\n") !=
+        std::string::npos);
 
   auto malformed = run_banger({"image", "pull", "Not A Ref"}, home_env(t));
   CHECK(malformed.code == 2);
@@ -146,8 +148,8 @@ TEST_CASE("e2e image pull: racing pulls of one name have exactly one winner", "[
   std::vector<Process> procs;
   for (int i = 0; i < 4; i++) {
     SpawnOptions o;
-    o.argv = {"env", "BANGER_HOME=" + (t / "home"), banger_binary(), "image", "pull", "oci:" + layout + ":v1",
-              "--name", "same"};
+    o.argv = {"env",  "BANGER_HOME=" + (t / "home"), banger_binary(), "image",
+              "pull", "oci:" + layout + ":v1",       "--name",        "same"};
     o.stdout_fd = o.stderr_fd = ::open("/dev/null", O_WRONLY);
     procs.push_back(Process::spawn(o));
   }

@@ -36,7 +36,8 @@ TEST_CASE("e2e install: the .deb unpacks into a fresh root and its banger runs a
   REQUIRE(fs::exists(t / "root/usr/lib/banger/banger-agent"));
   CHECK_FALSE(fs::exists(t / "root/usr/bin/banger-agent"));
   // Stripped: a fraction of the RelWithDebInfo build's size.
-  struct stat installed {}, built {};
+  struct stat installed {
+  }, built{};
   REQUIRE(::stat(bin.c_str(), &installed) == 0);
   REQUIRE(::stat((std::string(BANGER_BINARY_DIR) + "/banger").c_str(), &built) == 0);
   CHECK(installed.st_size * 2 < built.st_size);
@@ -44,7 +45,8 @@ TEST_CASE("e2e install: the .deb unpacks into a fresh root and its banger runs a
   std::vector<std::string> argv = {"env", "-u", "BANGER_AGENT"};
   for (const auto& [k, v] : home.env().env) argv.push_back(k + "=" + v);
   argv.push_back(bin);
-  for (const char* a : {"vm", "run", "--rm", "--net", "none", "--", "sh", "-c", "echo installed-ok"}) argv.push_back(a);
+  for (const char* a : {"vm", "run", "--rm", "--net", "none", "--", "sh", "-c", "echo installed-ok"})
+    argv.push_back(a);
   auto run = run_capture(argv);
   INFO(run.err);
   CHECK(run.exit_code == 0);

@@ -57,14 +57,15 @@ std::string tail(const std::string& s, size_t n) { return s.substr(s.size() - st
 
 }  // namespace
 
-TEST_CASE("e2e state: a pull killed with SIGKILL leaves staging - doctor reports it, the next pull reclaims it",
-          "[e2e][state]") {
+TEST_CASE(
+    "e2e state: a pull killed with SIGKILL leaves staging - doctor reports it, the next pull reclaims it",
+    "[e2e][state]") {
   TempDir t;
   std::string layout = t / "layout";
   umoci_image(layout, "v1", {debian_rootfs_tar()});
   SpawnOptions o;
-  o.argv = {"env", "BANGER_HOME=" + (t / "home"), banger_binary(), "image", "pull", "oci:" + layout + ":v1",
-            "--name", "killed"};
+  o.argv = {"env",  "BANGER_HOME=" + (t / "home"), banger_binary(), "image",
+            "pull", "oci:" + layout + ":v1",       "--name",        "killed"};
   o.stdout_fd = o.stderr_fd = ::open("/dev/null", O_WRONLY);
   Process p = Process::spawn(o);
   ::close(o.stdout_fd);
@@ -90,7 +91,8 @@ TEST_CASE("e2e state: a pull killed with SIGKILL leaves staging - doctor reports
   std::string detail = left["detail"];
   CHECK(detail.rfind("1 staging dir of killed pulls or imports (", 0) == 0);
   CHECK(detail.find(" MB) in " + (t / "home/tmp")) != std::string::npos);
-  CHECK(left["fix"] == "banger doctor --repair removes them (pulling the same image again would resume a partial download)");
+  CHECK(left["fix"] ==
+        "banger doctor --repair removes them (pulling the same image again would resume a partial download)");
 
   // A live pull's staging is never taken: this one runs while the dead one goes.
   auto next = run_banger({"image", "pull", "oci:" + tiny_layout(t) + ":v1", "--name", "next"}, home_env(t));
@@ -101,8 +103,9 @@ TEST_CASE("e2e state: a pull killed with SIGKILL leaves staging - doctor reports
   CHECK(check_named(Json::parse(doctor.out), "leftovers")["status"] == "ok");
 }
 
-TEST_CASE("e2e state: an index truncated to zero is refused - doctor --repair rebuilds images, kernels and VMs",
-          "[e2e][vm][state]") {
+TEST_CASE(
+    "e2e state: an index truncated to zero is refused - doctor --repair rebuilds images, kernels and VMs",
+    "[e2e][vm][state]") {
   SandboxHome home;
   home.must({"vm", "create", "--name", "keep", "--net", "user"});
   long address = Json::parse(home.must({"vm", "ls", "--json"}).out)[0]["address"];
@@ -119,7 +122,8 @@ TEST_CASE("e2e state: an index truncated to zero is refused - doctor --repair re
                       "(images/, kernels/, vms/)\n");
   // A pull of a name that exists on disk cannot overwrite it meanwhile.
   CHECK(run_banger({"image", "pull", "oci:" + debian_oci_layout() + ":gzip", "--name", "debian-bookworm"},
-                   home.env()).code == 7);
+                   home.env())
+            .code == 7);
 
   auto doctor = run_banger({"doctor", "--json"}, home.env());
   Json idx = check_named(Json::parse(doctor.out), "state index");
@@ -129,24 +133,31 @@ TEST_CASE("e2e state: an index truncated to zero is refused - doctor --repair re
 
   auto repair = run_banger({"doctor", "--repair"}, home.env());
   CHECK(repair.out.rfind("repaired:\n"
-                         "  recorded image 'debian-bookworm' from " + home.path("home/images/debian-bookworm") + "\n"
-                         "  recorded kernel 'debian-cloud' from " + home.path("home/kernels/debian-cloud") + "\n"
-                         "  recorded vm 'keep' from " + home.path("home/vms/keep") + "\n",
+                         "  recorded image 'debian-bookworm' from " +
+                             home.path("home/images/debian-bookworm") +
+                             "\n"
+                             "  recorded kernel 'debian-cloud' from " +
+                             home.path("home/kernels/debian-cloud") +
+                             "\n"
+                             "  recorded vm 'keep' from " +
+                             home.path("home/vms/keep") + "\n",
                          0) == 0);
   Json vms = Json::parse(home.must({"vm", "ls", "--json"}).out);
   REQUIRE(vms.size() == 1);
   CHECK(vms[0]["state"] == "stopped");
   CHECK(vms[0]["address"] == address);
   CHECK(Json::parse(home.must({"image", "ls", "--json"}).out).size() == 1);
-  CHECK(check_named(Json::parse(run_banger({"doctor", "--json"}, home.env()).out), "state index")["status"] == "ok");
+  CHECK(check_named(Json::parse(run_banger({"doctor", "--json"}, home.env()).out), "state index")["status"] ==
+        "ok");
   // The rebuilt records are the real ones: the VM boots from them.
   home.must({"vm", "start", "keep"});
   CHECK(home.must({"vm", "exec", "keep", "--", "hostname"}).out == "keep\n");
   home.must({"vm", "rm", "--force", "keep"});
 }
 
-TEST_CASE("e2e state: a corrupt index names the file and the repair - doctor --repair keeps it aside and rebuilds",
-          "[e2e][state]") {
+TEST_CASE(
+    "e2e state: a corrupt index names the file and the repair - doctor --repair keeps it aside and rebuilds",
+    "[e2e][state]") {
   TempDir t;
   std::string layout = tiny_layout(t);
   REQUIRE(run_banger({"image", "pull", "oci:" + layout + ":v1", "--name", "tiny"}, home_env(t)).code == 0);
@@ -161,12 +172,14 @@ TEST_CASE("e2e state: a corrupt index names the file and the repair - doctor --r
 
   auto ls = run_banger({"image", "ls"}, home_env(t));
   CHECK(ls.code == 7);
-  CHECK(ls.err == "error: the state index " + db + " is damaged (file is not a database)\n"
-                  "  hint: 'banger doctor --repair' rebuilds the index from the state directories "
-                  "(images/, kernels/, vms/)\n");
+  CHECK(ls.err == "error: the state index " + db +
+                      " is damaged (file is not a database)\n"
+                      "  hint: 'banger doctor --repair' rebuilds the index from the state directories "
+                      "(images/, kernels/, vms/)\n");
   auto repair = run_banger({"doctor", "--repair"}, home_env(t));
   CHECK(repair.out.rfind("repaired:\n  moved the damaged index to " + db + ".damaged-", 0) == 0);
-  CHECK(repair.out.find("  recorded image 'tiny' from " + (t / "home/images/tiny") + "\n") != std::string::npos);
+  CHECK(repair.out.find("  recorded image 'tiny' from " + (t / "home/images/tiny") + "\n") !=
+        std::string::npos);
   auto files = run_banger({"image", "ls-files", "tiny", "/etc"}, home_env(t));
   CHECK(files.out == "hello\n");
   bool kept_aside = false;
@@ -181,7 +194,7 @@ TEST_CASE("e2e state: an image directory the index does not know is reported and
   std::string layout = tiny_layout(t);
   REQUIRE(run_banger({"image", "pull", "oci:" + layout + ":v1", "--name", "tiny"}, home_env(t)).code == 0);
   // index.db is 0600 from its creation (it lists every image and VM).
-  struct stat st{};
+  struct stat st {};
   REQUIRE(::stat((t / "home/index.db").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
   // An orphan: the image is on disk, its record gone (an index from a backup, say).
@@ -192,9 +205,10 @@ TEST_CASE("e2e state: an image directory the index does not know is reported and
 
   auto again = run_banger({"image", "pull", "oci:" + layout + ":v1", "--name", "tiny"}, home_env(t));
   CHECK(again.code == 4);
-  std::string expected = "error: image 'tiny': " + (t / "home/images/tiny") +
-                         " exists but the index has no record of it\n"
-                         "  hint: 'banger doctor --repair' adds it back to the index; or remove that directory\n";
+  std::string expected =
+      "error: image 'tiny': " + (t / "home/images/tiny") +
+      " exists but the index has no record of it\n"
+      "  hint: 'banger doctor --repair' adds it back to the index; or remove that directory\n";
   CHECK(tail(again.err, expected.size()) == expected);
   CHECK(fs::read_file(t / "home/images/tiny/record.json").find("\"name\": \"tiny\"") != std::string::npos);
 

@@ -12,7 +12,8 @@
 using namespace banger;
 using namespace banger::test;
 
-TEST_CASE("e2e vm: a registry image boots - vm run prints os-release and returns the exit code", "[e2e][vm]") {
+TEST_CASE("e2e vm: a registry image boots - vm run prints os-release and returns the exit code",
+          "[e2e][vm]") {
   Registry reg;
   reg.push("oci:" + debian_oci_layout() + ":gzip", "debian:bookworm");
   SandboxHome home(reg.host() + "/debian:bookworm");
@@ -35,12 +36,14 @@ TEST_CASE("e2e vm: a registry image boots - vm run prints os-release and returns
 
 TEST_CASE("e2e vm: a missing or corrupt kernel is a clear error and nothing keeps running", "[e2e][vm]") {
   SandboxHome home;
-  auto missing = run_banger({"kernel", "import", "--name", "k2", "--kernel", home.path("nope/vmlinuz")}, home.env());
+  auto missing =
+      run_banger({"kernel", "import", "--name", "k2", "--kernel", home.path("nope/vmlinuz")}, home.env());
   CHECK(missing.code == 3);
   CHECK(missing.err.find(home.path("nope/vmlinuz")) != std::string::npos);
 
   fs::write_file(home.path("garbage"), std::string(4 << 20, '\x5a'));
-  auto corrupt = run_banger({"kernel", "import", "--name", "k3", "--kernel", home.path("garbage")}, home.env());
+  auto corrupt =
+      run_banger({"kernel", "import", "--name", "k3", "--kernel", home.path("garbage")}, home.env());
   CHECK(corrupt.code == 2);
   CHECK(corrupt.err.find("is not a Linux bzImage kernel") != std::string::npos);
   CHECK(home.must({"kernel", "ls", "--json"}).out.find("\"k3\"") == std::string::npos);

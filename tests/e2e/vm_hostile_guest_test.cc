@@ -34,14 +34,16 @@ mode_t mode_of(const std::string& path) {
 // Files in `dir` whose names start with `prefix`: what a copy may leave behind.
 int leftovers(const std::string& dir, const std::string& prefix) {
   int n = 0;
-  for (const auto& e : stdfs::directory_iterator(dir)) n += e.path().filename().string().rfind(prefix, 0) == 0;
+  for (const auto& e : stdfs::directory_iterator(dir))
+    n += e.path().filename().string().rfind(prefix, 0) == 0;
   return n;
 }
 
 }  // namespace
 
-TEST_CASE("e2e hostile guest: vm cp out drops setuid and setgid, follows the umask, never writes through a symlink",
-          "[e2e][vm]") {
+TEST_CASE(
+    "e2e hostile guest: vm cp out drops setuid and setgid, follows the umask, never writes through a symlink",
+    "[e2e][vm]") {
   SandboxHome home;
   home.must({"vm", "create", "--name", "evil", "--net", "none"});
   home.must({"vm", "start", "evil"});
@@ -73,7 +75,8 @@ TEST_CASE("e2e hostile guest: vm cp out drops setuid and setgid, follows the uma
   home.must({"vm", "rm", "--force", "evil"});
 }
 
-TEST_CASE("e2e hostile guest: an agent that lies about a file's size gets nothing written on the host", "[e2e][vm]") {
+TEST_CASE("e2e hostile guest: an agent that lies about a file's size gets nothing written on the host",
+          "[e2e][vm]") {
   SandboxHome home;
   home.must({"vm", "create", "--name", "liar", "--net", "none"});
   home.must({"vm", "start", "liar"});
@@ -85,7 +88,8 @@ TEST_CASE("e2e hostile guest: an agent that lies about a file's size gets nothin
   home.must({"vm", "stop", "liar"});
   auto bad = run_banger({"vm", "set", "liar", "--init", "hostile-init"}, home.env());
   CHECK(bad.code == 2);
-  CHECK(bad.err.find("error: --init 'hostile-init' is not an absolute path in the image") != std::string::npos);
+  CHECK(bad.err.find("error: --init 'hostile-init' is not an absolute path in the image") !=
+        std::string::npos);
   home.must({"vm", "set", "liar", "--init", "/hostile-init"});
   home.must({"vm", "start", "liar"});
 

@@ -3,17 +3,17 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <netinet/in.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
 #include <atomic>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
@@ -38,7 +38,8 @@ Json vm_record(const SandboxHome& home, const std::string& name) {
 
 // Runs banger on a pseudo-terminal, typing `input`, and returns what the
 // terminal showed.
-std::string run_on_pty(const SandboxHome& home, const std::vector<std::string>& args, const std::string& input) {
+std::string run_on_pty(const SandboxHome& home, const std::vector<std::string>& args,
+                       const std::string& input) {
   int master;
   pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
   REQUIRE(pid >= 0);
@@ -87,7 +88,8 @@ std::string run_on_pty(const SandboxHome& home, const std::vector<std::string>& 
 // whether a guest reached it is read here, not inferred from the guest.
 class HostGreeter {
  public:
-  explicit HostGreeter(const std::string& addr) : fd_(net::tcp_listen(addr, 0)), stop_(eventfd(0, EFD_CLOEXEC)) {
+  explicit HostGreeter(const std::string& addr)
+      : fd_(net::tcp_listen(addr, 0)), stop_(eventfd(0, EFD_CLOEXEC)) {
     sockaddr_in a{};
     socklen_t len = sizeof a;
     getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
@@ -122,25 +124,28 @@ class HostGreeter {
 // What the guest reads from ADDR:PORT (perl, in Debian's minbase), or
 // "no connection".
 std::string guest_fetch(const SandboxHome& home, const std::string& vm, const std::string& addr, int port) {
-  auto r = run_banger({"vm", "exec", vm, "--", "perl", "-MIO::Socket::INET", "-e",
-                     "my $s = IO::Socket::INET->new(PeerAddr => $ARGV[0], Timeout => 5) or die qq(no connection\n); "
-                     "print scalar <$s>",
-                     addr + ":" + std::to_string(port)},
-                    home.env());
+  auto r = run_banger(
+      {"vm", "exec", vm, "--", "perl", "-MIO::Socket::INET", "-e",
+       "my $s = IO::Socket::INET->new(PeerAddr => $ARGV[0], Timeout => 5) or die qq(no connection\n); "
+       "print scalar <$s>",
+       addr + ":" + std::to_string(port)},
+      home.env());
   return r.code == 0 ? r.out : "no connection";
 }
 
 // Starts a one-file HTTP server on the guest's port 8000 and fetches it from
 // the host's 127.0.0.1:PORT (retrying while the server comes up).
 std::string serve_and_fetch(const SandboxHome& home, const std::string& vm, int port) {
-  home.must({"vm", "exec", vm, "--", "sh", "-c",
-             "setsid perl -MIO::Socket::INET -e 'my $s = IO::Socket::INET->new(LocalPort => 8000, Listen => 5, "
-             "ReuseAddr => 1) or die; while (my $c = $s->accept) { my $r = <$c>; "
-             "print $c \"HTTP/1.0 200 OK\\r\\nContent-Length: 16\\r\\n\\r\\nserved-by-guest\\n\"; close $c }' "
-             ">/dev/null 2>&1 < /dev/null &"});
+  home.must(
+      {"vm", "exec", vm, "--", "sh", "-c",
+       "setsid perl -MIO::Socket::INET -e 'my $s = IO::Socket::INET->new(LocalPort => 8000, Listen => 5, "
+       "ReuseAddr => 1) or die; while (my $c = $s->accept) { my $r = <$c>; "
+       "print $c \"HTTP/1.0 200 OK\\r\\nContent-Length: 16\\r\\n\\r\\nserved-by-guest\\n\"; close $c }' "
+       ">/dev/null 2>&1 < /dev/null &"});
   std::string body;
   for (int i = 0; i < 100 && body.find("served-by-guest") == std::string::npos; i++) {
-    body = run_capture({"curl", "-fsS", "--max-time", "2", "http://127.0.0.1:" + std::to_string(port) + "/"}).out;
+    body = run_capture({"curl", "-fsS", "--max-time", "2", "http://127.0.0.1:" + std::to_string(port) + "/"})
+               .out;
     if (body.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
   return body;
@@ -152,7 +157,8 @@ std::string serve_and_fetch(const SandboxHome& home, const std::string& vm, int 
 // machine instead, where the test counts it.
 class HostAddresses {
  public:
-  explicit HostAddresses(const std::vector<std::string>& addrs) : dev_("bgtest" + std::to_string(getpid() % 100000)) {
+  explicit HostAddresses(const std::vector<std::string>& addrs)
+      : dev_("bgtest" + std::to_string(getpid() % 100000)) {
     run_checked({"ip", "link", "add", dev_, "type", "bridge"}, "ip link add");
     for (const auto& a : addrs) run_checked({"ip", "addr", "add", a + "/32", "dev", dev_}, "ip addr add");
     run_checked({"ip", "link", "set", dev_, "up"}, "ip link set up");
@@ -177,7 +183,8 @@ TEST_CASE("e2e sandbox: exec with stdin, cp both ways, ports, stats, logs, a she
   auto cat = run_banger({"vm", "exec", "box", "--", "cat"}, o);
   CHECK(cat.code == 0);
   CHECK(cat.out == "hello through stdin\n");
-  auto err = run_banger({"vm", "exec", "box", "--", "sh", "-c", "echo out; echo err >&2; exit 3"}, home.env());
+  auto err =
+      run_banger({"vm", "exec", "box", "--", "sh", "-c", "echo out; echo err >&2; exit 3"}, home.env());
   CHECK(err.code == 3);
   CHECK(err.out == "out\n");
   CHECK(err.err == "err\n");
@@ -198,9 +205,10 @@ TEST_CASE("e2e sandbox: exec with stdin, cp both ways, ports, stats, logs, a she
 
   // ports and stats
   // perl is in Debian's minbase (python3 is not).
-  home.must({"vm", "exec", "box", "--", "sh", "-c",
-             "setsid perl -MIO::Socket::INET -e 'my $s = IO::Socket::INET->new(LocalPort => 8123, Listen => 5, "
-             "ReuseAddr => 1) or die; sleep 600' >/dev/null 2>&1 < /dev/null &"});
+  home.must(
+      {"vm", "exec", "box", "--", "sh", "-c",
+       "setsid perl -MIO::Socket::INET -e 'my $s = IO::Socket::INET->new(LocalPort => 8123, Listen => 5, "
+       "ReuseAddr => 1) or die; sleep 600' >/dev/null 2>&1 < /dev/null &"});
   bool listening = false;
   for (int i = 0; i < 50 && !listening; i++) {
     auto ports = Json::parse(home.must({"vm", "ports", "box", "--json"}).out);
@@ -224,7 +232,8 @@ TEST_CASE("e2e sandbox: exec with stdin, cp both ways, ports, stats, logs, a she
   CHECK(too_long.code == 2);
   CHECK(too_long.err.rfind("error: the command's arguments and environment take 11", 0) == 0);
   CHECK(too_long.err.find(" bytes; the limit is 1048576 (1 MiB)\n"
-                          "  hint: pass large input on stdin, or copy it in with 'banger vm cp'\n") != std::string::npos);
+                          "  hint: pass large input on stdin, or copy it in with 'banger vm cp'\n") !=
+        std::string::npos);
 
   // The console: the kernel runs `quiet` (its few lines carry timestamps);
   // the agent says how far the boot got.
@@ -254,12 +263,13 @@ TEST_CASE("e2e sandbox: exec with stdin, cp both ways, ports, stats, logs, a she
   CHECK(qemu_processes(home.path("home")) == 0);
 }
 
-TEST_CASE("e2e sandbox: user networking: -p on 127.0.0.1, host loopback out of reach unless allowed", "[e2e][vm]") {
+TEST_CASE("e2e sandbox: user networking: -p on 127.0.0.1, host loopback out of reach unless allowed",
+          "[e2e][vm]") {
   SandboxHome home;
   HostGreeter allowed("127.0.0.1"), denied("127.0.0.1");
   int port = 20000 + getpid() % 20000;
-  home.must({"vm", "create", "--name", "web", "--net", "user", "-p", std::to_string(port) + ":8000", "--allow-host",
-             std::to_string(allowed.port())});
+  home.must({"vm", "create", "--name", "web", "--net", "user", "-p", std::to_string(port) + ":8000",
+             "--allow-host", std::to_string(allowed.port())});
   CHECK(vm_record(home, "web")["net"] == "user");
   home.must({"vm", "start", "web"});
   CHECK(serve_and_fetch(home, "web", port) == "served-by-guest\n");
@@ -304,12 +314,14 @@ TEST_CASE("e2e sandbox: user networking: -p on 127.0.0.1, host loopback out of r
   CHECK_NOTHROW(close(net::tcp_listen("127.0.0.1", port)));
 }
 
-TEST_CASE("e2e sandbox: parallel creates of different names all succeed - one name has one winner", "[e2e][vm]") {
+TEST_CASE("e2e sandbox: parallel creates of different names all succeed - one name has one winner",
+          "[e2e][vm]") {
   SandboxHome home;
   auto spawn = [&](const std::string& name) {
     SpawnOptions o;
-    o.argv = {"env", "BANGER_HOME=" + home.path("home"), banger_binary(), "vm", "create", "--name", name,
-              "--net", "user"};
+    o.argv = {
+        "env", "BANGER_HOME=" + home.path("home"), banger_binary(), "vm", "create", "--name", name, "--net",
+        "user"};
     o.stdout_fd = o.stderr_fd = ::open("/dev/null", O_WRONLY);
     return Process::spawn(o);
   };
@@ -343,7 +355,8 @@ TEST_CASE("e2e sandbox: a killed supervisor or VMM is reconciled and nothing is 
   CHECK(qemu_processes(home.path("home")) == 0);
   auto exec = run_banger({"vm", "exec", "k1", "--", "true"}, home.env());
   CHECK(exec.code == 4);
-  CHECK(exec.err == "error: VM 'k1' is not running (state: stopped)\n  hint: start it with 'banger vm start k1'\n");
+  CHECK(exec.err ==
+        "error: VM 'k1' is not running (state: stopped)\n  hint: start it with 'banger vm start k1'\n");
 
   // kill -9 of the VMM: the supervisor notices, cleans up, marks it stopped.
   home.must({"vm", "start", "k1"});
@@ -364,7 +377,8 @@ TEST_CASE("e2e sandbox: a killed supervisor or VMM is reconciled and nothing is 
 
 TEST_CASE("e2e sandbox: tap networking: ping the VM, ssh NAME.vm, nothing left after rm", "[e2e][vm][tap]") {
   // Its own bridge and subnet: a real installation beside the test is untouched.
-  std::map<std::string, std::string> net_env = {{"BANGER_BRIDGE", "bgtest0"}, {"BANGER_SUBNET", "10.213.7.0/24"}};
+  std::map<std::string, std::string> net_env = {{"BANGER_BRIDGE", "bgtest0"},
+                                                {"BANGER_SUBNET", "10.213.7.0/24"}};
   std::string layout = debian_layout_with({"openssh-server"});
   SandboxHome home("oci:" + layout + ":v1", net_env);
   HostGreeter allowed("0.0.0.0"), denied("0.0.0.0");
@@ -385,7 +399,8 @@ TEST_CASE("e2e sandbox: tap networking: ping the VM, ssh NAME.vm, nothing left a
   CHECK(fs::read_file(config).find("Host tapvm.vm") != std::string::npos);
   RunResult ssh;
   for (int i = 0; i < 20; i++) {
-    ssh = run_capture({"ssh", "-F", config, "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "tapvm.vm", "hostname"});
+    ssh = run_capture(
+        {"ssh", "-F", config, "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "tapvm.vm", "hostname"});
     if (ssh.exit_code == 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }

@@ -10,7 +10,8 @@
 using namespace banger;
 using namespace banger::test;
 
-TEST_CASE("e2e service mode: an image booted under its own systemd runs the agent as a service", "[e2e][vm]") {
+TEST_CASE("e2e service mode: an image booted under its own systemd runs the agent as a service",
+          "[e2e][vm]") {
   // Debian minbase has no systemd; systemd-sysv brings it (and /sbin/init).
   SandboxHome home("oci:" + debian_layout_with({"systemd-sysv"}) + ":v1");
   CHECK(home.must({"image", "cat", "debian-bookworm", "/etc/systemd/system/banger-agent.service"})
@@ -23,7 +24,8 @@ TEST_CASE("e2e service mode: an image booted under its own systemd runs the agen
   home.must({"vm", "create", "--name", "sd", "--net", "user", "--init", "/lib/systemd/systemd"});
   home.must({"vm", "start", "sd"});
   CHECK(home.must({"vm", "exec", "sd", "--", "true"}).code == 0);
-  auto who = home.must({"vm", "exec", "sd", "--", "sh", "-c", "cat /proc/1/comm; systemctl is-active banger-agent"});
+  auto who =
+      home.must({"vm", "exec", "sd", "--", "sh", "-c", "cat /proc/1/comm; systemctl is-active banger-agent"});
   CHECK(who.out == "systemd\nactive\n");
   auto code = run_banger({"vm", "exec", "sd", "--", "sh", "-c", "exit 5"}, home.env());
   CHECK(code.code == 5);

@@ -7,10 +7,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <sqlite3.h>
 #include <thread>
 
 #include "host/core/fs.h"
@@ -57,12 +57,15 @@ Process start_banger(const SandboxHome& home, const std::vector<std::string>& ar
 
 }  // namespace
 
-TEST_CASE("e2e state: three parallel vm start of one tap VM - one boots it, the others find it running and touch nothing",
-          "[e2e][vm][tap][state]") {
+TEST_CASE(
+    "e2e state: three parallel vm start of one tap VM - one boots it, the others find it running and touch "
+    "nothing",
+    "[e2e][vm][tap][state]") {
   SandboxHome home;
   home.must({"vm", "create", "--name", "par", "--net", "tap"});
   std::vector<Process> starts;
-  for (int i = 0; i < 3; i++) starts.push_back(start_banger(home, {"vm", "start", "par"}, home.path("start" + std::to_string(i))));
+  for (int i = 0; i < 3; i++)
+    starts.push_back(start_banger(home, {"vm", "start", "par"}, home.path("start" + std::to_string(i))));
   int started = 0, already = 0;
   for (int i = 0; i < 3; i++) {
     CHECK(starts[i].wait() == 0);
@@ -95,8 +98,9 @@ TEST_CASE("e2e state: three parallel vm start of one tap VM - one boots it, the 
   auto env = home.env();
   std::vector<std::string> argv = {"env"};
   for (const auto& [k, v] : env.env) argv.push_back(k + "=" + v);
-  for (const std::string& a : std::vector<std::string>{"sh", "-c", "exec \"$0\" __supervise \"$1\" 3 3>&1 2>/dev/null",
-                                                        banger_binary(), home.path("home/vms/par/spec.json")})
+  for (const std::string& a :
+       std::vector<std::string>{"sh", "-c", "exec \"$0\" __supervise \"$1\" 3 3>&1 2>/dev/null",
+                                banger_binary(), home.path("home/vms/par/spec.json")})
     argv.push_back(a);
   auto second = run_capture(argv);
   CHECK(second.exit_code == 1);
@@ -150,8 +154,10 @@ TEST_CASE("e2e state: vm stop returns only once the VM is stopped - a vm start r
   home.must({"vm", "rm", "--force", "cycle"});
 }
 
-TEST_CASE("e2e state: the client of vm run killed with SIGKILL - the supervisor stops the VM, and removes it with --rm",
-          "[e2e][vm][state]") {
+TEST_CASE(
+    "e2e state: the client of vm run killed with SIGKILL - the supervisor stops the VM, and removes it with "
+    "--rm",
+    "[e2e][vm][state]") {
   SandboxHome home;
   for (bool rm : {true, false}) {
     std::string name = rm ? "orphan-rm" : "orphan-kept";
@@ -162,7 +168,8 @@ TEST_CASE("e2e state: the client of vm run killed with SIGKILL - the supervisor 
     Process client = start_banger(home, args, home.path(name + ".out"));
     // Killed once its command runs in the guest.
     REQUIRE(eventually(180, [&] {
-      auto r = run_banger({"vm", "exec", name, "--", "sh", "-c", "grep -lx sleep /proc/[0-9]*/comm"}, home.env());
+      auto r =
+          run_banger({"vm", "exec", name, "--", "sh", "-c", "grep -lx sleep /proc/[0-9]*/comm"}, home.env());
       return r.code == 0;
     }));
     client.signal(SIGKILL);

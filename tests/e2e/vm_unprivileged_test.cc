@@ -61,8 +61,15 @@ User make_user(const TempDir& t, const std::string& name, bool system) {
 
 // Runs `command` as `u` with a clean environment of its own.
 CliResult run_as(const User& u, const std::vector<std::string>& command) {
-  std::vector<std::string> argv = {"runuser", "-u", u.name, "--", "env", "-i", "PATH=/usr/local/bin:/usr/bin:/bin",
-                                   "HOME=" + u.dir, "BANGER_HOME=" + u.dir + "/banger"};
+  std::vector<std::string> argv = {"runuser",
+                                   "-u",
+                                   u.name,
+                                   "--",
+                                   "env",
+                                   "-i",
+                                   "PATH=/usr/local/bin:/usr/bin:/bin",
+                                   "HOME=" + u.dir,
+                                   "BANGER_HOME=" + u.dir + "/banger"};
   if (const char* accel = getenv("BANGER_ACCEL")) argv.push_back(std::string("BANGER_ACCEL=") + accel);
   argv.insert(argv.end(), command.begin(), command.end());
   auto r = run_capture(argv, "", u.dir);
@@ -89,7 +96,8 @@ std::string readme_web_example(int port) {
 
 }  // namespace
 
-TEST_CASE("e2e unprivileged: a normal user's default vm run builds debian-bookworm and boots it", "[e2e][vm][unprivileged]") {
+TEST_CASE("e2e unprivileged: a normal user's default vm run builds debian-bookworm and boots it",
+          "[e2e][vm][unprivileged]") {
   REQUIRE(geteuid() == 0);  // to make the users; banger itself runs as them
   TempDir t;
   REQUIRE(chmod(t.path().c_str(), 0711) == 0);
@@ -99,11 +107,12 @@ TEST_CASE("e2e unprivileged: a normal user's default vm run builds debian-bookwo
   User bare = make_user(t, "banger-nosubid", true);
   auto refused = as_user(bare, {"image", "pull", "debian-bookworm"});
   CHECK(refused.code == 8);
-  CHECK(refused.err.find("error: building Debian bookworm as a normal user needs mmdebstrap's unshare mode, which needs "
-                         "65536 subordinate user ids for 'banger-nosubid' in /etc/subuid, which has none; "
-                         "65536 subordinate group ids for 'banger-nosubid' in /etc/subgid, which has none\n"
-                         "  hint: as root: echo banger-nosubid:100000:65536 >> /etc/subuid; "
-                         "echo banger-nosubid:100000:65536 >> /etc/subgid ('banger doctor' checks it)\n") !=
+  CHECK(refused.err.find(
+            "error: building Debian bookworm as a normal user needs mmdebstrap's unshare mode, which needs "
+            "65536 subordinate user ids for 'banger-nosubid' in /etc/subuid, which has none; "
+            "65536 subordinate group ids for 'banger-nosubid' in /etc/subgid, which has none\n"
+            "  hint: as root: echo banger-nosubid:100000:65536 >> /etc/subuid; "
+            "echo banger-nosubid:100000:65536 >> /etc/subgid ('banger doctor' checks it)\n") !=
         std::string::npos);
   auto doctor = as_user(bare, {"doctor", "--json"});
   CHECK(doctor.out.find("\"name\": \"mmdebstrap mode\"") != std::string::npos);
@@ -111,15 +120,16 @@ TEST_CASE("e2e unprivileged: a normal user's default vm run builds debian-bookwo
 
   User user = make_user(t, "banger-user", false);
   auto ok = as_user(user, {"doctor", "--json"});
-  CHECK(ok.out.find("unshare mode (newuidmap, subordinate ids and user namespaces present)") != std::string::npos);
+  CHECK(ok.out.find("unshare mode (newuidmap, subordinate ids and user namespaces present)") !=
+        std::string::npos);
   // The kernel comes from the test cache (kernel pull as a user is apt
   // download, the same as root's); the image is the point here. The cache
   // is root's own: the user gets a copy.
   run_checked({"cp", "-r", k.kernel, k.modules, user.dir}, "copying the test kernel");
   run_checked({"chown", "-R", user.name + ":", user.dir}, "chown");
   std::string modules = user.dir + "/" + k.modules.substr(k.modules.rfind('/') + 1);
-  auto imported = as_user(user, {"kernel", "import", "--name", "debian-cloud", "--kernel", user.dir + "/vmlinuz",
-                                 "--modules", modules});
+  auto imported = as_user(user, {"kernel", "import", "--name", "debian-cloud", "--kernel",
+                                 user.dir + "/vmlinuz", "--modules", modules});
   INFO(imported.err);
   REQUIRE(imported.code == 0);
   auto run = as_user(user, {"vm", "run", "--rm", "--", "sh", "-c", "id -u; grep ^ID= /etc/os-release"});
@@ -135,10 +145,13 @@ TEST_CASE("e2e unprivileged: a normal user's default vm run builds debian-bookwo
   // of nc: python3-minimal has no http.server).
   int port = 20000 + getpid() % 20000 + 1;
   CliResult served;
-  std::thread server([&] { served = run_as(user, {"timeout", "300", "sh", "-c", readme_web_example(port)}); });
+  std::thread server([&] {
+    served = run_as(user, {"timeout", "300", "sh", "-c", readme_web_example(port)});
+  });
   std::string body;
   for (int i = 0; i < 200 && body.find("hello from the VM") == std::string::npos; i++) {
-    body = run_capture({"curl", "-fsS", "--max-time", "2", "http://127.0.0.1:" + std::to_string(port) + "/"}).out;
+    body = run_capture({"curl", "-fsS", "--max-time", "2", "http://127.0.0.1:" + std::to_string(port) + "/"})
+               .out;
     if (body.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   CHECK(body == "hello from the VM\n");

@@ -22,7 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t start = 0;
   for (;;) {
     size_t end = clean.find('/', start);
-    std::string_view part = std::string_view(clean).substr(start, end == std::string::npos ? end : end - start);
+    std::string_view part =
+        std::string_view(clean).substr(start, end == std::string::npos ? end : end - start);
     if (part.empty() || part == "." || part == "..") abort();
     if (end == std::string::npos) break;
     start = end + 1;

@@ -14,9 +14,9 @@ struct CliResult {
 };
 
 struct CliOptions {
-  std::string cwd;                          // default: the current directory
-  std::map<std::string, std::string> env;   // added to the environment
-  std::string input;                        // fed on stdin
+  std::string cwd;                         // default: the current directory
+  std::map<std::string, std::string> env;  // added to the environment
+  std::string input;                       // fed on stdin
 };
 
 // A fresh installation under `dir`: BANGER_HOME=DIR/home,

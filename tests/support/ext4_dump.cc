@@ -57,7 +57,7 @@ std::string tree_listing(const std::string& root) {
   std::string out;
   for (auto& p : paths) {
     std::string full = root + p;
-    struct stat st{};
+    struct stat st {};
     if (lstat(full.c_str(), &st) != 0) continue;
     const char* type = "file";
     if (S_ISDIR(st.st_mode)) type = "dir";

@@ -67,12 +67,15 @@ inline std::string image_listing(const std::string& image_path) {
         line += " size=" + std::to_string(st.size) + " sha=" + fnv64(img->read(p)) +
                 " nlink=" + std::to_string(st.nlink);
         break;
-      case ext4::FileType::symlink: line += " ->" + st.target; break;
+      case ext4::FileType::symlink:
+        line += " ->" + st.target;
+        break;
       case ext4::FileType::char_device:
       case ext4::FileType::block_device:
         line += " dev=" + std::to_string(st.dev_major) + "," + std::to_string(st.dev_minor);
         break;
-      default: break;
+      default:
+        break;
     }
     if (st.type != ext4::FileType::directory && st.nlink > 1) {
       auto [it, fresh] = first_link.emplace(st.ino, p);

@@ -56,8 +56,8 @@ void fetch(const std::string& dir) {
   if (package.rfind("linux-image-", 0) != 0) {
     fail(ErrorKind::internal, "kernel fixture: unexpected Depends of linux-image-cloud-amd64: " + depends);
   }
-  std::string show = run_checked({"apt-cache", "show", "--no-all-versions", package},
-                                 "apt-cache show " + package);
+  std::string show =
+      run_checked({"apt-cache", "show", "--no-all-versions", package}, "apt-cache show " + package);
   std::string version = field(show, "Version");
   std::vector<std::string> argv = {"apt-get", "download", "-q"};
   if (::geteuid() == 0) argv.insert(argv.end(), {"-o", "APT::Sandbox::User=root"});
@@ -80,10 +80,10 @@ void fetch(const std::string& dir) {
   stdfs::rename(s + "/x/lib/modules/" + kver, s + "/modules/" + kver);
   stdfs::rename(deb, s + "/package.deb");
   fs::remove_all(s + "/x");
-  nlohmann::json manifest = {{"name", "debian-cloud"}, {"version", kver},      {"source", "apt"},
-                             {"origin", package},      {"origin_version", version},
-                             {"kernel", "vmlinuz"},    {"initrd", nullptr},
-                             {"modules", "modules/" + kver}};
+  nlohmann::json manifest = {{"name", "debian-cloud"},    {"version", kver},
+                             {"source", "apt"},           {"origin", package},
+                             {"origin_version", version}, {"kernel", "vmlinuz"},
+                             {"initrd", nullptr},         {"modules", "modules/" + kver}};
   fs::write_file(s + "/kernel.json", manifest.dump(2) + "\n");
   stdfs::rename(s, dir);
   staging.release();

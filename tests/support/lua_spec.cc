@@ -16,10 +16,10 @@ void run_lua_spec(const std::string& path) {
   setenv("XDG_CONFIG_HOME", (home.path() + "/config").c_str(), 1);
   lua::Runtime rt;
   std::string dir = std::string(BANGER_SOURCE_DIR) + "/tests/lua";
-  std::string setup = "package.path = '" + dir + "/?.lua;' .. package.path\n" +
-                      "SPEC_SOURCE_DIR = '" + std::string(BANGER_SOURCE_DIR) + "'\n" +
-                      "SPEC_BINARY_DIR = '" + std::string(BANGER_BINARY_DIR) + "'\n" +
-                      "return require('spec').run_file('" + path + "')";
+  std::string setup = "package.path = '" + dir + "/?.lua;' .. package.path\n" + "SPEC_SOURCE_DIR = '" +
+                      std::string(BANGER_SOURCE_DIR) + "'\n" + "SPEC_BINARY_DIR = '" +
+                      std::string(BANGER_BINARY_DIR) + "'\n" + "return require('spec').run_file('" + path +
+                      "')";
   std::string report;
   try {
     report = rt.eval(setup, "=spec");

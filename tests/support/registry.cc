@@ -7,10 +7,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fcntl.h>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
-#include <fcntl.h>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -87,7 +87,8 @@ std::string run_or_throw(const std::vector<std::string>& argv, const std::string
   if (r.exit_code != 0) {
     std::string cmd;
     for (const auto& a : argv) cmd += a + " ";
-    throw std::runtime_error("command failed (exit " + std::to_string(r.exit_code) + "): " + cmd + "\n" + r.err);
+    throw std::runtime_error("command failed (exit " + std::to_string(r.exit_code) + "): " + cmd + "\n" +
+                             r.err);
   }
   return r.out;
 }
@@ -113,7 +114,8 @@ void HttpConn::send(std::string_view raw) {
 
 void HttpConn::respond(int status, const std::string& body,
                        const std::vector<std::pair<std::string, std::string>>& headers) {
-  std::string r = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  std::string r =
+      "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   for (const auto& [k, v] : headers) r += k + ": " + v + "\r\n";
   r += "\r\n";
   r += body;
@@ -226,13 +228,18 @@ Registry::Registry(RegistryOptions options) : options_(options) {
     cert_ = dir_ + "/cert.pem";
     key_ = dir_ + "/key.pem";
     run_or_throw({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key_, "-out", cert_,
-                  "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"});
+                  "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+                  "subjectAltName=IP:127.0.0.1,DNS:localhost"});
     std::string der = run_or_throw({"openssl", "x509", "-in", cert_, "-outform", "DER"});
     cert_der_b64_ = b64(der, false);
   }
-  std::string yml = "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\n"
-                    "storage:\n  filesystem:\n    rootdirectory: " + dir_ + "/data\n  delete:\n    enabled: true\n"
-                    "http:\n  addr: 127.0.0.1:" + std::to_string(port_) + "\n  secret: banger-test\n";
+  std::string yml =
+      "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\n"
+      "storage:\n  filesystem:\n    rootdirectory: " +
+      dir_ +
+      "/data\n  delete:\n    enabled: true\n"
+      "http:\n  addr: 127.0.0.1:" +
+      std::to_string(port_) + "\n  secret: banger-test\n";
   if (options_.tls) yml += "  tls:\n    certificate: " + cert_ + "\n    key: " + key_ + "\n";
   if (options_.auth == RegistryOptions::Auth::basic) {
     fs::write_file(dir_ + "/htpasswd", kHtpasswd);
@@ -252,12 +259,13 @@ Registry::Registry(RegistryOptions options) : options_(options) {
         return;
       }
       std::string token = make_token(req.query);
-      conn.respond(200, "{\"token\":\"" + token + "\",\"access_token\":\"" + token + "\",\"expires_in\":3600}",
+      conn.respond(200,
+                   "{\"token\":\"" + token + "\",\"access_token\":\"" + token + "\",\"expires_in\":3600}",
                    {{"Content-Type", "application/json"}});
     });
     yml += "auth:\n  token:\n    realm: http://" + token_server_->host() +
-           "/token\n    service: banger-test-registry\n    issuer: banger-test-issuer\n    rootcertbundle: " + cert_ +
-           "\n";
+           "/token\n    service: banger-test-registry\n    issuer: banger-test-issuer\n    rootcertbundle: " +
+           cert_ + "\n";
   }
   fs::write_file(dir_ + "/config.yml", yml);
   int log_fd = ::open((dir_ + "/registry.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -270,10 +278,10 @@ Registry::Registry(RegistryOptions options) : options_(options) {
   ::close(log_fd);
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (!can_connect(port_)) {
-    if (!process_.running())
-      throw std::runtime_error("docker-registry exited at start:\n" + log());
+    if (!process_.running()) throw std::runtime_error("docker-registry exited at start:\n" + log());
     if (std::chrono::steady_clock::now() > until)
-      throw std::runtime_error("docker-registry did not listen on port " + std::to_string(port_) + ":\n" + log());
+      throw std::runtime_error("docker-registry did not listen on port " + std::to_string(port_) + ":\n" +
+                               log());
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
@@ -304,9 +312,10 @@ std::string Registry::write_docker_config(const std::string& dir, const std::str
   return dir + "/config.json";
 }
 
-void Registry::push(const std::string& src, const std::string& dest, const std::vector<std::string>& extra) const {
-  std::vector<std::string> argv = {"skopeo", "--insecure-policy", "copy", "--quiet", "--dest-tls-verify=false",
-                                   "--preserve-digests"};
+void Registry::push(const std::string& src, const std::string& dest,
+                    const std::vector<std::string>& extra) const {
+  std::vector<std::string> argv = {"skopeo",  "--insecure-policy",       "copy",
+                                   "--quiet", "--dest-tls-verify=false", "--preserve-digests"};
   if (options_.auth != RegistryOptions::Auth::none)
     argv.push_back("--dest-creds=" + std::string(kUser) + ":" + kPassword);
   for (const auto& e : extra) argv.push_back(e);
@@ -333,7 +342,8 @@ std::string Registry::make_token(const std::string& query) const {
           if (c == std::string::npos) break;
           p = c + 1;
         }
-        access.push_back({{"type", scope.substr(0, a)}, {"name", scope.substr(a + 1, b - a - 1)}, {"actions", actions}});
+        access.push_back(
+            {{"type", scope.substr(0, a)}, {"name", scope.substr(a + 1, b - a - 1)}, {"actions", actions}});
       }
     }
     if (amp == std::string::npos) break;
@@ -341,8 +351,12 @@ std::string Registry::make_token(const std::string& query) const {
   }
   long now = static_cast<long>(std::time(nullptr));
   nlohmann::json header = {{"typ", "JWT"}, {"alg", "RS256"}, {"x5c", {cert_der_b64_}}};
-  nlohmann::json claims = {{"iss", "banger-test-issuer"}, {"sub", kUser},        {"aud", "banger-test-registry"},
-                           {"exp", now + 3600},           {"nbf", now - 60},     {"iat", now},
+  nlohmann::json claims = {{"iss", "banger-test-issuer"},
+                           {"sub", kUser},
+                           {"aud", "banger-test-registry"},
+                           {"exp", now + 3600},
+                           {"nbf", now - 60},
+                           {"iat", now},
                            {"jti", std::to_string(now) + "-" + std::to_string(std::rand())},
                            {"access", access}};
   std::string signing_input = b64(header.dump(), true) + "." + b64(claims.dump(), true);

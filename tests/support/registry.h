@@ -16,8 +16,8 @@
 #include <atomic>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -32,9 +32,9 @@ void require_tool(const std::string& tool, const std::string& package);
 
 struct HttpRequest {
   std::string method;
-  std::string target;  // "/v2/a/manifests/t?x=1"
-  std::string path;    // "/v2/a/manifests/t"
-  std::string query;   // "x=1"
+  std::string target;                          // "/v2/a/manifests/t?x=1"
+  std::string path;                            // "/v2/a/manifests/t"
+  std::string query;                           // "x=1"
   std::map<std::string, std::string> headers;  // lowercase names
 };
 
@@ -108,7 +108,8 @@ class Registry {
   std::string write_docker_config(const std::string& dir, const std::string& user = kUser,
                                   const std::string& password = kPassword) const;
   // skopeo copy SRC docker://HOST/DEST (credentials and TLS handled).
-  void push(const std::string& src, const std::string& dest, const std::vector<std::string>& extra = {}) const;
+  void push(const std::string& src, const std::string& dest,
+            const std::vector<std::string>& extra = {}) const;
   // The registry's log so far (requests are logged).
   std::string log() const;
   // Token requests served (token auth only).

@@ -7,10 +7,10 @@
 
 #include <iostream>
 
-#define BANGER_SKIP(reason)                                     \
-  do {                                                          \
-    std::cout << "BANGER-SKIP: " << (reason) << std::endl;      \
-    return;                                                     \
+#define BANGER_SKIP(reason)                                \
+  do {                                                     \
+    std::cout << "BANGER-SKIP: " << (reason) << std::endl; \
+    return;                                                \
   } while (0)
 
 // For tests that make bridges, taps and nftables rules.

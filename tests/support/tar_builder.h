@@ -26,7 +26,7 @@ namespace banger::test {
 
 struct TarAttrs {
   uint32_t mode = 0;  // 0: 0644 for files, 0755 for dirs
-  int64_t uid = 0;  // wide: tests give out-of-range ids too
+  int64_t uid = 0;    // wide: tests give out-of-range ids too
   int64_t gid = 0;
   int64_t mtime = 1700000000;
   long mtime_nsec = 0;
@@ -47,7 +47,8 @@ class TarBuilder {
     add(path, AE_IFREG, a.mode ? a.mode : 0644, a, nullptr, nullptr, nullptr);
     archive_entry_set_size(entries_.back().first, size);
     for (const auto& d : data)
-      archive_entry_sparse_add_entry(entries_.back().first, d.first, static_cast<la_int64_t>(d.second.size()));
+      archive_entry_sparse_add_entry(entries_.back().first, d.first,
+                                     static_cast<la_int64_t>(d.second.size()));
     sparse_[entries_.size() - 1] = {size, data};
     return *this;
   }
@@ -60,11 +61,9 @@ class TarBuilder {
   TarBuilder& hardlink(const std::string& path, const std::string& target, TarAttrs a = {}) {
     return add(path, AE_IFREG, 0644, a, nullptr, nullptr, &target);
   }
-  TarBuilder& device(const std::string& path, bool block, uint64_t major, uint64_t minor,
-                     TarAttrs a = {}) {
+  TarBuilder& device(const std::string& path, bool block, uint64_t major, uint64_t minor, TarAttrs a = {}) {
     major_ = major, minor_ = minor;
-    return add(path, block ? AE_IFBLK : AE_IFCHR, a.mode ? a.mode : 0660, a, nullptr, nullptr,
-               nullptr);
+    return add(path, block ? AE_IFBLK : AE_IFCHR, a.mode ? a.mode : 0660, a, nullptr, nullptr, nullptr);
   }
   TarBuilder& fifo(const std::string& path, TarAttrs a = {}) {
     return add(path, AE_IFIFO, a.mode ? a.mode : 0644, a, nullptr, nullptr, nullptr);
@@ -101,7 +100,8 @@ class TarBuilder {
         int64_t pos = 0;
         auto zero_to = [&](int64_t to) {
           for (; pos < to; pos += std::min<int64_t>(to - pos, zeros.size()))
-            archive_write_data(a, zeros.data(), static_cast<size_t>(std::min<int64_t>(to - pos, zeros.size())));
+            archive_write_data(a, zeros.data(),
+                               static_cast<size_t>(std::min<int64_t>(to - pos, zeros.size())));
         };
         for (const auto& [off, bytes] : sp->second.second) {
           zero_to(off);
@@ -129,8 +129,7 @@ class TarBuilder {
     return static_cast<la_ssize_t>(n);
   }
   TarBuilder& add(const std::string& path, unsigned type, uint32_t mode, const TarAttrs& a,
-                  const std::string* data, const std::string* symlink,
-                  const std::string* hardlink) {
+                  const std::string* data, const std::string* symlink, const std::string* hardlink) {
     archive_entry* e = archive_entry_new();
     archive_entry_set_pathname(e, path.c_str());
     archive_entry_set_filetype(e, type);

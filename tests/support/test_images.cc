@@ -23,7 +23,8 @@ std::string run_or_throw(const std::vector<std::string>& argv) {
   if (r.exit_code != 0) {
     std::string cmd;
     for (const auto& a : argv) cmd += a + " ";
-    throw std::runtime_error("command failed (exit " + std::to_string(r.exit_code) + "): " + cmd + "\n" + r.err);
+    throw std::runtime_error("command failed (exit " + std::to_string(r.exit_code) + "): " + cmd + "\n" +
+                             r.err);
   }
   return r.out;
 }
@@ -67,7 +68,8 @@ class Sha256 {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
     uint32_t w[64];
     for (int i = 0; i < 16; i++)
-      w[i] = uint32_t(p[4 * i]) << 24 | uint32_t(p[4 * i + 1]) << 16 | uint32_t(p[4 * i + 2]) << 8 | p[4 * i + 3];
+      w[i] = uint32_t(p[4 * i]) << 24 | uint32_t(p[4 * i + 1]) << 16 | uint32_t(p[4 * i + 2]) << 8 |
+             p[4 * i + 3];
     for (int i = 16; i < 64; i++) {
       uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
       uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
@@ -81,7 +83,8 @@ class Sha256 {
     }
     h_[0] += a, h_[1] += b, h_[2] += c, h_[3] += d, h_[4] += e, h_[5] += f, h_[6] += g, h_[7] += h;
   }
-  uint32_t h_[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  uint32_t h_[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
   unsigned char buf_[64];
   uint64_t len_ = 0;
 };
@@ -117,7 +120,8 @@ std::string debian_rootfs_tar(const std::vector<std::string>& include, const std
   if (!fs::exists(path)) {
     std::string tmp = path + ".tmp";
     // --format: mmdebstrap would take the .tmp name for a directory.
-    std::vector<std::string> argv = {"mmdebstrap", "--variant=minbase", "--quiet", "--mode=auto", "--format=tar"};
+    std::vector<std::string> argv = {"mmdebstrap", "--variant=minbase", "--quiet", "--mode=auto",
+                                     "--format=tar"};
     if (!list.empty()) argv.push_back("--include=" + list);
     argv.push_back(suite);
     argv.push_back(tmp);
@@ -170,7 +174,8 @@ std::string debian_oci_layout() {
       fs::write_file(top + "/usr/share/doc/.wh..wh..opq", "");
       fs::write_file(top + "/usr/share/doc/README.banger", "docs were whited out\n");
       fs::write_file(top + "/etc/banger-release", "banger test image\n");
-      run_or_throw({"tar", "--owner=0", "--group=0", "--numeric-owner", "-C", top, "-cf", staging + "/top.tar", "."});
+      run_or_throw(
+          {"tar", "--owner=0", "--group=0", "--numeric-owner", "-C", top, "-cf", staging + "/top.tar", "."});
       umoci_image(staging + "/layout", "gzip", {rootfs, staging + "/top.tar"});
       // Recompressing within one layout would reuse the gzip blobs: go through another.
       skopeo_copy("oci:" + staging + "/layout:gzip", "oci:" + staging + "/zstd:zstd",
@@ -188,17 +193,19 @@ std::string debian_oci_layout() {
   return dir;
 }
 
-void umoci_image(const std::string& layout, const std::string& tag, const std::vector<std::string>& layer_tars) {
+void umoci_image(const std::string& layout, const std::string& tag,
+                 const std::vector<std::string>& layer_tars) {
   require_tool("umoci", "umoci");
   run_or_throw({"umoci", "init", "--layout", layout});
   run_or_throw({"umoci", "new", "--image", layout + ":" + tag});
-  for (const auto& t : layer_tars) run_or_throw({"umoci", "raw", "add-layer", "--image", layout + ":" + tag, t});
+  for (const auto& t : layer_tars)
+    run_or_throw({"umoci", "raw", "add-layer", "--image", layout + ":" + tag, t});
 }
 
 void skopeo_copy(const std::string& src, const std::string& dest, const std::vector<std::string>& extra) {
   require_tool("skopeo", "skopeo");
-  std::vector<std::string> argv = {"skopeo", "--insecure-policy", "copy", "--quiet", "--src-tls-verify=false",
-                                   "--dest-tls-verify=false"};
+  std::vector<std::string> argv = {"skopeo",  "--insecure-policy",      "copy",
+                                   "--quiet", "--src-tls-verify=false", "--dest-tls-verify=false"};
   for (const auto& e : extra) argv.push_back(e);
   argv.push_back(src);
   argv.push_back(dest);
@@ -221,7 +228,8 @@ BlobRef OciLayoutWriter::blob(std::string_view data, const std::string& media_ty
   return b;
 }
 
-BlobRef OciLayoutWriter::layer(std::string_view tar, std::string_view stored, const std::string& compression) {
+BlobRef OciLayoutWriter::layer(std::string_view tar, std::string_view stored,
+                               const std::string& compression) {
   BlobRef b = blob(stored, layer_type(compression));
   b.diff_id = "sha256:" + sha256_hex(tar);
   return b;
@@ -261,7 +269,8 @@ BlobRef OciLayoutWriter::index(const std::vector<BlobRef>& manifests) {
     std::string rest = p.substr(p.find('/') + 1);
     nlohmann::json plat = {{"os", os}, {"architecture", rest.substr(0, rest.find('/'))}};
     if (rest.find('/') != std::string::npos) plat["variant"] = rest.substr(rest.find('/') + 1);
-    idx["manifests"].push_back({{"mediaType", m.media_type}, {"digest", m.digest}, {"size", m.size}, {"platform", plat}});
+    idx["manifests"].push_back(
+        {{"mediaType", m.media_type}, {"digest", m.digest}, {"size", m.size}, {"platform", plat}});
   }
   return blob(idx.dump(), "application/vnd.oci.image.index.v1+json");
 }

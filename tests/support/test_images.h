@@ -26,7 +26,8 @@ std::string test_cache_dir();
 
 // A cached mmdebstrap --variant=minbase tarball of `suite` with `include`d
 // packages. Safe against concurrent callers (a lock file).
-std::string debian_rootfs_tar(const std::vector<std::string>& include = {}, const std::string& suite = "bookworm");
+std::string debian_rootfs_tar(const std::vector<std::string>& include = {},
+                              const std::string& suite = "bookworm");
 
 // A cached OCI layout (under test_cache_dir()) of a real two-layer Debian
 // image: the minbase rootfs, then a layer that whites out /etc/motd, makes
@@ -41,7 +42,8 @@ std::string debian_layout_with(const std::vector<std::string>& include);
 
 // umoci init + new + one `raw add-layer` per tarball: an OCI layout at
 // `layout` with image `tag`.
-void umoci_image(const std::string& layout, const std::string& tag, const std::vector<std::string>& layer_tars);
+void umoci_image(const std::string& layout, const std::string& tag,
+                 const std::vector<std::string>& layer_tars);
 
 // skopeo --insecure-policy copy [extra...] SRC DEST (TLS verification off).
 void skopeo_copy(const std::string& src, const std::string& dest, const std::vector<std::string>& extra = {});

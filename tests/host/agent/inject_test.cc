@@ -71,7 +71,8 @@ std::string unit_listing() {
 
 }  // namespace
 
-TEST_CASE("inject_agents: an image with systemd gets the agent's unit, enabled for multi-user.target", "[agent]") {
+TEST_CASE("inject_agents: an image with systemd gets the agent's unit, enabled for multi-user.target",
+          "[agent]") {
   TreeImage t;
   // Debian's merged /usr: /lib is a link, systemd lives in /usr/lib.
   t.link("/lib", "usr/lib");
@@ -80,8 +81,8 @@ TEST_CASE("inject_agents: an image with systemd gets the agent's unit, enabled f
   auto r = t.inject();
   CHECK(r.service_unit == kUnit);
   CHECK(t.listing("/etc/systemd/system/") ==
-        unit_listing() + "/etc/systemd/system/other.service file 0644 0:0 size=7 sha=" + test::fnv64("[Unit]\n") +
-            " nlink=1\n");
+        unit_listing() + "/etc/systemd/system/other.service file 0644 0:0 size=7 sha=" +
+            test::fnv64("[Unit]\n") + " nlink=1\n");
   std::string text = agents::service_unit_text();
   // debugfs, the independent reader, sees the same unit; it starts the agent
   // in service mode (guest/main.cc: --service, whatever its PID).
@@ -93,12 +94,13 @@ TEST_CASE("inject_agents: an image with systemd gets the agent's unit, enabled f
 TEST_CASE("inject_agents: systemd is found through links resolved inside the image", "[agent]") {
   TreeImage t;
   t.link("/lib/systemd/systemd", "../../opt/sd/bin/systemd");  // relative, from /lib/systemd
-  t.link("/opt/sd/bin/systemd", "/opt/sd/real/systemd");        // absolute: from the image's root
+  t.link("/opt/sd/bin/systemd", "/opt/sd/real/systemd");       // absolute: from the image's root
   t.file("/opt/sd/real/systemd", "ELF");
   auto r = t.inject();
   CHECK(r.service_unit == kUnit);
   // Made with the directories it needed, root:root 0755.
-  CHECK(t.listing("/etc/systemd") == "/etc/systemd dir 0755 0:0\n/etc/systemd/system dir 0755 0:0\n" + unit_listing());
+  CHECK(t.listing("/etc/systemd") ==
+        "/etc/systemd dir 0755 0:0\n/etc/systemd/system dir 0755 0:0\n" + unit_listing());
 }
 
 TEST_CASE("inject_agents: an image without systemd gets no unit", "[agent]") {

@@ -16,8 +16,9 @@ TEST_CASE("errors: context is prepended and kind and hint are kept", "[core]") {
 
 TEST_CASE("errors: every kind has a name that round-trips and its own exit code", "[core]") {
   std::set<int> codes;
-  for (auto k : {ErrorKind::not_found, ErrorKind::invalid_input, ErrorKind::auth, ErrorKind::network, ErrorKind::io,
-                 ErrorKind::conflict, ErrorKind::unsupported, ErrorKind::interrupted, ErrorKind::internal}) {
+  for (auto k :
+       {ErrorKind::not_found, ErrorKind::invalid_input, ErrorKind::auth, ErrorKind::network, ErrorKind::io,
+        ErrorKind::conflict, ErrorKind::unsupported, ErrorKind::interrupted, ErrorKind::internal}) {
     CHECK(kind_from_name(kind_name(k)) == k);
     CHECK(exit_code(k) != 0);
     codes.insert(exit_code(k));

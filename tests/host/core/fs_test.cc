@@ -3,9 +3,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "host/core/error.h"
 #include "host/core/fs.h"
 #include "host/core/lock.h"
-#include "host/core/error.h"
 #include "tests/support/temp_dir.h"
 
 using namespace banger;

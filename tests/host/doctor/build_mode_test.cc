@@ -66,6 +66,7 @@ TEST_CASE("build mode: what unshare mode lacks is named, with the commands that 
   in = alice(t, "alice:1:65536\n", "alice:1:65536\n");
   fs::write_file(in.userns_clone, "0\n");
   auto off = mmdebstrap_mode(in);
-  CHECK(off.missing == std::vector<std::string>{"unprivileged user namespaces, which " + t / "clone" + " turns off"});
+  CHECK(off.missing ==
+        std::vector<std::string>{"unprivileged user namespaces, which " + t / "clone" + " turns off"});
   CHECK(off.fix == "as root: sysctl -w kernel.unprivileged_userns_clone=1");
 }

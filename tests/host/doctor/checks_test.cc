@@ -28,7 +28,8 @@ struct ScopedEnv {
     setenv(name.c_str(), value.c_str(), 1);
   }
   ~ScopedEnv() {
-    if (old) setenv(name.c_str(), old->c_str(), 1); else unsetenv(name.c_str());
+    if (old) setenv(name.c_str(), old->c_str(), 1);
+    else unsetenv(name.c_str());
   }
 };
 
@@ -41,8 +42,8 @@ TEST_CASE("doctor: every check is reported, in a fixed order", "[doctor]") {
   std::vector<std::string> names;
   for (const auto& c : checks) names.push_back(c.name);
   CHECK(names == std::vector<std::string>{"qemu", "qemu-img", "acceleration", "tap networking", "nft", "ip",
-                                          "apt (kernels)", "mmdebstrap", "mmdebstrap mode", "disk space", "ssh",
-                                          "ssh NAME.vm"});
+                                          "apt (kernels)", "mmdebstrap", "mmdebstrap mode", "disk space",
+                                          "ssh", "ssh NAME.vm"});
   for (const auto& c : checks) {
     INFO(c.name << ": " << c.detail);
     CHECK((c.status == "ok" || c.status == "warn" || c.status == "fail"));
@@ -88,7 +89,8 @@ TEST_CASE("doctor: disk space fails under 1 GiB and warns under 5 GiB", "[doctor
   CHECK(disk_check("/h", 512ull << 20).status == "fail");
   CHECK(disk_check("/h", 512ull << 20).detail == "0.5 GiB free in /h");
   CHECK(disk_check("/h", 3ull << 30).status == "warn");
-  CHECK(disk_check("/h", 3ull << 30).fix == "less than 5 GiB free: free space under /h or set BANGER_HOME elsewhere");
+  CHECK(disk_check("/h", 3ull << 30).fix ==
+        "less than 5 GiB free: free space under /h or set BANGER_HOME elsewhere");
   CHECK(disk_check("/h", 50ull << 30).status == "ok");
   CHECK(disk_check("/h", 50ull << 30).fix.empty());
 }

@@ -4,10 +4,10 @@
 #include <string>
 
 #include "host/core/error.h"
-#include "tests/support/error_text.h"
 #include "host/core/fs.h"
 #include "host/ext4/editor.h"
 #include "host/ext4/writer.h"
+#include "tests/support/error_text.h"
 #include "tests/support/ext4_dump.h"
 
 using namespace banger;
@@ -53,7 +53,6 @@ struct Img {
     REQUIRE(r.exit_code == 0);
   }
 };
-
 
 }  // namespace
 
@@ -167,12 +166,17 @@ TEST_CASE("ext4 image: adding to a large hashed directory keeps it valid", "[ext
 TEST_CASE("ext4 image: a read-only image refuses edits - bad paths are clear errors", "[ext4]") {
   Img t;
   auto im = Editor::open(t.path, false);
-  REQUIRE(test::error_message([&] { im->write("/x", "x", 0644); }) == t.path + ": /x: the image is open read-only");
-  REQUIRE(test::error_message([&] { im->stat("/etc/nope"); }) == t.path + ": /etc/nope: no such file or directory");
+  REQUIRE(test::error_message([&] { im->write("/x", "x", 0644); }) ==
+          t.path + ": /x: the image is open read-only");
+  REQUIRE(test::error_message([&] { im->stat("/etc/nope"); }) ==
+          t.path + ": /etc/nope: no such file or directory");
   REQUIRE(test::error_message([&] { im->ls("/etc/target"); }) == t.path + ": /etc/target: not a directory");
-  REQUIRE(test::error_message([] { Editor::open("/nonexistent.ext4", false); }) == "/nonexistent.ext4: no such image");
+  REQUIRE(test::error_message([] { Editor::open("/nonexistent.ext4", false); }) ==
+          "/nonexistent.ext4: no such image");
   fs::write_file(t.dir + "/junk", std::string(1 << 20, 'j'));
-  REQUIRE(test::error_message([&] { Editor::open(t.dir + "/junk", false); }).rfind(t.dir + "/junk: not an ext4 image: ", 0) == 0);
+  REQUIRE(test::error_message([&] {
+            Editor::open(t.dir + "/junk", false);
+          }).rfind(t.dir + "/junk: not an ext4 image: ", 0) == 0);
 }
 
 TEST_CASE("ext4 image: writing more than fits fails and leaves no partial file", "[ext4]") {
@@ -180,7 +184,8 @@ TEST_CASE("ext4 image: writing more than fits fails and leaves no partial file",
   {
     auto im = Editor::open(t.path, true);
     std::string huge(80 << 20, 'h');
-    REQUIRE(test::error_message([&] { im->write("/etc/huge", huge, 0644); }) == t.path + ": /etc/huge: image full");
+    REQUIRE(test::error_message([&] { im->write("/etc/huge", huge, 0644); }) ==
+            t.path + ": /etc/huge: image full");
     REQUIRE_FALSE(im->exists("/etc/huge"));
     im->write("/etc/small", "still works", 0644);
     im->close();

@@ -114,8 +114,7 @@ struct TempDir {
 
 }  // namespace
 
-TEST_CASE("kernel boot: the Debian cloud kernel loads the initramfs modules under QEMU TCG",
-          "[kernel][vm]") {
+TEST_CASE("kernel boot: the Debian cloud kernel loads the initramfs modules under QEMU TCG", "[kernel][vm]") {
   const auto& k = test::debian_cloud_kernel();
   auto triple = resolve({"debian-cloud", k.dir, "", "", ""});
   TempDir d;
@@ -144,16 +143,40 @@ TEST_CASE("kernel boot: the Debian cloud kernel loads the initramfs modules unde
   std::string cmdline = "console=ttyS0 quiet panic=-1";
   for (const auto& arg : tcg_boot_args()) cmdline += " " + arg;
   SpawnOptions so;
-  so.argv = {"qemu-system-x86_64", "-M", "microvm,x-option-roms=off,rtc=off,acpi=on",
-             "-accel", "tcg", "-m", "512", "-smp", "1", "-nodefaults", "-no-user-config",
-             "-nographic", "-serial", "stdio",
-             "-kernel", triple.kernel, "-initrd", initrd.path,
-             "-append", cmdline,
-             "-drive", "id=d0,file=" + d.path + "/disk.raw,format=raw,if=none",
-             "-device", "virtio-blk-device,drive=d0",
-             "-netdev", "user,id=n0", "-device", "virtio-net-device,netdev=n0",
-             "-device", "virtio-serial-device", "-chardev", "null,id=ag",
-             "-device", "virtserialport,chardev=ag,name=banger.agent",
+  so.argv = {"qemu-system-x86_64",
+             "-M",
+             "microvm,x-option-roms=off,rtc=off,acpi=on",
+             "-accel",
+             "tcg",
+             "-m",
+             "512",
+             "-smp",
+             "1",
+             "-nodefaults",
+             "-no-user-config",
+             "-nographic",
+             "-serial",
+             "stdio",
+             "-kernel",
+             triple.kernel,
+             "-initrd",
+             initrd.path,
+             "-append",
+             cmdline,
+             "-drive",
+             "id=d0,file=" + d.path + "/disk.raw,format=raw,if=none",
+             "-device",
+             "virtio-blk-device,drive=d0",
+             "-netdev",
+             "user,id=n0",
+             "-device",
+             "virtio-net-device,netdev=n0",
+             "-device",
+             "virtio-serial-device",
+             "-chardev",
+             "null,id=ag",
+             "-device",
+             "virtserialport,chardev=ag,name=banger.agent",
              "-no-reboot"};
   so.stdin_fd = null;
   so.stdout_fd = out;
@@ -180,8 +203,8 @@ TEST_CASE("kernel boot: the Debian cloud kernel loads the initramfs modules unde
   auto up = log.find("BANGER-UPTIME ");
   std::string uptime = up == std::string::npos ? "?" : log.substr(up + 14, log.find('\n', up) - up - 14);
   // Visible with -s: how long the boot took here.
-  SUCCEED("boot: guest uptime at marker " << uptime << " s, qemu wall " << wall
-          << " s, initramfs " << initrd.bytes << " bytes");
+  SUCCEED("boot: guest uptime at marker " << uptime << " s, qemu wall " << wall << " s, initramfs "
+                                          << initrd.bytes << " bytes");
   std::printf("kernel boot: guest uptime at marker %s s, qemu wall %.2f s, initramfs %llu bytes\n",
               uptime.c_str(), wall, initrd.bytes);
 }

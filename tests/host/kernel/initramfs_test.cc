@@ -38,8 +38,12 @@ std::vector<Entry> read_back(const std::string& path) {
   std::vector<Entry> out;
   struct archive_entry* e;
   while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
-    Entry x{archive_entry_pathname(e), int(archive_entry_mode(e)), {}, archive_entry_mtime(e),
-            static_cast<unsigned>(archive_entry_rdevmajor(e)), static_cast<unsigned>(archive_entry_rdevminor(e))};
+    Entry x{archive_entry_pathname(e),
+            int(archive_entry_mode(e)),
+            {},
+            archive_entry_mtime(e),
+            static_cast<unsigned>(archive_entry_rdevmajor(e)),
+            static_cast<unsigned>(archive_entry_rdevminor(e))};
     char buf[65536];
     la_ssize_t n;
     while ((n = archive_read_data(a, buf, sizeof(buf))) > 0) x.data.append(buf, size_t(n));
@@ -71,8 +75,8 @@ TEST_CASE("initramfs: holds /init, the modules and their load order list", "[ker
   auto r = build_initramfs(o);
   CHECK(r.version == k.version);
   CHECK(r.bytes < 4u << 20);  // "a few MB" at most
-  INFO("initramfs (" << compression << "): " << r.bytes << " bytes, " << r.content_bytes
-                     << " uncompressed, " << r.modules.size() << " modules");
+  INFO("initramfs (" << compression << "): " << r.bytes << " bytes, " << r.content_bytes << " uncompressed, "
+                     << r.modules.size() << " modules");
 
   auto entries = read_back(o.out);
   std::map<std::string, Entry> by_path;
@@ -151,8 +155,7 @@ TEST_CASE("initramfs: compressed modules are stored decompressed as .ko", "[kern
   CHECK(list == base + "virtio_ring.ko\n" + base + "virtio.ko\n" + base + "virtio_mmio.ko\n");
 }
 
-TEST_CASE("initramfs: a missing init binary or an unknown compression is a clear error",
-          "[kernel]") {
+TEST_CASE("initramfs: a missing init binary or an unknown compression is a clear error", "[kernel]") {
   TempDir d;
   InitramfsOptions o;
   o.init = d.path + "/banger-agent";

@@ -70,8 +70,8 @@ TEST_CASE("modinfo: guest modules load with dependencies first", "[kernel]") {
     for (auto& n : order) s += n + " ";
     return s;
   }());
-  for (const char* m : {"virtio_ring", "virtio", "virtio_mmio", "virtio_blk", "failover",
-                        "net_failover", "virtio_net", "virtio_console", "virtio_rng", "vsock",
+  for (const char* m : {"virtio_ring", "virtio", "virtio_mmio", "virtio_blk", "failover", "net_failover",
+                        "virtio_net", "virtio_console", "virtio_rng", "vsock",
                         "vmw_vsock_virtio_transport_common", "vmw_vsock_virtio_transport"}) {
     CHECK(pos(order, m) < order.size());
   }
@@ -88,8 +88,7 @@ TEST_CASE("modinfo: guest modules load with dependencies first", "[kernel]") {
   CHECK(order.size() == 12);
 }
 
-TEST_CASE("modinfo: a missing required module is a not_found error - optional ones are skipped",
-          "[kernel]") {
+TEST_CASE("modinfo: a missing required module is a not_found error - optional ones are skipped", "[kernel]") {
   const auto& k = test::debian_cloud_kernel();
   auto index = ModuleIndex::scan(k.modules);
   CHECK(load_order(index, {}, {"no_such_module"}).empty());

@@ -44,16 +44,14 @@ TEST_CASE("kernel pull: a Debian kernel package unpacks without dpkg", "[kernel]
         fs::read_file(k.modules + "/kernel/drivers/virtio/virtio.ko"));
 }
 
-TEST_CASE("kernel pull: apt resolves the cloud metapackage to the real kernel package",
-          "[kernel]") {
+TEST_CASE("kernel pull: apt resolves the cloud metapackage to the real kernel package", "[kernel]") {
   const auto& k = test::debian_cloud_kernel();
   auto pkg = apt_resolve_package("linux-image-cloud-amd64");
   CHECK(pkg.name == k.package);
   CHECK(pkg.version == k.package_version);
 }
 
-TEST_CASE("kernel pull: an unknown apt package is not_found with an apt-get update hint",
-          "[kernel]") {
+TEST_CASE("kernel pull: an unknown apt package is not_found with an apt-get update hint", "[kernel]") {
   TempDir d;
   try {
     pull("bogus", {{"source", "apt"}, {"package", "linux-image-no-such-kernel"}}, d.path);
@@ -61,7 +59,8 @@ TEST_CASE("kernel pull: an unknown apt package is not_found with an apt-get upda
   } catch (const Error& e) {
     CHECK(e.kind() == ErrorKind::not_found);
     CHECK(e.message().rfind("pulling kernel bogus: kernel package linux-image-no-such-kernel "
-                            "not found by apt-cache", 0) == 0);
+                            "not found by apt-cache",
+                            0) == 0);
     CHECK(e.hint() == "run 'apt-get update' (as root) and check that the package name exists");
   }
 }
@@ -106,8 +105,8 @@ TEST_CASE("kernel pull: a url source is checked against its sha256 before use", 
       FAIL("expected an error");
     } catch (const Error& e) {
       CHECK(e.kind() == ErrorKind::invalid_input);
-      CHECK(e.message() == "pulling kernel from-url: kernel archive " + url +
-                               ": sha256 mismatch: expected " + wrong + ", got " + sha);
+      CHECK(e.message() == "pulling kernel from-url: kernel archive " + url + ": sha256 mismatch: expected " +
+                               wrong + ", got " + sha);
     }
     CHECK(!fs::exists(d.path + "/vmlinuz"));
     CHECK(std::filesystem::is_empty(d.path));
@@ -123,8 +122,8 @@ TEST_CASE("kernel pull: a url source is checked against its sha256 before use", 
     std::filesystem::copy_file(k.kernel, src.path + "/vmlinuz-" + k.version);
     std::string tar = src.path + "/kernel.tar.gz";
     run_checked({"tar", "-C", src.path, "-czf", tar, "vmlinuz-" + k.version, "lib"}, "tar");
-    auto m = pull("tarball", {{"source", "url"}, {"url", "file://" + tar}, {"sha256", sha256_file(tar)}},
-                  d.path);
+    auto m =
+        pull("tarball", {{"source", "url"}, {"url", "file://" + tar}, {"sha256", sha256_file(tar)}}, d.path);
     CHECK(m.version == k.version);
     CHECK(m.modules == "modules/" + k.version);
     CHECK(resolve({.dir = d.path}).modules == d.path + "/modules/" + k.version);
@@ -162,9 +161,13 @@ TEST_CASE("kernel pull: archive entries outside the kernel directory are refused
       "import tarfile, sys\n"
       "t = tarfile.open(sys.argv[1], 'w')\n"
       "t.add(sys.argv[2], arcname='vmlinuz')\n"
-      "i = tarfile.TarInfo('lib/modules/" + k.version + "/build'); i.type = tarfile.SYMTYPE; i.linkname = '/'\n"
+      "i = tarfile.TarInfo('lib/modules/" +
+      k.version +
+      "/build'); i.type = tarfile.SYMTYPE; i.linkname = '/'\n"
       "t.addfile(i)\n"
-      "i = tarfile.TarInfo('lib/modules/" + k.version + "/../../../../evil'); i.size = 0\n"
+      "i = tarfile.TarInfo('lib/modules/" +
+      k.version +
+      "/../../../../evil'); i.size = 0\n"
       "t.addfile(i)\n"
       "t.close()\n";
   run_checked({"python3", "-c", script, tar, k.kernel}, "making the test archive");

@@ -43,15 +43,13 @@ TEST_CASE("kernel resolve: the Debian cloud kernel resolves to a checked triple"
   CHECK(t.banner.find("Debian") != std::string::npos);
 }
 
-TEST_CASE("kernel resolve: modules given as lib/modules find the version subdirectory",
-          "[kernel]") {
+TEST_CASE("kernel resolve: modules given as lib/modules find the version subdirectory", "[kernel]") {
   const auto& k = test::debian_cloud_kernel();
   auto t = resolve({.kernel = k.kernel, .modules = k.dir + "/modules"});
   CHECK(t.modules == k.modules);
 }
 
-TEST_CASE("kernel resolve: a missing kernel file of a pulled kernel says to pull it again",
-          "[kernel]") {
+TEST_CASE("kernel resolve: a missing kernel file of a pulled kernel says to pull it again", "[kernel]") {
   TempDir d;
   fs::write_file(d.path + "/kernel.json",
                  R"({"name": "debian-cloud", "version": "6.1", "kernel": "vmlinuz"})");
@@ -69,8 +67,7 @@ TEST_CASE("kernel resolve: a kernel that was never pulled says to pull it", "[ke
   CHECK(e.hint() == "run 'banger kernel pull debian-cloud' to fetch it again");
 }
 
-TEST_CASE("kernel resolve: a missing explicit kernel path names the file and the flag",
-          "[kernel]") {
+TEST_CASE("kernel resolve: a missing explicit kernel path names the file and the flag", "[kernel]") {
   auto e = resolve_error({.kernel = "/nonexistent/vmlinuz"});
   CHECK(e.kind() == ErrorKind::not_found);
   CHECK(e.message() == "kernel image not found: /nonexistent/vmlinuz");
@@ -88,16 +85,14 @@ TEST_CASE("kernel resolve: a missing initrd or modules directory names the file"
   CHECK(e.hint() == "check the path given for --modules");
 }
 
-TEST_CASE("kernel resolve: a file that is not a bzImage is a clear invalid_input error",
-          "[kernel]") {
+TEST_CASE("kernel resolve: a file that is not a bzImage is a clear invalid_input error", "[kernel]") {
   TempDir d;
   std::string bad = d.path + "/vmlinuz";
   fs::write_file(bad, std::string(8192, 'x'));
   auto e = resolve_error({.kernel = bad});
   CHECK(e.kind() == ErrorKind::invalid_input);
   CHECK(e.message() == bad + " is not a Linux bzImage kernel (no \"HdrS\" boot header at offset 0x202)");
-  CHECK(e.hint() ==
-        "pass a Linux x86-64 bzImage (such as /boot/vmlinuz-*), or pull the kernel again");
+  CHECK(e.hint() == "pass a Linux x86-64 bzImage (such as /boot/vmlinuz-*), or pull the kernel again");
 }
 
 TEST_CASE("kernel resolve: a truncated kernel (cut-short download) is detected", "[kernel]") {
@@ -107,7 +102,8 @@ TEST_CASE("kernel resolve: a truncated kernel (cut-short download) is detected",
   fs::write_file(cut, fs::read_file(k.kernel).substr(0, 1 << 20));
   auto e = resolve_error({.name = "debian-cloud", .kernel = cut});
   CHECK(e.kind() == ErrorKind::invalid_input);
-  CHECK(e.message().rfind("kernel debian-cloud: " + cut + " is truncated: 1048576 bytes, the header says ", 0) == 0);
+  CHECK(e.message().rfind("kernel debian-cloud: " + cut + " is truncated: 1048576 bytes, the header says ",
+                          0) == 0);
 }
 
 TEST_CASE("kernel resolve: modules of another kernel version are refused", "[kernel]") {
@@ -121,8 +117,8 @@ TEST_CASE("kernel resolve: modules of another kernel version are refused", "[ker
   fs::write_file(d.path + "/vmlinuz", image);
   auto e = resolve_error({.kernel = d.path + "/vmlinuz", .modules = k.modules});
   CHECK(e.kind() == ErrorKind::invalid_input);
-  CHECK(e.message() == "the modules in " + k.modules + " are for kernel " + k.version + ", but " +
-                           d.path + "/vmlinuz is 9" + k.version.substr(1));
+  CHECK(e.message() == "the modules in " + k.modules + " are for kernel " + k.version + ", but " + d.path +
+                           "/vmlinuz is 9" + k.version.substr(1));
 }
 
 TEST_CASE("bzimage: the Debian kernel's header gives its version", "[kernel]") {

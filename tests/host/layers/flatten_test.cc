@@ -1,14 +1,14 @@
-#include <catch2/catch.hpp>
-#include <zlib.h>
-#include <zstd.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+#include <catch2/catch.hpp>
 
 #include <chrono>
 #include <cstdio>
-#include <functional>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -164,12 +164,14 @@ TEST_CASE("flatten: character and block devices keep their numbers", "[layers]")
   f.build();
   auto im = f.open();
   auto null = im->stat("/dev/null");
-  REQUIRE((null.type == ext4::FileType::char_device && null.dev_major == 1 && null.dev_minor == 3 && null.mode == 0666));
+  REQUIRE((null.type == ext4::FileType::char_device && null.dev_major == 1 && null.dev_minor == 3 &&
+           null.mode == 0666));
   auto sda = im->stat("/dev/sda");
   REQUIRE((sda.type == ext4::FileType::block_device && sda.dev_major == 8 && sda.dev_minor == 0));
   auto nvme = im->stat("/dev/nvme0n1p300");
   REQUIRE((nvme.dev_major == 259 && nvme.dev_minor == 300));
-  REQUIRE(test::debugfs(f.image, "stat /dev/null").find("Device major/minor number: 01:03") != std::string::npos);
+  REQUIRE(test::debugfs(f.image, "stat /dev/null").find("Device major/minor number: 01:03") !=
+          std::string::npos);
 }
 
 TEST_CASE("flatten: fifos are created, sockets skipped", "[layers]") {
@@ -218,7 +220,8 @@ TEST_CASE("flatten: xattrs from PAX headers are stored", "[layers]") {
   Fixture f;
   TarBuilder l0;
   std::string cap("\x01\x00\x00\x02\x00\x20\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00", 20);
-  l0.file("usr/bin/ping", "p", {.mode = 0755, .xattrs = {{"security.capability", cap}, {"user.note", "hello"}}});
+  l0.file("usr/bin/ping", "p",
+          {.mode = 0755, .xattrs = {{"security.capability", cap}, {"user.note", "hello"}}});
   l0.dir("d", {.xattrs = {{"user.dir", "x"}}});
   f.add(l0);
   f.build();
@@ -230,7 +233,8 @@ TEST_CASE("flatten: xattrs from PAX headers are stored", "[layers]") {
   REQUIRE(ping.xattrs[1].name == "user.note");
   REQUIRE(ping.xattrs[1].value == "hello");
   REQUIRE(im->stat("/d").xattrs.at(0).value == "x");
-  REQUIRE(test::debugfs(f.image, "ea_list /usr/bin/ping").find("user.note (5) = \"hello\"") != std::string::npos);
+  REQUIRE(test::debugfs(f.image, "ea_list /usr/bin/ping").find("user.note (5) = \"hello\"") !=
+          std::string::npos);
 }
 
 TEST_CASE("flatten: mtimes keep their nanoseconds", "[layers]") {
@@ -548,7 +552,8 @@ TEST_CASE("flatten: hard links cannot reach out of the image or through a symlin
   TarBuilder l0;
   l0.hardlink("h", "../victim/hello");
   f.add(l0);
-  REQUIRE(f.build_error().message() == "layer sha256:layer0: \"../victim/hello\": path leaves the image root");
+  REQUIRE(f.build_error().message() ==
+          "layer sha256:layer0: \"../victim/hello\": path leaves the image root");
   Fixture g;
   TarBuilder m0;
   m0.dir("etc").file("etc/passwd", "root").symlink("s", "/etc").hardlink("h", "s/passwd");
@@ -609,7 +614,8 @@ TEST_CASE("flatten hostile: a gzip member with a bad CRC is refused", "[layers][
   f.layers.push_back(layers::Layer{f.dir + "/crc", -1, layers::Compression::detect, "sha256:crc"});
   auto e = f.build_error();
   CHECK(e.kind() == ErrorKind::invalid_input);
-  CHECK(e.message() == "layer sha256:crc: reading: gzip: incorrect data check (the CRC-32 of the data does not match)");
+  CHECK(e.message() ==
+        "layer sha256:crc: reading: gzip: incorrect data check (the CRC-32 of the data does not match)");
   CHECK(e.hint() == "the layer is corrupt or truncated; pull it again");
 }
 
@@ -673,7 +679,7 @@ TEST_CASE("flatten hostile: a sparse file keeps its holes in the image", "[layer
   l0.sparse("var/sparse", size, {{8192, std::string(5000, 'a')}, {size - 4096, std::string(4096, 'z')}});
   f.add(l0);
   auto stats = f.build(std::nullopt);
-  struct stat st{};
+  struct stat st {};
   REQUIRE(::stat(f.image.c_str(), &st) == 0);
   CHECK(static_cast<uint64_t>(st.st_blocks) * 512 < 64 * ext4::kMiB);  // disk really used by the image
   CHECK(stats.fs.content_bytes < ext4::kMiB);
@@ -682,7 +688,7 @@ TEST_CASE("flatten hostile: a sparse file keeps its holes in the image", "[layer
   CHECK(test::debugfs(f.image, "stat /var/sparse").find("Blockcount: 24") != std::string::npos);  // 3 blocks
   std::string dump = test::debugfs(f.image, "dump_extents /var/sparse");
   INFO(dump);
-  CHECK(dump.find("2 -      3") != std::string::npos);            // blocks 2-3 hold 8192..13191
+  CHECK(dump.find("2 -      3") != std::string::npos);       // blocks 2-3 hold 8192..13191
   CHECK(dump.find("786431 - 786431") != std::string::npos);  // the last block; nothing between
   // The data where the map put it: the physical blocks of the two extents.
   auto pblk = [&](const std::string& logical) {
@@ -708,7 +714,7 @@ TEST_CASE("flatten hostile: a zstd frame claiming a huge size does not size the 
   l0.file("a", "small");
   fs::write_file(f.dir + "/liar", zstd_claiming(l0.finish(TarBuilder::none), 8ULL << 40));  // 8 TiB
   f.layers.push_back(layers::Layer{f.dir + "/liar", -1, layers::Compression::detect, "sha256:liar"});
-  CHECK(layers::uncompressed_size(f.layers[0]) == 8ULL << 40);  // what the header claims
+  CHECK(layers::uncompressed_size(f.layers[0]) == 8ULL << 40);     // what the header claims
   CHECK(layers::initial_image_size(f.layers) == 64 * ext4::kGiB);  // what banger starts with at most
   auto e = f.build_error(std::nullopt);
   CHECK(e.kind() == ErrorKind::invalid_input);
@@ -716,7 +722,8 @@ TEST_CASE("flatten hostile: a zstd frame claiming a huge size does not size the 
   CHECK(e.message().find("zstd: ") != std::string::npos);
 }
 
-TEST_CASE("flatten hostile: out-of-range ids and device numbers are refused, not wrapped", "[layers][hostile]") {
+TEST_CASE("flatten hostile: out-of-range ids and device numbers are refused, not wrapped",
+          "[layers][hostile]") {
   struct Case {
     std::function<void(TarBuilder&)> add;
     std::string message;
@@ -727,9 +734,11 @@ TEST_CASE("flatten hostile: out-of-range ids and device numbers are refused, not
       {[](TarBuilder& t) { t.file("f", "x", {.uid = (1LL << 32) + 5}); },
        "layer sha256:layer0: /f: uid 4294967301 is out of range (0 to 4294967295)"},
       {[](TarBuilder& t) { t.device("dev/big", false, 4096, 1); },
-       "layer sha256:layer0: /dev/big: device 4096:1 is out of range (major up to 4095, minor up to 1048575)"},
+       "layer sha256:layer0: /dev/big: device 4096:1 is out of range (major up to 4095, minor up to "
+       "1048575)"},
       {[](TarBuilder& t) { t.device("dev/big", true, 1, 1 << 20); },
-       "layer sha256:layer0: /dev/big: device 1:1048576 is out of range (major up to 4095, minor up to 1048575)"},
+       "layer sha256:layer0: /dev/big: device 1:1048576 is out of range (major up to 4095, minor up to "
+       "1048575)"},
   };
   for (const auto& c : cases) {
     Fixture f;
@@ -749,7 +758,8 @@ TEST_CASE("flatten hostile: out-of-range ids and device numbers are refused, not
   CHECK(im->stat("/f").gid == 4294967295u);
 }
 
-TEST_CASE("flatten hostile: a 1 MB pax path is refused, not replaced by the ustar name", "[layers][hostile]") {
+TEST_CASE("flatten hostile: a 1 MB pax path is refused, not replaced by the ustar name",
+          "[layers][hostile]") {
   // libarchive drops a pax header over its limits with a warning and goes
   // on with the entry's ustar name; banger takes any such warning as an error.
   for (size_t size : {size_t(300) << 10, size_t(1) << 20, size_t(3) << 20}) {
@@ -789,7 +799,9 @@ namespace {
 // A raw ustar header block (for headers libarchive's writer will not make).
 std::string ustar_header(const std::string& name, size_t size, char type) {
   std::string h(512, '\0');
-  auto put = [&](size_t off, size_t len, const std::string& v) { h.replace(off, std::min(len, v.size()), v.substr(0, len)); };
+  auto put = [&](size_t off, size_t len, const std::string& v) {
+    h.replace(off, std::min(len, v.size()), v.substr(0, len));
+  };
   auto octal = [](uint64_t v, int width) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%0*llo", width - 1, static_cast<unsigned long long>(v));
@@ -823,8 +835,8 @@ TEST_CASE("flatten hostile: a pax header libarchive drops with a warning is refu
   // A malformed pax record (its length field lies) in front of an entry whose
   // ustar name differs from the pax path it claims.
   std::string pax = "5 path=etc/shadow\n";
-  std::string tar = ustar_header("PaxHeader/x", pax.size(), 'x') + padded(pax) + ustar_header("harmless", 1, '0') +
-                    padded("x") + std::string(1024, '\0');
+  std::string tar = ustar_header("PaxHeader/x", pax.size(), 'x') + padded(pax) +
+                    ustar_header("harmless", 1, '0') + padded("x") + std::string(1024, '\0');
   Fixture f;
   fs::write_file(f.dir + "/pax", tar);
   f.layers.push_back(layers::Layer{f.dir + "/pax", -1, layers::Compression::none, "sha256:pax"});

@@ -53,7 +53,7 @@ TEST_CASE("layer sizes: read cheaply from gzip, zstd and plain tars", "[layers]"
   REQUIRE(layers::uncompressed_size({dir + "/p"}) == plain.size());
   REQUIRE(layers::uncompressed_size({dir + "/g"}) == plain.size());
   uint64_t z = layers::uncompressed_size({dir + "/z"});
-  REQUIRE((z == plain.size() || z == 0));  // 0: the writer left the frame size out
+  REQUIRE((z == plain.size() || z == 0));            // 0: the writer left the frame size out
   REQUIRE(layers::uncompressed_size({"", 0}) == 0);  // a stream: unknown
   fs::remove_all(dir);
 }

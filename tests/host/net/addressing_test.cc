@@ -4,11 +4,11 @@
 #include <set>
 
 #include "host/core/error.h"
-#include "tests/support/error_text.h"
 #include "host/net/addressing.h"
 #include "host/net/config.h"
 #include "host/net/privilege.h"
 #include "host/net/tap.h"
+#include "tests/support/error_text.h"
 
 using namespace banger;
 using namespace banger::net;
@@ -26,7 +26,8 @@ TEST_CASE("net addressing: a pool index is the host part of the VM's address", "
   CHECK(big.address(300) == "172.16.1.44");
   CHECK(test::error_message([&] { s.address(255); }) ==
         "address index 255 is outside subnet 10.77.0.0/24's pool 2..254");
-  CHECK(test::error_message([&] { s.address(1); }) == "address index 1 is outside subnet 10.77.0.0/24's pool 2..254");
+  CHECK(test::error_message([&] { s.address(1); }) ==
+        "address index 1 is outside subnet 10.77.0.0/24's pool 2..254");
 }
 
 TEST_CASE("net addressing: bad subnets are rejected with the reason", "[net]") {
@@ -34,10 +35,12 @@ TEST_CASE("net addressing: bad subnets are rejected with the reason", "[net]") {
         "BANGER_SUBNET '10.77.0.0' is not an IPv4 subnet (A.B.C.D/P)");
   CHECK(test::error_message([] { parse_subnet("10.77.0.1/24", "BANGER_SUBNET"); }) ==
         "BANGER_SUBNET '10.77.0.1/24' has host bits set (did you mean 10.77.0.0/24?)");
-  CHECK(test::error_message([] { parse_subnet("10.0.0.0/8"); }) == "subnet '10.0.0.0/8': prefix /8 is out of range (16 to 29)");
+  CHECK(test::error_message([] { parse_subnet("10.0.0.0/8"); }) ==
+        "subnet '10.0.0.0/8': prefix /8 is out of range (16 to 29)");
   CHECK(test::error_message([] { parse_subnet("10.77.0.0/30"); }) ==
         "subnet '10.77.0.0/30': prefix /30 is out of range (16 to 29)");
-  CHECK(test::error_message([] { parse_subnet("fd00::/64"); }) == "subnet 'fd00::/64' is not an IPv4 subnet (A.B.C.D/P)");
+  CHECK(test::error_message([] { parse_subnet("fd00::/64"); }) ==
+        "subnet 'fd00::/64' is not an IPv4 subnet (A.B.C.D/P)");
 }
 
 TEST_CASE("net addressing: tap names fit IFNAMSIZ, are stable and keep names apart", "[net]") {
@@ -51,7 +54,8 @@ TEST_CASE("net addressing: tap names fit IFNAMSIZ, are stable and keep names apa
     seen.insert(t);
   }
   CHECK(seen.size() == 2000);
-  CHECK(test::error_message([] { tap_name("toolongpfx", "x"); }) == "tap prefix 'toolongpfx' is too long (at most 8 characters)");
+  CHECK(test::error_message([] { tap_name("toolongpfx", "x"); }) ==
+        "tap prefix 'toolongpfx' is too long (at most 8 characters)");
 }
 
 TEST_CASE("net addressing: MACs are stable, unicast and locally administered", "[net]") {
@@ -99,9 +103,13 @@ TEST_CASE("net config: the environment picks subnet, bridge and name servers", "
     std::optional<std::string> old;
     Env(std::string n, const char* v) : name(std::move(n)) {
       if (const char* o = std::getenv(name.c_str())) old = o;
-      if (v) setenv(name.c_str(), v, 1); else unsetenv(name.c_str());
+      if (v) setenv(name.c_str(), v, 1);
+      else unsetenv(name.c_str());
     }
-    ~Env() { if (old) setenv(name.c_str(), old->c_str(), 1); else unsetenv(name.c_str()); }
+    ~Env() {
+      if (old) setenv(name.c_str(), old->c_str(), 1);
+      else unsetenv(name.c_str());
+    }
   };
   Env home("BANGER_HOME", "/h");
   {
@@ -133,6 +141,7 @@ TEST_CASE("net config: the environment picks subnet, bridge and name servers", "
   }
   {
     Env s("BANGER_SUBNET", "10.88.0.1/24");
-    CHECK_THROWS_WITH(config_from_env(), "BANGER_SUBNET '10.88.0.1/24' has host bits set (did you mean 10.88.0.0/24?)");
+    CHECK_THROWS_WITH(config_from_env(),
+                      "BANGER_SUBNET '10.88.0.1/24' has host bits set (did you mean 10.88.0.0/24?)");
   }
 }

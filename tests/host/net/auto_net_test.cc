@@ -48,7 +48,8 @@ TEST_CASE("auto net: an installation gets the lowest slot nobody else uses or cl
   CHECK(choose_slot(automatic(), "/home/a", view) == 4);
 }
 
-TEST_CASE("auto net: an installation keeps its slot while it is free for it, and moves when it is not", "[net]") {
+TEST_CASE("auto net: an installation keeps its slot while it is free for it, and moves when it is not",
+          "[net]") {
   NetView view;
   view.claims = {{5, "/home/a"}};
   // Its own bridge, claimed by it, with its own taps.

@@ -30,7 +30,8 @@ std::string make_guest(NetFixture& f, const std::string& vm, long long index) {
   ip_must({"link", "set", peer, "netns", ns});
   ip_must({"-n", ns, "link", "set", "lo", "up"});
   ip_must({"-n", ns, "link", "set", peer, "address", mac_address(vm), "up"});
-  ip_must({"-n", ns, "addr", "add", f.address(index) + "/" + std::to_string(f.cfg.subnet.prefix), "dev", peer});
+  ip_must(
+      {"-n", ns, "addr", "add", f.address(index) + "/" + std::to_string(f.cfg.subnet.prefix), "dev", peer});
   ip_must({"-n", ns, "route", "add", "default", "via", f.cfg.subnet.gateway()});
   return ns;
 }
@@ -46,7 +47,8 @@ std::string other_host_address(const NetFixture& f) {
 
 }  // namespace
 
-TEST_CASE("net connectivity: a guest reaches the gateway by ping, host ports only when allowed", "[net][root]") {
+TEST_CASE("net connectivity: a guest reaches the gateway by ping, host ports only when allowed",
+          "[net][root]") {
   BANGER_REQUIRE_ROOT();
   REQUIRE_NET_PRIVILEGE();
   NetFixture f;

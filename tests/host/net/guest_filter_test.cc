@@ -22,7 +22,9 @@ uint32_t ip(const char* text) {
 uint16_t at16(const std::string& s, size_t i) {
   return static_cast<uint16_t>(static_cast<uint8_t>(s[i]) << 8 | static_cast<uint8_t>(s[i + 1]));
 }
-uint32_t at32(const std::string& s, size_t i) { return static_cast<uint32_t>(at16(s, i)) << 16 | at16(s, i + 2); }
+uint32_t at32(const std::string& s, size_t i) {
+  return static_cast<uint32_t>(at16(s, i)) << 16 | at16(s, i + 2);
+}
 
 // The ones' complement sum of `len` bytes at `from` (0xffff when a header
 // carrying its checksum is valid).
@@ -80,7 +82,8 @@ GuestFilter filter() {
 
 }  // namespace
 
-TEST_CASE("guest filter: a connection to one of the host's addresses is reset, with valid checksums", "[net]") {
+TEST_CASE("guest filter: a connection to one of the host's addresses is reset, with valid checksums",
+          "[net]") {
   auto f = filter();
   std::string reply;
   CHECK_FALSE(f.admit(packet("198.18.83.1", 6, tcp(40000, 8080, 1000, 0x02)), reply));
@@ -93,7 +96,7 @@ TEST_CASE("guest filter: a connection to one of the host's addresses is reset, w
   size_t t = 34;
   CHECK(at16(reply, t) == 8080);
   CHECK(at16(reply, t + 2) == 40000);
-  CHECK(at32(reply, t + 8) == 1001);                 // acknowledges the SYN
+  CHECK(at32(reply, t + 8) == 1001);                   // acknowledges the SYN
   CHECK(static_cast<uint8_t>(reply[t + 13]) == 0x14);  // RST|ACK
   uint32_t pseudo = at16(reply, 26) + at16(reply, 28) + at16(reply, 30) + at16(reply, 32) + 6 + 20;
   CHECK(sum16(reply, t, 20, pseudo) == 0xffff);
@@ -110,7 +113,9 @@ TEST_CASE("guest filter: a connection to one of the host's addresses is reset, w
   CHECK(reply.empty());
 }
 
-TEST_CASE("guest filter: UDP from a forwarded guest port passes (its replies), other UDP to the host does not", "[net]") {
+TEST_CASE(
+    "guest filter: UDP from a forwarded guest port passes (its replies), other UDP to the host does not",
+    "[net]") {
   GuestFilter f({}, {5353});
   f.set_host_addresses({ip("192.0.2.10")});
   std::string reply;

@@ -57,7 +57,8 @@ struct NetFixture {
     cfg.tap_prefix = "b" + tag + "-";
     // 10.199-10.200.x.0/24, by pid: apart from banger's default 10.77.0.0/24.
     unsigned n = static_cast<unsigned>(getpid()) % 500;
-    cfg.subnet = net::parse_subnet("10." + std::to_string(199 + n / 250) + "." + std::to_string(n % 250) + ".0/24");
+    cfg.subnet =
+        net::parse_subnet("10." + std::to_string(199 + n / 250) + "." + std::to_string(n % 250) + ".0/24");
     cfg.dns = {};
     cfg.lock_path = tmp / "net.lock";
     cfg.owner = "t" + tag;
@@ -91,12 +92,12 @@ struct NetFixture {
 
 inline bool net_privileged() { return net::privileged(); }
 
-#define REQUIRE_NET_PRIVILEGE()                                        \
-  do {                                                                 \
-    if (!::banger::test::net_privileged()) {                           \
-      WARN("needs root or CAP_NET_ADMIN; skipped");                    \
-      return;                                                          \
-    }                                                                  \
+#define REQUIRE_NET_PRIVILEGE()                     \
+  do {                                              \
+    if (!::banger::test::net_privileged()) {        \
+      WARN("needs root or CAP_NET_ADMIN; skipped"); \
+      return;                                       \
+    }                                               \
   } while (0)
 
 // Runs `fn` in a child process inside network namespace `ns`; returns its

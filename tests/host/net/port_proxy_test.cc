@@ -57,8 +57,9 @@ TEST_CASE("net port proxy: relays both ways, half-close included, and frees its 
   int port = free_port();
   {
     PortProxy proxy({{"127.0.0.1", port, "127.0.0.1", bound_port(service)}});
-    CHECK(error_message([&] { PortProxy again({{"127.0.0.1", port, "127.0.0.1", 1}}); }) ==
-          "cannot listen on 127.0.0.1:" + std::to_string(port) + ": Address already in use");
+    CHECK(error_message([&] {
+            PortProxy again({{"127.0.0.1", port, "127.0.0.1", 1}});
+          }) == "cannot listen on 127.0.0.1:" + std::to_string(port) + ": Address already in use");
     int c = tcp_connect("127.0.0.1", port, std::chrono::seconds(5));
     std::string big(300000, 'x');
     std::thread writer([&] {

@@ -37,12 +37,13 @@ TEST_CASE("net tap: the bridge is made on demand, idempotently, with the gateway
   CHECK(tables_exist(f.cfg));
   std::string tables = list_tables(f.cfg);
   CHECK(count(tables, "masquerade") == 1);
-  CHECK(tables.find("ip saddr " + f.cfg.subnet.cidr() + " ip daddr != " + f.cfg.subnet.cidr() + " masquerade") !=
-        std::string::npos);
+  CHECK(tables.find("ip saddr " + f.cfg.subnet.cidr() + " ip daddr != " + f.cfg.subnet.cidr() +
+                    " masquerade") != std::string::npos);
   CHECK(tables.find("iifname \"" + f.cfg.bridge + "\" drop") != std::string::npos);
 }
 
-TEST_CASE("net tap: setup makes an attached tap and per-VM rules - teardown removes exactly them", "[net][root]") {
+TEST_CASE("net tap: setup makes an attached tap and per-VM rules - teardown removes exactly them",
+          "[net][root]") {
   BANGER_REQUIRE_ROOT();
   REQUIRE_NET_PRIVILEGE();
   NetFixture f;
@@ -70,7 +71,8 @@ TEST_CASE("net tap: setup makes an attached tap and per-VM rules - teardown remo
         std::string::npos);
   CHECK(tables.find("iifname \"" + a.tap + "\" arp saddr ip != " + a.ip + " drop " + f.comment("alpha")) !=
         std::string::npos);
-  CHECK(tables.find("ip saddr " + a.ip + " tcp dport 8080 accept " + f.comment("alpha")) != std::string::npos);
+  CHECK(tables.find("ip saddr " + a.ip + " tcp dport 8080 accept " + f.comment("alpha")) !=
+        std::string::npos);
   CHECK(tables.find("ip saddr " + b.ip + " udp dport 53 accept " + f.comment("beta")) != std::string::npos);
   CHECK(rule_owners(f.cfg) == std::set<std::string>{"alpha", "beta"});
 
@@ -171,8 +173,8 @@ TEST_CASE("net tap: a table made for another subnet is remade while no VM uses i
   // With a VM on it, changing the subnet is refused.
   setup_tap(f.cfg, "user1", 2);
   CHECK_THROWS_WITH(ensure_tables(old), "banger's nftables table inet " + f.cfg.table +
-                                            " was made for another subnet or bridge than " + old.subnet.cidr() +
-                                            " on " + f.cfg.bridge);
+                                            " was made for another subnet or bridge than " +
+                                            old.subnet.cidr() + " on " + f.cfg.bridge);
 }
 
 TEST_CASE("net tap: another installation's taps and rules are never reconciled away", "[net][root]") {

@@ -20,8 +20,10 @@ TEST_CASE("oci docker config: auths entries match hosts in any of docker's spell
   std::string path = tmp / "config.json";
   fs::write_file(path, R"({
     "auths": {
-      "https://index.docker.io/v1/": {"auth": ")" + base64_encode("hub:pw1") + R"("},
-      "127.0.0.1:5000": {"auth": ")" + base64_encode("local:p:w") + R"("},
+      "https://index.docker.io/v1/": {"auth": ")" +
+                           base64_encode("hub:pw1") + R"("},
+      "127.0.0.1:5000": {"auth": ")" +
+                           base64_encode("local:p:w") + R"("},
       "http://reg.example:5001/v2/": {"username": "u", "password": "p"},
       "other.example": {}
     },
@@ -77,7 +79,7 @@ TEST_CASE("oci client: loopback and insecure hosts use HTTP, others HTTPS, mirro
   CHECK(base("myreg.example:5000/a") == std::vector<std::string>{"http://myreg.example:5000"});
   CHECK(base("myreg.example:5001/a") == std::vector<std::string>{"https://myreg.example:5001"});
   CHECK(base("debian") == std::vector<std::string>{"https://mirror.example", "http://10.0.0.2:5000",
-                                                    "https://registry-1.docker.io"});
+                                                   "https://registry-1.docker.io"});
 }
 
 TEST_CASE("oci blob cache: digests are validated before they become paths", "[oci][client]") {
@@ -85,8 +87,9 @@ TEST_CASE("oci blob cache: digests are validated before they become paths", "[oc
   BlobCache cache(tmp.path());
   std::string good = sha256_digest("hello");
   CHECK(cache.path(good).string() == tmp.path() + "/blobs/sha256/" + good.substr(7));
-  for (std::string bad : std::vector<std::string>{"sha256:../../../etc/passwd", "sha256:" + std::string(64, 'G'), "sha512:" + good.substr(7),
-                          good.substr(0, 70), good + "0", "SHA256:" + good.substr(7), std::string("")}) {
+  for (std::string bad : std::vector<std::string>{
+           "sha256:../../../etc/passwd", "sha256:" + std::string(64, 'G'), "sha512:" + good.substr(7),
+           good.substr(0, 70), good + "0", "SHA256:" + good.substr(7), std::string("")}) {
     try {
       cache.path(bad);
       FAIL("accepted " << bad);

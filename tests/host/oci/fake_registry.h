@@ -79,8 +79,8 @@ struct FakeRegistry {
     if (range != r.headers.end()) {
       size_t from = std::stoul(range->second.substr(6));
       c.respond(206, data.substr(from),
-                {{"Content-Range", "bytes " + std::to_string(from) + "-" + std::to_string(data.size() - 1) + "/" +
-                                       std::to_string(data.size())}});
+                {{"Content-Range", "bytes " + std::to_string(from) + "-" + std::to_string(data.size() - 1) +
+                                       "/" + std::to_string(data.size())}});
       return;
     }
     c.respond(200, data);

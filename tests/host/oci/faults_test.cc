@@ -84,7 +84,8 @@ TEST_CASE("oci pull faults: 429 honours Retry-After", "[oci][faults]") {
   CHECK(took < std::chrono::seconds(5));
 }
 
-TEST_CASE("oci pull faults: a registry that keeps failing is a network error after the retries", "[oci][faults]") {
+TEST_CASE("oci pull faults: a registry that keeps failing is a network error after the retries",
+          "[oci][faults]") {
   FakeRegistry reg;
   reg.fault = [](const HttpRequest&, HttpConn& c, int) {
     c.respond(503, R"({"errors":[{"code":"UNAVAILABLE","message":"try later"}]})");
@@ -93,7 +94,8 @@ TEST_CASE("oci pull faults: a registry that keeps failing is a network error aft
   TempDir cache;
   Error e = pull_error(reg.ref(), fast_options(cache.path()));
   CHECK(e.kind() == ErrorKind::network);
-  CHECK(e.message() == "pulling " + reg.ref() + ": manifest: 503 service unavailable (try later) (gave up after 3 attempts)");
+  CHECK(e.message() == "pulling " + reg.ref() +
+                           ": manifest: 503 service unavailable (try later) (gave up after 3 attempts)");
   CHECK(e.hint() == "the registry at " + reg.host() + " keeps failing; try again later");
   CHECK(reg.requests_for("/v2/x/manifests/y").size() == 3);
 }
@@ -157,7 +159,8 @@ TEST_CASE("oci pull faults: a 206 with the wrong Content-Range is not appended",
     } else if (nth == 2) {
       // Claims to start at byte 10, whatever was asked.
       c.respond(206, data.substr(10),
-                {{"Content-Range", "bytes 10-" + std::to_string(data.size() - 1) + "/" + std::to_string(data.size())}});
+                {{"Content-Range",
+                  "bytes 10-" + std::to_string(data.size() - 1) + "/" + std::to_string(data.size())}});
     } else {
       FakeRegistry::serve_blob(r, c, data);
     }
@@ -174,7 +177,8 @@ TEST_CASE("oci pull faults: a body that always breaks gives up with a network er
   FakeRegistry reg;
   reg.fault = [&](const HttpRequest& r, HttpConn& c, int) {
     if (r.path != "/v2/x/blobs/" + reg.big()) return false;
-    c.send("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(reg.blobs[reg.big()].size()) + "\r\n\r\nab");
+    c.send("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(reg.blobs[reg.big()].size()) +
+           "\r\n\r\nab");
     c.close();
     return true;
   };
@@ -228,8 +232,8 @@ TEST_CASE("oci pull faults: oversized and mismatching manifests are refused", "[
     };
     Error e = pull_error(reg.ref(), fast_options(cache.path()));
     CHECK(e.kind() == ErrorKind::invalid_input);
-    CHECK(e.message() == "pulling " + reg.ref() + ": manifest " + other + ": digest mismatch (expected " + other +
-                             ", got " + reg.image.manifest.digest + ")");
+    CHECK(e.message() == "pulling " + reg.ref() + ": manifest " + other + ": digest mismatch (expected " +
+                             other + ", got " + reg.image.manifest.digest + ")");
   }
   SECTION("a missing blob is not_found") {
     reg.blobs.erase(reg.image.layers[2].digest);
@@ -273,8 +277,9 @@ TEST_CASE("oci pull faults: Ctrl-C stops the pull and leaves a resumable partial
   CHECK_FALSE(fs::exists(partial));
 }
 
-TEST_CASE("oci pull faults: a disk that fills up during a blob download is a clear error and drops the partial",
-          "[oci][faults]") {
+TEST_CASE(
+    "oci pull faults: a disk that fills up during a blob download is a clear error and drops the partial",
+    "[oci][faults]") {
   FakeRegistry reg;
   TempDir t;
   SmallDisk disk(t / "small", "4m");
@@ -304,12 +309,14 @@ TEST_CASE("oci pull faults: a disk that fills up during a blob download is a cle
   };
   Error e = pull_error(reg.ref(), fast_options(small));
   CHECK(e.kind() == ErrorKind::io);
-  std::string head = "pulling " + reg.ref() + ": blob " + reg.big() + ": no space left on " + small + "/blobs/sha256 (";
+  std::string head =
+      "pulling " + reg.ref() + ": blob " + reg.big() + ": no space left on " + small + "/blobs/sha256 (";
   CHECK(e.message().substr(0, head.size()) == head);
   CHECK(e.message().find(" MB more needed, ") != std::string::npos);
   CHECK(e.message().substr(e.message().size() - 9) == " MB free)");
-  CHECK(e.hint() == "free space there, or set BANGER_HOME to a directory on a bigger filesystem; "
-                    "the partial download was removed");
+  CHECK(e.hint() ==
+        "free space there, or set BANGER_HOME to a directory on a bigger filesystem; "
+        "the partial download was removed");
   // Nothing that cannot finish holds the disk: no partial, no blob.
   CHECK_FALSE(fs::exists(small + "/blobs/sha256/" + reg.big().substr(7) + ".partial"));
   CHECK_FALSE(fs::exists(small + "/blobs/sha256/" + reg.big().substr(7)));

@@ -28,14 +28,15 @@ struct TokenService {
   std::vector<HttpRequest> seen;
   TinyHttpServer server;
   explicit TokenService(const std::string& address)
-      : server([this](const HttpRequest& r, HttpConn& c) {
-          {
-            std::lock_guard lock(mu);
-            seen.push_back(r);
-          }
-          c.respond(200, R"({"token":"t0k3n"})", {{"Content-Type", "application/json"}});
-        },
-        address) {}
+      : server(
+            [this](const HttpRequest& r, HttpConn& c) {
+              {
+                std::lock_guard lock(mu);
+                seen.push_back(r);
+              }
+              c.respond(200, R"({"token":"t0k3n"})", {{"Content-Type", "application/json"}});
+            },
+            address) {}
   std::vector<HttpRequest> requests() {
     std::lock_guard lock(mu);
     return seen;
@@ -48,8 +49,9 @@ void require_token(FakeRegistry& reg, const std::string& realm) {
   reg.fault = [realm](const HttpRequest& r, HttpConn& c, int) {
     auto it = r.headers.find("authorization");
     if (it != r.headers.end() && it->second == "Bearer t0k3n") return false;
-    c.respond(401, R"({"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]})",
-              {{"WWW-Authenticate", "Bearer realm=\"" + realm + "\",service=\"reg\",scope=\"repository:x:pull\""}});
+    c.respond(
+        401, R"({"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]})",
+        {{"WWW-Authenticate", "Bearer realm=\"" + realm + "\",service=\"reg\",scope=\"repository:x:pull\""}});
     return true;
   };
 }
@@ -57,8 +59,7 @@ void require_token(FakeRegistry& reg, const std::string& realm) {
 oci::PullOptions with_credentials(const std::string& cache, const TempDir& home, const std::string& host) {
   auto o = fast_options(cache);
   std::string auth = "YmFuZ2VyOnMzY3JldA==";  // banger:s3cret
-  fs::write_file(home.path() + "/config.json",
-                 R"({"auths":{")" + host + R"(":{"auth":")" + auth + R"("}}})");
+  fs::write_file(home.path() + "/config.json", R"({"auths":{")" + host + R"(":{"auth":")" + auth + R"("}}})");
   o.config.docker_config = home.path() + "/config.json";
   return o;
 }
@@ -77,10 +78,11 @@ TEST_CASE("oci hostile registry: credentials are never sent to a plain-http real
   CHECK(e.message() == "pulling " + reg.ref() + ": manifest: token realm " + realm +
                            " refused: banger does not send the credentials for " + reg.host() +
                            " to another host (" + foreign.server.host() + ") over plain http");
-  CHECK(e.hint() == "the registry at " + reg.host() +
-                        " hands its logins to another host; if that is expected, give it an https token realm, or "
-                        "remove the credentials for " + reg.host() + " from " + home.path() +
-                        "/config.json to pull anonymously");
+  CHECK(e.hint() ==
+        "the registry at " + reg.host() +
+            " hands its logins to another host; if that is expected, give it an https token realm, or "
+            "remove the credentials for " +
+            reg.host() + " from " + home.path() + "/config.json to pull anonymously");
   CHECK(foreign.requests().empty());
 }
 
@@ -131,7 +133,9 @@ TEST_CASE("oci hostile registry: an https registry's token exchange is never dow
 
 TEST_CASE("oci hostile registry: a token endpoint's huge Retry-After fails at once", "[oci][hostile]") {
   FakeRegistry reg;
-  TinyHttpServer slow([](const HttpRequest&, HttpConn& c) { c.respond(429, "{}", {{"Retry-After", "100000"}}); });
+  TinyHttpServer slow([](const HttpRequest&, HttpConn& c) {
+    c.respond(429, "{}", {{"Retry-After", "100000"}});
+  });
   std::string realm = "http://" + slow.host() + "/token";
   require_token(reg, realm);
   TempDir cache;
@@ -139,9 +143,10 @@ TEST_CASE("oci hostile registry: a token endpoint's huge Retry-After fails at on
   Error e = pull_error(reg.ref(), fast_options(cache.path()));
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
   CHECK(e.kind() == ErrorKind::network);
-  CHECK(e.message() == "pulling " + reg.ref() + ": manifest: token from " + realm +
-                           ": 429 too many requests, and the registry asks to wait 100000 s more (banger waits at "
-                           "most 60 s)");
+  CHECK(e.message() ==
+        "pulling " + reg.ref() + ": manifest: token from " + realm +
+            ": 429 too many requests, and the registry asks to wait 100000 s more (banger waits at "
+            "most 60 s)");
   CHECK(e.hint() == "the registry at " + slow.host() + " is rate-limiting or overloaded; try again later");
   CHECK(slow.requests() == 1);
 }
@@ -178,14 +183,16 @@ TEST_CASE("oci hostile registry: a manifest 429 with a huge Retry-After fails at
   Error e = pull_error(reg.ref(), fast_options(cache.path()));
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
   CHECK(e.kind() == ErrorKind::network);
-  CHECK(e.message() == "pulling " + reg.ref() +
-                           ": manifest: 429 too many requests, and the registry asks to wait 100000 s more (banger "
-                           "waits at most 60 s)");
+  CHECK(e.message() ==
+        "pulling " + reg.ref() +
+            ": manifest: 429 too many requests, and the registry asks to wait 100000 s more (banger "
+            "waits at most 60 s)");
   CHECK(e.hint() == "the registry at " + reg.host() + " is rate-limiting or overloaded; try again later");
   CHECK(reg.requests_for("/v2/x/manifests/y").size() == 1);
 }
 
-TEST_CASE("oci hostile registry: Retry-After waits add up to the cap, not the cap per attempt", "[oci][hostile]") {
+TEST_CASE("oci hostile registry: Retry-After waits add up to the cap, not the cap per attempt",
+          "[oci][hostile]") {
   FakeRegistry reg;
   reg.fault = [](const HttpRequest& r, HttpConn& c, int) {
     if (r.path != "/v2/x/manifests/y") return false;
@@ -201,13 +208,15 @@ TEST_CASE("oci hostile registry: Retry-After waits add up to the cap, not the ca
   auto took = std::chrono::steady_clock::now() - start;
   CHECK(took >= std::chrono::seconds(2));
   CHECK(took < std::chrono::seconds(4));
-  CHECK(e.message() == "pulling " + reg.ref() +
-                           ": manifest: 503 service unavailable, and the registry asks to wait 1 s more (banger "
-                           "waits at most 2 s)");
+  CHECK(e.message() ==
+        "pulling " + reg.ref() +
+            ": manifest: 503 service unavailable, and the registry asks to wait 1 s more (banger "
+            "waits at most 2 s)");
   CHECK(reg.requests_for("/v2/x/manifests/y").size() == 3);
 }
 
-TEST_CASE("oci hostile registry: a redirect loop fails once, not retried, naming the host", "[oci][hostile]") {
+TEST_CASE("oci hostile registry: a redirect loop fails once, not retried, naming the host",
+          "[oci][hostile]") {
   FakeRegistry reg;
   reg.fault = [&](const HttpRequest& r, HttpConn& c, int) {
     if (r.path != "/v2/x/manifests/y") return false;
@@ -217,14 +226,16 @@ TEST_CASE("oci hostile registry: a redirect loop fails once, not retried, naming
   TempDir cache;
   Error e = pull_error(reg.ref(), fast_options(cache.path()));
   CHECK(e.kind() == ErrorKind::network);
-  CHECK(e.message() == "pulling " + reg.ref() + ": manifest: maximum (10) redirects followed (at " + reg.host() + ")");
+  CHECK(e.message() ==
+        "pulling " + reg.ref() + ": manifest: maximum (10) redirects followed (at " + reg.host() + ")");
   CHECK(e.hint() == "the server at " + reg.host() +
                         " does not answer like a registry (banger does not retry this); check the registry's "
                         "address and configuration");
   CHECK(reg.requests_for("/v2/x/manifests/y").size() == 11);  // one transfer: the first ask and 10 redirects
 }
 
-TEST_CASE("oci hostile registry: a redirect to a dead host is reported as that host's failure", "[oci][hostile]") {
+TEST_CASE("oci hostile registry: a redirect to a dead host is reported as that host's failure",
+          "[oci][hostile]") {
   FakeRegistry reg;
   // A port on 127.0.0.2 that nothing listens on: bind one, then close it.
   std::string dead;
@@ -259,8 +270,8 @@ TEST_CASE("oci hostile registry: a redirect target's refusal is reported as that
   TempDir cache;
   Error e = pull_error(reg.ref(), fast_options(cache.path()));
   CHECK(e.kind() == ErrorKind::network);
-  CHECK(e.message() == "pulling " + reg.ref() + ": blob " + reg.big() + ": 403 forbidden from " + storage.host() +
-                           " (redirected there by " + reg.host() + ")");
+  CHECK(e.message() == "pulling " + reg.ref() + ": blob " + reg.big() + ": 403 forbidden from " +
+                           storage.host() + " (redirected there by " + reg.host() + ")");
   CHECK(e.hint() == "the registry at " + reg.host() + " sent banger to " + storage.host() +
                         ", which refused the request; the registry's storage or redirect setup is broken");
 }

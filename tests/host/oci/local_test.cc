@@ -34,7 +34,8 @@ TEST_CASE("oci pull local: oci:DIR[:tag] copies verified blobs into the cache", 
     REQUIRE(img.layers.size() == 3);
     CHECK(img.layers[1].compression == oci::Compression::zstd);
     for (size_t i = 0; i < 3; i++) {
-      CHECK(img.layers[i].path.string() == cache.path() + "/blobs/sha256/" + l.image.layers[i].digest.substr(7));
+      CHECK(img.layers[i].path.string() ==
+            cache.path() + "/blobs/sha256/" + l.image.layers[i].digest.substr(7));
       CHECK(fs::read_file(img.layers[i].path) == l.image.stored[i]);
     }
     CHECK(img.platform.to_string() == "linux/amd64");
@@ -47,7 +48,8 @@ TEST_CASE("oci pull local: an unknown tag lists the tags", "[oci][local]") {
   TempDir cache;
   Error e = pull_error("oci:" + l.dir + ":v2", fast_options(cache.path()));
   CHECK(e.kind() == ErrorKind::not_found);
-  CHECK(e.message() == "pulling oci:" + l.dir + ":v2: oci layout " + l.dir + ": no image tagged \"v2\" (tags: v1)");
+  CHECK(e.message() ==
+        "pulling oci:" + l.dir + ":v2: oci layout " + l.dir + ": no image tagged \"v2\" (tags: v1)");
   Error m = pull_error("oci:" + l.tmp.path() + "/missing", fast_options(cache.path()));
   CHECK(m.kind() == ErrorKind::not_found);
   CHECK(m.message() == "pulling oci:" + l.tmp.path() + "/missing: oci layout " + l.tmp.path() +
@@ -65,7 +67,8 @@ TEST_CASE("oci pull local: a corrupt layer in a layout is a digest mismatch and 
   Error e = pull_error("oci:" + l.dir + ":v1", fast_options(cache.path()));
   CHECK(e.kind() == ErrorKind::invalid_input);
   CHECK(e.message() == "pulling oci:" + l.dir + ":v1: oci layout " + l.dir + ": blob " + layer.digest +
-                           ": digest mismatch (expected " + layer.digest + ", got " + oci::sha256_digest(bytes) + ")");
+                           ": digest mismatch (expected " + layer.digest + ", got " +
+                           oci::sha256_digest(bytes) + ")");
   CHECK_FALSE(fs::exists(cache.path() + "/blobs/sha256/" + layer.digest.substr(7)));
   CHECK_FALSE(fs::exists(cache.path() + "/blobs/sha256/" + layer.digest.substr(7) + ".partial"));
 }
@@ -84,8 +87,9 @@ TEST_CASE("oci pull local: a multi-platform layout chooses the platform", "[oci]
   o.platform = oci::parse_platform("linux/riscv64");
   Error e = pull_error("oci:" + tmp.path() + "/layout:multi", o);
   CHECK(e.kind() == ErrorKind::not_found);
-  CHECK(e.message() == "pulling oci:" + tmp.path() +
-                           "/layout:multi: no image for platform linux/riscv64 (available: linux/amd64, linux/arm/v7)");
+  CHECK(e.message() ==
+        "pulling oci:" + tmp.path() +
+            "/layout:multi: no image for platform linux/riscv64 (available: linux/amd64, linux/arm/v7)");
 }
 
 TEST_CASE("oci pull local: oci-archive:FILE reads a tar of a layout", "[oci][local]") {
@@ -148,7 +152,8 @@ TEST_CASE("oci pull local: a corrupt blob in an oci-archive is a digest mismatch
   Error e = pull_error("oci-archive:" + tar, fast_options(cache.path()));
   CHECK(e.kind() == ErrorKind::invalid_input);
   CHECK(e.message() == "pulling oci-archive:" + tar + ": oci archive " + tar + ": blob " + layer.digest +
-                           ": digest mismatch (expected " + layer.digest + ", got " + oci::sha256_digest(bytes) + ")");
+                           ": digest mismatch (expected " + layer.digest + ", got " +
+                           oci::sha256_digest(bytes) + ")");
   CHECK_FALSE(fs::exists(cache.path() + "/blobs/sha256/" + layer.digest.substr(7)));
   CHECK_FALSE(fs::exists(cache.path() + "/blobs/sha256/" + layer.digest.substr(7) + ".partial"));
 }

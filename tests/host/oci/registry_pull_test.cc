@@ -54,7 +54,8 @@ void check_demo(const oci::PulledImage& img, const DemoImage& d) {
 
 }  // namespace
 
-TEST_CASE("oci pull: a gzip+zstd+plain image comes from docker-registry verified into the cache", "[oci][registry]") {
+TEST_CASE("oci pull: a gzip+zstd+plain image comes from docker-registry verified into the cache",
+          "[oci][registry]") {
   Registry reg;
   Pushed p(reg);
   TempDir cache;
@@ -129,12 +130,14 @@ TEST_CASE("oci pull: a corrupt partial file is downloaded again from byte 0", "[
   CHECK_FALSE(fs::exists(partial));
 }
 
-TEST_CASE("oci pull: a blob the registry serves corrupted is a digest mismatch and never cached", "[oci][registry]") {
+TEST_CASE("oci pull: a blob the registry serves corrupted is a digest mismatch and never cached",
+          "[oci][registry]") {
   Registry reg;
   Pushed p(reg);
   const auto& l = p.image.layers[2];
   std::string hex = l.digest.substr(7);
-  std::string data = reg.dir() + "/data/docker/registry/v2/blobs/sha256/" + hex.substr(0, 2) + "/" + hex + "/data";
+  std::string data =
+      reg.dir() + "/data/docker/registry/v2/blobs/sha256/" + hex.substr(0, 2) + "/" + hex + "/data";
   REQUIRE(fs::exists(data));
   std::string bytes = fs::read_file(data);
   bytes[bytes.size() / 2] ^= 0x55;
@@ -142,8 +145,9 @@ TEST_CASE("oci pull: a blob the registry serves corrupted is a digest mismatch a
   TempDir cache;
   Error e = pull_error(reg.host() + "/demo:v1", fast_options(cache.path()));
   CHECK(e.kind() == ErrorKind::invalid_input);
-  CHECK(e.message() == "pulling " + reg.host() + "/demo:v1: blob " + l.digest + ": digest mismatch (expected " +
-                           l.digest + ", got " + oci::sha256_digest(bytes) + ")");
+  CHECK(e.message() == "pulling " + reg.host() + "/demo:v1: blob " + l.digest +
+                           ": digest mismatch (expected " + l.digest + ", got " + oci::sha256_digest(bytes) +
+                           ")");
   CHECK_FALSE(fs::exists(cache.path() + "/blobs/sha256/" + hex));
   CHECK_FALSE(fs::exists(cache.path() + "/blobs/sha256/" + hex + ".partial"));
 }
@@ -246,14 +250,16 @@ TEST_CASE("oci pull: an index chooses the platform, strictly", "[oci][registry]"
   o.platform = oci::parse_platform("linux/s390x");
   Error e = pull_error(reg.host() + "/multi:1", o);
   CHECK(e.kind() == ErrorKind::not_found);
-  CHECK(e.message() == "pulling " + reg.host() +
-                           "/multi:1: no image for platform linux/s390x (available: linux/amd64, linux/arm64/v8)");
+  CHECK(e.message() ==
+        "pulling " + reg.host() +
+            "/multi:1: no image for platform linux/s390x (available: linux/amd64, linux/arm64/v8)");
   CHECK(e.hint() == "choose one of the available platforms with --platform");
   // A single-platform image is strict too.
   Pushed single(reg, "single:1");
   Error s = pull_error(reg.host() + "/single:1", o);
   CHECK(s.kind() == ErrorKind::not_found);
-  CHECK(s.message() == "pulling " + reg.host() + "/single:1: no image for platform linux/s390x (available: linux/amd64)");
+  CHECK(s.message() ==
+        "pulling " + reg.host() + "/single:1: no image for platform linux/s390x (available: linux/amd64)");
 }
 
 TEST_CASE("oci pull: mirrors are tried first, over TLS with a CA file", "[oci][registry]") {
@@ -279,6 +285,7 @@ TEST_CASE("oci pull: mirrors are tried first, over TLS with a CA file", "[oci][r
     o.config.ca_file = "";
     Error e = pull_error(origin + "/demo:v1", o);
     CHECK(e.kind() == ErrorKind::network);
-    CHECK(e.message() == "pulling " + origin + "/demo:v1: cannot connect to " + origin + ": connection refused");
+    CHECK(e.message() ==
+          "pulling " + origin + "/demo:v1: cannot connect to " + origin + ": connection refused");
   }
 }

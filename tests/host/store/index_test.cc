@@ -39,7 +39,8 @@ TEST_CASE("index: uses WAL mode so readers do not block the writer", "[store]") 
   CHECK(fs::exists(t / "index.db-wal"));
 }
 
-TEST_CASE("index: publish renames the staging dir and records it - a second publish of the name loses", "[store]") {
+TEST_CASE("index: publish renames the staging dir and records it - a second publish of the name loses",
+          "[store]") {
   test::TempDir t;
   store::Index idx(t / "index.db");
   fs::make_dirs(t / "stage1");
@@ -126,7 +127,7 @@ TEST_CASE("index: the database and its WAL are created 0600 whatever the umask",
   umask(old);
   for (const char* f : {"index.db", "index.db-wal", "index.db-shm"}) {
     INFO(f);
-    struct stat st{};
+    struct stat st {};
     REQUIRE(stat((t / f).c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
   }

@@ -15,7 +15,8 @@
 
 using namespace banger;
 
-TEST_CASE("staging: the dir of a process killed with SIGKILL is reclaimed - a live owner's never is", "[store]") {
+TEST_CASE("staging: the dir of a process killed with SIGKILL is reclaimed - a live owner's never is",
+          "[store]") {
   test::TempDir t;
   // The dead owner: a real process that makes its staging, writes into it, and is killed.
   int ready[2];

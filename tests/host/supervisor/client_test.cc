@@ -180,7 +180,8 @@ TEST_CASE("supervisor client: a refused command is an error naming the VM and th
   CHECK(client->exec(options({"greet"}, out.fd, out.fd)).exit_code == 3);
 }
 
-TEST_CASE("supervisor client: connecting where no supervisor listens says how to start the VM", "[supervisor]") {
+TEST_CASE("supervisor client: connecting where no supervisor listens says how to start the VM",
+          "[supervisor]") {
   test::TempDir dir;
   try {
     Client::connect(dir / "control.sock", "box");

@@ -96,7 +96,8 @@ std::string exec_payload(const char* cmd) {
 
 }  // namespace
 
-TEST_CASE("supervisor router: a client's hello is answered with the agent's version and capabilities", "[supervisor]") {
+TEST_CASE("supervisor router: a client's hello is answered with the agent's version and capabilities",
+          "[supervisor]") {
   Bench b;
   Pair p;
   b.router->add_client(p.a);
@@ -112,7 +113,8 @@ TEST_CASE("supervisor router: a client's hello is answered with the agent's vers
   CHECK(b.router->clients() == 1);
 }
 
-TEST_CASE("supervisor router: a client that does not start with hello is refused and dropped", "[supervisor]") {
+TEST_CASE("supervisor router: a client that does not start with hello is refused and dropped",
+          "[supervisor]") {
   Bench b;
   Pair p;
   b.router->add_client(p.a);
@@ -127,7 +129,8 @@ TEST_CASE("supervisor router: a client that does not start with hello is refused
   CHECK(b.router->clients() == 0);
 }
 
-TEST_CASE("supervisor router: requests get agent ids unique across clients and answers map back", "[supervisor]") {
+TEST_CASE("supervisor router: requests get agent ids unique across clients and answers map back",
+          "[supervisor]") {
   Bench b;
   auto one = b.client();
   auto two = b.client();

@@ -6,8 +6,8 @@
 
 #include <catch2/catch.hpp>
 
-#include <thread>
 #include <chrono>
+#include <thread>
 
 #include "host/core/error.h"
 #include "host/vm/vm.h"
@@ -74,9 +74,9 @@ TEST_CASE("vm boot: the agent reports ready and runs commands", "[vm]") {
   CHECK(info.boot.kernel_to_init_ms > 0);
   CHECK(info.boot.guest_uptime_ms >= info.boot.kernel_to_init_ms);
   CHECK(info.boot.host_ready_ms > 0);
-  WARN("boot: host " << info.boot.host_ready_ms << " ms, guest kernel->init "
-                     << info.boot.kernel_to_init_ms << " ms, init->ready " << info.boot.init_to_ready_ms
-                     << " ms, accel " << info.accel << " (" << info.accel_reason << ")");
+  WARN("boot: host " << info.boot.host_ready_ms << " ms, guest kernel->init " << info.boot.kernel_to_init_ms
+                     << " ms, init->ready " << info.boot.init_to_ready_ms << " ms, accel " << info.accel
+                     << " (" << info.accel_reason << ")");
   CHECK(fs::exists(spec.state_dir + "/disk.qcow2"));
 
   auto os = run(*vm, {"cat", "/etc/os-release"});
@@ -107,7 +107,8 @@ TEST_CASE("vm boot: the agent reports ready and runs commands", "[vm]") {
   CHECK(vm->exec(env).out == "bar:/nonexistent:/:65534\n");
 
   // The guest's own view: mounts, hostname, network from the command line.
-  auto sys = run(*vm, {"sh", "-c", "hostname; cat /proc/mounts | cut -d' ' -f2 | tr '\\n' ' '; ip -4 addr show"});
+  auto sys =
+      run(*vm, {"sh", "-c", "hostname; cat /proc/mounts | cut -d' ' -f2 | tr '\\n' ' '; ip -4 addr show"});
   CHECK(sys.out.find(spec.name + "\n") == 0);
   CHECK(sys.out.find("/dev/pts") != std::string::npos);
   CHECK(sys.out.find("10.0.2.15/24") != std::string::npos);
@@ -168,10 +169,12 @@ TEST_CASE("vm boot: the agent reports ready and runs commands", "[vm]") {
   auto put_reply = raw_request(*vm, put, 9001, Type::file_end);
   REQUIRE(put_reply.size() == 1);
   CHECK(put_reply[0].type == Type::file_end);
-  CHECK(run(*vm, {"sh", "-c", "wc -c < /root/up.txt; ls -ln /root/up.txt | cut -c1-10; "
-                              "ls -ln /root/up.txt | tr -s ' ' | cut -d' ' -f3,4"})
+  CHECK(run(*vm, {"sh", "-c",
+                  "wc -c < /root/up.txt; ls -ln /root/up.txt | cut -c1-10; "
+                  "ls -ln /root/up.txt | tr -s ' ' | cut -d' ' -f3,4"})
             .out == "200003\n-rw-r-----\n65534 65534\n");
-  auto get = raw_request(*vm, {{Type::file_get, proto::FileGet{"/root/up.txt"}.encode()}}, 9002, Type::file_end);
+  auto get =
+      raw_request(*vm, {{Type::file_get, proto::FileGet{"/root/up.txt"}.encode()}}, 9002, Type::file_end);
   REQUIRE(get.size() >= 3);
   CHECK(get.front().type == Type::file_info);
   CHECK(proto::FileInfo::decode(get.front().payload).size == content.size());
@@ -180,13 +183,14 @@ TEST_CASE("vm boot: the agent reports ready and runs commands", "[vm]") {
     if (f.type == Type::file_data) back += f.payload;
   CHECK(back == content);
   CHECK(get.back().type == Type::file_end);
-  auto missing_get = raw_request(*vm, {{Type::file_get, proto::FileGet{"/nope"}.encode()}}, 9003, Type::file_end);
+  auto missing_get =
+      raw_request(*vm, {{Type::file_get, proto::FileGet{"/nope"}.encode()}}, 9003, Type::file_end);
   REQUIRE(missing_get.size() == 1);
   CHECK(missing_get[0].type == Type::error);
   CHECK(proto::Failure::decode(missing_get[0].payload).message == "copying /nope: No such file or directory");
-  auto bad_put = raw_request(*vm, {{Type::file_put, proto::FilePut{"/no/such/dir/f", 0644, 0, 0, 0}.encode()},
-                                   {Type::file_end, ""}},
-                             9004, Type::file_end);
+  auto bad_put = raw_request(
+      *vm, {{Type::file_put, proto::FilePut{"/no/such/dir/f", 0644, 0, 0, 0}.encode()}, {Type::file_end, ""}},
+      9004, Type::file_end);
   REQUIRE(bad_put.size() == 1);
   CHECK(bad_put[0].type == Type::error);
 
@@ -224,9 +228,9 @@ TEST_CASE("vm boot: the agent reports ready and runs commands", "[vm]") {
   resize.tty = true;
   resize.stdin = true;
   vm->channel().send(Type::exec, 9008, resize.encode(), Clock::now() + 5s);
-  auto tty_out = raw_request(*vm, {{Type::window_size, proto::WindowSize{33, 111}.encode()},
-                                   {Type::stdin_data, "go\n"}},
-                             9008, Type::exit);
+  auto tty_out =
+      raw_request(*vm, {{Type::window_size, proto::WindowSize{33, 111}.encode()}, {Type::stdin_data, "go\n"}},
+                  9008, Type::exit);
   std::string tty_text;
   for (const auto& f : tty_out)
     if (f.type == Type::stdout_data) tty_text += f.payload;
@@ -238,9 +242,10 @@ TEST_CASE("vm boot: the agent reports ready and runs commands", "[vm]") {
   flood.argv = {"head", "-c", "8388608", "/dev/zero"};
   REQUIRE_THROWS_WITH(vm->exec(flood, 1 << 20), "VM " + spec.name + ": the command's stdout exceeds 1 MiB");
   std::this_thread::sleep_for(500ms);
-  CHECK(run(*vm, {"sh", "-c",
-                  "for c in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $c; echo; done | grep -c '^head -c 8388608' "
-                  "|| true"})
+  CHECK(run(*vm,
+            {"sh", "-c",
+             "for c in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $c; echo; done | grep -c '^head -c 8388608' "
+             "|| true"})
             .out == "0\n");
 
   pid_t pid = info.pid;

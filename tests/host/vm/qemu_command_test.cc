@@ -1,16 +1,16 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 
-#include "host/core/error.h"
-#include "host/core/fs.h"
 #include <sys/socket.h>
 #include <unistd.h>
+#include "host/core/error.h"
+#include "host/core/fs.h"
 
+#include "host/core/tsc.h"
 #include "host/vm/accel.h"
 #include "host/vm/agent_channel.h"
 #include "host/vm/console.h"
 #include "host/vm/qemu_command.h"
-#include "host/core/tsc.h"
 
 using namespace banger;
 using namespace banger::vm;
@@ -53,21 +53,19 @@ TEST_CASE("vm command: the kernel command line carries hostname and user-mode ne
 TEST_CASE("vm command: qemu argv for microvm under TCG", "[vm-unit]") {
   Spec s = sample();
   s.net.forwards = {{"tcp", "127.0.0.1", 2222, 22}, {"udp", "127.0.0.1", 5353, 53}};
-  auto argv = qemu_argv(s, {"tcg", "test"}, {"/state/box/console.log", "/state/box/disk.qcow2", 5, 7}, 2445406);
+  auto argv =
+      qemu_argv(s, {"tcg", "test"}, {"/state/box/console.log", "/state/box/disk.qcow2", 5, 7}, 2445406);
   std::vector<std::string> want = {
-      "qemu-system-x86_64", "-M", "microvm,x-option-roms=off,rtc=on,acpi=on", "-accel", "tcg",
-      "-m", "1024", "-smp", "2", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-      "-serial", "file:/state/box/console.log",
-      "-kernel", "/k/vmlinuz", "-initrd", "/k/initrd.img",
-      "-append", kernel_cmdline(s, "tcg", 2445406),
-      "-drive", "id=root,file=/state/box/disk.qcow2,format=qcow2,if=none,discard=unmap",
-      "-device", "virtio-blk-device,drive=root",
+      "qemu-system-x86_64", "-M", "microvm,x-option-roms=off,rtc=on,acpi=on", "-accel", "tcg", "-m", "1024",
+      "-smp", "2", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-serial",
+      "file:/state/box/console.log", "-kernel", "/k/vmlinuz", "-initrd", "/k/initrd.img", "-append",
+      kernel_cmdline(s, "tcg", 2445406), "-drive",
+      "id=root,file=/state/box/disk.qcow2,format=qcow2,if=none,discard=unmap", "-device",
+      "virtio-blk-device,drive=root",
       // Forwards live in banger's own stack (host/net/user_net.h), not in QEMU's.
-      "-netdev", "socket,id=net0,fd=7",
-      "-device", "virtio-net-device,netdev=net0",
-      "-device", "virtio-serial-device",
-      "-chardev", "socket,id=agent,fd=5",
-      "-device", "virtserialport,chardev=agent,name=banger.agent"};
+      "-netdev", "socket,id=net0,fd=7", "-device", "virtio-net-device,netdev=net0", "-device",
+      "virtio-serial-device", "-chardev", "socket,id=agent,fd=5", "-device",
+      "virtserialport,chardev=agent,name=banger.agent"};
   CHECK(argv == want);
 }
 
@@ -200,8 +198,7 @@ TEST_CASE("vm console: the tail keeps the last lines without carriage returns", 
   CHECK(tail_lines(dir + "/c.log", 3) == "line 28\nline 29\nline 30");
   CHECK(tail_lines(dir + "/c.log", 100).substr(0, 7) == "line 1\n");
   CHECK(tail_lines(dir + "/missing", 3) == "");
-  CHECK(console_report(dir + "/missing", dir + "/missing") ==
-        "\nthe console (" + dir + "/missing) is empty");
+  CHECK(console_report(dir + "/missing", dir + "/missing") == "\nthe console (" + dir + "/missing) is empty");
   fs::remove_all(dir);
 }
 
@@ -211,10 +208,10 @@ TEST_CASE("vm channel: a guest sending an oversize frame or bad version is cut o
     REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
     AgentChannel ch(sv[0]);
     std::string h = "BNGR";
-    h.push_back(variant == 0 ? 1 : 7);            // wire version
-    h.push_back(20);                             // stdout_data
+    h.push_back(variant == 0 ? 1 : 7);  // wire version
+    h.push_back(20);                    // stdout_data
     h.append(2, '\0');
-    h.append("\x01\0\0\0", 4);                   // id 1
+    h.append("\x01\0\0\0", 4);                              // id 1
     h.append(variant == 0 ? "\0\0\0\x40" : "\0\0\0\0", 4);  // 1 GiB, or 0
     REQUIRE(write(sv[1], h.data(), h.size()) == static_cast<ssize_t>(h.size()));
     try {

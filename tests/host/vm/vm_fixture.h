@@ -52,8 +52,8 @@ inline std::string agent_binary() {
 // .modinfo; fixed here so these tests only need the VM area).
 inline const std::vector<std::string>& test_modules() {
   static const std::vector<std::string> m = {
-      "kernel/drivers/virtio/virtio_ring.ko", "kernel/drivers/virtio/virtio.ko",
-      "kernel/drivers/virtio/virtio_mmio.ko", "kernel/drivers/block/virtio_blk.ko",
+      "kernel/drivers/virtio/virtio_ring.ko",  "kernel/drivers/virtio/virtio.ko",
+      "kernel/drivers/virtio/virtio_mmio.ko",  "kernel/drivers/block/virtio_blk.ko",
       "kernel/drivers/char/virtio_console.ko", "kernel/net/core/failover.ko",
       "kernel/drivers/net/net_failover.ko",    "kernel/drivers/net/virtio_net.ko"};
   return m;
@@ -92,17 +92,17 @@ inline std::string build_rootfs(const std::string& work, const std::string& agen
   fs::make_dirs(d + "/root", 0700);
   fs::make_dirs(d + "/.banger", 0755);
   sh("cp /bin/busybox '" + d + "/bin/busybox'");
-  for (const char* c : {"sh", "cat", "echo", "ls", "true", "false", "sleep", "uname", "id", "wc",
-                        "head", "tr", "hostname", "ip", "pwd", "env", "tty", "stty"})
+  for (const char* c : {"sh", "cat", "echo", "ls", "true", "false", "sleep", "uname", "id", "wc", "head",
+                        "tr", "hostname", "ip", "pwd", "env", "tty", "stty"})
     sh(std::string("ln -sf busybox '") + d + "/bin/" + c + "'");
   fs::write_file(d + "/etc/os-release",
                  "PRETTY_NAME=\"banger test rootfs\"\nNAME=\"banger-test\"\nID=banger-test\n");
-  fs::write_file(d + "/etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n");
+  fs::write_file(d + "/etc/passwd",
+                 "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n");
   fs::write_file(d + "/etc/group", "root:x:0:\nnogroup:x:65534:\n");
   if (!agent.empty())
     sh("cp '" + agent + "' '" + d + "/.banger/agent' && chmod 755 '" + d + "/.banger/agent'");
-  else if (!agent_script.empty())
-    fs::write_file(d + "/.banger/agent", agent_script, 0755);
+  else if (!agent_script.empty()) fs::write_file(d + "/.banger/agent", agent_script, 0755);
   if (customize) customize(d);
   std::string img = work + "/rootfs.ext4";
   sh("mkfs.ext4 -q -F -d '" + d + "' '" + img + "' 64M");
