@@ -33,7 +33,7 @@ std::string str_or(const nlohmann::json& j, const char* key, std::string fallbac
   return j[key].get<std::string>();
 }
 
-std::array<uint8_t, 16> parse_uuid(std::string s) {
+std::array<uint8_t, 16> parse_uuid(const std::string& s) {
   std::string hex;
   for (char c : s) {
     if (c != '-') hex += c;

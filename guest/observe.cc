@@ -2,7 +2,9 @@
 
 #include <arpa/inet.h>
 #include <unistd.h>
+#include <cmath>
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -81,7 +83,7 @@ proto::Stats system_stats() {
   }
   auto load = split(read_small_file("/proc/loadavg"), ' ');
   if (load.size() >= 4) {
-    s.load1_centi = static_cast<uint32_t>(strtod(load[0].c_str(), nullptr) * 100 + 0.5);
+    s.load1_centi = static_cast<uint32_t>(std::lround(strtod(load[0].c_str(), nullptr) * 100));
     size_t slash = load[3].find('/');
     if (slash != std::string::npos)
       s.processes = static_cast<uint32_t>(strtoul(load[3].c_str() + slash + 1, nullptr, 10));

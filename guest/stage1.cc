@@ -285,6 +285,7 @@ void run_stage1() {
     }
   }
   std::vector<char*> envp;
+  envp.reserve(env.size() + 1);
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
   char* argv[] = {const_cast<char*>(init.c_str()), nullptr};

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs what is missing, builds, then
-#   1. the lint stage (scripts/lint.sh: clang-format, clang-tidy, luacheck,
-#      shellcheck; warnings are errors),
+#   1. the lint stage (scripts/lint.sh: clang-format, clang-tidy, luacheck and
+#      the shell checker; warnings are errors),
 #   2. every test through ctest (Catch2 host tests, Lua specs, CLI tests, and
 #      end-to-end tests that start a real docker-registry on loopback and boot
 #      real VMs),

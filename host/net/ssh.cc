@@ -84,7 +84,7 @@ std::string ssh_config_text(const std::vector<SshHost>& hosts, const std::string
 
 std::string write_ssh_config(const std::string& dir, const std::vector<SshHost>& hosts) {
   fs::make_dirs(dir, 0700);
-  const std::string path = dir + "/config";
+  std::string path = dir + "/config";
   fs::write_file_atomic(path, ssh_config_text(hosts, dir + "/id_ed25519", path), 0600);
   return path;
 }

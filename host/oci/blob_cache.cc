@@ -60,7 +60,7 @@ const char* kSpaceHint = "free space there, or set BANGER_HOME to a directory on
 
 }  // namespace
 
-BlobCache::BlobCache(fs::path cache_dir) : dir_(std::move(cache_dir) / "blobs" / "sha256") {
+BlobCache::BlobCache(const fs::path& cache_dir) : dir_(cache_dir / "blobs" / "sha256") {
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec)

@@ -18,7 +18,7 @@ namespace banger::oci {
 class BlobCache {
  public:
   // Creates <cache_dir>/blobs/sha256 if needed.
-  explicit BlobCache(std::filesystem::path cache_dir);
+  explicit BlobCache(const std::filesystem::path& cache_dir);
 
   const std::filesystem::path& dir() const { return dir_; }
   // The final path of a blob; the digest is validated first.

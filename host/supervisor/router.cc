@@ -104,7 +104,7 @@ void Router::fail_request(Client& c, uint32_t id, const std::string& kind, const
   queue(c, Type::error, id, proto::Failure{kind, message}.encode());
 }
 
-void Router::on_agent_frame(proto::Frame f) {
+void Router::on_agent_frame(const proto::Frame& f) {
   if (f.id == 0) {
     if (f.type == Type::error)
       spdlog::warn("supervisor: agent: {}", proto::Failure::decode(f.payload).message);
@@ -129,7 +129,7 @@ void Router::on_agent_frame(proto::Frame f) {
   queue(*c, f.type, r.client_id, f.payload);
 }
 
-void Router::on_client_frame(Client& c, proto::Frame f) {
+void Router::on_client_frame(Client& c, const proto::Frame& f) {
   if (!c.hello) {
     if (f.type != Type::hello) {
       fail_request(c, 0, "protocol", "send hello first");
@@ -195,7 +195,7 @@ void Router::read_client(Client& c) {
       try {
         c.decoder.feed(buf, n);
         while (auto f = c.decoder.next()) {
-          on_client_frame(c, std::move(*f));
+          on_client_frame(c, *f);
           if (c.closing) return;
         }
       } catch (const proto::ProtocolError& e) {
@@ -273,7 +273,7 @@ void Router::poll_once(int listen_fd, std::chrono::milliseconds timeout) {
 
   // The agent first: answers go out in the same round.
   if (fds[0].revents) {
-    while (auto f = agent_.receive(std::chrono::milliseconds(0))) on_agent_frame(std::move(*f));
+    while (auto f = agent_.receive(std::chrono::milliseconds(0))) on_agent_frame(*f);
   }
   size_t i = 1;
   if (listen_fd >= 0) {

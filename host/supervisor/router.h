@@ -60,8 +60,8 @@ class Router {
     proto::ReceiveWindow granted;  // what the router grants when the client does not
   };
 
-  void on_agent_frame(proto::Frame f);
-  void on_client_frame(Client& c, proto::Frame f);
+  void on_agent_frame(const proto::Frame& f);
+  void on_client_frame(Client& c, const proto::Frame& f);
   void read_client(Client& c);
   void write_client(Client& c);
   void queue(Client& c, proto::Type type, uint32_t id, const std::string& payload);
