@@ -1,7 +1,11 @@
 // _host.repl: line editing for the REPL through libedit's readline API:
 // readline with history, and tab completion answered by a Lua function.
 #include <editline/readline.h>
+#include <poll.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -46,13 +50,32 @@ char** complete(const char* text, int, int) {
   return rl_completion_matches(text, next_match);
 }
 
+// libedit's key reader: waits for a key or Ctrl-C. libedit's own reader
+// retries a read() that a signal interrupted, so a Ctrl-C could leave it
+// waiting with the flag set, and the next line typed would be dropped as
+// the interrupted one. Waiting on interrupt_fd() too ends the read for
+// certain; -1 is end of input to libedit, and r_readline sees the flag.
+int read_key(FILE* in) {
+  pollfd fds[2] = {{fileno(in), POLLIN, 0}, {interrupt_fd(), POLLIN, 0}};
+  for (;;) {
+    if (interrupted()) return -1;
+    if (poll(fds, fds[1].fd < 0 ? 1 : 2, -1) < 0 && errno != EINTR) return -1;
+    if (fds[0].revents == 0) continue;
+    unsigned char key;
+    ssize_t n = ::read(fds[0].fd, &key, 1);
+    if (n == 1) return key;
+    if (n == 0 || errno != EINTR) return -1;
+  }
+}
+
 // readline(prompt) -> line, nil at end of input, or false after Ctrl-C.
 // Ctrl-C reaches banger's handler (libedit passes the signal on), which sets
-// the interrupted flag and makes the read return: at the prompt that flag
-// means "drop this line", so it is cleared and the REPL goes on.
+// the interrupted flag and ends read_key: at the prompt that flag means
+// "drop this line", so it is cleared and the REPL goes on.
 int r_readline(lua_State* L) {
   std::string prompt = arg_string(L, 1, "prompt");
   set_interrupted(false);
+  rl_getc_function = read_key;
   char* line = ::readline(prompt.c_str());
   if (interrupted()) {
     set_interrupted(false);

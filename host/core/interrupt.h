@@ -15,4 +15,10 @@ void check_interrupted();
 // For tests and for code that has handled the interrupt.
 void set_interrupted(bool value);
 
+// A descriptor that is readable while the interrupted flag is set (a pipe the
+// signal handler writes to), for code that waits in poll(): checking the flag
+// and then blocking in read() would miss a Ctrl-C that lands in between.
+// -1 before install_interrupt_handlers().
+int interrupt_fd();
+
 }  // namespace banger
