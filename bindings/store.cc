@@ -1,7 +1,10 @@
 // _host.store: the state index (host/store/index.h) and file locks.
+#include <nlohmann/json.hpp>
+
 #include "bindings/support.h"
 #include "host/core/lock.h"
 #include "host/core/paths.h"
+#include "host/core/staging_dir.h"
 #include "host/store/index.h"
 #include "host/store/staging.h"
 
@@ -86,14 +89,15 @@ constexpr const char* kStagingType = "banger.staging";
 // handle:release() before publishing it; garbage collection releases it too.
 int st_staging(lua_State* L) {
   paths::ensure_layout();
-  auto s = std::make_shared<store::Staging>(paths::staging(), arg_string(L, 1, "prefix"));
+  auto s = std::make_shared<fs::StagingDir>(paths::staging(), arg_string(L, 1, "prefix"),
+                                            fs::StagingDir::OnExit::keep);
   lua_pushstring(L, s->path().c_str());
   push_handle(L, std::move(s), kStagingType);
   return 2;
 }
 
 int staging_release(lua_State* L) {
-  arg_handle<store::Staging>(L, 1, kStagingType)->release();
+  arg_handle<fs::StagingDir>(L, 1, kStagingType)->release();
   return 0;
 }
 
@@ -132,7 +136,7 @@ const luaL_Reg kFuncs[] = {
 
 int open_store(lua_State* L) {
   define_handle<FileLock>(L, kLockType, kLockMethods);
-  define_handle<store::Staging>(L, kStagingType, kStagingMethods);
+  define_handle<fs::StagingDir>(L, kStagingType, kStagingMethods);
   lua_newtable(L);
   luaL_register(L, nullptr, kFuncs);
   return 1;

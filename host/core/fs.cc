@@ -146,13 +146,4 @@ unsigned current_umask() {
   return m & 0777;
 }
 
-StagingDir::StagingDir(const std::string& parent, const std::string& prefix)
-    : path_(make_temp_dir(parent, prefix)) {}
-
-StagingDir::~StagingDir() {
-  if (path_.empty()) return;
-  std::error_code ec;
-  stdfs::remove_all(path_, ec);
-}
-
 }  // namespace banger::fs

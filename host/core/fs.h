@@ -47,19 +47,4 @@ class PendingFile {
   int fd_ = -1;
 };
 
-// A staging directory removed on scope exit unless release()d: what makes
-// publishing atomic (build inside, rename into place, then release()).
-class StagingDir {
- public:
-  StagingDir(const std::string& parent, const std::string& prefix);
-  ~StagingDir();
-  StagingDir(const StagingDir&) = delete;
-  StagingDir& operator=(const StagingDir&) = delete;
-  const std::string& path() const { return path_; }
-  void release() { path_.clear(); }
-
- private:
-  std::string path_;
-};
-
 }  // namespace banger::fs

@@ -10,6 +10,7 @@
 #include "host/core/lock.h"
 #include "host/core/paths.h"
 #include "host/core/process.h"
+#include "host/core/staging_dir.h"
 #include "host/core/vm_name.h"
 #include "host/net/addressing.h"
 

@@ -12,7 +12,7 @@
 
 #include "host/core/error.h"
 #include "host/core/fs.h"
-#include "host/core/lock.h"
+#include "host/core/staging_dir.h"
 
 namespace banger::store {
 
@@ -37,24 +37,6 @@ bool older_than(const struct stat& st, std::chrono::seconds age) {
 
 }  // namespace
 
-Staging::Staging(const std::string& parent, const std::string& prefix)
-    : path_(fs::make_temp_dir(parent, prefix)) {
-  try {
-    lock_ = std::make_unique<FileLock>(path_ + "/" + kStagingLock, "staging directory " + path_, false);
-  } catch (...) {
-    fs::remove_all(path_);
-    throw;
-  }
-}
-
-Staging::~Staging() = default;
-
-void Staging::release() {
-  if (!lock_) return;
-  ::unlink((path_ + "/" + kStagingLock).c_str());
-  lock_.reset();
-}
-
 unsigned long long disk_usage(const std::string& path) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) return 0;
@@ -77,7 +59,7 @@ std::vector<Leftover> dead_staging(const std::string& parent, std::chrono::secon
     struct stat st {};
     if (name.size() < 2 || name[0] != '.' || ::lstat(e.path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
       continue;
-    std::string lock = e.path().string() + "/" + kStagingLock;
+    std::string lock = e.path().string() + "/" + fs::kStagingLock;
     struct stat lst {};
     bool dead;
     if (::lstat(lock.c_str(), &lst) == 0) dead = older_than(lst, grace) && lock_free(lock);

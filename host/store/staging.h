@@ -1,45 +1,18 @@
-// Staging directories ($BANGER_HOME/tmp/.PREFIX-XXXXXX): where a pull or a
-// kernel import builds what it then publishes with one rename. Each holds a
-// lock file for its owner's life, so the staging of a process that died
-// (kill -9, power loss) is told apart from live work and reclaimed: by the
-// next pull, by every VM command's reconcile, and by `banger doctor --repair`.
+// Reclaiming staging directories ($BANGER_HOME/tmp/.PREFIX-XXXXXX, made by
+// fs::StagingDir, host/core/staging_dir.h) whose owner died (kill -9, power
+// loss): by the next pull, by every VM command's reconcile, and by `banger
+// doctor --repair`. A live owner's lock file tells its work apart.
 #pragma once
 
 #include <chrono>
-#include <memory>
 #include <string>
 #include <vector>
 
-namespace banger {
-class FileLock;
-}
-
 namespace banger::store {
 
-// The lock file inside a staging dir.
-inline constexpr const char* kStagingLock = ".owner.lock";
 // An owner creates its lock within microseconds of its directory: younger
 // dirs are never judged.
 inline constexpr std::chrono::seconds kStagingGrace{3};
-
-class Staging {
- public:
-  // Creates PARENT/.PREFIX-XXXXXX (0700) and locks it for this process.
-  Staging(const std::string& parent, const std::string& prefix);
-  // Releases the lock; removing the directory is the owner's cleanup.
-  ~Staging();
-  Staging(const Staging&) = delete;
-  Staging& operator=(const Staging&) = delete;
-
-  const std::string& path() const { return path_; }
-  // Unlinks the lock file and releases it: just before the directory is
-  // published (renamed into place), so the lock does not go with it.
-  void release();
-
- private:
-  std::string path_;
-  std::unique_ptr<FileLock> lock_;
-};
 
 struct Leftover {
   std::string path;

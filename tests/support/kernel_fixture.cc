@@ -11,6 +11,7 @@
 #include "host/core/error.h"
 #include "host/core/fs.h"
 #include "host/core/process.h"
+#include "host/core/staging_dir.h"
 
 #ifndef BANGER_BINARY_DIR
 #define BANGER_BINARY_DIR "."
@@ -85,8 +86,7 @@ void fetch(const std::string& dir) {
                              {"origin_version", version}, {"kernel", "vmlinuz"},
                              {"initrd", nullptr},         {"modules", "modules/" + kver}};
   fs::write_file(s + "/kernel.json", manifest.dump(2) + "\n");
-  stdfs::rename(s, dir);
-  staging.release();
+  staging.publish(dir);
 }
 
 }  // namespace

@@ -6,17 +6,19 @@
 #include "host/core/error.h"
 #include "host/core/fs.h"
 #include "host/core/lock.h"
+#include "host/core/staging_dir.h"
 #include "tests/support/temp_dir.h"
 
 using namespace banger;
 
-TEST_CASE("fs: a staging dir vanishes unless released", "[core]") {
+TEST_CASE("fs: a staging dir vanishes unless released or published, and is published without its lock",
+          "[core]") {
   test::TempDir t;
   std::string kept;
   {
     fs::StagingDir a(t.path(), "pull");
     fs::write_file(a.path() + "/x", "data");
-    CHECK(fs::exists(a.path() + "/x"));
+    CHECK(fs::exists(a.path() + "/" + fs::kStagingLock));
     kept = a.path();
   }
   CHECK_FALSE(fs::exists(kept));
@@ -26,6 +28,26 @@ TEST_CASE("fs: a staging dir vanishes unless released", "[core]") {
     b.release();
   }
   CHECK(fs::exists(kept));
+  CHECK_FALSE(fs::exists(kept + "/" + fs::kStagingLock));
+  {
+    fs::StagingDir c(t.path(), "pull", fs::StagingDir::OnExit::keep);
+    kept = c.path();
+  }
+  CHECK(fs::exists(kept));
+  {
+    fs::StagingDir d(t.path(), "pull");
+    fs::write_file(d.path() + "/x", "data");
+    d.publish(t / "published");
+  }
+  CHECK(fs::read_file(t / "published/x") == "data");
+  CHECK_FALSE(fs::exists(t / (std::string("published/") + fs::kStagingLock)));
+  {
+    // A failed publish leaves the directory to its owner, who removes it.
+    fs::StagingDir e(t.path(), "pull");
+    kept = e.path();
+    CHECK_THROWS(e.publish(t / "missing-parent/x"));
+  }
+  CHECK_FALSE(fs::exists(kept));
 }
 
 TEST_CASE("fs: make_dirs creates 0700 directories", "[core]") {

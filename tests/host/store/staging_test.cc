@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "host/core/fs.h"
+#include "host/core/staging_dir.h"
 #include "host/store/staging.h"
 #include "tests/support/temp_dir.h"
 
@@ -23,7 +24,7 @@ TEST_CASE("staging: the dir of a process killed with SIGKILL is reclaimed - a li
   REQUIRE(pipe(ready) == 0);
   pid_t child = fork();
   if (child == 0) {
-    store::Staging s(t / "tmp", "pull-dead");
+    fs::StagingDir s(t / "tmp", "pull-dead");
     fs::write_file(s.path() + "/rootfs.ext4", std::string(1 << 20, 'x'));
     (void)!write(ready[1], "x", 1);
     pause();
@@ -34,7 +35,7 @@ TEST_CASE("staging: the dir of a process killed with SIGKILL is reclaimed - a li
   kill(child, SIGKILL);
   waitpid(child, nullptr, 0);
   // The live owner: this process.
-  store::Staging live(t / "tmp", "pull-live");
+  fs::StagingDir live(t / "tmp", "pull-live");
   fs::write_file(live.path() + "/rootfs.ext4", std::string(1 << 20, 'y'));
 
   // Within the grace even a dead owner's dir is left alone.
@@ -50,7 +51,7 @@ TEST_CASE("staging: the dir of a process killed with SIGKILL is reclaimed - a li
 
   // Released just before publishing: the lock does not travel with the dir.
   live.release();
-  CHECK_FALSE(fs::exists(live.path() + "/" + store::kStagingLock));
+  CHECK_FALSE(fs::exists(live.path() + "/" + fs::kStagingLock));
 }
 
 TEST_CASE("staging: a dir that is not a locked staging dir is not judged, whatever its age", "[store]") {
