@@ -6,10 +6,10 @@
 //   _host.ext4.open(path, {write=bool}) -> handle with ls/stat/exists/read/write/
 //     mkdir/symlink/chmod/chown/rm/close
 #include <cstdio>
-#include <map>
+
+#include <nlohmann/json.hpp>
 
 #include "bindings/support.h"
-#include "host/core/progress.h"
 #include "host/ext4/editor.h"
 #include "host/layers/build.h"
 
@@ -50,39 +50,24 @@ std::array<uint8_t, 16> parse_uuid(const std::string& s) {
   return out;
 }
 
-// Progress bars, one task per layer (labelled like the pull's).
-struct LayerBars {
-  std::vector<layers::Layer> const* layers;
-  std::map<uint32_t, int> ids;
-  ~LayerBars() {
-    for (auto& [i, id] : ids) progress::finish(id);
-  }
-  void update(const layers::ApplyProgress& p) {
-    auto it = ids.find(p.layer);
-    if (it == ids.end()) {
-      for (auto& [i, id] : ids) progress::finish(id);
-      ids.clear();
-      std::string label = (*layers)[p.layer].name();
-      if (label.rfind("sha256:", 0) == 0) label = label.substr(7, 12);
-      it = ids.emplace(p.layer, progress::start("apply " + label, p.bytes_total)).first;
-    }
-    progress::update(it->second, p.bytes_read);
-  }
-};
-
 int ext4_build(lua_State* L) {
   nlohmann::json jl = arg_table(L, 1, "layers");
   std::string path = arg_string(L, 2, "path");
   nlohmann::json opts = arg_table(L, 3, "opts");
   std::vector<layers::Layer> ls;
   if (!jl.is_array() && !(jl.is_object() && jl.empty())) {
-    fail(ErrorKind::invalid_input, "layers must be a list of {path=, compression=, digest=}");
+    fail(ErrorKind::invalid_input, "ext4.build: layers must be a list of {path=, compression=, digest=}");
   }
+  if (path.empty()) fail(ErrorKind::invalid_input, "ext4.build: path must be a file path");
   for (auto& j : jl) {
     layers::Layer l;
-    l.path = str_or(j, "path");
-    if (j.contains("fd") && j["fd"].is_number_integer()) l.fd = j["fd"].get<int>();
-    if (l.path.empty() && l.fd < 0) fail(ErrorKind::invalid_input, "a layer has neither path nor fd");
+    if (j.is_object()) {
+      l.path = str_or(j, "path");
+      if (j.contains("fd") && j["fd"].is_number_integer()) l.fd = j["fd"].get<int>();
+    }
+    if (l.path.empty() && l.fd < 0)
+      fail(ErrorKind::invalid_input,
+           "ext4.build: layer " + std::to_string(ls.size() + 1) + " has neither path nor fd");
     l.compression = compression_of(str_or(j, "compression"));
     l.digest = str_or(j, "digest");
     l.diff_id = str_or(j, "diff_id");
@@ -91,7 +76,7 @@ int ext4_build(lua_State* L) {
   layers::BuildOptions o;
   if (opts.contains("size") && !opts["size"].is_null()) {
     if (!opts["size"].is_number() || opts["size"].get<double>() <= 0) {
-      fail(ErrorKind::invalid_input, "size must be a positive number of bytes");
+      fail(ErrorKind::invalid_input, "ext4.build: size must be a positive number of bytes");
     }
     o.size = opts["size"].get<uint64_t>();
   }
@@ -103,8 +88,7 @@ int ext4_build(lua_State* L) {
     o.timestamp = opts["timestamp"].get<int64_t>();
   }
   bool bars = !opts.contains("progress") || !opts["progress"].is_boolean() || opts["progress"].get<bool>();
-  LayerBars lb{&ls, {}};
-  if (bars) o.progress = [&lb](const layers::ApplyProgress& p) { lb.update(p); };
+  if (bars) o.progress = layers::layer_apply_bars(ls);
   layers::BuildStats s = layers::build_image(ls, path, o);
   push_json(L, {{"path", path},
                 {"image_bytes", s.fs.image_size},
@@ -125,6 +109,7 @@ int ext4_build(lua_State* L) {
 
 int ext4_open(lua_State* L) {
   std::string path = arg_string(L, 1, "path");
+  if (path.empty()) fail(ErrorKind::invalid_input, "ext4.open: path must be a file path");
   nlohmann::json opts = arg_table(L, 2, "opts");
   bool write = opts.contains("write") && opts["write"].is_boolean() && opts["write"].get<bool>();
   std::shared_ptr<ext4::Editor> img = ext4::Editor::open(path, write);

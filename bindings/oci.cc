@@ -2,11 +2,12 @@
 //
 //   _host.oci.parse(ref) -> {transport=, registry=, repository=, tag=, digest=, path=, canonical=}
 //   _host.oci.pull(ref, opts) -> {ref=, manifest_digest=, config=, platform=, layers={...}, ...}
-#include <map>
+#include <optional>
+
+#include <nlohmann/json.hpp>
 
 #include "bindings/support.h"
 #include "host/core/paths.h"
-#include "host/core/progress.h"
 #include "host/layers/build.h"
 #include "host/oci/pull.h"
 #include "host/oci/ref.h"
@@ -28,8 +29,15 @@ nlohmann::json ref_json(const oci::Ref& r) {
   return j;
 }
 
+// A reference is a string, never a number Lua would turn into one.
+std::string ref_arg(lua_State* L, const char* fn) {
+  if (lua_type(L, 1) != LUA_TSTRING)
+    fail(ErrorKind::invalid_input, std::string(fn) + ": ref must be a string, got " + luaL_typename(L, 1));
+  return arg_string(L, 1, "ref");
+}
+
 int oci_parse(lua_State* L) {
-  push_json(L, ref_json(oci::parse_ref(arg_string(L, 1, "ref"))));
+  push_json(L, ref_json(oci::parse_ref(ref_arg(L, "oci.parse"))));
   return 1;
 }
 
@@ -44,27 +52,10 @@ std::vector<std::string> string_list(const nlohmann::json& v, const char* name) 
   return out;
 }
 
-// The shared progress reporter: one task per layer.
-struct Bars {
-  std::map<std::string, int> ids;
-  ~Bars() {
-    for (auto& [digest, id] : ids) progress::finish(id);
-  }
-  void update(const std::string& digest, int64_t done, int64_t total) {
-    auto it = ids.find(digest);
-    if (it == ids.end())
-      it = ids.emplace(digest, progress::start(digest.substr(7, 12), static_cast<uint64_t>(total))).first;
-    progress::update(it->second, static_cast<uint64_t>(done));
-    if (done >= total) {
-      progress::finish(it->second);
-      ids.erase(it);
-    }
-  }
-};
-
 int oci_pull(lua_State* L) {
-  std::string text = arg_string(L, 1, "ref");
-  if (!lua_isnoneornil(L, 2) && !lua_istable(L, 2)) fail(ErrorKind::invalid_input, "opts must be a table");
+  std::string text = ref_arg(L, "oci.pull");
+  if (!lua_isnoneornil(L, 2) && !lua_istable(L, 2))
+    fail(ErrorKind::invalid_input, std::string("oci.pull: opts must be a table, got ") + luaL_typename(L, 2));
   oci::PullOptions o;
   int callback = 0;  // stack index of the progress function
   bool bars = true;
@@ -101,9 +92,10 @@ int oci_pull(lua_State* L) {
     if (!it->is_string()) fail(ErrorKind::invalid_input, std::string("opts.") + key + " must be a string");
     return it->get<std::string>();
   };
-  auto num = [&](const char* key, double fallback) {
+  // Numbers the caller gave; the defaults are PullOptions' own.
+  auto num = [&](const char* key) -> std::optional<double> {
     auto it = opts.find(key);
-    if (it == opts.end() || it->is_null()) return fallback;
+    if (it == opts.end() || it->is_null()) return std::nullopt;
     if (!it->is_number()) fail(ErrorKind::invalid_input, std::string("opts.") + key + " must be a number");
     return it->get<double>();
   };
@@ -113,9 +105,9 @@ int oci_pull(lua_State* L) {
     o.cache_dir = paths::home();
   }
   if (std::string p = str("platform"); !p.empty()) o.platform = oci::parse_platform(p);
-  o.parallel = static_cast<int>(num("parallel", 4));
-  o.timeout = std::chrono::milliseconds(static_cast<long long>(num("timeout", 3600) * 1000));
-  o.retry.attempts = static_cast<int>(num("retries", 5));
+  if (auto n = num("parallel")) o.parallel = static_cast<int>(*n);
+  if (auto n = num("timeout")) o.timeout = std::chrono::milliseconds(static_cast<long long>(*n * 1000));
+  if (auto n = num("retries")) o.retry.attempts = static_cast<int>(*n);
   o.config.docker_config = str("docker_config");
   o.config.ca_file = str("ca_file");
   if (opts.contains("insecure")) o.config.insecure = string_list(opts["insecure"], "opts.insecure");
@@ -127,8 +119,8 @@ int oci_pull(lua_State* L) {
   }
   // The root disk size the image will be built at: checked against the
   // manifest before any layer is downloaded.
-  if (double size = num("image_size", 0); size > 0) {
-    uint64_t bytes = static_cast<uint64_t>(size);
+  if (auto size = num("image_size"); size && *size > 0) {
+    uint64_t bytes = static_cast<uint64_t>(*size);
     layers::check_build_size(bytes, {});  // a size no image can have: before any request
     o.before_layers = [bytes](const oci::Manifest& m) {
       std::vector<std::pair<std::string, uint64_t>> sizes;
@@ -136,7 +128,6 @@ int oci_pull(lua_State* L) {
       layers::check_build_size(bytes, sizes);
     };
   }
-  Bars progress_bars;
   if (callback) {
     o.progress = [L, callback](const std::string& digest, int64_t done, int64_t total) {
       lua_pushvalue(L, callback);
@@ -146,9 +137,7 @@ int oci_pull(lua_State* L) {
       call_lua(L, 3, 0, "progress callback");
     };
   } else if (bars) {
-    o.progress = [&progress_bars](const std::string& digest, int64_t done, int64_t total) {
-      progress_bars.update(digest, done, total);
-    };
+    o.progress = oci::layer_download_bars();
   }
   oci::PulledImage img = oci::pull(text, o);
   nlohmann::json layers = nlohmann::json::array();

@@ -139,4 +139,25 @@ void finish(int id) {
   fflush(stderr);
 }
 
+std::string digest_label(const std::string& name) {
+  return name.rfind("sha256:", 0) == 0 ? name.substr(7, 12) : name;
+}
+
+void TaskSet::update(const std::string& key, const std::string& label, uint64_t done, uint64_t total) {
+  std::lock_guard lock(mu_);
+  auto it = ids_.find(key);
+  if (it == ids_.end()) it = ids_.emplace(key, start(label, total)).first;
+  progress::update(it->second, done);
+  if (total > 0 && done >= total) {
+    finish(it->second);
+    ids_.erase(it);
+  }
+}
+
+void TaskSet::finish_all() {
+  std::lock_guard lock(mu_);
+  for (const auto& [key, id] : ids_) finish(id);
+  ids_.clear();
+}
+
 }  // namespace banger::progress

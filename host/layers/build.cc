@@ -7,9 +7,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <memory>
 
 #include "host/core/error.h"
 #include "host/core/process.h"
+#include "host/core/progress.h"
 #include "host/layers/layer_reader.h"
 
 namespace banger::layers {
@@ -158,6 +160,25 @@ BuildStats build_image(const std::vector<Layer>& layers, const std::string& out,
   }
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return stats;
+}
+
+ApplyCallback layer_apply_bars(const std::vector<Layer>& layers) {
+  std::vector<std::string> labels;
+  labels.reserve(layers.size());
+  for (const auto& l : layers) labels.push_back("apply " + progress::digest_label(l.name()));
+  struct State {
+    progress::TaskSet bars;
+    uint32_t layer = 0;
+  };
+  auto state = std::make_shared<State>();
+  return [state, labels = std::move(labels)](const ApplyProgress& p) {
+    // Layers are applied in order: a new one means the last is done (its
+    // bytes read may stop short of its size, at the tar's end blocks).
+    if (p.layer != state->layer) state->bars.finish_all();
+    state->layer = p.layer;
+    std::string key = std::to_string(p.layer);
+    state->bars.update(key, p.layer < labels.size() ? labels[p.layer] : key, p.bytes_read, p.bytes_total);
+  };
 }
 
 }  // namespace banger::layers

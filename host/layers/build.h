@@ -41,6 +41,10 @@ struct BuildOptions {
   ApplyCallback progress;
 };
 
+// Progress drawn by host/core/progress: a bar per layer being applied
+// ("apply 0123456789ab"), the previous one ending when the next starts.
+ApplyCallback layer_apply_bars(const std::vector<Layer>& layers);
+
 struct BuildStats {
   ext4::WriterStats fs;
   uint32_t layers = 0;

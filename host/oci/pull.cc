@@ -2,13 +2,17 @@
 
 #include <condition_variable>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 
+#include <nlohmann/json.hpp>
+
 #include "host/core/error.h"
 #include "host/core/interrupt.h"
+#include "host/core/progress.h"
 #include "host/oci/blob_cache.h"
 #include "host/oci/digest.h"
 
@@ -255,5 +259,14 @@ PulledImage pull(const Ref& ref, const PullOptions& options) {
 }
 
 PulledImage pull(std::string_view ref, const PullOptions& options) { return pull(parse_ref(ref), options); }
+
+ProgressFn layer_download_bars() {
+  // Shared by the copies PullOptions makes; the last one ends what is open.
+  auto bars = std::make_shared<progress::TaskSet>();
+  return [bars](const std::string& digest, int64_t done, int64_t total) {
+    bars->update(digest, progress::digest_label(digest), static_cast<uint64_t>(done),
+                 static_cast<uint64_t>(total));
+  };
+}
 
 }  // namespace banger::oci

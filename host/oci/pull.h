@@ -50,6 +50,10 @@ struct PulledImage {
 // ~100 ms per layer and once when a layer completes.
 using ProgressFn = std::function<void(const std::string& digest, int64_t done, int64_t total)>;
 
+// Progress drawn by host/core/progress: a bar per layer download, labelled
+// with its short digest, each ending when its layer is complete.
+ProgressFn layer_download_bars();
+
 struct PullOptions {
   std::filesystem::path cache_dir;  // holds blobs/sha256/
   // The platform to choose from an index; strict. Default linux/amd64.

@@ -7,7 +7,6 @@
 ---   fs:write("/etc/hostname", "sandbox\n", { mode = tonumber("644", 8) })
 ---   print(fs:read("/etc/os-release"))
 ---   fs:close()
-local errors = require("banger.errors")
 
 local M = {}
 
@@ -53,24 +52,8 @@ local M = {}
 ---@param opts? banger.ext4.BuildOpts
 ---@return banger.ext4.BuildStats
 function M.build(layers, path, opts)
-  if type(layers) ~= "table" then
-    errors.raise("invalid_input", "ext4.build: layers must be a list of {path=, compression=, digest=}")
-  end
-  if type(path) ~= "string" or path == "" then
-    errors.raise("invalid_input", "ext4.build: path must be a file path")
-  end
-  opts = opts or {}
-  if opts.size ~= nil and (type(opts.size) ~= "number" or opts.size <= 0) then
-    errors.raise("invalid_input", "ext4.build: size must be a positive number of bytes")
-  end
-  local list = {}
-  for i, l in ipairs(layers) do
-    if type(l) ~= "table" or (l.path == nil and l.fd == nil) then
-      errors.raise("invalid_input", ("ext4.build: layer %d has neither path nor fd"):format(i))
-    end
-    list[i] = { path = l.path, fd = l.fd, compression = l.compression, digest = l.digest, diff_id = l.diff_id }
-  end
-  return _host.ext4.build(list, path, opts)
+  -- The arguments are checked once, by the host (bindings/ext4.cc).
+  return _host.ext4.build(layers, path, opts)
 end
 
 ---@class banger.ext4.Entry
@@ -115,11 +98,7 @@ end
 ---@param opts? {write?:boolean}
 ---@return banger.ext4.Image
 function M.open(path, opts)
-  if type(path) ~= "string" or path == "" then
-    errors.raise("invalid_input", "ext4.open: path must be a file path")
-  end
-  opts = opts or {}
-  return _host.ext4.open(path, { write = opts.write == true })
+  return _host.ext4.open(path, opts)
 end
 
 return M

@@ -7,7 +7,6 @@
 ---   --   canonical="registry-1.docker.io/library/debian:bookworm"}
 ---   local img = oci.pull("127.0.0.1:5000/demo:v1", { platform = "linux/amd64" })
 ---   for _, l in ipairs(img.layers) do print(l.digest, l.compression, l.path) end
-local errors = require("banger.errors")
 
 local M = {}
 
@@ -61,9 +60,7 @@ local M = {}
 ---@param ref string
 ---@return banger.oci.Ref
 function M.parse(ref)
-  if type(ref) ~= "string" then
-    errors.raise("invalid_input", "oci.parse: ref must be a string, got " .. type(ref))
-  end
+  -- Arguments are checked once, by the host (bindings/oci.cc).
   return _host.oci.parse(ref)
 end
 
@@ -75,13 +72,7 @@ end
 ---@param opts? banger.oci.PullOpts
 ---@return banger.oci.Image
 function M.pull(ref, opts)
-  if type(ref) ~= "string" then
-    errors.raise("invalid_input", "oci.pull: ref must be a string, got " .. type(ref))
-  end
-  if opts ~= nil and type(opts) ~= "table" then
-    errors.raise("invalid_input", "oci.pull: opts must be a table, got " .. type(opts))
-  end
-  return _host.oci.pull(ref, opts or {})
+  return _host.oci.pull(ref, opts)
 end
 
 return M

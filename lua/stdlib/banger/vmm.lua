@@ -96,18 +96,7 @@ end
 ---@param spec banger.vmm.Spec
 ---@return banger.vmm.Handle
 function M.start(spec)
-  if type(spec) ~= "table" then errors.raise("invalid_input", "vm.start: spec must be a table") end
-  for _, k in ipairs({ "name", "kernel", "initrd", "rootfs", "state_dir" }) do
-    check_string("start", k, spec[k])
-  end
-  for _, k in ipairs({ "overlay", "cmdline", "init", "accel", "qemu" }) do
-    check_string("start", k, spec[k], true)
-  end
-  for _, k in ipairs({ "cpus", "memory_mib", "ready_timeout_ms" }) do
-    if spec[k] ~= nil and type(spec[k]) ~= "number" then
-      errors.raise("invalid_input", ("vm.start: %s must be a number"):format(k))
-    end
-  end
+  -- The spec is checked once, by the host (host/vm/spec_json, vm::check_spec).
   return _host.vmm.start(spec)
 end
 
@@ -117,12 +106,13 @@ end
 ---@param rootfs string
 ---@param state_dir string
 ---@param name string the VM, for the error
+---@param size? integer bytes, at least the image's (the agent grows the filesystem to fill it); default: the image's size
 ---@return string overlay the disk's path
-function M.create_overlay(rootfs, state_dir, name)
+function M.create_overlay(rootfs, state_dir, name, size)
   check_string("create_overlay", "rootfs", rootfs)
   check_string("create_overlay", "state_dir", state_dir)
   check_string("create_overlay", "name", name)
-  return _host.vmm.create_overlay(rootfs, state_dir, name)
+  return _host.vmm.create_overlay(rootfs, state_dir, name, size)
 end
 
 --- Turns `{"cmd", "arg"}` or `{argv = {...}, env = ...}` into an exec request.
