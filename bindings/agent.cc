@@ -1,4 +1,6 @@
 // _host.agent: the guest agent binary and inject_agents.
+#include <nlohmann/json.hpp>
+
 #include "bindings/support.h"
 #include "host/agent/inject.h"
 #include "host/ext4/editor.h"

@@ -1,4 +1,6 @@
 // _host.doctor: the host checks behind `banger doctor` (host/doctor/checks.h).
+#include <nlohmann/json.hpp>
+
 #include "bindings/support.h"
 #include "host/doctor/build_mode.h"
 #include "host/doctor/checks.h"

@@ -1,5 +1,7 @@
 // _host.json: encode/decode through nlohmann-json, for --json output and
 // catalog files.
+#include <nlohmann/json.hpp>
+
 #include "bindings/support.h"
 
 namespace banger::lua {

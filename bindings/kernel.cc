@@ -14,6 +14,8 @@
 //       compression=, modules=, optional_modules=, mtime=}) -> {path=, bytes=,
 //       content_bytes=, version=, modules={{name=, path=}, ...}}
 //   _host.kernel.tcg_boot_args() -> {"tsc_early_khz=..."}
+#include <nlohmann/json.hpp>
+
 #include "bindings/support.h"
 #include "host/kernel/boot_args.h"
 #include "host/kernel/bzimage.h"

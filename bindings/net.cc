@@ -1,6 +1,8 @@
 // _host.net: tap networking (host/net/tap.h), privilege, SSH key pair and config.
 // Every call reads the config from the environment (BANGER_SUBNET,
 // BANGER_BRIDGE, BANGER_DNS, BANGER_HOME).
+#include <nlohmann/json.hpp>
+
 #include "bindings/support.h"
 #include "host/net/config.h"
 #include "host/net/privilege.h"

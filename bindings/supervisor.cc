@@ -1,6 +1,8 @@
 // _host.supervisor: starting a VM's supervisor and talking to it.
 #include <chrono>
 
+#include <nlohmann/json.hpp>
+
 #include "bindings/support.h"
 #include "host/supervisor/client.h"
 #include "host/supervisor/spawn.h"

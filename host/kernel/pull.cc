@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <regex>
 
+#include <nlohmann/json.hpp>
+
 #include "host/core/error.h"
 #include "host/core/fs.h"
 #include "host/core/interrupt.h"

@@ -12,7 +12,7 @@
 // the call returns; on error the directory may hold partial files.
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 
 #include "host/kernel/resolve.h"

@@ -4,6 +4,8 @@
 
 #include <filesystem>
 
+#include <nlohmann/json.hpp>
+
 #include "host/core/error.h"
 #include "host/core/fs.h"
 #include "host/kernel/archive.h"

@@ -8,7 +8,7 @@
 //   modules/<version>/    the kernel's lib/modules/<version> tree
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 
 namespace banger::kernel {

@@ -12,6 +12,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <nlohmann/json.hpp>
+
 #include "host/core/archive_reader.h"
 #include "host/core/error.h"
 #include "host/core/fs.h"

@@ -1,5 +1,7 @@
 #include "host/oci/manifest.h"
 
+#include <nlohmann/json.hpp>
+
 #include "host/core/error.h"
 #include "host/oci/digest.h"
 

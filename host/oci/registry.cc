@@ -8,6 +8,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <nlohmann/json.hpp>
+
 #include "host/core/error.h"
 #include "host/core/interrupt.h"
 #include "host/oci/challenge.h"

@@ -11,6 +11,8 @@
 #include <set>
 #include <tuple>
 
+#include <nlohmann/json.hpp>
+
 #include "host/core/error.h"
 #include "host/core/fs.h"
 #include "host/core/paths.h"

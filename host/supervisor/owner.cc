@@ -9,6 +9,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <nlohmann/json.hpp>
+
 #include "host/supervisor/spawn.h"
 
 namespace banger::supervisor {

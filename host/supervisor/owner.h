@@ -7,7 +7,7 @@
 // lives until `vm stop`).
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 
 namespace banger::supervisor {

@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include <nlohmann/json.hpp>
+
 #include "host/core/error.h"
 #include "host/core/fs.h"
 #include "host/core/interrupt.h"

@@ -3,6 +3,8 @@
 // blob cache's digest checks.
 #include <catch2/catch.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include "host/core/error.h"
 #include "host/core/fs.h"
 #include "host/oci/blob_cache.h"
