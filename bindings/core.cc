@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <iostream>
 
+#include <nlohmann/json.hpp>
+
 #include "bindings/runtime.h"
 #include "bindings/support.h"
 #include "host/core/fs.h"
@@ -218,6 +220,13 @@ int core_check_interrupted(lua_State* L) {
   return 0;
 }
 
+// set_interrupted(bool): for the recipe runner, which holds a Ctrl-C back
+// while cleanups run.
+int core_set_interrupted(lua_State* L) {
+  set_interrupted(lua_toboolean(L, 1) != 0);
+  return 0;
+}
+
 int core_monotonic_ms(lua_State* L) {
   auto now = std::chrono::steady_clock::now().time_since_epoch();
   lua_pushnumber(L, std::chrono::duration<double, std::milli>(now).count());
@@ -295,6 +304,7 @@ const luaL_Reg kFuncs[] = {
     {"find_executable", wrap<core_find_executable>},
     {"interrupted", wrap<core_interrupted>},
     {"check_interrupted", wrap<core_check_interrupted>},
+    {"set_interrupted", wrap<core_set_interrupted>},
     {"monotonic_ms", wrap<core_monotonic_ms>},
     {"now", wrap<core_now>},
     {"getpid", wrap<core_getpid>},

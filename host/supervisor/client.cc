@@ -14,8 +14,11 @@
 #include <cerrno>
 #include <cstring>
 
+#include <nlohmann/json.hpp>
+
 #include "host/core/error.h"
 #include "host/core/fs.h"
+#include "host/core/interrupt.h"
 #include "host/supervisor/control.h"
 
 namespace banger::supervisor {
@@ -197,6 +200,9 @@ void Client::fail_remote(const proto::Frame& f, const std::string& what) {
 }
 
 vm::ExecStatus Client::exec(const ExecOptions& opts) {
+  // A Ctrl-C forwarded to an earlier command of the same recipe ends the
+  // recipe here, before the next one starts.
+  check_interrupted();
   const vm::ExecRequest& req = opts.request;
   const std::string running = "running " + (req.argv.empty() ? std::string("a command") : req.argv[0]);
   vm::ExecSession session(next_id_++, req, opts.stdin_fd >= 0, credit_, "VM '" + vm_ + "': " + running);
@@ -209,6 +215,10 @@ vm::ExecStatus Client::exec(const ExecOptions& opts) {
 
   send(session.start(size));
   int in_fd = opts.stdin_fd;
+  // Set when the user's Ctrl-C (or a SIGTERM, SIGHUP) went to the command:
+  // once it ends, the flag is banger's too, so the recipe stops with 130
+  // instead of going on to its next step.
+  bool cancelled = false;
   // Output is granted back as it is written out, so a slow reader of our
   // stdout holds up this command only; stdin goes out as the agent grants.
   for (;;) {
@@ -217,7 +227,10 @@ vm::ExecStatus Client::exec(const ExecOptions& opts) {
       // The supervisor's complaint about the connection ends the command too.
       if (f.id == 0 && f.type == Type::error) fail_remote(f, running);
       vm::ExecEvent ev = session.feed(std::move(f));
-      if (ev.kind == vm::ExecEvent::Kind::exited) return ev.status;
+      if (ev.kind == vm::ExecEvent::Kind::exited) {
+        if (cancelled) set_interrupted(true);
+        return ev.status;
+      }
       if (ev.kind != vm::ExecEvent::Kind::output) continue;
       write_all(ev.from_stderr ? opts.stderr_fd : opts.stdout_fd, ev.data);
       if (auto grant = session.delivered(ev.data.size())) send(*grant);
@@ -246,8 +259,12 @@ vm::ExecStatus Client::exec(const ExecOptions& opts) {
       } else if (signals && p.fd == signals->fd()) {
         unsigned char s;
         while (::read(signals->fd(), &s, 1) == 1) {
-          if (s == SIGWINCH) send(session.resize(window_size(opts.stdin_fd)));
-          else send(session.signal(s));
+          if (s == SIGWINCH) {
+            send(session.resize(window_size(opts.stdin_fd)));
+            continue;
+          }
+          cancelled = cancelled || s == SIGINT || s == SIGTERM || s == SIGHUP;
+          send(session.signal(s));
         }
       }
     }

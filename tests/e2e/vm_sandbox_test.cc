@@ -235,6 +235,41 @@ TEST_CASE("e2e sandbox: exec with stdin, cp both ways, ports, stats, logs, a she
                           "  hint: pass large input on stdin, or copy it in with 'banger vm cp'\n") !=
         std::string::npos);
 
+  // Ctrl-C in a recipe of several steps ends the guest command it lands in,
+  // and the recipe with it (130): the next step never runs.
+  fs::write_file(home.path("steps.lua"), R"(return recipe.new {
+  run = function()
+    local c = banger.vm.connect("box")
+    c:exec({ argv = { "sh", "-c", "echo step-one; exec sleep 60" } })
+    c:exec({ argv = { "touch", "/root/step-two" } })
+    return 0
+  end,
+}
+)");
+  SpawnOptions so;
+  so.argv = {"env",
+             "BANGER_HOME=" + home.path("home"),
+             "XDG_CONFIG_HOME=" + home.path("config"),
+             banger_binary(),
+             "run",
+             home.path("steps.lua")};
+  so.pipe_stdout = true;
+  Process steps = Process::spawn(so);
+  std::string step_out;
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (step_out.find("step-one\n") == std::string::npos && std::chrono::steady_clock::now() < until) {
+    pollfd p{steps.stdout_fd(), POLLIN, 0};
+    if (poll(&p, 1, 200) <= 0) continue;
+    char buf[256];
+    ssize_t n = read(steps.stdout_fd(), buf, sizeof buf);
+    if (n <= 0) break;
+    step_out.append(buf, n);
+  }
+  REQUIRE(step_out == "step-one\n");
+  steps.signal(SIGINT);
+  CHECK(steps.wait() == 130);
+  CHECK(run_banger({"vm", "exec", "box", "--", "test", "-e", "/root/step-two"}, home.env()).code == 1);
+
   // The console: the kernel runs `quiet` (its few lines carry timestamps);
   // the agent says how far the boot got.
   auto logs = home.must({"vm", "logs", "box"}).out;

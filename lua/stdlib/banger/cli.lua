@@ -156,6 +156,9 @@ function M.main(argv)
     return e
   end)
   if not ok then return report(result, globals) end
+  -- A Ctrl-C the guest command took (forwarded to it) still cancels the
+  -- recipe: whatever it went on to do, the exit status says interrupted.
+  if core.interrupted() then return 130 end
   if type(result) == "number" then return result end
   return 0
 end

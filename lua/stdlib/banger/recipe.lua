@@ -153,11 +153,19 @@ function Ctx:emit(value, format)
   end
 end
 
+-- Cleanups run whole after a Ctrl-C too (stopping a VM, removing a
+-- staging dir must not be cancelled by the interrupt they clean up after):
+-- the interrupt is held back while they run, then stands again. A Ctrl-C
+-- during a cleanup cancels that one only.
 local function run_cleanups(ctx)
+  local interrupted = core.interrupted()
   for i = #ctx._cleanups, 1, -1 do
+    core.set_interrupted(false)
     local ok, err = pcall(ctx._cleanups[i])
+    interrupted = interrupted or core.interrupted()
     if not ok then core.log("warn", "cleanup failed: " .. tostring(errors.normalize(err).message)) end
   end
+  core.set_interrupted(interrupted)
   ctx._cleanups = {}
 end
 
