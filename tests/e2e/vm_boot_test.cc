@@ -23,8 +23,16 @@ TEST_CASE("e2e vm: a registry image boots - vm run prints os-release and returns
   CHECK(os.out.find("PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n") != std::string::npos);
   CHECK(os.out.find("==>") == std::string::npos);  // progress goes to stderr
 
-  auto seven = run_banger({"vm", "run", "--rm", "--net", "user", "--", "sh", "-c", "exit 7"}, home.env());
+  // An image reference that is not here yet is pulled (as docker run does),
+  // under its default name, and the exit code is the command's.
+  reg.push("oci:" + debian_oci_layout() + ":gzip", "debian:v2");
+  auto seven = run_banger(
+      {"vm", "run", "--rm", "--net", "user", reg.host() + "/debian:v2", "--", "sh", "-c", "exit 7"},
+      home.env());
   CHECK(seven.code == 7);
+  CHECK(seven.err.find("image '" + reg.host() + "/debian:v2' is not here yet: pulling it") !=
+        std::string::npos);
+  CHECK(home.must({"image", "inspect", "debian-v2"}).code == 0);
 
   auto missing = run_banger({"vm", "run", "--rm", "--net", "user", "--", "no-such-command"}, home.env());
   CHECK(missing.code == 127);

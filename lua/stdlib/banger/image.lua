@@ -90,11 +90,30 @@ function M.require(name)
   return rec
 end
 
---- Raises not_found unless `name` is an image or a catalog entry (which a
---- VM create pulls).
+--- True when `text` names an image by reference (it has a registry, tag,
+--- digest or transport: `debian:bookworm`, `host:5000/a/b`, `oci:DIR`),
+--- which VM commands pull when it is missing. A bare word names a local
+--- image or a catalog entry: a typo is not sent to a registry.
+---@param text string
+---@return boolean
+function M.is_reference(text) return text:find("[:/@]") ~= nil end
+
+--- The name an image is known by here: itself, or for a reference the name
+--- it is pulled as (default_name: `debian:bookworm` -> `debian-bookworm`).
+--- Raises invalid_input for a malformed reference.
+---@param text string
+---@return string
+function M.local_name(text)
+  if M.get(text) or not M.is_reference(text) then return text end
+  return M.default_name(M.resolve_source(text))
+end
+
+--- Raises not_found unless `name` is an image, a catalog entry or an image
+--- reference (which a VM create pulls); invalid_input for a bad reference.
 ---@param name string
 function M.check_known(name)
-  if not M.get(name) and not M.catalog()[name] then M.require(name) end
+  if M.get(M.local_name(name)) or M.catalog()[name] or M.is_reference(name) then return end
+  M.require(name)
 end
 
 --- Opens an image's root filesystem for reading (or editing with write=true).

@@ -282,16 +282,24 @@ function M.net_mode(requested)
 end
 
 --- The image record for a VM, pulled through the image_pull recipe when it
---- is missing and the catalog knows it (auto-pull).
+--- is missing (auto-pull): a catalog name, or an image reference
+--- (`debian:bookworm`, `host:5000/a/b:tag`, `oci:DIR`) pulled under its
+--- default name, as `docker run` pulls what is not local.
 ---@param name string
 ---@param ctx? table the calling recipe's ctx
 ---@return table
 function M.ensure_image(name, ctx)
   local image = require("banger.image")
-  local rec = image.get(name)
+  local rec = image.get(image.local_name(name))
   if rec then return rec end
-  if not image.catalog()[name] then image.require(name) end
-  require("banger.progress").note(("image '%s' is missing: pulling it from the catalog"):format(name))
+  local progress = require("banger.progress")
+  if image.catalog()[name] then
+    progress.note(("image '%s' is missing: pulling it from the catalog"):format(name))
+  elseif image.is_reference(name) then
+    progress.note(("image '%s' is not here yet: pulling it"):format(name))
+  else
+    image.require(name)
+  end
   return require("banger.recipe").load("image_pull"):call({ ref = name }, ctx)
 end
 
