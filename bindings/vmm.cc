@@ -7,10 +7,12 @@
 //   h:exec{argv={"cat", "/etc/os-release"}} -> {exit_code=, signal=, stdout=, stderr=, guest_us=}
 //   h:exec_stream({argv=...}, {stdout=fn, stderr=fn, stdin=true}) -> {exit_code=, signal=, guest_us=}
 //   h:info() h:running() h:stop(timeout_s) h:wait(timeout_s) h:close()
-//   _host.vmm.create_overlay(rootfs, state_dir, name) -> overlay path
+//   _host.vmm.create_overlay(rootfs, state_dir, name[, size]) -> overlay path
 #include <unistd.h>
 
 #include <chrono>
+
+#include <nlohmann/json.hpp>
 
 #include "bindings/support.h"
 #include "host/vm/qemu_command.h"
@@ -31,11 +33,13 @@ int vm_start(lua_State* L) {
   return 1;
 }
 
-// create_overlay(rootfs, state_dir, name) -> overlay: VM `name`'s qcow2 disk
-// over `rootfs`, where vm.start looks for it.
+// create_overlay(rootfs, state_dir, name[, size]) -> overlay: VM `name`'s
+// qcow2 disk over `rootfs` (`size` bytes, default the image's), where
+// vm.start looks for it.
 int vm_create_overlay(lua_State* L) {
   std::string overlay = vm::default_overlay(arg_string(L, 2, "state_dir"));
-  vm::create_overlay(arg_string(L, 1, "rootfs"), overlay, arg_string(L, 3, "name"));
+  vm::create_overlay(arg_string(L, 1, "rootfs"), overlay, arg_string(L, 3, "name"),
+                     static_cast<uint64_t>(opt_integer(L, 4, "size").value_or(0)));
   lua_pushlstring(L, overlay.data(), overlay.size());
   return 1;
 }

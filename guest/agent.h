@@ -42,6 +42,11 @@ std::string cmdline_get(const Cmdline& c, const std::string& key, const std::str
 std::string read_small_file(const std::string& path);
 std::vector<std::string> split(const std::string& s, char sep);
 
+// ---- grow.cc ----
+// Grows the ext4 filesystem mounted at `mountpoint` to fill `device` (a
+// disk made larger than its image, `--disk`); logs what it did.
+void grow_root(const std::string& device, const std::string& mountpoint);
+
 // ---- stage1.cc ----
 // PID 1 in the initramfs: modules, root disk, switch_root, exec the agent.
 [[noreturn]] void run_stage1();

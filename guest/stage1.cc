@@ -243,6 +243,7 @@ void run_stage1() {
     die(msg.c_str());
   }
   trace("root disk mounted");
+  if (!(flags & MS_RDONLY) && fstype == "ext4") grow_root(root, "/newroot");
   // A few lines on the console say how far a boot got (`banger vm logs`).
   log("root disk %s (%s) mounted at %llu ms; switching into it", root.c_str(), fstype.c_str(),
       static_cast<unsigned long long>(uptime_ms()));

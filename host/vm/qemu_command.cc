@@ -156,9 +156,26 @@ std::vector<std::string> qemu_argv(const Spec& s, const AccelChoice& accel, cons
 
 std::string default_overlay(const std::string& state_dir) { return state_dir + "/disk.qcow2"; }
 
-void create_overlay(const std::string& rootfs, const std::string& overlay, const std::string& vm) {
+void create_overlay(const std::string& rootfs, const std::string& overlay, const std::string& vm,
+                    uint64_t size) {
   std::string backing = std::filesystem::absolute(rootfs).string();
-  RunResult r = run_capture({"qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", backing, overlay});
+  std::vector<std::string> argv = {"qemu-img", "create", "-q", "-f",    "qcow2",
+                                   "-F",       "raw",    "-b", backing, overlay};
+  if (size > 0) {
+    std::error_code ec;
+    uint64_t image = std::filesystem::file_size(rootfs, ec);
+    if (ec) fail(ErrorKind::not_found, "the root disk of VM '" + vm + "' is missing: " + rootfs);
+    // A disk smaller than the filesystem on it would cut the filesystem off.
+    if (size < image) {
+      uint64_t mib = (image + (1 << 20) - 1) >> 20;
+      fail(ErrorKind::invalid_input,
+           "--disk " + std::to_string(size >> 20) + "M for VM '" + vm +
+               "' is smaller than its image's root disk (" + std::to_string(mib) + "M)",
+           "give --disk at least " + std::to_string(mib) + "M, or leave it out for the image's size");
+    }
+    argv.push_back(std::to_string(size));
+  }
+  RunResult r = run_capture(argv);
   if (r.exit_code == 0) return;
   while (!r.err.empty() && isspace(static_cast<unsigned char>(r.err.back()))) r.err.pop_back();
   fail(ErrorKind::io, "creating the disk of VM '" + vm + "' failed: " + r.err,

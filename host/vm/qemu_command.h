@@ -40,6 +40,9 @@ std::string default_overlay(const std::string& state_dir);
 // backing path made absolute). Costs the same for any image size. The one
 // place a disk is made: vm::start (for a missing overlay) and `vm create`
 // (through _host.vmm.create_overlay, at default_overlay).
-void create_overlay(const std::string& rootfs, const std::string& overlay, const std::string& vm);
+// `size` > 0 makes the disk that large (at least the image's size: the
+// agent grows the filesystem to fill it at boot, guest/grow.cc).
+void create_overlay(const std::string& rootfs, const std::string& overlay, const std::string& vm,
+                    uint64_t size = 0);
 
 }  // namespace banger::vm

@@ -1,14 +1,28 @@
--- banger run: without a file, runs the project's sandbox recipe. A project
--- defines it as .banger/recipes/run.lua (which shadows this one), so
--- `banger run` in that repository boots the sandbox the project needs.
--- `banger run FILE.lua [args]` runs a recipe file or script (handled by the CLI).
+-- banger run: boots this project's sandbox (.banger/sandbox.lua, found in
+-- the current directory or one above it), runs its command there (or CMD,
+-- or a shell with --shell), exits with the command's exit code, and removes
+-- the VM. A project that needs more writes .banger/recipes/run.lua, which
+-- shadows this recipe. `banger run FILE.lua [args]` runs a recipe file or
+-- script instead (handled by the CLI).
 return recipe.new {
-  description = "Run a recipe file (banger run FILE.lua), or this project's sandbox recipe",
+  description = "Run this project's sandbox (.banger/sandbox.lua), or a recipe file (banger run FILE.lua)",
   params = {
-    { "file", positional = true, metavar = "FILE.lua", help = "a recipe or Lua script to run" },
+    { "shell", type = "bool", help = "a shell in the sandbox instead of its command" },
+    { "command", rest = true, metavar = "CMD", help = "a command to run instead of the sandbox's own" },
   },
+  stages = { "run" },
   run = function(ctx, args)
-    banger.errors.raise("not_found", "this project has no sandbox recipe",
-      "create .banger/recipes/run.lua (see docs/recipes.md), or run 'banger run FILE.lua'")
+    local project = banger.project
+    local root = project.root()
+    if not root then
+      banger.errors.raise("not_found", "this directory is in no project with a sandbox file",
+        "create " .. project.SANDBOX_FILE .. " (see docs/recipes.md), or run 'banger run FILE.lua'")
+    end
+    local sandbox = project.load(root .. "/" .. project.SANDBOX_FILE)
+    local command = #args.command > 0 and args.command or nil
+    if args.shell then command = {} end  -- vm run's login shell, on a terminal
+    return ctx:stage("run", function()
+      return banger.recipe.load("vm_run"):call(project.vm_run_args(sandbox, command), ctx)
+    end)
   end,
 }

@@ -1,12 +1,13 @@
 -- banger vm create [IMAGE]: a VM record, its address and its disk (a qcow2
 -- overlay over the image: the same cost for any image size). Not started.
--- Missing images and kernels are pulled from the catalogs.
+-- Missing images (catalog names and OCI references) and kernels are pulled.
 local sandbox = banger.vm
 
 return recipe.new {
   description = "Create a VM from an image (pulled when missing); 'vm start' boots it",
   params = {
-    { "image", positional = true, metavar = "IMAGE", help = "an image name (default: debian-bookworm)" },
+    { "image", positional = true, metavar = "IMAGE",
+      help = "an image name, a catalog name, or an OCI reference (debian:bookworm, host:5000/a/b:tag), pulled when missing (default: debian-bookworm)" },
     { "name", help = "VM name (default: IMAGE-XXXX)" },
     { "cpus", type = "int", default = 2, min = 1, max = sandbox.CPUS_MAX, help = "virtual CPUs" },
     { "memory", type = "size", metavar = "SIZE", min = sandbox.MEMORY_MIN, max = sandbox.MEMORY_MAX,
@@ -15,6 +16,9 @@ return recipe.new {
     { "publish", short = "p", type = "list", metavar = "[ADDR:]HOST:GUEST",
       help = "forward a host port to a guest port (/udp for UDP); it binds ADDR, 127.0.0.1 unless given (0.0.0.0: every interface)" },
     { "allow_host", type = "list", metavar = "PORT[/udp]", help = "let the guest reach this host port (user: at 10.0.2.4, on the host's 127.0.0.1; tap: at the gateway)" },
+    -- 16 TiB: the largest ext4 filesystem with 4 KiB blocks.
+    { "disk", type = "size", metavar = "SIZE", max = 16 * 1024 ^ 4,
+      help = "root disk size, e.g. 20G: at least the image's; the filesystem grows to fill it at boot (default: the image's size)" },
     { "kernel", help = "kernel name (default: debian-cloud)" },
     { "init", metavar = "PATH", help = "boot the image's own init (e.g. /lib/systemd/systemd); the agent runs as its service" },
   },
@@ -23,7 +27,7 @@ return recipe.new {
     local image_name = args.image or sandbox.DEFAULT_IMAGE
     -- A mistyped image is reported as such, before a VM name is made from it.
     banger.image.check_known(image_name)
-    local name = args.name or sandbox.generate_name(image_name)
+    local name = args.name or sandbox.generate_name(banger.image.local_name(image_name))
     sandbox.check_name(name)
     if sandbox.get(name) then
       banger.errors.raise("conflict", ("VM '%s' already exists"):format(name),
@@ -45,14 +49,15 @@ return recipe.new {
     local dir = banger.store.paths().vms .. "/" .. name
     local record = {
       image = image.name, kernel = kernel.name, cpus = args.cpus, memory_mib = math.floor(memory / 1048576),
-      net = net, forwards = forwards, allow_host = allow_host, init = args.init, state = "created", dir = dir,
+      net = net, forwards = forwards, allow_host = allow_host, init = args.init, disk = args.disk,
+      state = "created", dir = dir,
     }
     ctx:stage("reserve", function()
       record.address = banger.store.insert_with_address("vm", name, record, sandbox.ADDRESS_FIRST, sandbox.ADDRESS_LAST)
     end)
     local ok, err = pcall(ctx.stage, ctx, "disk", function()
       banger.fs.mkdirs(dir, tonumber("700", 8))
-      record.overlay = banger.vmm.create_overlay(image.rootfs, dir, name)
+      record.overlay = banger.vmm.create_overlay(image.rootfs, dir, name, args.disk)
       banger.store.update("vm", name, record)
     end)
     if not ok then

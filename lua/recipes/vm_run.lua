@@ -9,7 +9,8 @@ local SHELL = "if command -v bash >/dev/null 2>&1; then exec bash -l; else exec 
 return recipe.new {
   description = "Run a command or a shell in a new VM (created, started, then stopped; --rm removes it)",
   params = {
-    { "image", positional = true, metavar = "IMAGE", help = "an image name (default: debian-bookworm)" },
+    { "image", positional = true, metavar = "IMAGE",
+      help = "an image name, a catalog name, or an OCI reference (debian:bookworm, host:5000/a/b:tag), pulled when missing (default: debian-bookworm)" },
     { "name", help = "VM name (default: IMAGE-XXXX)" },
     { "cpus", type = "int", default = 2, min = 1, max = sandbox.CPUS_MAX, help = "virtual CPUs" },
     { "memory", type = "size", metavar = "SIZE", min = sandbox.MEMORY_MIN, max = sandbox.MEMORY_MAX,
@@ -18,6 +19,8 @@ return recipe.new {
     { "publish", short = "p", type = "list", metavar = "[ADDR:]HOST:GUEST",
       help = "forward a host port to a guest port (see 'vm create --help')" },
     { "allow_host", type = "list", metavar = "PORT[/udp]", help = "let the guest reach this host port (see 'vm create --help')" },
+    { "disk", type = "size", metavar = "SIZE", max = 16 * 1024 ^ 4,
+      help = "root disk size, e.g. 20G (see 'vm create --help')" },
     { "kernel", help = "kernel name (default: debian-cloud)" },
     { "init", metavar = "PATH", help = "boot the image's own init (see 'vm create --help')" },
     { "rm", type = "bool", help = "remove the VM when the command ends" },
@@ -32,6 +35,7 @@ return recipe.new {
       return banger.recipe.load("vm_create"):call({
         image = args.image, name = args.name, cpus = args.cpus, memory = args.memory,
         net = args.net, publish = args.publish, allow_host = args.allow_host, kernel = args.kernel, init = args.init,
+        disk = args.disk,
       }, ctx)
     end)
     ctx:defer(function()

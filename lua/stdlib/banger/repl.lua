@@ -15,7 +15,7 @@ function M.help(what)
   local docs = require("banger.docs")
   local lines = {}
   if what == nil then
-    lines[1] = "The stdlib's modules are globals here (image, sandbox, kernel, ...), also as banger.NAME:"
+    lines[1] = "The stdlib's modules are globals here (image, vm, kernel, ...), also as banger.NAME:"
     for _, m in ipairs(docs.modules()) do lines[#lines + 1] = ("  %-9s %s"):format(m.name, m.summary) end
     lines[#lines + 1] = "help(image) lists a module's functions; TAB completes names; an expression prints its value."
     lines[#lines + 1] = "Ctrl-C cancels the line being typed; Ctrl-D exits."

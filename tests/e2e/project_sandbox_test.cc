@@ -1,0 +1,81 @@
+// End to end under TCG: a repository's .banger/sandbox.lua, booted by
+// `banger run` from anywhere inside the repository, as a developer or a CI
+// job runs it.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "host/core/fs.h"
+#include "tests/support/cli.h"
+#include "tests/support/sandbox_home.h"
+#include "tests/support/temp_dir.h"
+
+using namespace banger;
+using namespace banger::test;
+
+TEST_CASE("e2e project: banger run boots .banger/sandbox.lua - its command, env, cpus, disk - and cleans up",
+          "[e2e][vm][project]") {
+  SandboxHome home;
+  std::string repo = home.path("repo");
+  fs::make_dirs(repo + "/.banger");
+  fs::make_dirs(repo + "/src/deep");
+  fs::write_file(repo + "/.banger/sandbox.lua", R"(return {
+  command = { "sh", "-c", "echo cpus=$(nproc) ci=$CI; df -m / | awk 'NR == 2 { print \"disk=\" $2 }'; exit 3" },
+  cpus = 1, memory = "512M", disk = "3G", net = "none",
+  env = { CI = "1" },
+}
+)");
+  CliOptions o = home.env();
+  o.cwd = repo + "/src/deep";  // found walking up, as git finds .git
+  auto r = run_banger({"run"}, o);
+  CHECK(r.code == 3);  // the command's own exit code
+  CHECK(r.out.find("cpus=1 ci=1\n") != std::string::npos);
+  // The 3G disk: the agent grew the image's filesystem to fill it at boot.
+  auto at = r.out.find("disk=");
+  REQUIRE(at != std::string::npos);
+  CHECK(std::stol(r.out.substr(at + 5)) > 2800);
+
+  // Another command in the same sandbox; nothing of either VM stays.
+  auto other = run_banger({"run", "--", "sh", "-c", "echo other $CI"}, o);
+  CHECK(other.code == 0);
+  CHECK(other.out == "other 1\n");
+  CHECK(home.must({"vm", "ls", "--json"}).out == "[]\n");
+  CHECK(qemu_processes(home.path("home")) == 0);
+
+  // A disk smaller than the image is refused before anything is made.
+  auto small = run_banger({"vm", "create", "--name", "tiny", "--disk", "16M"}, home.env());
+  CHECK(small.code == 2);
+  CHECK(small.err.find("error: --disk 16M for VM 'tiny' is smaller than its image's root disk (") !=
+        std::string::npos);
+  CHECK(home.must({"vm", "ls", "--json"}).out == "[]\n");
+}
+
+TEST_CASE("cli project: a sandbox file's mistakes and a directory outside any project are clear errors",
+          "[cli][project]") {
+  TempDir t;
+  std::string repo = t / "repo";
+  fs::make_dirs(repo + "/.banger");
+  std::string file = repo + "/.banger/sandbox.lua";
+  CliOptions o = home_in(t.path(), repo);
+
+  fs::write_file(file, "return { cpu = 2 }\n");
+  auto typo = run_banger({"run"}, o);
+  CHECK(typo.code == 2);
+  CHECK(typo.err == "error: " + file + ": unknown key 'cpu'\n  hint: did you mean 'cpus'?\n");
+
+  fs::write_file(file, "return { memory = 'lots' }\n");
+  auto size = run_banger({"run"}, o);
+  CHECK(size.code == 2);
+  CHECK(size.err.rfind("error: " + file + ": memory must be a size like 512M or 10G, got 'lots'\n", 0) == 0);
+
+  fs::write_file(file, "return 42\n");
+  auto number = run_banger({"run"}, o);
+  CHECK(number.code == 2);
+  CHECK(number.err.rfind("error: " + file + " must return a table, got number\n", 0) == 0);
+
+  auto none = run_banger({"run"}, home_in(t.path()));
+  CHECK(none.code == 3);
+  CHECK(none.err ==
+        "error: this directory is in no project with a sandbox file\n"
+        "  hint: create .banger/sandbox.lua (see docs/recipes.md), or run 'banger run FILE.lua'\n");
+}
