@@ -59,8 +59,10 @@ int sv_connect(lua_State* L) {
   return 1;
 }
 
-// client:exec{argv=, env=, cwd=, user=, tty=, stdin=bool, forward_signals=} -> {exit_code, signal, guest_us}
-// stdio is this process's own (stdin only when stdin=true).
+// client:exec{argv=, env=, cwd=, user=, tty=, stdin=bool, forward_signals=, stdout_to_stderr=bool}
+//   -> {exit_code, signal, guest_us}
+// stdio is this process's own (stdin only when stdin=true; the command's
+// stdout on our stderr with stdout_to_stderr, keeping stdout for --json).
 int cl_exec(lua_State* L) {
   auto c = arg_handle<Client>(L, 1, kClientType);
   nlohmann::json o = arg_table(L, 2, "opts");
@@ -69,8 +71,10 @@ int cl_exec(lua_State* L) {
   if (o.is_object()) {
     opts.stdin_fd = o.value("stdin", false) ? 0 : -1;
     opts.forward_signals = o.value("forward_signals", true);
+    if (o.value("stdout_to_stderr", false)) opts.stdout_fd = 2;
     o.erase("stdin");
     o.erase("forward_signals");
+    o.erase("stdout_to_stderr");
   }
   opts.request = vm::exec_request_from_json(o);
   push_json(L, vm::status_to_json(c->exec(opts)));

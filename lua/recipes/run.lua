@@ -21,8 +21,10 @@ return recipe.new {
     local sandbox = project.load(root .. "/" .. project.SANDBOX_FILE)
     local command = #args.command > 0 and args.command or nil
     if args.shell then command = {} end  -- vm run's login shell, on a terminal
-    return ctx:stage("run", function()
+    local result = ctx:stage("run", function()
       return banger.recipe.load("vm_run"):call(project.vm_run_args(sandbox, command), ctx)
     end)
+    ctx:emit(result, function() return "" end)  -- --json: vm run's object, printed here
+    return result
   end,
 }

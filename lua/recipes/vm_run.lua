@@ -2,6 +2,9 @@
 -- the image and kernel when missing), starts it, runs CMD with stdin, stdout
 -- and stderr wired (or an interactive shell without CMD), and exits with the
 -- command's exit code. The VM is stopped afterwards, and removed with --rm.
+-- With --json, stdout holds one JSON object, printed last: the VM's name,
+-- the command's exit code and signal, and each stage's milliseconds; the
+-- guest's own stdout goes to stderr then, so it never corrupts the object.
 local sandbox = banger.vm
 
 local SHELL = "if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi"
@@ -54,17 +57,21 @@ return recipe.new {
     ctx:stage("start", function()
       return banger.recipe.load("vm_start"):call({ name = vm.name, owner = owner }, ctx)
     end)
-    local code = ctx:stage("run", function()
+    local r = ctx:stage("run", function()
       local interactive = #args.command == 0
       local argv = interactive and { "sh", "-c", SHELL } or args.command
       local client = sandbox.connect(vm.name)
-      local r = client:exec({
+      local result = client:exec({
         argv = argv, tty = args.tty or (interactive and banger.process.isatty(0)), stdin = true,
-        env = args.env, cwd = args.workdir,
+        env = args.env, cwd = args.workdir, stdout_to_stderr = ctx.json,
       })
       client:close()
-      return r.exit_code
+      return result
     end)
-    return code
+    -- `signal` only when one ended the command.
+    local result = { name = vm.name, exit_code = r.exit_code, signal = r.signal ~= 0 and r.signal or nil,
+      stages_ms = ctx.timings }
+    ctx:emit(result, function() return "" end)
+    return result
   end,
 }

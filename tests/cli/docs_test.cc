@@ -108,6 +108,19 @@ TEST_CASE("docs: the script example runs with banger run", "[docs]") {
   CHECK(r.out == "hello from banger 0.1.0, args: a b\n");
 }
 
+TEST_CASE("docs: the project's sandbox file boots a VM with 'banger run'", "[docs][e2e][vm]") {
+  SandboxHome home;
+  std::string proj = home.path("project");
+  fs::make_dirs(proj + "/.banger");
+  fs::write_file(proj + "/.banger/sandbox.lua", block(".banger/sandbox.lua"));
+  CliOptions o = home.env();
+  o.cwd = proj;
+  auto r = run_banger({"run"}, o);
+  CHECK(r.code == 0);
+  CHECK(r.out == "testing on 2 CPUs with CI=1\n");
+  CHECK(home.must({"vm", "ls", "--json"}).out == "[]\n");
+}
+
 TEST_CASE("docs: the project sandbox recipe boots a VM with 'banger run'", "[docs][e2e][vm]") {
   SandboxHome home;
   std::string proj = home.path("project");

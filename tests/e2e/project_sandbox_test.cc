@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "host/core/fs.h"
 #include "tests/support/cli.h"
 #include "tests/support/sandbox_home.h"
@@ -35,10 +37,17 @@ TEST_CASE("e2e project: banger run boots .banger/sandbox.lua - its command, env,
   REQUIRE(at != std::string::npos);
   CHECK(std::stol(r.out.substr(at + 5)) > 2800);
 
-  // Another command in the same sandbox; nothing of either VM stays.
-  auto other = run_banger({"run", "--", "sh", "-c", "echo other $CI"}, o);
-  CHECK(other.code == 0);
-  CHECK(other.out == "other 1\n");
+  // Another command in the same sandbox, for CI: with --json stdout holds
+  // one object (the guest's stdout goes to stderr); nothing of either VM stays.
+  auto other = run_banger({"run", "--json", "--", "sh", "-c", "echo other $CI; exit 4"}, o);
+  CHECK(other.code == 4);
+  CHECK(other.err.find("other 1\n") != std::string::npos);
+  auto result = nlohmann::json::parse(other.out);
+  CHECK(result["exit_code"] == 4);
+  CHECK(result["name"].get<std::string>().rfind("debian-bookworm-", 0) == 0);
+  CHECK_FALSE(result.contains("signal"));
+  for (const char* stage : {"create", "start", "run"}) CHECK(result["stages_ms"][stage].get<int>() >= 0);
+  CHECK(result["stages_ms"]["start"].get<int>() > 100);  // a boot
   CHECK(home.must({"vm", "ls", "--json"}).out == "[]\n");
   CHECK(qemu_processes(home.path("home")) == 0);
 

@@ -2,6 +2,8 @@
 // the Debian cloud kernel from apt, booted by the real build/banger.
 #include <catch2/catch.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include "host/core/fs.h"
 #include "host/core/process.h"
 #include "host/ext4/editor.h"
@@ -34,8 +36,13 @@ TEST_CASE("e2e vm: a registry image boots - vm run prints os-release and returns
         std::string::npos);
   CHECK(home.must({"image", "inspect", "debian-v2"}).code == 0);
 
-  auto missing = run_banger({"vm", "run", "--rm", "--net", "user", "--", "no-such-command"}, home.env());
+  // --json: one object on stdout, the exit code still the command's.
+  auto missing =
+      run_banger({"vm", "run", "--rm", "--json", "--net", "user", "--", "no-such-command"}, home.env());
   CHECK(missing.code == 127);
+  auto result = nlohmann::json::parse(missing.out);
+  CHECK(result["exit_code"] == 127);
+  CHECK(result["stages_ms"]["run"].get<int>() >= 0);
 
   auto ls = home.must({"vm", "ls", "--json"});
   CHECK(ls.out == "[]\n");  // --rm removed them

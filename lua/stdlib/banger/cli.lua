@@ -160,6 +160,8 @@ function M.main(argv)
   -- recipe: whatever it went on to do, the exit status says interrupted.
   if core.interrupted() then return 130 end
   if type(result) == "number" then return result end
+  -- A run's result (vm run, banger run) carries the command's exit code.
+  if type(result) == "table" and type(result.exit_code) == "number" then return result.exit_code end
   return 0
 end
 

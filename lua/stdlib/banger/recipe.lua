@@ -109,6 +109,8 @@ local function new_ctx(recipe, args, parent)
     nested = parent ~= nil and not parent.top
       and not (parent.recipe ~= nil and parent.recipe.name == recipe.name and not parent.nested),
     state = {},
+    -- Milliseconds each stage took, by name (stages that ran).
+    timings = {},
     _cleanups = {},
   }, Ctx)
   return ctx
@@ -122,6 +124,7 @@ end
 function Ctx:stage(name, fn, ...)
   core.check_interrupted()
   local r = self.recipe
+  local t0 = core.monotonic_ms()
   require("banger.progress").stage(name)
   if r.before[name] then r.before[name](self, ...) end
   local result
@@ -130,6 +133,7 @@ function Ctx:stage(name, fn, ...)
     local changed = r.after[name](self, result)
     if changed ~= nil then result = changed end
   end
+  self.timings[name] = math.floor(core.monotonic_ms() - t0 + 0.5)
   return result
 end
 
