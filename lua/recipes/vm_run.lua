@@ -2,6 +2,10 @@
 -- the image and kernel when missing), starts it, runs CMD with stdin, stdout
 -- and stderr wired (or an interactive shell without CMD), and exits with the
 -- command's exit code. The VM is stopped afterwards, and removed with --rm.
+-- With --workspace DIR, DIR's files are at /work (the command's working
+-- directory), and when the command ends what it changed there comes back
+-- (banger.workspace): a branch banger/NAME, the working tree (--apply), or
+-- a directory (--export DIR); one line on stderr says where.
 local sandbox = banger.vm
 
 local SHELL = "if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi"
@@ -23,15 +27,27 @@ return recipe.new {
     { "rm", type = "bool", help = "remove the VM when the command ends" },
     { "tty", short = "t", type = "bool", help = "run the command on a terminal (default: only for the shell)" },
     { "env", short = "e", type = "list", metavar = "NAME=VALUE", help = "set an environment variable" },
-    { "workdir", short = "w", metavar = "DIR", help = "working directory in the guest" },
+    { "workdir", short = "w", metavar = "DIR", help = "working directory in the guest (default: the workspace, if any)" },
+    { "workspace", metavar = "DIR", help = "DIR's files in the guest at /work; the changes come back as branch banger/NAME (see 'vm create --help')" },
+    { "workspace_path", metavar = "PATH", help = "where the workspace is in the guest (default: /work)" },
+    { "apply", type = "bool", help = "apply the workspace's changes to the repository's working tree instead of a branch" },
+    { "export", metavar = "DIR", help = "write the workspace's changed files to the new directory DIR" },
     { "command", rest = true, metavar = "CMD", help = "the command to run (default: a login shell)" },
   },
-  stages = { "create", "start", "run" },
+  stages = { "create", "start", "run", "results" },
   run = function(ctx, args)
+    if (args.apply or args.export or args.workspace_path) and not args.workspace then
+      banger.errors.raise("invalid_input", "--apply, --export and --workspace-path need --workspace DIR")
+    end
+    if args.workspace then
+      banger.workspace.check(args.workspace,
+        { path = args.workspace_path, apply = args.apply, export = args.export, remove = args.rm })
+    end
     local vm = ctx:stage("create", function()
       return banger.recipe.load("vm_create"):call({
         image = args.image, name = args.name, cpus = args.cpus, memory = args.memory,
         net = args.net, publish = args.publish, allow_host = args.allow_host, kernel = args.kernel, init = args.init,
+        workspace = args.workspace, workspace_path = args.workspace_path,
       }, ctx)
     end)
     ctx:defer(function()
@@ -56,11 +72,24 @@ return recipe.new {
       local client = sandbox.connect(vm.name)
       local r = client:exec({
         argv = argv, tty = args.tty or (interactive and banger.process.isatty(0)), stdin = true,
-        env = args.env, cwd = args.workdir,
+        env = args.env, cwd = args.workdir or (vm.workspace and vm.workspace.path),
       })
       client:close()
       return r.exit_code
     end)
+    if vm.workspace then
+      ctx:stage("results", function()
+        -- A clean stop first: the guest unmounts the workspace, so the disk
+        -- the host reads is whole.
+        local lock = sandbox.lock(vm.name)
+        local ok, err = pcall(sandbox.stop, vm.name, 60)
+        lock:release()
+        if not ok then error(err, 0) end
+        local r = banger.workspace.export(vm.workspace, { vm = vm.name, scratch = vm.dir, apply = args.apply, export = args.export })
+        if r.note then banger.log("warn", ("VM '%s': guest commits not brought back: %s"):format(vm.name, r.note)) end
+        io.stderr:write(banger.workspace.describe(vm.name, vm.workspace, r), "\n")
+      end)
+    end
     return code
   end,
 }

@@ -108,6 +108,15 @@ TEST_CASE("docs: the script example runs with banger run", "[docs]") {
   CHECK(r.out == "hello from banger 0.1.0, args: a b\n");
 }
 
+TEST_CASE("docs: the workspace example builds a disk, plays the guest and exports the change", "[docs]") {
+  TempDir t;
+  write_in_project(t, "workspace.lua", block("workspace.lua"));
+  auto r = run_banger({"run", "workspace.lua"}, project(t));
+  INFO(r.err);
+  CHECK(r.code == 0);
+  CHECK(r.out == "dir\t0\t1\t0\nhello from the guest\n");
+}
+
 TEST_CASE("docs: the project sandbox recipe boots a VM with 'banger run'", "[docs][e2e][vm]") {
   SandboxHome home;
   std::string proj = home.path("project");
