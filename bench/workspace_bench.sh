@@ -40,7 +40,7 @@ for i in range(n):
     with open(os.path.join(d, "f%05d.c" % i), "wb") as f:
         f.write(os.urandom(size // 2).hex().encode()[:size])
 PY
-(cd "$repo" && git init -q . && printf 'build/\n' > .gitignore && git add -A && git commit -q -m bench \
+(cd "$repo" && git init -q . && git config gc.auto 0 && printf 'build/\n' > .gitignore && git add -A && git commit -q -m bench && git gc -q \
   && mkdir build && echo obj > build/x.o && echo new > untracked.txt)
 bytes=$(du -sb --exclude=.git "$repo" | cut -f1)
 echo "repository: $files files, $((bytes / 1024)) KiB (.git $(du -sk "$repo/.git" | cut -f1) KiB)"
@@ -74,7 +74,7 @@ run_mkfs() {
   t0=$(now)
   (cd "$repo" && { git ls-files -z --cached --others --exclude-standard; find .git -print0; } \
     | tar --null --no-recursion -T - -cf - | tar -xf - -C "$d")
-  mkfs.ext4 -q -F -O ^has_journal -d "$d" "$d.img" 4G
+  mkfs.ext4 -q -F -O ^has_journal -d "$d" "$d.img" 4G >/dev/null
   t1=$(now)
   echo "$t1 - $t0" | bc
 }

@@ -7,11 +7,11 @@
 //   _host.workspace.check_export_dir(dir)  the --export DIR rule
 //   _host.workspace.branch_name(vm)        "banger/VM"
 //   _host.workspace.is_repository(dir)     taken as a git repository?
+#include "host/workspace/workspace.h"
 #include "bindings/support.h"
 #include "host/vm/qemu_command.h"
 #include "host/workspace/export_dir.h"
 #include "host/workspace/source.h"
-#include "host/workspace/workspace.h"
 
 namespace banger::lua {
 
@@ -24,7 +24,8 @@ std::string field(const Json& j, const char* key, const char* what, bool require
     if (required) fail(ErrorKind::invalid_input, std::string(what) + ": " + key + " is missing");
     return "";
   }
-  if (!j[key].is_string()) fail(ErrorKind::invalid_input, std::string(what) + ": " + key + " must be a string");
+  if (!j[key].is_string())
+    fail(ErrorKind::invalid_input, std::string(what) + ": " + key + " must be a string");
   return j[key].get<std::string>();
 }
 
@@ -35,15 +36,16 @@ uint64_t number(const Json& j, const char* key) {
 }
 
 Json to_json(const workspace::Workspace& w) {
-  return {{"source", w.source},     {"git", w.git},           {"head", w.head},
-          {"base", w.base},         {"disk", w.disk},         {"manifest", w.manifest},
-          {"files", w.files},       {"entries", w.entries},   {"data_bytes", w.data_bytes},
+  return {{"source", w.source},       {"git", w.git},         {"head", w.head},
+          {"base", w.base},           {"disk", w.disk},       {"manifest", w.manifest},
+          {"files", w.files},         {"entries", w.entries}, {"data_bytes", w.data_bytes},
           {"disk_size", w.disk_size}, {"seconds", w.seconds}};
 }
 
 workspace::Workspace from_json(const Json& j) {
   const char* what = "workspace";
-  if (!j.is_object()) fail(ErrorKind::invalid_input, "workspace must be a table (what workspace.create returned)");
+  if (!j.is_object())
+    fail(ErrorKind::invalid_input, "workspace must be a table (what workspace.create returned)");
   workspace::Workspace w;
   w.source = field(j, "source", what);
   w.git = j.contains("git") && j["git"].is_boolean() && j["git"].get<bool>();

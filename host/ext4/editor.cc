@@ -157,7 +157,8 @@ std::string Editor::Impl::link_target(ext2_ino_t ino, const ext2_inode_large& i,
   uint64_t size = EXT2_I_SIZE(&i);
   // A target is at most one block (PATH_MAX): a larger size is a corrupt or
   // hostile inode, refused before read_all sizes a buffer from it.
-  if (size > 4096) fail_at(ErrorKind::invalid_input, p, "symlink target of " + std::to_string(size) + " bytes");
+  if (size > 4096)
+    fail_at(ErrorKind::invalid_input, p, "symlink target of " + std::to_string(size) + " bytes");
   if (ext2fs_is_fast_symlink(const_cast<ext2_inode*>(reinterpret_cast<const ext2_inode*>(&i)))) {
     return std::string(reinterpret_cast<const char*>(i.i_block), std::min<uint64_t>(size, 60));
   }
@@ -327,7 +328,8 @@ std::string Editor::read_at(uint32_t ino, uint64_t max_bytes) {
   if (!LINUX_S_ISREG(i.i_mode)) m.fail_at(ErrorKind::invalid_input, p, "not a regular file");
   if (EXT2_I_SIZE(&i) > max_bytes)
     m.fail_at(ErrorKind::invalid_input, p,
-              "a file of " + std::to_string(EXT2_I_SIZE(&i)) + " bytes (the limit is " + std::to_string(max_bytes) + ")");
+              "a file of " + std::to_string(EXT2_I_SIZE(&i)) + " bytes (the limit is " +
+                  std::to_string(max_bytes) + ")");
   return m.read_all(ino, p);
 }
 

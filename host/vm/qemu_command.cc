@@ -163,8 +163,9 @@ std::vector<std::string> qemu_argv(const Spec& s, const AccelChoice& accel, cons
   };
   a.insert(a.end(), rest.begin(), rest.end());
   if (!s.workspace_disk.empty())
-    a.insert(a.end(), {"-drive", "id=work,file=" + s.workspace_disk + ",format=raw,if=none,discard=unmap", "-device",
-                       std::string("virtio-blk-device,drive=work,serial=") + proto::kWorkspaceSerial});
+    a.insert(a.end(),
+             {"-drive", "id=work,file=" + s.workspace_disk + ",format=raw,if=none,discard=unmap", "-device",
+              std::string("virtio-blk-device,drive=work,serial=") + proto::kWorkspaceSerial});
   if (s.net.mode == "user") {
     // banger's own stack serves user networking (forwards included): QEMU's
     // built-in one would let the guest reach the host's loopback.

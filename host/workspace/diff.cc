@@ -25,7 +25,8 @@ std::vector<Change> diff_trees(const Tree& before, const Tree& after, bool git_m
       out.push_back(Change{ChangeKind::added, a->first, a->second});
       ++a;
     } else {
-      if (!same(b->second, a->second, git_modes)) out.push_back(Change{ChangeKind::modified, a->first, a->second});
+      if (!same(b->second, a->second, git_modes))
+        out.push_back(Change{ChangeKind::modified, a->first, a->second});
       ++a;
       ++b;
     }

@@ -43,8 +43,8 @@ std::vector<std::string> components(const std::string& path) {
 
 // Creates `path` (relative) below the directory `root`, making its parent
 // directories; never follows a symlink on the way.
-void write_below(int root, const std::string& path, const Change& c, const std::string& data, unsigned umask_bits,
-                 const std::string& shown) {
+void write_below(int root, const std::string& path, const Change& c, const std::string& data,
+                 unsigned umask_bits, const std::string& shown) {
   auto parts = components(path);
   for (const auto& p : parts)
     if (p.empty() || p == "." || p == "..")
@@ -160,8 +160,9 @@ void export_to_dir(const std::vector<Change>& changes, const ContentReader& read
       continue;
     }
     if (c.path == kDeletedList)
-      fail(ErrorKind::conflict, std::string("the workspace has a file named ") + kDeletedList +
-                                    ", the name banger gives the list of deleted files",
+      fail(ErrorKind::conflict,
+           std::string("the workspace has a file named ") + kDeletedList +
+               ", the name banger gives the list of deleted files",
            "rename that file in the workspace");
     write_below(root.get(), c.path, c, read(c), umask_bits, dir + "/" + c.path);
   }

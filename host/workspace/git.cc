@@ -9,15 +9,16 @@ namespace {
 
 RunResult run(const GitCall& call) {
   if (!find_executable("git"))
-    fail(ErrorKind::not_found, "git is not installed on this host (the workspace " + call.repo + " is a git repository)",
+    fail(ErrorKind::not_found,
+         "git is not installed on this host (the workspace " + call.repo + " is a git repository)",
          "install git (apt-get install git)");
   // env(1) sets the variables for git alone, not for banger.
   std::vector<std::string> argv = {"env",
                                    "GIT_TERMINAL_PROMPT=0",
-                                  "LC_ALL=C",
-                                  std::string("GIT_AUTHOR_NAME=") + kCommitName,
-                                  std::string("GIT_AUTHOR_EMAIL=") + kCommitEmail,
-                                  std::string("GIT_COMMITTER_NAME=") + kCommitName,
+                                   "LC_ALL=C",
+                                   std::string("GIT_AUTHOR_NAME=") + kCommitName,
+                                   std::string("GIT_AUTHOR_EMAIL=") + kCommitEmail,
+                                   std::string("GIT_COMMITTER_NAME=") + kCommitName,
                                    std::string("GIT_COMMITTER_EMAIL=") + kCommitEmail};
   argv.insert(argv.end(), call.env.begin(), call.env.end());
   argv.insert(argv.end(), {"git", "-C", call.repo});

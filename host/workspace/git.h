@@ -12,8 +12,8 @@ namespace banger::workspace {
 struct GitCall {
   std::string repo;
   std::vector<std::string> args;
-  std::string input;               // fed on stdin
-  std::vector<std::string> env;    // "NAME=VALUE" added (e.g. GIT_INDEX_FILE)
+  std::string input;             // fed on stdin
+  std::vector<std::string> env;  // "NAME=VALUE" added (e.g. GIT_INDEX_FILE)
 };
 
 // stdout; an io error "git ARGS in REPO failed: STDERR" otherwise (a missing

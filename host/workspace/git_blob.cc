@@ -14,7 +14,8 @@ const char* git_mode(const TreeEntry& e) {
 
 GitBlobHash::GitBlobHash(uint64_t size) : ctx_(EVP_MD_CTX_new()) {
   auto* c = static_cast<EVP_MD_CTX*>(ctx_);
-  if (!c || EVP_DigestInit_ex(c, EVP_sha1(), nullptr) != 1) fail(ErrorKind::internal, "SHA-1 is not available");
+  if (!c || EVP_DigestInit_ex(c, EVP_sha1(), nullptr) != 1)
+    fail(ErrorKind::internal, "SHA-1 is not available");
   std::string header = "blob " + std::to_string(size);
   EVP_DigestUpdate(c, header.data(), header.size() + 1);  // with its NUL
 }

@@ -6,8 +6,9 @@
 
 namespace banger::workspace {
 
-std::string commit_changes(const std::string& repo, const std::string& parent, const std::vector<Change>& changes,
-                           const ContentReader& read, const std::string& message, const std::string& scratch) {
+std::string commit_changes(const std::string& repo, const std::string& parent,
+                           const std::vector<Change>& changes, const ContentReader& read,
+                           const std::string& message, const std::string& scratch) {
   // Blobs: one fast-import stream; no ref, no mark file, nothing else.
   std::string stream;
   std::string index_info;
@@ -42,13 +43,15 @@ void set_branch(const std::string& repo, const std::string& branch, const std::s
 }
 
 void apply_to_worktree(const std::string& repo, const std::string& from, const std::string& to) {
-  std::string patch = git({repo, {"diff", "--binary", "--full-index", "--no-renames", "--no-ext-diff", from, to}});
+  std::string patch =
+      git({repo, {"diff", "--binary", "--full-index", "--no-renames", "--no-ext-diff", from, to}});
   if (patch.empty()) return;
   GitCall apply{repo, {"apply", "--whitespace=nowarn", "-"}, patch, {}};
   try {
     git(apply);
   } catch (const Error& e) {
-    fail(ErrorKind::conflict, "applying the changes to the working tree of " + repo + " failed: " + e.message(),
+    fail(ErrorKind::conflict,
+         "applying the changes to the working tree of " + repo + " failed: " + e.message(),
          "the working tree changed since the workspace was taken");
   }
 }

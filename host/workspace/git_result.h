@@ -18,8 +18,9 @@ using ContentReader = std::function<std::string(const Change&)>;
 
 // A commit on `parent` whose tree is parent's with `changes` applied.
 // `scratch`: an existing directory for the temporary index.
-std::string commit_changes(const std::string& repo, const std::string& parent, const std::vector<Change>& changes,
-                           const ContentReader& read, const std::string& message, const std::string& scratch);
+std::string commit_changes(const std::string& repo, const std::string& parent,
+                           const std::vector<Change>& changes, const ContentReader& read,
+                           const std::string& message, const std::string& scratch);
 
 // Points refs/heads/BRANCH at `commit` (made or moved). A branch that is
 // checked out in the repository is refused (conflict): moving it would

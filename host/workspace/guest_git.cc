@@ -85,8 +85,8 @@ std::string guest_head(ext4::Editor& disk, uint32_t gitdir) {
       if (nl == std::string::npos) nl = all.size();
       std::string line = all.substr(pos, nl - pos);
       pos = nl + 1;
-      if (line.size() == 41 + ref.size() && line.compare(41, std::string::npos, ref) == 0 && line[40] == ' ' &&
-          is_hex(line.substr(0, 40), 40))
+      if (line.size() == 41 + ref.size() && line.compare(41, std::string::npos, ref) == 0 &&
+          line[40] == ' ' && is_hex(line.substr(0, 40), 40))
         return line.substr(0, 40);
     }
   }
@@ -110,8 +110,8 @@ void put(const std::string& path, const std::string& data) {
 }
 
 // Copies the guest's object files (only names git gives them) into `objects`.
-void copy_objects(ext4::Editor& disk, uint32_t gitdir, const std::string& objects, const std::string& host_objects,
-                  const ReadOptions& o) {
+void copy_objects(ext4::Editor& disk, uint32_t gitdir, const std::string& objects,
+                  const std::string& host_objects, const ReadOptions& o) {
   auto dir = find(disk, gitdir, "objects", ext4::FileType::directory);
   if (!dir) return;
   for (const auto& e : disk.ls_at(*dir)) {
@@ -185,11 +185,12 @@ GuestCommits import_guest_commits(ext4::Editor& disk, const std::string& repo, c
     r.note = "the guest's HEAD " + commit.substr(0, 12) + " is not a commit in its .git";
     return r;
   }
-  GitResult f = git_run({repo,
-                         {"-c", "fetch.fsckObjects=true", "-c", "transfer.fsckObjects=true", "fetch", "--quiet",
-                          "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules", bare, "refs/heads/guest"},
-                         "",
-                         {}});
+  GitResult f =
+      git_run({repo,
+               {"-c", "fetch.fsckObjects=true", "-c", "transfer.fsckObjects=true", "fetch", "--quiet",
+                "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules", bare, "refs/heads/guest"},
+               "",
+               {}});
   if (f.exit_code != 0) {
     std::string why = trim(f.err);
     if (why.size() > 300) why = why.substr(0, 300) + "...";

@@ -21,7 +21,8 @@ void save_manifest(const std::string& path, const Tree& tree) {
   std::string out = kHeader;
   char num[64];
   for (const auto& [p, e] : tree) {
-    snprintf(num, sizeof num, "%c %o %llu ", e.symlink ? 'l' : 'f', e.mode, static_cast<unsigned long long>(e.size));
+    snprintf(num, sizeof num, "%c %o %llu ", e.symlink ? 'l' : 'f', e.mode,
+             static_cast<unsigned long long>(e.size));
     out += num;
     out += e.blob;
     out += ' ';

@@ -26,8 +26,8 @@ std::string printable(const std::string& name) {
 namespace {
 
 [[noreturn]] void refuse(const ReadOptions& o, const std::string& dir, const std::string& why) {
-  fail(ErrorKind::invalid_input, o.what + ": " + why + (dir.empty() ? " at its top" : " in '" + printable(dir) + "'") +
-                                     ": refused",
+  fail(ErrorKind::invalid_input,
+       o.what + ": " + why + (dir.empty() ? " at its top" : " in '" + printable(dir) + "'") + ": refused",
        "the guest left the workspace in a state banger does not read back; nothing was exported");
 }
 
@@ -56,11 +56,12 @@ ReadResult read_tree(ext4::Editor& disk, const ReadOptions& o) {
     for (size_t i = 0; i < list.size(); ++i) {
       const auto& ent = list[i];
       check_name(o, d.path, ent.name);
-      if (i > 0 && list[i - 1].name == ent.name) refuse(o, d.path, "two entries named '" + printable(ent.name) + "'");
-      if (++entries > o.max_entries)
-        refuse(o, "", "more than " + std::to_string(o.max_entries) + " entries");
+      if (i > 0 && list[i - 1].name == ent.name)
+        refuse(o, d.path, "two entries named '" + printable(ent.name) + "'");
+      if (++entries > o.max_entries) refuse(o, "", "more than " + std::to_string(o.max_entries) + " entries");
       std::string path = d.path.empty() ? ent.name : d.path + "/" + ent.name;
-      if (path.size() > o.max_path) refuse(o, d.path, "a path longer than " + std::to_string(o.max_path) + " bytes");
+      if (path.size() > o.max_path)
+        refuse(o, d.path, "a path longer than " + std::to_string(o.max_path) + " bytes");
       if (d.path.empty() && (ent.name == "lost+found")) continue;  // the filesystem's own
       if (o.git && strcasecmp(ent.name.c_str(), ".git") == 0) {
         if (!d.path.empty()) r.skipped.push_back(path);
@@ -70,8 +71,10 @@ ReadResult read_tree(ext4::Editor& disk, const ReadOptions& o) {
       // could set to anything).
       ext4::Stat st = disk.stat_at(ent.ino);
       if (st.type == ext4::FileType::directory) {
-        if (!seen.insert(ent.ino).second) refuse(o, d.path, "a directory reached twice ('" + printable(ent.name) + "')");
-        if (d.depth + 1 > o.max_depth) refuse(o, d.path, "directories nested deeper than " + std::to_string(o.max_depth));
+        if (!seen.insert(ent.ino).second)
+          refuse(o, d.path, "a directory reached twice ('" + printable(ent.name) + "')");
+        if (d.depth + 1 > o.max_depth)
+          refuse(o, d.path, "directories nested deeper than " + std::to_string(o.max_depth));
         todo.push_back({ent.ino, path, d.depth + 1});
         continue;
       }
@@ -79,8 +82,9 @@ ReadResult read_tree(ext4::Editor& disk, const ReadOptions& o) {
       e.ino = ent.ino;
       if (st.type == ext4::FileType::regular) {
         if (st.size > o.max_file_bytes)
-          refuse(o, d.path, "a file of " + std::to_string(st.size) + " bytes ('" + printable(ent.name) +
-                                "'; the limit is " + std::to_string(o.max_file_bytes) + ")");
+          refuse(o, d.path,
+                 "a file of " + std::to_string(st.size) + " bytes ('" + printable(ent.name) +
+                     "'; the limit is " + std::to_string(o.max_file_bytes) + ")");
         std::string data = disk.read_at(ent.ino, o.max_file_bytes);
         e.mode = st.mode & 0777;
         e.size = data.size();
@@ -102,7 +106,8 @@ ReadResult read_tree(ext4::Editor& disk, const ReadOptions& o) {
 
 std::string read_content(ext4::Editor& disk, const std::string& path, const TreeEntry& entry,
                          const ReadOptions& o) {
-  std::string data = entry.symlink ? disk.stat_at(entry.ino).target : disk.read_at(entry.ino, o.max_file_bytes);
+  std::string data =
+      entry.symlink ? disk.stat_at(entry.ino).target : disk.read_at(entry.ino, o.max_file_bytes);
   if (git_blob_id(data) != entry.blob)
     fail(ErrorKind::conflict, o.what + ": '" + printable(path) + "' changed while it was read back",
          "export again once the VM's command is done (or stop the VM first)");

@@ -63,8 +63,9 @@ void scan_git(Source& s, const std::string& vm, const std::string& scratch) {
     s.base = s.head;
     return;
   }
-  std::vector<std::string> args = {"commit-tree", tree, "-m",
-                                   "banger: the workspace of VM " + vm + " as it was taken (uncommitted changes included)"};
+  std::vector<std::string> args = {
+      "commit-tree", tree, "-m",
+      "banger: the workspace of VM " + vm + " as it was taken (uncommitted changes included)"};
   if (!s.head.empty()) args.insert(args.end(), {"-p", s.head});
   s.base = git_line({s.dir, args});
 }

@@ -12,7 +12,7 @@
 namespace banger::workspace {
 
 struct Source {
-  std::string dir;   // absolute
+  std::string dir;  // absolute
   bool git = false;
   std::string head;  // HEAD's commit ("" on an unborn branch)
   std::string base;  // the commit the workspace is taken from

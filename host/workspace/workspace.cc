@@ -1,8 +1,8 @@
 #include "host/workspace/workspace.h"
 
+#include <unistd.h>
 #include <algorithm>
 #include <chrono>
-#include <unistd.h>
 
 #include "host/core/error.h"
 #include "host/core/fs.h"
@@ -89,7 +89,8 @@ std::string counts_text(const ChangeCounts& c) {
 ExportResult export_results(const ExportRequest& req) {
   const Workspace& w = req.workspace;
   if (!w.git && (req.mode == ExportMode::branch || req.mode == ExportMode::apply))
-    fail(ErrorKind::invalid_input, "the workspace " + w.source + " of VM '" + req.vm + "' is not a git repository",
+    fail(ErrorKind::invalid_input,
+         "the workspace " + w.source + " of VM '" + req.vm + "' is not a git repository",
          "give a directory for its changes: --export DIR");
   if (req.mode == ExportMode::dir) check_export_dir(req.dir);
   ReadOptions o;
@@ -132,9 +133,10 @@ ExportResult export_results(const ExportRequest& req) {
   }
   std::string top = parent;
   if (!changes.empty())
-    top = commit_changes(w.source, parent, changes, read,
-                         "banger: changes in the workspace of VM " + req.vm + "\n\n" + counts_text(r.counts) + "\n",
-                         scratch.path());
+    top = commit_changes(
+        w.source, parent, changes, read,
+        "banger: changes in the workspace of VM " + req.vm + "\n\n" + counts_text(r.counts) + "\n",
+        scratch.path());
   r.commit = top;
   if (req.mode == ExportMode::apply) {
     try {
@@ -142,7 +144,8 @@ ExportResult export_results(const ExportRequest& req) {
     } catch (const Error& e) {
       // The results are not lost: they go to the branch instead.
       set_branch(w.source, branch_name(req.vm), top);
-      fail(e.kind(), e.message(), "the changes are on branch " + branch_name(req.vm) + " instead (" + e.hint() + ")");
+      fail(e.kind(), e.message(),
+           "the changes are on branch " + branch_name(req.vm) + " instead (" + e.hint() + ")");
     }
     r.kind = "applied";
     return r;

@@ -257,7 +257,8 @@ TEST_CASE("vm command: a workspace is a second disk told apart by its serial, mo
   REQUIRE(argv.end() - at > 4);
   // After the root disk, so that the root stays /dev/vda.
   CHECK(std::vector<std::string>(at + 1, at + 5) ==
-        std::vector<std::string>{"-drive", "id=work,file=/state/box/workspace.ext4,format=raw,if=none,discard=unmap",
+        std::vector<std::string>{"-drive",
+                                 "id=work,file=/state/box/workspace.ext4,format=raw,if=none,discard=unmap",
                                  "-device", "virtio-blk-device,drive=work,serial=banger-workspace"});
 }
 
@@ -266,8 +267,10 @@ TEST_CASE("vm command: a workspace path is an absolute, plain directory outside 
   CHECK_NOTHROW(check_workspace_path("/home/dev/my-project_1.0/"));
   REQUIRE_THROWS_WITH(check_workspace_path("work"), "workspace path 'work' is not absolute");
   REQUIRE_THROWS_WITH(check_workspace_path("/"), "workspace path '/' is the root directory");
-  REQUIRE_THROWS_WITH(check_workspace_path("/a/../etc"), "workspace path '/a/../etc' has an empty, '.' or '..' component");
-  REQUIRE_THROWS_WITH(check_workspace_path("/a b"), "workspace path '/a b' may hold only letters, digits and . _ - /");
+  REQUIRE_THROWS_WITH(check_workspace_path("/a/../etc"),
+                      "workspace path '/a/../etc' has an empty, '.' or '..' component");
+  REQUIRE_THROWS_WITH(check_workspace_path("/a b"),
+                      "workspace path '/a b' may hold only letters, digits and . _ - /");
   REQUIRE_THROWS_WITH(check_workspace_path("/proc/x"), "workspace path '/proc/x' is in /proc");
   REQUIRE_THROWS_WITH(check_workspace_path("/.banger"), "workspace path '/.banger' is in /.banger");
 }

@@ -25,11 +25,15 @@ TreeEntry link(const std::string& target) {
 
 }  // namespace
 
-TEST_CASE("workspace diff: added, modified, deleted, and mode changes as git or as files see them", "[workspace]") {
-  Tree before = {{"a", file("a\n")}, {"b", file("b\n")}, {"c", file("c\n", 0644)}, {"d", file("d\n", 0640)},
+TEST_CASE("workspace diff: added, modified, deleted, and mode changes as git or as files see them",
+          "[workspace]") {
+  Tree before = {{"a", file("a\n")},
+                 {"b", file("b\n")},
+                 {"c", file("c\n", 0644)},
+                 {"d", file("d\n", 0640)},
                  {"l", link("a")}};
-  Tree after = {{"a", file("a\n")},        {"b", file("B\n")},  {"c", file("c\n", 0755)},
-                {"d", file("d\n", 0600)},  {"l", file("a")},     {"new/x", file("x\n")}};
+  Tree after = {{"a", file("a\n")},       {"b", file("B\n")}, {"c", file("c\n", 0755)},
+                {"d", file("d\n", 0600)}, {"l", file("a")},   {"new/x", file("x\n")}};
   auto git = diff_trees(before, after, true);
   REQUIRE(git.size() == 4);
   CHECK((git[0].path == "b" && git[0].kind == ChangeKind::modified));

@@ -2,9 +2,9 @@
 // repository (or directory), edited the way a guest would (host/ext4's
 // editor, or raw libext2fs calls for what no kernel would write), and read
 // back into a branch, the working tree, or an export directory.
-#include <catch2/catch.hpp>
 #include <ext2fs/ext2fs.h>
 #include <sys/stat.h>
+#include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <string>
@@ -28,11 +28,12 @@ namespace {
 // A repository with a commit, an uncommitted change, an untracked file and
 // an ignored one.
 void make_repo(const std::string& dir) {
-  test::sh_in(dir, "git init -q -b main . && printf 'keep\\n' > keep.txt && printf 'old\\n' > edit.txt && "
-          "printf 'gone\\n' > gone.txt && printf '#!/bin/sh\\n' > run.sh && mkdir -p src && "
-          "printf 'int x;\\n' > src/x.c && printf 'build/\\n' > .gitignore && "
-          "git add -A && git commit -q -m first && printf 'dirty\\n' >> keep.txt && "
-          "printf 'new\\n' > untracked.txt && mkdir build && printf 'obj\\n' > build/out.o");
+  test::sh_in(dir,
+              "git init -q -b main . && printf 'keep\\n' > keep.txt && printf 'old\\n' > edit.txt && "
+              "printf 'gone\\n' > gone.txt && printf '#!/bin/sh\\n' > run.sh && mkdir -p src && "
+              "printf 'int x;\\n' > src/x.c && printf 'build/\\n' > .gitignore && "
+              "git add -A && git commit -q -m first && printf 'dirty\\n' >> keep.txt && "
+              "printf 'new\\n' > untracked.txt && mkdir build && printf 'obj\\n' > build/out.o");
 }
 
 struct Vm {
@@ -62,7 +63,8 @@ void guest_edits(const std::string& disk) {
 
 }  // namespace
 
-TEST_CASE("workspace: a repository's disk holds tracked, untracked-not-ignored files and .git", "[workspace]") {
+TEST_CASE("workspace: a repository's disk holds tracked, untracked-not-ignored files and .git",
+          "[workspace]") {
   TempDir repo;
   make_repo(repo.path());
   Vm vm(repo.path(), "box");
@@ -84,8 +86,9 @@ TEST_CASE("workspace: a repository's disk holds tracked, untracked-not-ignored f
   CHECK(fsck.exit_code == 0);
 }
 
-TEST_CASE("workspace: the guest's changes become branch banger/NAME, the user's tree, index and HEAD untouched",
-          "[workspace]") {
+TEST_CASE(
+    "workspace: the guest's changes become branch banger/NAME, the user's tree, index and HEAD untouched",
+    "[workspace]") {
   TempDir repo;
   make_repo(repo.path());
   std::string status = test::sh_in(repo.path(), "git status --porcelain=v1 -uall");
@@ -153,9 +156,11 @@ TEST_CASE("workspace: --apply writes the changes to the working tree only, all o
     FAIL("no error");
   } catch (const Error& e) {
     CHECK(e.kind() == ErrorKind::conflict);
-    CHECK(e.message().rfind("applying the changes to the working tree of " + vm2.ws.source + " failed: ", 0) == 0);
+    CHECK(e.message().rfind("applying the changes to the working tree of " + vm2.ws.source + " failed: ",
+                            0) == 0);
     CHECK(e.hint() ==
-          "the changes are on branch banger/two instead (the working tree changed since the workspace was taken)");
+          "the changes are on branch banger/two instead (the working tree changed since the workspace was "
+          "taken)");
   }
   CHECK(fs::read_file(repo2 / "edit.txt") == "the user's own edit\n");
   CHECK(fs::exists(repo2 / "gone.txt"));
@@ -171,9 +176,11 @@ TEST_CASE("workspace: commits the guest made come back on the branch, checked by
   // A guest that committed: its disk is a clone with two new commits and an
   // uncommitted edit on top.
   TempDir guest;
-  test::sh_in(guest.path(), "git clone -q " + repo.path() + " w && cd w && printf 'one\\n' > one && git add one && "
-                   "git commit -q -m one && printf 'two\\n' > two && git add two && git commit -q -m two && "
-                   "printf 'later\\n' > edit.txt");
+  test::sh_in(guest.path(),
+              "git clone -q " + repo.path() +
+                  " w && cd w && printf 'one\\n' > one && git add one && "
+                  "git commit -q -m one && printf 'two\\n' > two && git add two && git commit -q -m two && "
+                  "printf 'later\\n' > edit.txt");
   TempDir other;
   Workspace g = create({"box", guest / "w", other.path(), 64ull << 20});
   vm.ws.disk = g.disk;
@@ -191,7 +198,8 @@ TEST_CASE("workspace: commits the guest made come back on the branch, checked by
 TEST_CASE("workspace: a directory that is not a repository exports its changed files to a new directory",
           "[workspace]") {
   TempDir src, out;
-  test::sh_in(src.path(), "printf 'a\\n' > a && printf 'b\\n' > b && mkdir d && printf 'c\\n' > d/c && chmod 640 d/c");
+  test::sh_in(src.path(),
+              "printf 'a\\n' > a && printf 'b\\n' > b && mkdir d && printf 'c\\n' > d/c && chmod 640 d/c");
   Vm vm(src.path(), "box");
   CHECK_FALSE(vm.ws.git);
   CHECK(vm.out("box", ExportMode::check).kind == "none");
@@ -230,7 +238,8 @@ namespace {
 
 // Adds a directory entry no kernel would write (a '/' in a name, a second
 // entry of one name) straight into the disk's directory `dir`.
-void raw_link(const std::string& disk, const std::string& dir, const std::string& name, const std::string& target) {
+void raw_link(const std::string& disk, const std::string& dir, const std::string& name,
+              const std::string& target) {
   ext2_filsys fs = nullptr;
   REQUIRE(ext2fs_open(disk.c_str(), EXT2_FLAG_RW, 0, 0, unix_io_manager, &fs) == 0);
   ext2_ino_t d = 0, t = 0;
@@ -247,13 +256,15 @@ void raw_link(const std::string& disk, const std::string& dir, const std::string
 
 }  // namespace
 
-TEST_CASE("workspace hostile guest: names with '/' or '..', duplicate names and directory loops are refused, "
-          "nothing is written",
-          "[workspace]") {
+TEST_CASE(
+    "workspace hostile guest: names with '/' or '..', duplicate names and directory loops are refused, "
+    "nothing is written",
+    "[workspace]") {
   TempDir src, out;
   test::sh_in(src.path(), "mkdir -p sub && printf 'x\\n' > sub/x");
   std::string dest = out / "results";
-  const std::string hint = "the guest left the workspace in a state banger does not read back; nothing was exported";
+  const std::string hint =
+      "the guest left the workspace in a state banger does not read back; nothing was exported";
 
   SECTION("a name that climbs out") {
     Vm vm(src.path(), "box");
@@ -267,8 +278,9 @@ TEST_CASE("workspace hostile guest: names with '/' or '..', duplicate names and 
       vm.out("box", ExportMode::dir, dest);
       FAIL("no error");
     } catch (const Error& e) {
-      CHECK(e.message() ==
-            "the workspace disk of VM 'box': an entry named '../../../../tmp/banger-escape' in 'sub': refused");
+      CHECK(
+          e.message() ==
+          "the workspace disk of VM 'box': an entry named '../../../../tmp/banger-escape' in 'sub': refused");
       CHECK(e.hint() == hint);
     }
   }
