@@ -81,6 +81,10 @@ void wait_for_network();
 void prefetch_command_basics();
 void network_setup_reaped(pid_t pid);
 bool is_mountpoint(const std::string& path);
+
+// ---- workspace.cc ----
+// Mounts the workspace disk where banger.workspace= says (if it does).
+void mount_workspace(const Cmdline& c);
 void mount_fs(const char* source, const char* target, const char* type, unsigned long flags, const char* data,
               int mode = 0755);
 // Stops every process, syncs, unmounts and powers off (or reboots). As a

@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
     g_trace = c.count(banger::proto::kArgDebug) > 0;
     trace("pid 1 start");
     setup_system(c);
+    mount_workspace(c);
     trace("system set up");
     boot.init_uptime_ms = getenv(kInitUptimeEnv) ? init_uptime_ms() : start;
     unsetenv(kInitUptimeEnv);
@@ -72,6 +73,7 @@ int main(int argc, char** argv) {
     setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
     boot.mode = "pid1";
   } else {
+    mount_workspace(read_cmdline());
     boot.init_uptime_ms = init_uptime_ms();
     boot.mode = "service";
   }

@@ -21,5 +21,10 @@ inline constexpr const char* kArgGateway = "banger.gw";
 inline constexpr const char* kArgDns = "banger.dns";      // IP[,IP]
 inline constexpr const char* kArgIface = "banger.iface";  // the NIC to configure (default: the first)
 inline constexpr const char* kArgDebug = "banger.debug";  // trace the agent's boot steps on the console
+// Where the agent mounts the workspace disk (host/workspace): an absolute path.
+inline constexpr const char* kArgWorkspace = "banger.workspace";
+// The workspace disk's virtio-blk serial: how the agent tells it from the
+// root disk (/sys/block/vdX/serial), whatever order the disks probe in.
+inline constexpr const char* kWorkspaceSerial = "banger-workspace";
 
 }  // namespace banger::proto

@@ -11,6 +11,8 @@ packages=(
   libext2fs-dev libspdlog-dev libsqlite3-dev nlohmann-json3-dev libedit-dev libslirp-dev catch2
   # run: the VMM, disk overlays, images built from Debian's archive
   qemu-system-x86 qemu-utils e2fsprogs mmdebstrap apt-utils ca-certificates
+  # run: a git repository as a VM's workspace (its file list, its results branch)
+  git
   # an unprivileged user's image builds: mmdebstrap's unshare mode maps ids with these
   uidmap
   iproute2 nftables openssh-client busybox-static cpio

@@ -39,6 +39,9 @@ struct Editor::Impl {
     return i;
   }
   std::string read_all(ext2_ino_t ino, std::string_view p) const;
+  std::vector<DirEntry> ls(ext2_ino_t ino, std::string_view p) const;
+  Stat stat(ext2_ino_t ino, std::string_view p) const;
+  void check_inode(uint32_t ino) const;
   std::string link_target(ext2_ino_t ino, const ext2_inode_large& i, std::string_view p) const;
   // Resolves a path; the final component is followed only with follow_last.
   // Returns 0 when the final component is missing (its parent exists).
@@ -152,6 +155,10 @@ std::string Editor::Impl::read_all(ext2_ino_t ino, std::string_view p) const {
 
 std::string Editor::Impl::link_target(ext2_ino_t ino, const ext2_inode_large& i, std::string_view p) const {
   uint64_t size = EXT2_I_SIZE(&i);
+  // A target is at most one block (PATH_MAX): a larger size is a corrupt or
+  // hostile inode, refused before read_all sizes a buffer from it.
+  if (size > 4096)
+    fail_at(ErrorKind::invalid_input, p, "symlink target of " + std::to_string(size) + " bytes");
   if (ext2fs_is_fast_symlink(const_cast<ext2_inode*>(reinterpret_cast<const ext2_inode*>(&i)))) {
     return std::string(reinterpret_cast<const char*>(i.i_block), std::min<uint64_t>(size, 60));
   }
@@ -297,17 +304,51 @@ std::vector<DirEntry> Editor::ls(std::string_view dir) {
   std::string leaf;
   ext2_ino_t ino = m.resolve(dir, true, &parent, &leaf);
   if (!ino) m.fail_at(ErrorKind::not_found, dir, "no such file or directory");
-  if (!LINUX_S_ISDIR(m.inode(ino).i_mode)) m.fail_at(ErrorKind::invalid_input, dir, "not a directory");
+  return m.ls(ino, dir);
+}
+
+std::vector<DirEntry> Editor::ls_at(uint32_t ino) {
+  Impl& m = *impl_;
+  m.check_inode(ino);
+  return m.ls(ino, "inode " + std::to_string(ino));
+}
+
+Stat Editor::stat(std::string_view path) { return impl_->stat(impl_->must(path), path); }
+
+Stat Editor::stat_at(uint32_t ino) {
+  impl_->check_inode(ino);
+  return impl_->stat(ino, "inode " + std::to_string(ino));
+}
+
+std::string Editor::read_at(uint32_t ino, uint64_t max_bytes) {
+  Impl& m = *impl_;
+  m.check_inode(ino);
+  std::string p = "inode " + std::to_string(ino);
+  ext2_inode_large i = m.inode(ino);
+  if (!LINUX_S_ISREG(i.i_mode)) m.fail_at(ErrorKind::invalid_input, p, "not a regular file");
+  if (EXT2_I_SIZE(&i) > max_bytes)
+    m.fail_at(ErrorKind::invalid_input, p,
+              "a file of " + std::to_string(EXT2_I_SIZE(&i)) + " bytes (the limit is " +
+                  std::to_string(max_bytes) + ")");
+  return m.read_all(ino, p);
+}
+
+std::vector<DirEntry> Editor::Impl::ls(ext2_ino_t ino, std::string_view p) const {
+  if (!LINUX_S_ISDIR(inode(ino).i_mode)) fail_at(ErrorKind::invalid_input, p, "not a directory");
   std::vector<DirEntry> out;
   LsState st{&out};
-  m.check_at(ext2fs_dir_iterate2(m.fs, ino, 0, nullptr, ls_proc, &st), dir, "listing");
+  check_at(ext2fs_dir_iterate2(fs, ino, 0, nullptr, ls_proc, &st), p, "listing");
   std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.name < b.name; });
   return out;
 }
 
-Stat Editor::stat(std::string_view path) {
-  Impl& m = *impl_;
-  ext2_ino_t ino = m.must(path);
+void Editor::Impl::check_inode(uint32_t ino) const {
+  if (ino < 1 || ino > fs->super->s_inodes_count)
+    fail(ErrorKind::invalid_input, path + ": inode " + std::to_string(ino) + " is out of range");
+}
+
+Stat Editor::Impl::stat(ext2_ino_t ino, std::string_view path) const {
+  const Impl& m = *this;
   ext2_inode_large i = m.inode(ino);
   Stat s;
   s.type = type_of_mode(i.i_mode);

@@ -64,6 +64,16 @@ class Editor {
   // A regular file's contents (symlinks are not followed: an error).
   std::string read(std::string_view path);
 
+  // The same by inode number, for walking an untrusted image without
+  // resolving names it chose (host/workspace reads a guest's disk back):
+  // EXT2_ROOT_INO (2) is the root. A file larger than `max_bytes` is an
+  // invalid_input error before anything is read, so a hostile inode's size
+  // cannot make the reader allocate without bound.
+  std::vector<DirEntry> ls_at(uint32_t ino);
+  Stat stat_at(uint32_t ino);
+  std::string read_at(uint32_t ino, uint64_t max_bytes);
+  static constexpr uint32_t kRootInode = 2;
+
   // Creates or replaces a regular file (a symlink or other non-directory at
   // `path` is replaced, never followed). The parent directory must exist.
   void write(std::string_view path, std::string_view data, uint32_t mode, Owner owner = {});

@@ -25,6 +25,26 @@ void check_file(const std::string& path, const char* what, const std::string& hi
 
 }  // namespace
 
+void check_workspace_path(const std::string& path) {
+  auto bad = [&](const std::string& why) {
+    fail(ErrorKind::invalid_input, "workspace path '" + path + "' " + why,
+         "give an absolute directory in the guest, e.g. /work");
+  };
+  if (path.empty() || path[0] != '/') bad("is not absolute");
+  if (path.size() > 200) bad("is longer than 200 characters");
+  for (char c : path)
+    if (!isalnum(static_cast<unsigned char>(c)) && c != '/' && c != '.' && c != '_' && c != '-')
+      bad("may hold only letters, digits and . _ - /");
+  std::string p = path;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  if (p == "/") bad("is the root directory");
+  if ((p + "/").find("/./") != std::string::npos || (p + "/").find("/../") != std::string::npos ||
+      p.find("//") != std::string::npos)
+    bad("has an empty, '.' or '..' component");
+  for (const char* sys : {"/proc", "/sys", "/dev", proto::kAgentDir})
+    if (p == sys || p.rfind(std::string(sys) + "/", 0) == 0) bad(std::string("is in ") + sys);
+}
+
 void check_spec(const Spec& s) {
   check_vm_name(s.name);
   const std::string khint = "pull a kernel (banger kernel pull) or pass an existing file";
@@ -56,6 +76,10 @@ void check_spec(const Spec& s) {
                  f.proto + ": tap networking forwards TCP only",
              "use --net user for UDP forwards, or reach the VM's address directly");
   }
+  if (!s.workspace_disk.empty()) {
+    check_file(s.workspace_disk, "workspace disk", "create the VM again with --workspace");
+    check_workspace_path(s.workspace_path);
+  }
   for (const auto& h : s.net.allow_host) {
     if (h.port < 1 || h.port > 65535)
       fail(ErrorKind::invalid_input, "allowed host port " + std::to_string(h.port) + " is not valid",
@@ -83,6 +107,7 @@ std::string kernel_cmdline(const Spec& s, const std::string& accel, uint64_t tsc
   auto arg = [&c](const char* key, const std::string& value) { c += std::string(" ") + key + "=" + value; };
   arg(proto::kArgHostname, s.name);
   if (!s.init.empty()) arg(proto::kArgInit, s.init);
+  if (!s.workspace_disk.empty()) arg(proto::kArgWorkspace, s.workspace_path);
   if (accel == "tcg" && tsc_khz > 0 && s.cmdline.find("tsc_early_khz=") == std::string::npos)
     c += " tsc_early_khz=" + std::to_string(tsc_khz) + " tsc=reliable";
   if (s.net.mode == "user") {
@@ -137,6 +162,10 @@ std::vector<std::string> qemu_argv(const Spec& s, const AccelChoice& accel, cons
       "virtio-blk-device,drive=root",
   };
   a.insert(a.end(), rest.begin(), rest.end());
+  if (!s.workspace_disk.empty())
+    a.insert(a.end(),
+             {"-drive", "id=work,file=" + s.workspace_disk + ",format=raw,if=none,discard=unmap", "-device",
+              std::string("virtio-blk-device,drive=work,serial=") + proto::kWorkspaceSerial});
   if (s.net.mode == "user") {
     // banger's own stack serves user networking (forwards included): QEMU's
     // built-in one would let the guest reach the host's loopback.

@@ -24,6 +24,12 @@ struct QemuFiles {
 // (invalid_input).
 void check_spec(const Spec& spec);
 
+// Where a workspace may be mounted in the guest: an absolute path of
+// letters, digits and "._-/" (it goes on the kernel command line), no "."
+// or ".." component, and not /, nor in /proc, /sys, /dev or banger's own
+// /.banger. An invalid_input error naming the path otherwise.
+void check_workspace_path(const std::string& path);
+
 // "console=ttyS0 quiet panic=-1 root=/dev/vda rw banger.hostname=NAME
 // [banger.init=INIT] [tsc] [net] EXTRA" (the keys: proto/boot.h).
 // Under TCG with a known host TSC rate (tsc_khz > 0) it adds

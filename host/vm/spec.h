@@ -55,6 +55,10 @@ struct Spec {
   int memory_mib = 512;
   std::string state_dir;  // console.log, qemu.log, the disk overlay
   NetSpec net;
+  // A second disk (raw ext4, host/workspace), which the agent mounts at
+  // workspace_path: the VM's workspace. Empty: none.
+  std::string workspace_disk;
+  std::string workspace_path = "/work";
   std::string accel = "auto";  // "auto", "kvm" or "tcg" (BANGER_ACCEL decides "auto": accel.h)
   std::chrono::milliseconds ready_timeout{60000};
   std::string qemu = "qemu-system-x86_64";

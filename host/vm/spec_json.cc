@@ -92,7 +92,7 @@ Spec spec_from_json(const Json& j) {
   const std::string w = "vm spec";
   check_keys(j,
              {"name", "kernel", "initrd", "cmdline", "init", "rootfs", "overlay", "cpus", "memory_mib",
-              "state_dir", "net", "accel", "ready_timeout_ms", "qemu"},
+              "state_dir", "net", "accel", "ready_timeout_ms", "qemu", "workspace_disk", "workspace_path"},
              w);
   Spec s;
   s.name = str(j, "name", w, "");
@@ -108,6 +108,8 @@ Spec spec_from_json(const Json& j) {
   s.accel = str(j, "accel", w, s.accel);
   s.ready_timeout = std::chrono::milliseconds(num(j, "ready_timeout_ms", w, s.ready_timeout.count()));
   s.qemu = str(j, "qemu", w, s.qemu);
+  s.workspace_disk = str(j, "workspace_disk", w, "");
+  s.workspace_path = str(j, "workspace_path", w, s.workspace_path);
   if (!absent(j, "net")) s.net = net_from(j["net"]);
   return s;
 }

@@ -21,8 +21,10 @@ return recipe.new {
       help = "root disk size, e.g. 20G: at least the image's; the filesystem grows to fill it at boot (default: the image's size)" },
     { "kernel", help = "kernel name (default: debian-cloud)" },
     { "init", metavar = "PATH", help = "boot the image's own init (e.g. /lib/systemd/systemd); the agent runs as its service" },
+    { "workspace", metavar = "DIR", help = "DIR's files in the guest at /work (a git repository: tracked and untracked files, and .git); 'vm export' brings the changes back" },
+    { "workspace_path", metavar = "PATH", help = "where the workspace is in the guest (default: /work)" },
   },
-  stages = { "image", "kernel", "reserve", "disk" },
+  stages = { "image", "kernel", "reserve", "disk", "workspace" },
   run = function(ctx, args)
     local image_name = args.image or sandbox.DEFAULT_IMAGE
     -- A mistyped image is reported as such, before a VM name is made from it.
@@ -42,6 +44,12 @@ return recipe.new {
     sandbox.check_net_options(net, forwards, allow_host)
 
     if args.init then sandbox.check_init(args.init) end
+    if args.workspace_path and not args.workspace then
+      banger.errors.raise("invalid_input", "--workspace-path needs --workspace DIR")
+    end
+    if args.workspace then
+      banger.workspace.check(args.workspace, { path = args.workspace_path })
+    end
 
     local image = ctx:stage("image", function() return sandbox.ensure_image(image_name, ctx) end)
     local kernel = ctx:stage("kernel", function() return sandbox.ensure_kernel(args.kernel or sandbox.DEFAULT_KERNEL, ctx) end)
@@ -58,6 +66,11 @@ return recipe.new {
     local ok, err = pcall(ctx.stage, ctx, "disk", function()
       banger.fs.mkdirs(dir, tonumber("700", 8))
       record.overlay = banger.vmm.create_overlay(image.rootfs, dir, name, args.disk)
+      if args.workspace then
+        record.workspace = ctx:stage("workspace", function()
+          return banger.workspace.create(args.workspace, { vm = name, state_dir = dir, path = args.workspace_path })
+        end)
+      end
       banger.store.update("vm", name, record)
     end)
     if not ok then

@@ -5,6 +5,10 @@
 -- With --json, stdout holds one JSON object, printed last: the VM's name,
 -- the command's exit code and signal, and each stage's milliseconds; the
 -- guest's own stdout goes to stderr then, so it never corrupts the object.
+-- With --workspace DIR, DIR's files are at /work (the command's working
+-- directory), and when the command ends what it changed there comes back
+-- (banger.workspace): a branch banger/NAME, the working tree (--apply), or
+-- a directory (--export DIR); one line on stderr says where.
 local sandbox = banger.vm
 
 local SHELL = "if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi"
@@ -29,16 +33,28 @@ return recipe.new {
     { "rm", type = "bool", help = "remove the VM when the command ends" },
     { "tty", short = "t", type = "bool", help = "run the command on a terminal (default: only for the shell)" },
     { "env", short = "e", type = "list", metavar = "NAME=VALUE", help = "set an environment variable" },
-    { "workdir", short = "w", metavar = "DIR", help = "working directory in the guest" },
+    { "workdir", short = "w", metavar = "DIR", help = "working directory in the guest (default: the workspace, if any)" },
+    { "workspace", metavar = "DIR", help = "DIR's files in the guest at /work; the changes come back as branch banger/NAME (see 'vm create --help')" },
+    { "workspace_path", metavar = "PATH", help = "where the workspace is in the guest (default: /work)" },
+    { "apply", type = "bool", help = "apply the workspace's changes to the repository's working tree instead of a branch" },
+    { "export", metavar = "DIR", help = "write the workspace's changed files to the new directory DIR" },
     { "command", rest = true, metavar = "CMD", help = "the command to run (default: a login shell)" },
   },
-  stages = { "create", "start", "run" },
+  stages = { "create", "start", "run", "results" },
   run = function(ctx, args)
+    if (args.apply or args.export or args.workspace_path) and not args.workspace then
+      banger.errors.raise("invalid_input", "--apply, --export and --workspace-path need --workspace DIR")
+    end
+    if args.workspace then
+      banger.workspace.check(args.workspace,
+        { path = args.workspace_path, apply = args.apply, export = args.export, remove = args.rm })
+    end
     local vm = ctx:stage("create", function()
       return banger.recipe.load("vm_create"):call({
         image = args.image, name = args.name, cpus = args.cpus, memory = args.memory,
         net = args.net, publish = args.publish, allow_host = args.allow_host, kernel = args.kernel, init = args.init,
         disk = args.disk,
+        workspace = args.workspace, workspace_path = args.workspace_path,
       }, ctx)
     end)
     ctx:defer(function()
@@ -63,14 +79,30 @@ return recipe.new {
       local client = sandbox.connect(vm.name)
       local result = client:exec({
         argv = argv, tty = args.tty or (interactive and banger.process.isatty(0)), stdin = true,
-        env = args.env, cwd = args.workdir, stdout_to_stderr = ctx.json,
+        env = args.env, cwd = args.workdir or (vm.workspace and vm.workspace.path),
+        stdout_to_stderr = ctx.json,
       })
       client:close()
       return result
     end)
-    -- `signal` only when one ended the command.
+    local changes
+    if vm.workspace then
+      ctx:stage("results", function()
+        -- A clean stop first: the guest unmounts the workspace, so the disk
+        -- the host reads is whole.
+        local lock = sandbox.lock(vm.name)
+        local ok, err = pcall(sandbox.stop, vm.name, 60)
+        lock:release()
+        if not ok then error(err, 0) end
+        changes = banger.workspace.export(vm.workspace, { vm = vm.name, scratch = vm.dir, apply = args.apply, export = args.export })
+        if changes.note then banger.log("warn", ("VM '%s': guest commits not brought back: %s"):format(vm.name, changes.note)) end
+        io.stderr:write(banger.workspace.describe(vm.name, vm.workspace, changes), "\n")
+      end)
+    end
+    -- `signal` only when one ended the command; `changes` says where the
+    -- workspace's changes went (banger.workspace.Result).
     local result = { name = vm.name, exit_code = r.exit_code, signal = r.signal ~= 0 and r.signal or nil,
-      stages_ms = ctx.timings }
+      stages_ms = ctx.timings, changes = changes }
     ctx:emit(result, function() return "" end)
     return result
   end,

@@ -41,6 +41,8 @@ return recipe.new {
           name = rec.name, state_dir = rec.dir, kernel = boot.kernel, initrd = boot.initrd, rootfs = image.rootfs, overlay = rec.overlay,
           cpus = rec.cpus, memory_mib = rec.memory_mib, init = rec.init, ready_timeout_ms = args.timeout * 1000,
           net = { mode = rec.net, forwards = rec.forwards, allow_host = rec.allow_host },
+          workspace_disk = rec.workspace and rec.workspace.disk or nil,
+          workspace_path = rec.workspace and rec.workspace.path or nil,
         },
         tap = { address = rec.address },
         owner = args.owner,

@@ -113,12 +113,23 @@ TEST_CASE("docs: the project's sandbox file boots a VM with 'banger run'", "[doc
   std::string proj = home.path("project");
   fs::make_dirs(proj + "/.banger");
   fs::write_file(proj + "/.banger/sandbox.lua", block(".banger/sandbox.lua"));
+  // A repository, as a project is: its files are the sandbox's workspace.
+  run_checked({"git", "-C", proj, "init", "-q"}, "git init");
   CliOptions o = home.env();
   o.cwd = proj;
   auto r = run_banger({"run"}, o);
   CHECK(r.code == 0);
   CHECK(r.out == "testing on 2 CPUs with CI=1\n");
   CHECK(home.must({"vm", "ls", "--json"}).out == "[]\n");
+}
+
+TEST_CASE("docs: the workspace example builds a disk, plays the guest and exports the change", "[docs]") {
+  TempDir t;
+  write_in_project(t, "workspace.lua", block("workspace.lua"));
+  auto r = run_banger({"run", "workspace.lua"}, project(t));
+  INFO(r.err);
+  CHECK(r.code == 0);
+  CHECK(r.out == "dir\t0\t1\t0\nhello from the guest\n");
 }
 
 TEST_CASE("docs: the project sandbox recipe boots a VM with 'banger run'", "[docs][e2e][vm]") {

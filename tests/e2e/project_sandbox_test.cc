@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "host/core/fs.h"
+#include "host/core/process.h"
 #include "tests/support/cli.h"
 #include "tests/support/sandbox_home.h"
 #include "tests/support/temp_dir.h"
@@ -21,8 +22,18 @@ TEST_CASE("e2e project: banger run boots .banger/sandbox.lua - its command, env,
   std::string repo = home.path("repo");
   fs::make_dirs(repo + "/.banger");
   fs::make_dirs(repo + "/src/deep");
+  fs::write_file(repo + "/README", "as committed\n");
+  auto git = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {
+        "git", "-C", repo, "-c", "user.name=t", "-c", "user.email=t@example.com"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_checked(argv, "git");
+  };
+  git({"init", "-q"});
+  git({"add", "-A"});
+  git({"commit", "-qm", "start"});
   fs::write_file(repo + "/.banger/sandbox.lua", R"(return {
-  command = { "sh", "-c", "echo cpus=$(nproc) ci=$CI; df -m / | awk 'NR == 2 { print \"disk=\" $2 }'; exit 3" },
+  command = { "sh", "-c", "echo cpus=$(nproc) ci=$CI; df -m / | awk 'NR == 2 { print \"disk=\" $2 }'; echo from the guest > README; exit 3" },
   cpus = 1, memory = "512M", disk = "3G", net = "none",
   env = { CI = "1" },
 }
@@ -36,6 +47,15 @@ TEST_CASE("e2e project: banger run boots .banger/sandbox.lua - its command, env,
   auto at = r.out.find("disk=");
   REQUIRE(at != std::string::npos);
   CHECK(std::stol(r.out.substr(at + 5)) > 2800);
+  // The project was the workspace: the guest's change is on a branch, the
+  // working tree is as it was.
+  std::string branch = git({"branch", "--list", "banger/*", "--format=%(refname:short)"});
+  REQUIRE(branch.rfind("banger/debian-bookworm-", 0) == 0);
+  branch.pop_back();
+  CHECK(git({"show", branch + ":README"}) == "from the guest\n");
+  CHECK(fs::read_file(repo + "/README") == "as committed\n");
+  CHECK(r.err.find("changes from VM '" + branch.substr(7) + "' are on branch " + branch + " in " + repo) !=
+        std::string::npos);
 
   // Another command in the same sandbox, for CI: with --json stdout holds
   // one object (the guest's stdout goes to stderr); nothing of either VM stays.
@@ -48,6 +68,7 @@ TEST_CASE("e2e project: banger run boots .banger/sandbox.lua - its command, env,
   CHECK_FALSE(result.contains("signal"));
   for (const char* stage : {"create", "start", "run"}) CHECK(result["stages_ms"][stage].get<int>() >= 0);
   CHECK(result["stages_ms"]["start"].get<int>() > 100);  // a boot
+  CHECK(result["changes"]["kind"] == "none");
   CHECK(home.must({"vm", "ls", "--json"}).out == "[]\n");
   CHECK(qemu_processes(home.path("home")) == 0);
 
@@ -76,6 +97,16 @@ TEST_CASE("cli project: a sandbox file's mistakes and a directory outside any pr
   auto size = run_banger({"run"}, o);
   CHECK(size.code == 2);
   CHECK(size.err.rfind("error: " + file + ": memory must be a size like 512M or 10G, got 'lots'\n", 0) == 0);
+
+  fs::write_file(file, "return { cpus = 1 }\n");
+  auto plain = run_banger({"run"}, o);
+  CHECK(plain.code == 2);
+  CHECK(
+      plain.err ==
+      "error: the project " + repo +
+          " is not a git repository: its sandbox's changes need --export DIR\n"
+          "  hint: give --export DIR, or set workspace = false in .banger/sandbox.lua for a sandbox without "
+          "the project's files\n");
 
   fs::write_file(file, "return 42\n");
   auto number = run_banger({"run"}, o);

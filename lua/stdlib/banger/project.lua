@@ -11,8 +11,10 @@
 ---
 --- Keys: image, command, cpus, memory, disk (the root disk's size), env,
 --- ports (`[ADDR:]HOST:GUEST`, as `vm run -p`), allow_host (`PORT[/udp]`),
---- net (user, tap, none), kernel, init, workdir. Every key is optional; an
---- unknown key is an error naming the file (a typo never passes silently).
+--- net (user, tap, none), kernel, init, workdir, workspace (where the
+--- project's files are in the guest, default /work, or false for none).
+--- Every key is optional; an unknown key is an error naming the file (a typo
+--- never passes silently).
 local errors = require("banger.errors")
 local fs = require("banger.fs")
 local args_lib = require("banger.args")
@@ -26,7 +28,7 @@ M.SANDBOX_FILE = ".banger/sandbox.lua"
 local KEYS = {
   image = "string", command = "command", cpus = "integer", memory = "size", disk = "size",
   env = "env", ports = "strings", allow_host = "strings", net = "string", kernel = "string",
-  init = "string", workdir = "string",
+  init = "string", workdir = "string", workspace = "workspace",
 }
 
 --- The project's root: the nearest directory, from `start` (default: the
@@ -63,6 +65,11 @@ local function check(path, key, kind, v)
     if type(v) ~= "table" then kind_error(path, key, "a list of strings", type(v)) end
     for i, s in ipairs(v) do
       if type(s) ~= "string" then kind_error(path, ("%s[%d]"):format(key, i), "a string", type(s)) end
+    end
+    return v
+  elseif kind == "workspace" then
+    if v ~= false and (type(v) ~= "string" or v:sub(1, 1) ~= "/") then
+      kind_error(path, key, "a guest path such as /work, or false", ("'%s'"):format(tostring(v)))
     end
     return v
   elseif kind == "env" then
@@ -109,18 +116,30 @@ function M.load(path)
   return out
 end
 
---- The arguments of the `vm_run` recipe that boot `sandbox` (from load):
---- the VM is removed when its command ends. `command`, when given, replaces
---- the sandbox's own.
+--- The arguments of the `vm_run` recipe that boot `sandbox` (from load)
+--- for the project at `root`: the project is the workspace (unless the
+--- sandbox says `workspace = false`), and the VM is removed when its command
+--- ends. `opts.command` replaces the sandbox's own; `opts.apply` and
+--- `opts.export` say where the workspace's changes go (default: a branch
+--- banger/NAME in the repository).
 ---@param sandbox table
----@param command? string[]
+---@param root string
+---@param opts? {command?:string[], apply?:boolean, export?:string}
 ---@return table
-function M.vm_run_args(sandbox, command)
+function M.vm_run_args(sandbox, root, opts)
+  opts = opts or {}
+  local workspace = sandbox.workspace ~= false
+  if workspace and not opts.export and not require("banger.workspace").is_repository(root) then
+    errors.raise("invalid_input", ("the project %s is not a git repository: its sandbox's changes need --export DIR"):format(root),
+      "give --export DIR, or set workspace = false in " .. M.SANDBOX_FILE .. " for a sandbox without the project's files")
+  end
   return {
     image = sandbox.image, cpus = sandbox.cpus, memory = sandbox.memory, disk = sandbox.disk,
     env = sandbox.env, publish = sandbox.ports, allow_host = sandbox.allow_host, net = sandbox.net,
     kernel = sandbox.kernel, init = sandbox.init, workdir = sandbox.workdir,
-    command = command or sandbox.command, rm = true,
+    workspace = workspace and root or nil, workspace_path = workspace and sandbox.workspace or nil,
+    apply = opts.apply, export = opts.export,
+    command = opts.command or sandbox.command, rm = true,
   }
 end
 

@@ -243,3 +243,34 @@ TEST_CASE("vm channel: receive waits a bounded time and reports a closed peer", 
   close(sv[1]);
   REQUIRE_THROWS_WITH(ch.receive(std::chrono::milliseconds(1000)), "the agent closed the channel");
 }
+
+TEST_CASE("vm command: a workspace is a second disk told apart by its serial, mounted where the cmdline says",
+          "[vm-unit]") {
+  Spec s = sample();
+  s.net.mode = "none";
+  s.workspace_disk = "/state/box/workspace.ext4";
+  s.workspace_path = "/src/project";
+  CHECK(kernel_cmdline(s) ==
+        "console=ttyS0 quiet panic=-1 root=/dev/vda rw banger.hostname=box banger.workspace=/src/project");
+  auto argv = qemu_argv(s, {"tcg", "test"}, {"c", "d", 3});
+  auto at = std::find(argv.begin(), argv.end(), "virtio-blk-device,drive=root");
+  REQUIRE(argv.end() - at > 4);
+  // After the root disk, so that the root stays /dev/vda.
+  CHECK(std::vector<std::string>(at + 1, at + 5) ==
+        std::vector<std::string>{"-drive",
+                                 "id=work,file=/state/box/workspace.ext4,format=raw,if=none,discard=unmap",
+                                 "-device", "virtio-blk-device,drive=work,serial=banger-workspace"});
+}
+
+TEST_CASE("vm command: a workspace path is an absolute, plain directory outside the system's", "[vm-unit]") {
+  CHECK_NOTHROW(check_workspace_path("/work"));
+  CHECK_NOTHROW(check_workspace_path("/home/dev/my-project_1.0/"));
+  REQUIRE_THROWS_WITH(check_workspace_path("work"), "workspace path 'work' is not absolute");
+  REQUIRE_THROWS_WITH(check_workspace_path("/"), "workspace path '/' is the root directory");
+  REQUIRE_THROWS_WITH(check_workspace_path("/a/../etc"),
+                      "workspace path '/a/../etc' has an empty, '.' or '..' component");
+  REQUIRE_THROWS_WITH(check_workspace_path("/a b"),
+                      "workspace path '/a b' may hold only letters, digits and . _ - /");
+  REQUIRE_THROWS_WITH(check_workspace_path("/proc/x"), "workspace path '/proc/x' is in /proc");
+  REQUIRE_THROWS_WITH(check_workspace_path("/.banger"), "workspace path '/.banger' is in /.banger");
+}
