@@ -31,11 +31,13 @@ int vm_start(lua_State* L) {
   return 1;
 }
 
-// create_overlay(rootfs, state_dir, name) -> overlay: VM `name`'s qcow2 disk
+// create_overlay(rootfs, state_dir, name[, backing_format]) -> overlay: VM `name`'s qcow2 disk
+// (backing_format "qcow2" for a snapshot's frozen disk)
 // over `rootfs`, where vm.start looks for it.
 int vm_create_overlay(lua_State* L) {
   std::string overlay = vm::default_overlay(arg_string(L, 2, "state_dir"));
-  vm::create_overlay(arg_string(L, 1, "rootfs"), overlay, arg_string(L, 3, "name"));
+  vm::create_overlay(arg_string(L, 1, "rootfs"), overlay, arg_string(L, 3, "name"),
+                     opt_string(L, 4, "backing_format").value_or("raw"));
   lua_pushlstring(L, overlay.data(), overlay.size());
   return 1;
 }

@@ -17,9 +17,26 @@ return recipe.new {
     { "allow_host", type = "list", metavar = "PORT[/udp]", help = "let the guest reach this host port (user: at 10.0.2.4, on the host's 127.0.0.1; tap: at the gateway)" },
     { "kernel", help = "kernel name (default: debian-cloud)" },
     { "init", metavar = "PATH", help = "boot the image's own init (e.g. /lib/systemd/systemd); the agent runs as its service" },
+    { "from", metavar = "SNAPSHOT", help = "make the VM from a snapshot: its first start restores it (image, kernel, cpus, memory, network mode and init are the snapshot's)" },
   },
   stages = { "image", "kernel", "reserve", "disk" },
   run = function(ctx, args)
+    local snap
+    if args.from then
+      snap = banger.snapshot.require(args.from)
+      -- What the restored VM has is decided by the snapshot (its command
+      -- line must match): --cpus (which has a default) is taken from it too.
+      local have = { image = snap.image, memory = snap.memory_mib * 1048576, net = snap.net, kernel = snap.kernel,
+        init = snap.init }
+      for _, k in ipairs({ "image", "memory", "net", "kernel", "init" }) do
+        if args[k] ~= nil and args[k] ~= have[k] and not (k == "net" and args[k] == "auto") then
+          banger.errors.raise("invalid_input", ("--%s cannot change a VM made from snapshot '%s'"):format(k, snap.name),
+            "the snapshot decides it; boot a new VM without --from to choose")
+        end
+      end
+      args.image, args.cpus, args.memory, args.net = snap.image, snap.cpus, snap.memory_mib * 1048576, snap.net
+      args.kernel, args.init = snap.kernel, snap.init
+    end
     local image_name = args.image or sandbox.DEFAULT_IMAGE
     -- A mistyped image is reported as such, before a VM name is made from it.
     banger.image.check_known(image_name)
@@ -46,13 +63,18 @@ return recipe.new {
     local record = {
       image = image.name, kernel = kernel.name, cpus = args.cpus, memory_mib = math.floor(memory / 1048576),
       net = net, forwards = forwards, allow_host = allow_host, init = args.init, state = "created", dir = dir,
+      from_snapshot = snap and snap.name or nil, restore_pending = snap and true or nil,
     }
     ctx:stage("reserve", function()
       record.address = banger.store.insert_with_address("vm", name, record, sandbox.ADDRESS_FIRST, sandbox.ADDRESS_LAST)
     end)
     local ok, err = pcall(ctx.stage, ctx, "disk", function()
       banger.fs.mkdirs(dir, tonumber("700", 8))
-      record.overlay = banger.vmm.create_overlay(image.rootfs, dir, name)
+      if snap then
+        record.overlay = banger.vmm.create_overlay(snap.dir .. "/disk.qcow2", dir, name, "qcow2")
+      else
+        record.overlay = banger.vmm.create_overlay(image.rootfs, dir, name)
+      end
       banger.store.update("vm", name, record)
     end)
     if not ok then
