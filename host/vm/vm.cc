@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -273,8 +274,28 @@ void Vm::start_incoming() {
     qmp_->execute("migrate-set-capabilities",
                   {{"capabilities", nlohmann::json::array({{{"capability", "x-ignore-shared"}, {"state", true}}})}});
     if (r.state.find('\'') != std::string::npos) fail(ErrorKind::invalid_input, "quote in " + r.state);
+    auto t0 = Clock::now();
     qmp_->execute("migrate-incoming", {{"uri", "exec:cat '" + r.state + "'"}});
+    // QEMU loads the state and stays paused (-incoming defer): wait, then cont.
+    for (;;) {
+      check_interrupted();
+      nlohmann::json m = qmp_->execute("query-migrate");
+      std::string status = m.value("status", std::string());
+      if (status == "completed") break;
+      if (status == "failed" || status == "cancelled")
+        fail(ErrorKind::io, "loading its state failed: " + m.value("error-desc", status));
+      if (Clock::now() - t0 > spec_.ready_timeout)
+        fail(ErrorKind::io, "loading its state did not finish within " +
+                                std::to_string(spec_.ready_timeout.count() / 1000) + " s");
+      std::this_thread::sleep_for(1ms);
+    }
+    qmp_->execute("cont");
+    info_.restore_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
   } catch (const Error& e) {
+    if (qemu_.wait_for(1s))
+      fail_vm("restoring snapshot '" + r.snapshot + "': QEMU " + describe_status(qemu_.wait()) +
+                  " while loading its state",
+              "see the VM's qemu.log");
     fail_vm("restoring snapshot '" + r.snapshot + "': " + e.message(), "see the VM's qemu.log");
   }
 }
@@ -480,8 +501,8 @@ std::unique_ptr<Vm> start(const Spec& spec) {
   }
   if (!restore.state.empty()) vm->send_identity();
   if (!restore.state.empty())
-    spdlog::info("vm {}: restored from snapshot '{}': agent ready after {} ms", spec.name, restore.snapshot,
-                 vm->info_.boot.host_ready_ms);
+    spdlog::info("vm {}: restored from snapshot '{}': state loaded in {} ms, agent ready after {} ms", spec.name,
+                 restore.snapshot, vm->info_.restore_ms, vm->info_.boot.host_ready_ms);
   else
     spdlog::info("vm {}: agent ready after {} ms (guest: kernel {} ms, init {} ms)", spec.name,
                vm->info_.boot.host_ready_ms, vm->info_.boot.kernel_to_init_ms,
