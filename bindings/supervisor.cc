@@ -133,10 +133,14 @@ int cl_control(lua_State* L) {
 
 const luaL_Reg kClientMethods[] = {
     {"control", wrap<cl_control>},
-    {"exec", wrap<cl_exec>},   {"put", wrap<cl_put>},
-    {"get", wrap<cl_get>},     {"ports", wrap<cl_ports>},
-    {"stats", wrap<cl_stats>}, {"info", wrap<cl_info>},
-    {"stop", wrap<cl_stop>},   {"close", handle_release<Client>},
+    {"exec", wrap<cl_exec>},
+    {"put", wrap<cl_put>},
+    {"get", wrap<cl_get>},
+    {"ports", wrap<cl_ports>},
+    {"stats", wrap<cl_stats>},
+    {"info", wrap<cl_info>},
+    {"stop", wrap<cl_stop>},
+    {"close", handle_release<Client>},
     {nullptr, nullptr},
 };
 

@@ -31,7 +31,8 @@ std::string reseed(const std::string& entropy) {
   std::string err;
   if (ioctl(fd, RNDADDENTROPY, info) != 0) err = std::string("RNDADDENTROPY: ") + strerror(errno);
 #ifdef RNDRESEEDCRNG
-  else if (ioctl(fd, RNDRESEEDCRNG) != 0 && errno != EINVAL) err = std::string("RNDRESEEDCRNG: ") + strerror(errno);
+  else if (ioctl(fd, RNDRESEEDCRNG) != 0 && errno != EINVAL)
+    err = std::string("RNDRESEEDCRNG: ") + strerror(errno);
 #endif
   close(fd);
   return err;
@@ -43,8 +44,10 @@ IdentityResult apply_identity(const std::string& payload) {
   IdentityResult r;
   proto::Identity id = proto::Identity::decode(payload);
   if (id.unix_ns > 0) {
-    timespec ts{static_cast<time_t>(id.unix_ns / 1000000000ull), static_cast<long>(id.unix_ns % 1000000000ull)};
-    if (clock_settime(CLOCK_REALTIME, &ts) != 0) r.error = std::string("setting the clock: ") + strerror(errno);
+    timespec ts{static_cast<time_t>(id.unix_ns / 1000000000ull),
+                static_cast<long>(id.unix_ns % 1000000000ull)};
+    if (clock_settime(CLOCK_REALTIME, &ts) != 0)
+      r.error = std::string("setting the clock: ") + strerror(errno);
   }
   std::string e = reseed(id.entropy);
   if (r.error.empty()) r.error = e;

@@ -8,9 +8,9 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <net/if_arp.h>
-#include <stdio.h>
 #include <net/route.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -199,10 +199,10 @@ std::string renumber_network(const std::string& address, const std::string& gate
   cfg.gateway = gateway;
   cfg.iface = first_interface();
   std::string err;
-  if (cfg.iface.empty()) err = "no network interface";
   // A MAC change takes the device down, which drops its routes: configure() adds them back.
-  else if (!mac.empty() && !set_mac(sock, cfg.iface, mac)) err = "setting MAC " + mac + ": " + strerror(errno);
-  else if (!address.empty() && !configure(sock, &cfg)) err = "no network interface";
+  if (!cfg.iface.empty() && !mac.empty() && !set_mac(sock, cfg.iface, mac))
+    err = "setting MAC " + mac + ": " + strerror(errno);
+  else if (cfg.iface.empty() || (!address.empty() && !configure(sock, &cfg))) err = "no network interface";
   close(sock);
   return err;
 }

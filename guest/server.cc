@@ -496,10 +496,9 @@ void Server::run() {
   if (pid1_) reboot(RB_DISABLE_CAD);  // ctrl-alt-del becomes SIGINT
 
   hello_.software = std::string("banger-agent ") + kVersion;
-  hello_.capabilities = {proto::kCapExec,   proto::kCapStdin,    proto::kCapTty,
-                         proto::kCapSignal, proto::kCapPoweroff, proto::kCapFile,
-                         proto::kCapPorts,  proto::kCapStats,    proto::kCapCredit,
-                         proto::kCapIdentity};
+  hello_.capabilities = {proto::kCapExec,     proto::kCapStdin,   proto::kCapTty,   proto::kCapSignal,
+                         proto::kCapPoweroff, proto::kCapFile,    proto::kCapPorts, proto::kCapStats,
+                         proto::kCapCredit,   proto::kCapIdentity};
   utsname u{};
   uname(&u);
   char host[256] = {};

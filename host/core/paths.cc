@@ -53,7 +53,8 @@ std::string staging() { return home() + "/tmp"; }
 std::string index_db() { return home() + "/index.db"; }
 
 void ensure_layout() {
-  for (const auto& d : {home(), blobs(), images(), kernels(), vms(), snapshots(), staging()}) fs::make_dirs(d, 0700);
+  for (const auto& d : {home(), blobs(), images(), kernels(), vms(), snapshots(), staging()})
+    fs::make_dirs(d, 0700);
 }
 
 }  // namespace banger::paths

@@ -40,8 +40,7 @@ Qmp Qmp::connect(const std::string& path, const std::string& vm, Clock::time_poi
       fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
       Qmp q(fd, vm);
       Json greeting = q.read_message(deadline);
-      if (!greeting.contains("QMP"))
-        fail(ErrorKind::io, "VM '" + vm + "': QMP greeting missing on " + path);
+      if (!greeting.contains("QMP")) fail(ErrorKind::io, "VM '" + vm + "': QMP greeting missing on " + path);
       q.execute("qmp_capabilities");
       return q;
     }

@@ -200,8 +200,8 @@ SaveResult save_snapshot(Vm& vm, const std::string& dir) {
   fsync_path(frozen);
   fsync_path(dir);
   r.state_bytes = file_size(state);
-  spdlog::info("VM '{}': saved to {} (paused {:.1f} ms: state {:.1f} ms, memory {:.1f} ms, disk {:.1f} ms)", name,
-               dir, r.paused_ms, r.migrate_ms, r.memory_ms, r.disk_ms);
+  spdlog::info("VM '{}': saved to {} (paused {:.1f} ms: state {:.1f} ms, memory {:.1f} ms, disk {:.1f} ms)",
+               name, dir, r.paused_ms, r.migrate_ms, r.memory_ms, r.disk_ms);
   return r;
 }
 

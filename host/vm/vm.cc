@@ -250,14 +250,18 @@ std::optional<int> Vm::wait(std::optional<std::chrono::milliseconds> timeout) {
 
 void check_restore(const Spec& spec, const AccelChoice& accel) {
   const RestoreSpec& r = spec.restore;
-  const std::string hint = "take a new snapshot of a VM started by this banger (banger vm snapshot), or remove "
-                           "this one (banger snapshot rm " + r.snapshot + ")";
+  const std::string hint =
+      "take a new snapshot of a VM started by this banger (banger vm snapshot), or remove "
+      "this one (banger snapshot rm " +
+      r.snapshot + ")";
   if (!fs::exists(r.state) || (!r.memory.empty() && !fs::exists(r.memory)))
-    fail(ErrorKind::not_found, "snapshot '" + r.snapshot + "' is incomplete: " + r.state + " is missing", hint);
+    fail(ErrorKind::not_found, "snapshot '" + r.snapshot + "' is incomplete: " + r.state + " is missing",
+         hint);
   if (shape_digest(spec, accel) != r.shape_digest)
     fail(ErrorKind::conflict,
-         "snapshot '" + r.snapshot + "' was saved with another VM command line (kernel, initrd, cpus, memory, "
-         "network mode, accelerator or devices differ): it cannot be restored here",
+         "snapshot '" + r.snapshot +
+             "' was saved with another VM command line (kernel, initrd, cpus, memory, "
+             "network mode, accelerator or devices differ): it cannot be restored here",
          hint);
 }
 
@@ -266,13 +270,14 @@ void Vm::start_incoming() {
   info_.restored_from = r.snapshot;
   std::string version = qemu_version(*qmp_);
   if (version != r.qemu_version)
-    fail_vm("snapshot '" + r.snapshot + "' was saved by QEMU " + r.qemu_version + ", this is QEMU " + version +
-                ": QEMU cannot restore another version's state",
+    fail_vm("snapshot '" + r.snapshot + "' was saved by QEMU " + r.qemu_version + ", this is QEMU " +
+                version + ": QEMU cannot restore another version's state",
             "take a new snapshot with this QEMU (banger vm snapshot), or remove it (banger snapshot rm " +
                 r.snapshot + ")");
   try {
-    qmp_->execute("migrate-set-capabilities",
-                  {{"capabilities", nlohmann::json::array({{{"capability", "x-ignore-shared"}, {"state", true}}})}});
+    qmp_->execute(
+        "migrate-set-capabilities",
+        {{"capabilities", nlohmann::json::array({{{"capability", "x-ignore-shared"}, {"state", true}}})}});
     if (r.state.find('\'') != std::string::npos) fail(ErrorKind::invalid_input, "quote in " + r.state);
     auto t0 = Clock::now();
     qmp_->execute("migrate-incoming", {{"uri", "exec:cat '" + r.state + "'"}});
@@ -303,7 +308,8 @@ void Vm::start_incoming() {
 void Vm::send_identity() {
   if (std::find(info_.capabilities.begin(), info_.capabilities.end(), proto::kCapIdentity) ==
       info_.capabilities.end())
-    fail_vm("the restored agent cannot take a new identity (clock, RNG, hostname, network)", kAgentMismatchHint);
+    fail_vm("the restored agent cannot take a new identity (clock, RNG, hostname, network)",
+            kAgentMismatchHint);
   proto::Identity id;
   id.unix_ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                          std::chrono::system_clock::now().time_since_epoch())
@@ -501,12 +507,12 @@ std::unique_ptr<Vm> start(const Spec& spec) {
   }
   if (!restore.state.empty()) vm->send_identity();
   if (!restore.state.empty())
-    spdlog::info("vm {}: restored from snapshot '{}': state loaded in {} ms, agent ready after {} ms", spec.name,
-                 restore.snapshot, vm->info_.restore_ms, vm->info_.boot.host_ready_ms);
+    spdlog::info("vm {}: restored from snapshot '{}': state loaded in {} ms, agent ready after {} ms",
+                 spec.name, restore.snapshot, vm->info_.restore_ms, vm->info_.boot.host_ready_ms);
   else
     spdlog::info("vm {}: agent ready after {} ms (guest: kernel {} ms, init {} ms)", spec.name,
-               vm->info_.boot.host_ready_ms, vm->info_.boot.kernel_to_init_ms,
-               vm->info_.boot.init_to_ready_ms);
+                 vm->info_.boot.host_ready_ms, vm->info_.boot.kernel_to_init_ms,
+                 vm->info_.boot.init_to_ready_ms);
   return vm;
 }
 

@@ -105,10 +105,10 @@ class Vm {
  private:
   friend std::unique_ptr<Vm> start(const Spec& spec);
 
-// For a restore (spec.restore.state set): the snapshot's files exist and its
-// command-line digest is this spec's; a clear error naming the snapshot
-// otherwise. (The QEMU version is checked against the running QEMU.)
-void check_restore(const Spec& spec, const AccelChoice& accel);
+  // For a restore (spec.restore.state set): the snapshot's files exist and its
+  // command-line digest is this spec's; a clear error naming the snapshot
+  // otherwise. (The QEMU version is checked against the running QEMU.)
+  void check_restore(const Spec& spec, const AccelChoice& accel);
   [[noreturn]] void fail_vm(const std::string& what, const std::string& hint);
   // A restore: checks the QEMU version, then feeds QEMU the saved state.
   void start_incoming();

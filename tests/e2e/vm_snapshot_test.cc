@@ -38,7 +38,9 @@ std::string guest(const SandboxHome& home, const std::string& vm, const std::str
   return home.must({"vm", "exec", vm, "--", "sh", "-c", script}).out;
 }
 
-long counter(const SandboxHome& home, const std::string& vm) { return std::stol(guest(home, vm, "cat /tmp/c")); }
+long counter(const SandboxHome& home, const std::string& vm) {
+  return std::stol(guest(home, vm, "cat /tmp/c"));
+}
 
 // `banger ARGS` in `home`, not waited for; its output goes to `out`.
 Process start_banger(const SandboxHome& home, const std::vector<std::string>& args, const std::string& out) {
@@ -157,7 +159,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "e2e snapshot: forks of a running VM share what it wrote before and not what each writes - each has its own "
+    "e2e snapshot: forks of a running VM share what it wrote before and not what each writes - each has its "
+    "own "
     "hostname and address and MAC and clock and randomness - a foreign or killed restore leaves nothing",
     "[e2e][vm][tap][snapshot]") {
   SandboxHome home;
@@ -167,11 +170,12 @@ TEST_CASE(
 
   auto snap = home.must({"--json", "vm", "snapshot", "src", "--name", "base"});
   Json s = Json::parse(snap.out);
-  std::printf("snapshot of a running 1 GiB VM: paused %.1f ms (migrate %.1f, memory copy %.1f, disk %.1f); "
-              "state %llu bytes, memory %llu bytes\n",
-              s["paused_ms"].get<double>(), s["migrate_ms"].get<double>(), s["memory_ms"].get<double>(),
-              s["disk_ms"].get<double>(), s["state_bytes"].get<unsigned long long>(),
-              s["memory_bytes"].get<unsigned long long>());
+  std::printf(
+      "snapshot of a running 1 GiB VM: paused %.1f ms (migrate %.1f, memory copy %.1f, disk %.1f); "
+      "state %llu bytes, memory %llu bytes\n",
+      s["paused_ms"].get<double>(), s["migrate_ms"].get<double>(), s["memory_ms"].get<double>(),
+      s["disk_ms"].get<double>(), s["state_bytes"].get<unsigned long long>(),
+      s["memory_bytes"].get<unsigned long long>());
   CHECK(s["memory_file"] == true);
   CHECK(find_vm(home, "src")["state"] == "running");
   // The VM runs on, on a new disk above the frozen one.
@@ -227,7 +231,8 @@ TEST_CASE(
   set_snapshot_field(home, "base", "qemu_version", "6.2.0 (elsewhere)");
   auto bad = run_banger({"vm", "run", "--from", "base", "--", "true"}, home.env());
   CHECK(bad.code != 0);
-  CHECK(bad.err.find("snapshot 'base' was saved by QEMU 6.2.0 (elsewhere), this is QEMU 7.2") != std::string::npos);
+  CHECK(bad.err.find("snapshot 'base' was saved by QEMU 6.2.0 (elsewhere), this is QEMU 7.2") !=
+        std::string::npos);
   CHECK(bad.err.find(": QEMU cannot restore another version's state") != std::string::npos);
   std::string version = s["qemu_version"];
   set_snapshot_field(home, "base", "qemu_version", version);
@@ -287,8 +292,8 @@ TEST_CASE(
 
   // And a restore that works after all that.
   // Snapshot 'base' is the VM as it was: what it wrote after is not in it.
-  auto ok = home.must(
-      {"vm", "run", "--from", "base", "--rm", "--", "sh", "-c", "cat /root/before; test -e /root/after || echo absent"});
+  auto ok = home.must({"vm", "run", "--from", "base", "--rm", "--", "sh", "-c",
+                       "cat /root/before; test -e /root/after || echo absent"});
   CHECK(ok.out == "before\nabsent\n");
   home.must({"vm", "rm", "--force", forks[0], forks[1], "src"});
   home.must({"snapshot", "rm", fork_snap, "base"});

@@ -48,10 +48,13 @@ std::vector<std::string> tail(const std::vector<std::string>& v, size_t n) {
 
 }  // namespace
 
-TEST_CASE("vm command: the QMP socket and guest memory in a file and modern virtio-mmio - a restore waits for its state",
-          "[vm-unit][snapshot]") {
+TEST_CASE(
+    "vm command: the QMP socket and guest memory in a file and modern virtio-mmio - a restore waits for its "
+    "state",
+    "[vm-unit][snapshot]") {
   Spec s = sample();
-  QemuFiles f{"/state/box/console.log", "/state/box/disk.qcow2", 5, -1, "/state/box/qmp.sock", "/state/box/memory"};
+  QemuFiles f{"/state/box/console.log", "/state/box/disk.qcow2", 5, -1,
+              "/state/box/qmp.sock",    "/state/box/memory"};
   auto argv = qemu_argv(s, {"tcg", "test"}, f);
   CHECK(tail(argv, 8) == std::vector<std::string>{
                              "-qmp", "unix:/state/box/qmp.sock,server=on,wait=off", "-object",
@@ -68,8 +71,9 @@ TEST_CASE("vm command: the QMP socket and guest memory in a file and modern virt
   CHECK(memory_file_path("/state/box") == "/state/box/memory");
 }
 
-TEST_CASE("vm snapshot: the command-line digest ignores what copies of a VM differ in but not what its state needs",
-          "[vm-unit][snapshot]") {
+TEST_CASE(
+    "vm snapshot: the command-line digest ignores what copies of a VM differ in but not what its state needs",
+    "[vm-unit][snapshot]") {
   const AccelChoice tcg{"tcg", "test"};
   const std::string d = shape_digest(sample(), tcg);
   CHECK(d.rfind("sha256:", 0) == 0);
@@ -122,19 +126,20 @@ TEST_CASE("vm qmp: a real QEMU answers and its refusals name the command", "[vm-
   banger::test::TempDir dir;
   const std::string sock = dir / "qmp.sock";
   SpawnOptions o;
-  o.argv = {"qemu-system-x86_64", "-M", "none", "-nodefaults", "-display", "none", "-qmp",
-            "unix:" + sock + ",server=on,wait=off"};
+  o.argv = {"qemu-system-x86_64", "-M",   "none", "-nodefaults",
+            "-display",           "none", "-qmp", "unix:" + sock + ",server=on,wait=off"};
   Process qemu = Process::spawn(o);
   Qmp q = Qmp::connect(sock, "box", std::chrono::steady_clock::now() + std::chrono::seconds(20));
   nlohmann::json status = q.execute("query-status");
   CHECK(status["running"].is_boolean());
-  CHECK(qemu_version(q).rfind(std::to_string(q.execute("query-version")["qemu"]["major"].get<int>()) + ".", 0) ==
-        0);
+  CHECK(qemu_version(q).rfind(std::to_string(q.execute("query-version")["qemu"]["major"].get<int>()) + ".",
+                              0) == 0);
   CHECK(test::error_message([&] { q.execute("no-such-command"); }) ==
         "VM 'box': QEMU refused no-such-command: The command no-such-command has not been found");
   q.execute("quit");
   CHECK(qemu.wait_for(std::chrono::seconds(10)).has_value());
   CHECK(test::error_message([&] { q.execute("query-status"); }) == "VM 'box': QEMU closed its QMP socket");
-  CHECK(test::error_message([&] { Qmp::connect(dir / "none.sock", "box", std::chrono::steady_clock::now()); }) ==
+  CHECK(test::error_message(
+            [&] { Qmp::connect(dir / "none.sock", "box", std::chrono::steady_clock::now()); }) ==
         "VM 'box': connecting to QEMU's QMP socket " + dir / "none.sock" + ": No such file or directory");
 }
