@@ -65,10 +65,11 @@ int core_log(lua_State* L) {
 }
 
 int core_paths(lua_State* L) {
-  nlohmann::json p = {{"home", paths::home()},       {"config_home", paths::config_home()},
-                      {"blobs", paths::blobs()},     {"images", paths::images()},
-                      {"kernels", paths::kernels()}, {"vms", paths::vms()},
-                      {"staging", paths::staging()}, {"index_db", paths::index_db()}};
+  nlohmann::json p = {{"home", paths::home()},           {"config_home", paths::config_home()},
+                      {"blobs", paths::blobs()},         {"images", paths::images()},
+                      {"kernels", paths::kernels()},     {"vms", paths::vms()},
+                      {"snapshots", paths::snapshots()}, {"staging", paths::staging()},
+                      {"index_db", paths::index_db()}};
   push_json(L, p);
   return 1;
 }

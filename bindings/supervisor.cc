@@ -129,11 +129,24 @@ int cl_stop(lua_State* L) {
   return 0;
 }
 
+// client:control({op=, ...}, timeout_s) -> result (control.h's kControl)
+int cl_control(lua_State* L) {
+  auto c = arg_handle<Client>(L, 1, kClientType);
+  nlohmann::json req = arg_table(L, 2, "request");
+  push_json(L, c->control(req, static_cast<int>(opt_integer(L, 3, "timeout").value_or(60))));
+  return 1;
+}
+
 const luaL_Reg kClientMethods[] = {
-    {"exec", wrap<cl_exec>},   {"put", wrap<cl_put>},
-    {"get", wrap<cl_get>},     {"ports", wrap<cl_ports>},
-    {"stats", wrap<cl_stats>}, {"info", wrap<cl_info>},
-    {"stop", wrap<cl_stop>},   {"close", handle_release<Client>},
+    {"control", wrap<cl_control>},
+    {"exec", wrap<cl_exec>},
+    {"put", wrap<cl_put>},
+    {"get", wrap<cl_get>},
+    {"ports", wrap<cl_ports>},
+    {"stats", wrap<cl_stats>},
+    {"info", wrap<cl_info>},
+    {"stop", wrap<cl_stop>},
+    {"close", handle_release<Client>},
     {nullptr, nullptr},
 };
 

@@ -33,13 +33,14 @@ int vm_start(lua_State* L) {
   return 1;
 }
 
-// create_overlay(rootfs, state_dir, name[, size]) -> overlay: VM `name`'s
-// qcow2 disk over `rootfs` (`size` bytes, default the image's), where
-// vm.start looks for it.
+// create_overlay(rootfs, state_dir, name[, size[, backing_format]]) -> overlay:
+// VM `name`'s qcow2 disk over `rootfs` (`size` bytes, default the image's;
+// backing_format "qcow2" for a snapshot's frozen disk), where vm.start looks for it.
 int vm_create_overlay(lua_State* L) {
   std::string overlay = vm::default_overlay(arg_string(L, 2, "state_dir"));
   vm::create_overlay(arg_string(L, 1, "rootfs"), overlay, arg_string(L, 3, "name"),
-                     static_cast<uint64_t>(opt_integer(L, 4, "size").value_or(0)));
+                     static_cast<uint64_t>(opt_integer(L, 4, "size").value_or(0)),
+                     opt_string(L, 5, "backing_format").value_or("raw"));
   lua_pushlstring(L, overlay.data(), overlay.size());
   return 1;
 }

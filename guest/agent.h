@@ -95,6 +95,18 @@ void mount_fs(const char* source, const char* target, const char* type, unsigned
 // lo up; then banger.ip=ADDR/PREFIX banger.gw=GW banger.dns=IP[,IP]
 // banger.iface=DEV (or the kernel's ip=CLIENT::GW:MASK:HOST:DEV:off:DNS0:DNS1).
 void setup_network(const Cmdline& c);
+// After a restore: the NIC gets `mac` (if given), then `address` (CIDR) and
+// the default route via `gateway`. Returns what failed, or "".
+std::string renumber_network(const std::string& address, const std::string& gateway, const std::string& mac);
+
+// ---- identity.cc ----
+// Applies a restored VM's new identity (proto::Identity); returns what
+// failed, or "".
+struct IdentityResult {
+  std::string error;
+  std::string hostname;  // the hostname now
+};
+IdentityResult apply_identity(const std::string& payload);
 
 // ---- channel.cc ----
 // Finds the virtio-serial port named banger.agent and opens it (non-blocking),

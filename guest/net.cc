@@ -7,8 +7,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <net/route.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -112,20 +114,14 @@ void write_resolv_conf(const std::vector<std::string>& dns) {
   close(fd);
 }
 
-}  // namespace
-
-void setup_network(const Cmdline& c) {
-  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (sock < 0) {
-    log("socket: %s", strerror(errno));
-    return;
-  }
-  if (!set_flags_up(sock, "lo")) log("bringing lo up: %s", strerror(errno));
-  auto cfg = parse(c);
-  if (cfg) {
+// Gives the interface cfg.iface (or the first one) its address, netmask,
+// default route and resolvers. Returns false when there is no interface.
+bool configure(int sock, NetConfig* cfg) {
+  {
     if (cfg->iface.empty()) cfg->iface = first_interface();
     if (cfg->iface.empty()) {
       log("network: no interface found for %s", cfg->address.c_str());
+      return false;
     } else {
       ifreq r{};
       strncpy(r.ifr_name, cfg->iface.c_str(), IFNAMSIZ - 1);
@@ -157,7 +153,58 @@ void setup_network(const Cmdline& c) {
       if (!cfg->dns.empty()) write_resolv_conf(cfg->dns);
     }
   }
+  return true;
+}
+
+bool set_mac(int sock, const std::string& dev, const std::string& mac) {
+  unsigned b[6];
+  if (sscanf(mac.c_str(), "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6) return false;
+  ifreq r{};
+  strncpy(r.ifr_name, dev.c_str(), IFNAMSIZ - 1);
+  if (ioctl(sock, SIOCGIFFLAGS, &r) != 0) return false;
+  short flags = r.ifr_flags;
+  r.ifr_flags = static_cast<short>(flags & ~IFF_UP);
+  ioctl(sock, SIOCSIFFLAGS, &r);  // the MAC changes only while the device is down
+  ifreq h{};
+  strncpy(h.ifr_name, dev.c_str(), IFNAMSIZ - 1);
+  h.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+  for (int i = 0; i < 6; ++i) h.ifr_hwaddr.sa_data[i] = static_cast<char>(b[i]);
+  bool ok = ioctl(sock, SIOCSIFHWADDR, &h) == 0;
+  r.ifr_flags = flags;
+  ioctl(sock, SIOCSIFFLAGS, &r);
+  return ok;
+}
+
+}  // namespace
+
+void setup_network(const Cmdline& c) {
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) {
+    log("socket: %s", strerror(errno));
+    return;
+  }
+  if (!set_flags_up(sock, "lo")) log("bringing lo up: %s", strerror(errno));
+  auto cfg = parse(c);
+  if (cfg) configure(sock, &*cfg);
   close(sock);
+}
+
+std::string renumber_network(const std::string& address, const std::string& gateway, const std::string& mac) {
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) return std::string("socket: ") + strerror(errno);
+  NetConfig cfg;
+  size_t slash = address.find('/');
+  cfg.address = address.substr(0, slash);
+  if (slash != std::string::npos) cfg.prefix = atoi(address.c_str() + slash + 1);
+  cfg.gateway = gateway;
+  cfg.iface = first_interface();
+  std::string err;
+  // A MAC change takes the device down, which drops its routes: configure() adds them back.
+  if (!cfg.iface.empty() && !mac.empty() && !set_mac(sock, cfg.iface, mac))
+    err = "setting MAC " + mac + ": " + strerror(errno);
+  else if (cfg.iface.empty() || (!address.empty() && !configure(sock, &cfg))) err = "no network interface";
+  close(sock);
+  return err;
 }
 
 }  // namespace banger::agent

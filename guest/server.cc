@@ -183,6 +183,13 @@ void Server::on_frame(const proto::Frame& f) {
     case Type::pong:
     case Type::ready:
       return;
+    case Type::identity: {
+      IdentityResult r = apply_identity(f.payload);
+      ready_.hostname = r.hostname;
+      if (r.error.empty()) send(Type::identity, f.id, "");
+      else send(Type::error, f.id, proto::Failure{"io", r.error}.encode());
+      return;
+    }
     case Type::poweroff:
       reboot_ = proto::Poweroff::decode(f.payload).reboot;
       shutdown_ = true;
@@ -489,9 +496,9 @@ void Server::run() {
   if (pid1_) reboot(RB_DISABLE_CAD);  // ctrl-alt-del becomes SIGINT
 
   hello_.software = std::string("banger-agent ") + kVersion;
-  hello_.capabilities = {proto::kCapExec,   proto::kCapStdin,    proto::kCapTty,
-                         proto::kCapSignal, proto::kCapPoweroff, proto::kCapFile,
-                         proto::kCapPorts,  proto::kCapStats,    proto::kCapCredit};
+  hello_.capabilities = {proto::kCapExec,     proto::kCapStdin,   proto::kCapTty,   proto::kCapSignal,
+                         proto::kCapPoweroff, proto::kCapFile,    proto::kCapPorts, proto::kCapStats,
+                         proto::kCapCredit,   proto::kCapIdentity};
   utsname u{};
   uname(&u);
   char host[256] = {};

@@ -129,6 +129,24 @@ Failure Failure::decode(std::string_view p) {
   return m;
 }
 
+std::string Identity::encode() const {
+  return Writer().u64(unix_ns).str(entropy).str(hostname).str(address).str(gateway).str(mac).take();
+}
+Identity Identity::decode(std::string_view p) {
+  Reader r(p, "identity");
+  Identity m;
+  m.unix_ns = r.u64();
+  m.entropy = r.str();
+  m.hostname = r.str();
+  m.address = r.str();
+  m.gateway = r.str();
+  m.mac = r.str();
+  if (m.entropy.size() > kMaxEntropy || m.hostname.size() > 64 || m.address.size() > 18 ||
+      m.gateway.size() > 15 || m.mac.size() > 17)
+    throw ProtocolError("identity: a field is too long");
+  return m;
+}
+
 std::string Poweroff::encode() const { return Writer().u8(reboot ? 1 : 0).take(); }
 Poweroff Poweroff::decode(std::string_view p) {
   Reader r(p, "poweroff");

@@ -44,6 +44,7 @@ inline constexpr const char* kCapStats = "stats";  // stats_request
 // the agent sends an exec's stdout+stderr, or a file_get's data, only as far
 // as the host granted with Credit; the host sends an exec's stdin likewise.
 inline constexpr const char* kCapCredit = "credit";
+inline constexpr const char* kCapIdentity = "identity";  // identity after a restore
 
 // Appends fields to a payload.
 class Writer {
@@ -150,6 +151,21 @@ struct Failure {
   std::string message;
   std::string encode() const;
   static Failure decode(std::string_view p);
+};
+
+// A restored VM's new identity: the host's clock, fresh randomness for the
+// guest's RNG, its hostname and (tap) network. Empty strings keep what the
+// guest has.
+struct Identity {
+  static constexpr size_t kMaxEntropy = 512;
+  uint64_t unix_ns = 0;  // the host's CLOCK_REALTIME when sent
+  std::string entropy;   // at most kMaxEntropy bytes
+  std::string hostname;
+  std::string address;  // "10.77.0.5/24"
+  std::string gateway;
+  std::string mac;  // "52:54:00:.."
+  std::string encode() const;
+  static Identity decode(std::string_view p);
 };
 
 struct Poweroff {

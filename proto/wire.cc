@@ -32,6 +32,8 @@ const char* type_name(Type t) {
       return "error";
     case Type::poweroff:
       return "poweroff";
+    case Type::identity:
+      return "identity";
     case Type::exec:
       return "exec";
     case Type::exec_started:

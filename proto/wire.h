@@ -52,6 +52,10 @@ enum class Type : uint8_t {
   pong = 4,      // both: the ping's payload echoed
   error = 5,     // both: Failure. A request (id) failed, or a protocol error (id 0)
   poweroff = 6,  // H>G: Poweroff. Sync, unmount, power off (or reboot)
+  // H>G: Identity, after a restore from a snapshot: what a copy of a VM must
+  // not share. The guest answers identity (empty payload) once applied, or
+  // error with the same id.
+  identity = 7,
 
   // exec (id = the exec)
   exec = 16,          // H>G: Exec

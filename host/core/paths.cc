@@ -48,11 +48,13 @@ std::string blobs() { return home() + "/blobs"; }
 std::string images() { return home() + "/images"; }
 std::string kernels() { return home() + "/kernels"; }
 std::string vms() { return home() + "/vms"; }
+std::string snapshots() { return home() + "/snapshots"; }
 std::string staging() { return home() + "/tmp"; }
 std::string index_db() { return home() + "/index.db"; }
 
 void ensure_layout() {
-  for (const auto& d : {home(), blobs(), images(), kernels(), vms(), staging()}) fs::make_dirs(d, 0700);
+  for (const auto& d : {home(), blobs(), images(), kernels(), vms(), snapshots(), staging()})
+    fs::make_dirs(d, 0700);
 }
 
 }  // namespace banger::paths

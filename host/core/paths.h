@@ -5,6 +5,7 @@
 //   images/NAME/      rootfs.ext4 + metadata
 //   kernels/NAME/     vmlinuz, initrd, modules
 //   vms/NAME/         disk overlay, sockets, console log
+//   snapshots/NAME/   a saved VM: frozen disk, device state, memory, meta.json
 //   tmp/              staging dirs (same filesystem, so publish is a rename)
 #pragma once
 
@@ -18,6 +19,7 @@ std::string blobs();
 std::string images();
 std::string kernels();
 std::string vms();
+std::string snapshots();
 std::string staging();
 std::string index_db();
 // Creates home() and its subdirectories (0700) if missing.

@@ -381,6 +381,21 @@ nlohmann::json Client::info() {
   return nlohmann::json::parse(f.payload, nullptr, false);
 }
 
+nlohmann::json Client::control(const nlohmann::json& request, int timeout_s) {
+  uint32_t id = next_id_++;
+  send(kControl, id, request.dump());
+  proto::Frame f = receive(timeout_s * 1000);
+  if (f.type != kControlReply) fail_remote(f, request.value("op", std::string("control")));
+  auto reply = nlohmann::json::parse(f.payload, nullptr, false);
+  if (!reply.is_object()) fail(ErrorKind::internal, "VM '" + vm_ + "': malformed control reply");
+  if (reply.contains("error")) {
+    const auto& e = reply["error"];
+    fail(kind_from_name(e.value("kind", std::string("internal"))), e.value("message", std::string()),
+         e.value("hint", std::string()));
+  }
+  return reply.value("result", nlohmann::json::object());
+}
+
 void Client::stop(int timeout_s, bool now) {
   send(kStop, 0, now ? "now" : "");
   // The supervisor closes every connection once the VM is down and cleaned up.

@@ -45,6 +45,9 @@ class Client {
   // closed the socket (at most `timeout_s`). `now`: skip the clean guest
   // shutdown (for a VM about to be removed).
   void stop(int timeout_s = 30, bool now = false);
+  // A VMM operation (control.h's kControl): {"op": ...} -> its result; the
+  // supervisor's error is rethrown with its kind and hint.
+  nlohmann::json control(const nlohmann::json& request, int timeout_s = 60);
 
  private:
   Client(int fd, std::string vm);

@@ -17,6 +17,10 @@ inline constexpr const char* kControlSocket = "control.sock";
 inline constexpr proto::Type kInfoRequest = static_cast<proto::Type>(100);  // C>S, empty
 inline constexpr proto::Type kInfo = static_cast<proto::Type>(101);         // S>C, JSON text
 inline constexpr proto::Type kStop = static_cast<proto::Type>(102);  // C>S, "" power off, "now" at once
+// Operations on the VMM (QMP), JSON both ways: {"op": "pause" | "resume" |
+// "snapshot", ...} -> {"result": {...}} or {"error": {"kind", "message", "hint"}}.
+inline constexpr proto::Type kControl = static_cast<proto::Type>(103);       // C>S
+inline constexpr proto::Type kControlReply = static_cast<proto::Type>(104);  // S>C
 
 // A safety net: a client that speaks "credit" holds at most one window per
 // stream here (proto/flow.h). One whose unread output passes this anyway

@@ -9,6 +9,7 @@
 #include <csignal>
 
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "host/core/error.h"
 #include "host/supervisor/control.h"
@@ -163,11 +164,26 @@ void Router::on_client_frame(Client& c, const proto::Frame& f) {
     if (on_stop) on_stop(f.payload == "now");
     return;
   }
+  if (f.type == kControl) {
+    nlohmann::json reply;
+    try {
+      if (!on_control) fail(ErrorKind::unsupported, "this supervisor does not control its VMM");
+      reply["result"] = nlohmann::json::parse(on_control(f.payload));
+    } catch (const Error& e) {
+      reply["error"] = {{"kind", kind_name(e.kind())}, {"message", e.message()}, {"hint", e.hint()}};
+    }
+    queue(c, kControlReply, f.id, reply.dump());
+    return;
+  }
   if (f.id == 0) {
     fail_request(c, 0, "protocol", std::string("unexpected ") + proto::type_name(f.type) + " with id 0");
     return;
   }
   if (opens_route(f.type)) {
+    if (is_paused && is_paused()) {
+      fail_request(c, f.id, "conflict", "the VM is paused: resume it first (banger vm resume)");
+      return;
+    }
     if (c.ids.count(f.id)) {
       fail_request(c, f.id, "invalid_input", "request id " + std::to_string(f.id) + " is already in use");
       return;

@@ -40,6 +40,12 @@ class Router {
   // (now: no clean shutdown, for a VM whose disk is about to be removed).
   std::function<std::string()> on_info;
   std::function<void(bool now)> on_stop;
+  // A kControl request (its JSON text) -> the result's JSON; an Error it
+  // throws goes back to the client as the reply's error.
+  std::function<std::string(const std::string& request)> on_control;
+  // While set (the VM is paused), requests for the agent are refused at
+  // once instead of waiting on a guest that cannot answer.
+  std::function<bool()> is_paused;
 
   // Adopts a connected client socket (non-blocking from now on).
   void add_client(int fd);

@@ -22,6 +22,7 @@
 #include "host/supervisor/network.h"
 #include "host/supervisor/owner.h"
 #include "host/supervisor/router.h"
+#include "host/supervisor/vmm_control.h"
 #include "host/vm/spec_json.h"
 #include "host/vm/vm.h"
 
@@ -67,6 +68,7 @@ namespace {
 Json info_json(const vm::Vm& v, const NetState& net) {
   Json j = vm::info_to_json(v.info());
   j["pid"] = getpid();
+  j["paused"] = v.paused();
   if (!net.ip.empty()) {
     j["ip"] = net.ip;
     j["tap"] = net.tap;
@@ -117,7 +119,7 @@ int supervise(const std::string& spec_path, int status_fd) {
     running.emplace(state_dir + "/supervisor.lock", "VM '" + name + "'", false);
     owner.emplace(spec.value("owner", Json()));
     // Recorded before the tap exists, so a reconcile meanwhile keeps it.
-    update_record(name, {{"state", "starting"}, {"supervisor_pid", getpid()}});
+    update_record(name, {{"state", "starting"}, {"supervisor_pid", getpid()}, {"lost_pause", nullptr}});
     net = setup_network(name, address, vs);
     machine = vm::start(vs);
   } catch (const Error& e) {
@@ -150,12 +152,17 @@ int supervise(const std::string& spec_path, int status_fd) {
       g_stop_now = g_stop_now || now;
       g_stop = true;
     };
+    VmmControl control{*machine, [&](const Json& fields) { update_record(name, fields); }};
+    router.on_control = [&](const std::string& request) { return control.handle(request); };
+    router.is_paused = [&] { return machine->paused(); };
     Json info = info_json(*machine, net);
     update_record(name, {{"state", "running"},
                          {"supervisor_pid", getpid()},
                          {"qemu_pid", machine->info().pid},
                          {"ip", net.ip.empty() ? Json() : Json(net.ip)},
-                         {"accel", machine->info().accel}});
+                         {"accel", machine->info().accel},
+                         // Restored once: later starts boot its disk.
+                         {"restore_pending", nullptr}});
     write_status(status_fd, "ready " + info.dump());
     ::close(status_fd);
     status_fd = -1;

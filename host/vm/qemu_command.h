@@ -17,7 +17,18 @@ struct QemuFiles {
   std::string overlay;      // the qcow2 disk
   int agent_fd = -1;        // QEMU's end of the agent channel (a connected socket)
   int net_fd = -1;          // user networking: QEMU's end of banger's stack (host/net/user_net.h)
+  std::string qmp_socket;   // QEMU listens here for its supervisor's QMP client (qmp.h)
+  // Guest RAM's file: the VM's own (STATE_DIR/memory, mapped shared, so a
+  // snapshot saves only device state), or a snapshot's (mapped copy-on-write).
+  std::string memory_file;
+  bool memory_private = false;
 };
+
+// Where a VM's guest memory lives while it runs: STATE_DIR/memory.
+std::string memory_file_path(const std::string& state_dir);
+
+// The VM's QMP socket: STATE_DIR/qmp.sock.
+std::string qmp_socket_path(const std::string& state_dir);
 
 // Throws a clear error for a spec that cannot start: missing kernel / initrd /
 // rootfs (not_found, naming the file), bad cpus / memory / name / forwards
@@ -39,6 +50,12 @@ std::string kernel_cmdline(const Spec& spec, const std::string& accel = "kvm", u
 std::vector<std::string> qemu_argv(const Spec& spec, const AccelChoice& accel, const QemuFiles& files,
                                    uint64_t tsc_khz = 0);
 
+// What decides whether a saved VM can be restored under `spec`: a digest of
+// the QEMU command line with what differs between copies of one VM (name,
+// paths, fds, tap device, MAC, addresses, memory file, the host's TSC rate)
+// left out. "sha256:<hex>".
+std::string shape_digest(const Spec& spec, const AccelChoice& accel);
+
 // Where a VM's disk goes when its spec names none: STATE_DIR/disk.qcow2.
 std::string default_overlay(const std::string& state_dir);
 
@@ -48,7 +65,8 @@ std::string default_overlay(const std::string& state_dir);
 // (through _host.vmm.create_overlay, at default_overlay).
 // `size` > 0 makes the disk that large (at least the image's size: the
 // agent grows the filesystem to fill it at boot, guest/grow.cc).
+// `backing_format`: "raw" for an image, "qcow2" for a snapshot's frozen disk.
 void create_overlay(const std::string& rootfs, const std::string& overlay, const std::string& vm,
-                    uint64_t size = 0);
+                    uint64_t size = 0, const std::string& backing_format = "raw");
 
 }  // namespace banger::vm

@@ -40,6 +40,16 @@ struct NetSpec {
   std::string dns;      // tap: "10.77.0.1" or "1.1.1.1,8.8.8.8"
 };
 
+// Restoring a snapshot (snapshot.h) instead of booting: QEMU starts with the
+// same command line plus -incoming, loads the saved device state and runs on.
+struct RestoreSpec {
+  std::string snapshot;      // its name, for errors
+  std::string state;         // the saved device state (and RAM unless memory is set)
+  std::string memory;        // the snapshot's guest memory file, mapped copy-on-write; may be empty
+  std::string qemu_version;  // the QEMU that saved it (QMP query-version): must be the one restoring
+  std::string shape_digest;  // shape_digest() of the saved VM: must be this spec's
+};
+
 struct Spec {
   std::string name;
   std::string kernel;   // a bzImage
@@ -62,6 +72,7 @@ struct Spec {
   std::string accel = "auto";  // "auto", "kvm" or "tcg" (BANGER_ACCEL decides "auto": accel.h)
   std::chrono::milliseconds ready_timeout{60000};
   std::string qemu = "qemu-system-x86_64";
+  RestoreSpec restore;  // restore.state empty: boot
 };
 
 }  // namespace banger::vm

@@ -90,10 +90,11 @@ void check_keys(const Json& j, std::initializer_list<const char*> known, const s
 
 Spec spec_from_json(const Json& j) {
   const std::string w = "vm spec";
-  check_keys(j,
-             {"name", "kernel", "initrd", "cmdline", "init", "rootfs", "overlay", "cpus", "memory_mib",
-              "state_dir", "net", "accel", "ready_timeout_ms", "qemu", "workspace_disk", "workspace_path"},
-             w);
+  check_keys(
+      j,
+      {"name", "kernel", "initrd", "cmdline", "init", "rootfs", "overlay", "cpus", "memory_mib", "state_dir",
+       "net", "accel", "ready_timeout_ms", "qemu", "workspace_disk", "workspace_path", "restore"},
+      w);
   Spec s;
   s.name = str(j, "name", w, "");
   s.kernel = str(j, "kernel", w, "");
@@ -111,6 +112,18 @@ Spec spec_from_json(const Json& j) {
   s.workspace_disk = str(j, "workspace_disk", w, "");
   s.workspace_path = str(j, "workspace_path", w, s.workspace_path);
   if (!absent(j, "net")) s.net = net_from(j["net"]);
+  if (!absent(j, "restore")) {
+    const Json& r = j["restore"];
+    const std::string rw = "vm spec.restore";
+    check_keys(r, {"snapshot", "state", "memory", "qemu_version", "shape_digest"}, rw);
+    s.restore.snapshot = str(r, "snapshot", rw, "");
+    s.restore.state = str(r, "state", rw, "");
+    s.restore.memory = str(r, "memory", rw, "");
+    s.restore.qemu_version = str(r, "qemu_version", rw, "");
+    s.restore.shape_digest = str(r, "shape_digest", rw, "");
+    if (s.restore.state.empty() || s.restore.snapshot.empty())
+      fail(ErrorKind::invalid_input, rw + " needs a snapshot and its state file");
+  }
   return s;
 }
 
@@ -133,7 +146,9 @@ Json info_to_json(const Info& i) {
             {"init_to_ready_ms", i.boot.init_to_ready_ms},
             {"guest_uptime_ms", i.boot.guest_uptime_ms},
             {"host_ready_ms", i.boot.host_ready_ms}}},
-          {"qemu_argv", i.qemu_argv}};
+          {"qemu_argv", i.qemu_argv},
+          {"qmp_socket", i.qmp_socket},
+          {"restored_from", i.restored_from}};
 }
 
 ExecRequest exec_request_from_json(const Json& j) {

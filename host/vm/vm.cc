@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -19,6 +21,7 @@
 #include "host/net/user_net.h"
 #include "host/vm/console.h"
 #include "host/vm/qemu_command.h"
+#include "host/vm/snapshot.h"
 #include "proto/flow.h"
 
 namespace banger::vm {
@@ -80,8 +83,13 @@ Vm::Vm(const Spec& spec, Info info, Process qemu, std::unique_ptr<AgentChannel> 
     : spec_(spec), info_(std::move(info)), qemu_(std::move(qemu)), channel_(std::move(channel)) {}
 
 Vm::~Vm() {
-  if (qemu_.running()) spdlog::debug("vm {}: killing QEMU (pid {})", info_.name, info_.pid);
-  // Process's destructor SIGKILLs and reaps a child that still runs.
+  if (qemu_.running()) {
+    spdlog::debug("vm {}: killing QEMU (pid {})", info_.name, info_.pid);
+    qemu_.signal(SIGKILL);
+    qemu_.wait();
+  }
+  // The guest's RAM means nothing once QEMU is gone (a snapshot copied it).
+  if (spec_.restore.memory.empty()) ::unlink(memory_file_path(spec_.state_dir).c_str());
 }
 
 bool Vm::running() { return qemu_.running(); }
@@ -198,8 +206,27 @@ ExecResult Vm::exec_stream(const ExecRequest& req, const StreamIO& io) {
   }
 }
 
+void Vm::pause() {
+  if (paused_) return;
+  qmp_->execute("stop");
+  paused_ = true;
+}
+
+void Vm::resume() {
+  if (!paused_) return;
+  qmp_->execute("cont");
+  paused_ = false;
+}
+
 int Vm::stop(std::chrono::milliseconds grace) {
   if (!qemu_.running()) return qemu_.wait();
+  if (paused_ && grace.count() > 0) {
+    try {
+      resume();
+    } catch (const Error& e) {
+      spdlog::warn("vm {}: resuming before the power-off: {}", info_.name, e.message());
+    }
+  }
   if (!channel_->closed()) {
     try {
       channel_->send(Type::poweroff, 0, proto::Poweroff{}.encode(), Clock::now() + 1s);
@@ -221,6 +248,109 @@ std::optional<int> Vm::wait(std::optional<std::chrono::milliseconds> timeout) {
   return qemu_.wait_for(*timeout);
 }
 
+void check_restore(const Spec& spec, const AccelChoice& accel) {
+  const RestoreSpec& r = spec.restore;
+  const std::string hint =
+      "take a new snapshot of a VM started by this banger (banger vm snapshot), or remove "
+      "this one (banger snapshot rm " +
+      r.snapshot + ")";
+  if (!fs::exists(r.state) || (!r.memory.empty() && !fs::exists(r.memory)))
+    fail(ErrorKind::not_found, "snapshot '" + r.snapshot + "' is incomplete: " + r.state + " is missing",
+         hint);
+  if (shape_digest(spec, accel) != r.shape_digest)
+    fail(ErrorKind::conflict,
+         "snapshot '" + r.snapshot +
+             "' was saved with another VM command line (kernel, initrd, cpus, memory, "
+             "network mode, accelerator or devices differ): it cannot be restored here",
+         hint);
+}
+
+void Vm::start_incoming() {
+  const RestoreSpec& r = spec_.restore;
+  info_.restored_from = r.snapshot;
+  std::string version = qemu_version(*qmp_);
+  if (version != r.qemu_version)
+    fail_vm("snapshot '" + r.snapshot + "' was saved by QEMU " + r.qemu_version + ", this is QEMU " +
+                version + ": QEMU cannot restore another version's state",
+            "take a new snapshot with this QEMU (banger vm snapshot), or remove it (banger snapshot rm " +
+                r.snapshot + ")");
+  try {
+    qmp_->execute(
+        "migrate-set-capabilities",
+        {{"capabilities", nlohmann::json::array({{{"capability", "x-ignore-shared"}, {"state", true}}})}});
+    if (r.state.find('\'') != std::string::npos) fail(ErrorKind::invalid_input, "quote in " + r.state);
+    auto t0 = Clock::now();
+    qmp_->execute("migrate-incoming", {{"uri", "exec:cat '" + r.state + "'"}});
+    // QEMU loads the state and stays paused (-incoming defer): wait, then cont.
+    for (;;) {
+      check_interrupted();
+      nlohmann::json m = qmp_->execute("query-migrate");
+      std::string status = m.value("status", std::string());
+      if (status == "completed") break;
+      if (status == "failed" || status == "cancelled")
+        fail(ErrorKind::io, "loading its state failed: " + m.value("error-desc", status));
+      if (Clock::now() - t0 > spec_.ready_timeout)
+        fail(ErrorKind::io, "loading its state did not finish within " +
+                                std::to_string(spec_.ready_timeout.count() / 1000) + " s");
+      std::this_thread::sleep_for(1ms);
+    }
+    qmp_->execute("cont");
+    info_.restore_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+  } catch (const Error& e) {
+    if (qemu_.wait_for(1s))
+      fail_vm("restoring snapshot '" + r.snapshot + "': QEMU " + describe_status(qemu_.wait()) +
+                  " while loading its state",
+              "see the VM's qemu.log");
+    fail_vm("restoring snapshot '" + r.snapshot + "': " + e.message(), "see the VM's qemu.log");
+  }
+}
+
+void Vm::send_identity() {
+  if (std::find(info_.capabilities.begin(), info_.capabilities.end(), proto::kCapIdentity) ==
+      info_.capabilities.end())
+    fail_vm("the restored agent cannot take a new identity (clock, RNG, hostname, network)",
+            kAgentMismatchHint);
+  proto::Identity id;
+  id.unix_ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count());
+  id.entropy.resize(64);
+  if (getrandom(id.entropy.data(), id.entropy.size(), 0) != static_cast<ssize_t>(id.entropy.size()))
+    fail_errno("getrandom");
+  id.hostname = spec_.name;
+  if (spec_.net.mode == "tap") {
+    id.address = spec_.net.address;
+    id.gateway = spec_.net.gateway;
+    id.mac = spec_.net.mac;
+  }
+  constexpr uint32_t kId = 1;
+  channel_->send(Type::identity, kId, id.encode(), Clock::now() + 2s);
+  auto deadline = Clock::now() + 20s;
+  while (Clock::now() < deadline) {
+    std::optional<proto::Frame> f;
+    try {
+      f = channel_->receive(100ms);
+    } catch (const Error& e) {
+      fail_vm("after the restore: " + e.message(), e.hint());
+    }
+    if (!f || f->id != kId) continue;
+    if (f->type == Type::identity) {
+      info_.hostname = id.hostname;
+      return;
+    }
+    if (f->type == Type::error) {
+      proto::Failure x;
+      try {
+        x = proto::Failure::decode(f->payload);
+      } catch (const proto::ProtocolError& e) {
+        x.message = e.what();
+      }
+      fail_vm("the restored guest could not take its new identity: " + x.message, kAgentMismatchHint);
+    }
+  }
+  fail_vm("the restored guest did not confirm its new identity within 20 s", "see the VM's console.log");
+}
+
 std::unique_ptr<Vm> start(const Spec& spec) {
   check_spec(spec);
   if (!find_executable(spec.qemu))
@@ -234,6 +364,7 @@ std::unique_ptr<Vm> start(const Spec& spec) {
   info.state_dir = spec.state_dir;
   info.console_log = spec.state_dir + "/console.log";
   info.qemu_log = spec.state_dir + "/qemu.log";
+  info.qmp_socket = qmp_socket_path(spec.state_dir);
   info.overlay = spec.overlay.empty() ? default_overlay(spec.state_dir) : spec.overlay;
   if (!fs::exists(info.overlay)) create_overlay(spec.rootfs, info.overlay, spec.name);
 
@@ -258,8 +389,15 @@ std::unique_ptr<Vm> start(const Spec& spec) {
   if (spec.net.mode == "tap" && !spec.net.forwards.empty())
     port_proxy = std::make_unique<net::PortProxy>(tap_forwards(spec.net));
 
-  QemuFiles files{info.console_log, info.overlay, qemu_end.fd, user_net ? user_net->qemu_fd() : -1};
+  const RestoreSpec& restore = spec.restore;
+  if (!restore.state.empty()) check_restore(spec, accel);
+  QemuFiles files{info.console_log, info.overlay, qemu_end.fd, user_net ? user_net->qemu_fd() : -1,
+                  info.qmp_socket};
+  files.memory_file = restore.memory.empty() ? memory_file_path(spec.state_dir) : restore.memory;
+  files.memory_private = !restore.memory.empty();
+  if (!files.memory_private) ::unlink(files.memory_file.c_str());  // a killed VM's
   ::unlink(info.console_log.c_str());
+  ::unlink(info.qmp_socket.c_str());  // a stale one from a VM that was killed
   info.qemu_argv = qemu_argv(spec, accel, files, accel.accel == "tcg" ? host_tsc_khz() : 0);
   Fd log{::open(info.qemu_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)};
   Fd null{::open("/dev/null", O_RDONLY | O_CLOEXEC)};
@@ -285,6 +423,15 @@ std::unique_ptr<Vm> start(const Spec& spec) {
   // The Vm owns QEMU from here on: any throw below kills it.
   vm->channel_ = std::move(channel);
   AgentChannel& ch = *vm->channel_;
+  try {
+    vm->qmp_.emplace(Qmp::connect(info.qmp_socket, spec.name, Clock::now() + 10s));
+  } catch (const Error& e) {
+    vm->qemu_.wait_for(1s);
+    if (!vm->qemu_.running())
+      vm->fail_vm("QEMU " + describe_status(vm->qemu_.wait()) + " at start", kBootHint);
+    vm->fail_vm(e.message(), e.hint());
+  }
+  if (!restore.state.empty()) vm->start_incoming();
   const proto::Hello mine = host_hello();
   ch.send(Type::hello, 0, mine.encode(), Clock::now() + 1s);
 
@@ -358,9 +505,14 @@ std::unique_ptr<Vm> start(const Spec& spec) {
           "the console shows how far the boot got; without KVM a boot takes several "
           "seconds, so a busy machine may need a longer timeout");
   }
-  spdlog::info("vm {}: agent ready after {} ms (guest: kernel {} ms, init {} ms)", spec.name,
-               vm->info_.boot.host_ready_ms, vm->info_.boot.kernel_to_init_ms,
-               vm->info_.boot.init_to_ready_ms);
+  if (!restore.state.empty()) vm->send_identity();
+  if (!restore.state.empty())
+    spdlog::info("vm {}: restored from snapshot '{}': state loaded in {} ms, agent ready after {} ms",
+                 spec.name, restore.snapshot, vm->info_.restore_ms, vm->info_.boot.host_ready_ms);
+  else
+    spdlog::info("vm {}: agent ready after {} ms (guest: kernel {} ms, init {} ms)", spec.name,
+                 vm->info_.boot.host_ready_ms, vm->info_.boot.kernel_to_init_ms,
+                 vm->info_.boot.init_to_ready_ms);
   return vm;
 }
 

@@ -23,6 +23,7 @@
 #include "host/vm/accel.h"
 #include "host/vm/agent_channel.h"
 #include "host/vm/exec_session.h"
+#include "host/vm/qmp.h"
 #include "host/vm/spec.h"
 
 namespace banger::net {
@@ -41,7 +42,7 @@ struct BootTimes {
 
 struct Info {
   std::string name;
-  std::string state_dir, console_log, qemu_log, overlay;
+  std::string state_dir, console_log, qemu_log, overlay, qmp_socket;
   pid_t pid = -1;
   std::string accel, accel_reason;
   std::string agent;  // the agent's software string
@@ -49,6 +50,8 @@ struct Info {
   std::string mode, hostname, kernel;  // as the guest reported them
   BootTimes boot;
   std::vector<std::string> qemu_argv;
+  std::string restored_from;  // the snapshot this VM was restored from; empty: booted
+  uint64_t restore_ms = 0;    // host: QEMU spawned -> state loaded
 };
 
 // What exec() returns: how the command ended and what it wrote.
@@ -71,6 +74,9 @@ class Vm {
   Vm& operator=(const Vm&) = delete;
 
   const Info& info() const { return info_; }
+  const Spec& spec() const { return spec_; }
+  // The disk QEMU writes to now (a snapshot moves it onto a new overlay).
+  void set_overlay(const std::string& path) { info_.overlay = path; }
   bool running();
   // The agent channel, for the supervisor that routes many clients over it.
   AgentChannel& channel() { return *channel_; }
@@ -87,9 +93,28 @@ class Vm {
   // Waits for QEMU to exit (the guest powered off); nullopt on timeout.
   std::optional<int> wait(std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 
+  // Stops / continues the guest's CPUs through QMP (stop / cont): a paused
+  // VM keeps its memory and uses no CPU. Both are idempotent. stop() of a
+  // paused VM continues it first, so the guest can power off cleanly.
+  void pause();
+  void resume();
+  bool paused() const { return paused_; }
+  // The VM's QMP connection (snapshots drive QEMU through it).
+  Qmp& qmp() { return *qmp_; }
+
  private:
   friend std::unique_ptr<Vm> start(const Spec& spec);
+
+  // For a restore (spec.restore.state set): the snapshot's files exist and its
+  // command-line digest is this spec's; a clear error naming the snapshot
+  // otherwise. (The QEMU version is checked against the running QEMU.)
+  void check_restore(const Spec& spec, const AccelChoice& accel);
   [[noreturn]] void fail_vm(const std::string& what, const std::string& hint);
+  // A restore: checks the QEMU version, then feeds QEMU the saved state.
+  void start_incoming();
+  // After a restore: the guest takes this VM's clock, RNG seed, hostname
+  // and (tap) address and MAC, so copies of one snapshot share none of them.
+  void send_identity();
   Spec spec_;
   Info info_;
   // The VM's port forwards and user network stack; declared before qemu_ so
@@ -98,6 +123,8 @@ class Vm {
   std::unique_ptr<net::PortProxy> port_proxy_;
   Process qemu_;
   std::unique_ptr<AgentChannel> channel_;
+  std::optional<Qmp> qmp_;
+  bool paused_ = false;
   uint32_t next_id_ = 1;
 };
 
@@ -105,5 +132,10 @@ class Vm {
 // starts QEMU and waits (at most spec.ready_timeout) for the agent's Ready.
 // Errors name the VM and end with the console tail; nothing keeps running.
 std::unique_ptr<Vm> start(const Spec& spec);
+
+// For a restore (spec.restore.state set): the snapshot's files exist and its
+// command-line digest is this spec's; a clear error naming the snapshot
+// otherwise. (The QEMU version is checked against the running QEMU.)
+void check_restore(const Spec& spec, const AccelChoice& accel);
 
 }  // namespace banger::vm

@@ -23,9 +23,26 @@ return recipe.new {
     { "init", metavar = "PATH", help = "boot the image's own init (e.g. /lib/systemd/systemd); the agent runs as its service" },
     { "workspace", metavar = "DIR", help = "DIR's files in the guest at /work (a git repository: tracked and untracked files, and .git); 'vm export' brings the changes back" },
     { "workspace_path", metavar = "PATH", help = "where the workspace is in the guest (default: /work)" },
+    { "from", metavar = "SNAPSHOT", help = "make the VM from a snapshot: its first start restores it (image, kernel, cpus, memory, network mode and init are the snapshot's)" },
   },
   stages = { "image", "kernel", "reserve", "disk", "workspace" },
   run = function(ctx, args)
+    local snap
+    if args.from then
+      snap = banger.snapshot.require(args.from)
+      -- What the restored VM has is decided by the snapshot (its command
+      -- line must match): --cpus (which has a default) is taken from it too.
+      local have = { image = snap.image, memory = snap.memory_mib * 1048576, net = snap.net, kernel = snap.kernel,
+        init = snap.init }
+      for _, k in ipairs({ "image", "memory", "net", "kernel", "init" }) do
+        if args[k] ~= nil and args[k] ~= have[k] and not (k == "net" and args[k] == "auto") then
+          banger.errors.raise("invalid_input", ("--%s cannot change a VM made from snapshot '%s'"):format(k, snap.name),
+            "the snapshot decides it; boot a new VM without --from to choose")
+        end
+      end
+      args.image, args.cpus, args.memory, args.net = snap.image, snap.cpus, snap.memory_mib * 1048576, snap.net
+      args.kernel, args.init = snap.kernel, snap.init
+    end
     local image_name = args.image or sandbox.DEFAULT_IMAGE
     -- A mistyped image is reported as such, before a VM name is made from it.
     banger.image.check_known(image_name)
@@ -59,13 +76,18 @@ return recipe.new {
       image = image.name, kernel = kernel.name, cpus = args.cpus, memory_mib = math.floor(memory / 1048576),
       net = net, forwards = forwards, allow_host = allow_host, init = args.init, disk = args.disk,
       state = "created", dir = dir,
+      from_snapshot = snap and snap.name or nil, restore_pending = snap and true or nil,
     }
     ctx:stage("reserve", function()
       record.address = banger.store.insert_with_address("vm", name, record, sandbox.ADDRESS_FIRST, sandbox.ADDRESS_LAST)
     end)
     local ok, err = pcall(ctx.stage, ctx, "disk", function()
       banger.fs.mkdirs(dir, tonumber("700", 8))
-      record.overlay = banger.vmm.create_overlay(image.rootfs, dir, name, args.disk)
+      if snap then
+        record.overlay = banger.vmm.create_overlay(snap.dir .. "/disk.qcow2", dir, name, args.disk, "qcow2")
+      else
+        record.overlay = banger.vmm.create_overlay(image.rootfs, dir, name, args.disk)
+      end
       if args.workspace then
         record.workspace = ctx:stage("workspace", function()
           return banger.workspace.create(args.workspace, { vm = name, state_dir = dir, path = args.workspace_path })

@@ -23,7 +23,7 @@ return recipe.new {
       local lock = sandbox.lock(name)
       local ok, err = pcall(function()
         local rec = sandbox.require(name)
-        if rec.state == "running" or rec.state == "starting" or rec.state == "stopping" then
+        if sandbox.is_live_state(rec.state) then
           if not args.force then
             banger.errors.raise("conflict", ("VM '%s' is running"):format(name),
               ("stop it first ('banger vm stop %s') or use 'banger vm rm --force %s'"):format(name, name))

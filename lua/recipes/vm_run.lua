@@ -30,6 +30,7 @@ return recipe.new {
       help = "root disk size, e.g. 20G (see 'vm create --help')" },
     { "kernel", help = "kernel name (default: debian-cloud)" },
     { "init", metavar = "PATH", help = "boot the image's own init (see 'vm create --help')" },
+    { "from", metavar = "SNAPSHOT", help = "restore a snapshot instead of booting (see 'vm create --help')" },
     { "rm", type = "bool", help = "remove the VM when the command ends" },
     { "tty", short = "t", type = "bool", help = "run the command on a terminal (default: only for the shell)" },
     { "env", short = "e", type = "list", metavar = "NAME=VALUE", help = "set an environment variable" },
@@ -55,6 +56,7 @@ return recipe.new {
         net = args.net, publish = args.publish, allow_host = args.allow_host, kernel = args.kernel, init = args.init,
         disk = args.disk,
         workspace = args.workspace, workspace_path = args.workspace_path,
+        from = args.from,
       }, ctx)
     end)
     ctx:defer(function()
@@ -71,7 +73,13 @@ return recipe.new {
     -- supervisor stops the VM, and removes it with --rm.
     local owner = { pid = banger.process.pid(), remove = args.rm }
     ctx:stage("start", function()
-      return banger.recipe.load("vm_start"):call({ name = vm.name, owner = owner }, ctx)
+      local ok, err = pcall(banger.recipe.load("vm_start").call, banger.recipe.load("vm_start"),
+        { name = vm.name, owner = owner }, ctx)
+      if not ok and args.from and not args.rm then
+        -- A restore that failed leaves no VM behind (it never ran).
+        pcall(banger.recipe.load("vm_rm").call, banger.recipe.load("vm_rm"), { names = { vm.name }, force = true }, ctx)
+      end
+      if not ok then error(err, 0) end
     end)
     local r = ctx:stage("run", function()
       local interactive = #args.command == 0

@@ -12,7 +12,7 @@ return recipe.new {
     local sandbox = banger.vm
     sandbox.reconcile()
     local rec = sandbox.require(args.name)
-    if rec.state == "running" or rec.state == "starting" then
+    if rec.state == "running" or rec.state == "starting" or rec.state == "paused" then
       banger.errors.raise("conflict", ("VM '%s' is running"):format(args.name),
         ("stop it first: 'banger vm stop %s'"):format(args.name))
     end

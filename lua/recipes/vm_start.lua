@@ -26,6 +26,10 @@ return recipe.new {
       banger.errors.raise("conflict", ("VM '%s' is still starting (supervisor pid %d)"):format(rec.name, rec.supervisor_pid),
         ("wait for it ('banger vm ls'), or stop it with 'banger vm stop %s'"):format(rec.name))
     end
+    if rec.state == "paused" then
+      banger.errors.raise("conflict", ("VM '%s' is paused"):format(rec.name),
+        ("resume it with 'banger vm resume %s'"):format(rec.name))
+    end
     if rec.state == "running" then
       -- Said only after its supervisor answered.
       local info = sandbox.verify_running(rec.name)
@@ -36,8 +40,11 @@ return recipe.new {
       local image = banger.image.require(rec.image)
       local kernel = sandbox.ensure_kernel(rec.kernel, ctx)
       local boot = sandbox.boot_files(kernel)
+      -- A VM made from a snapshot restores it on its first start.
+      local restore = rec.restore_pending and banger.snapshot.restore_spec(banger.snapshot.require(rec.from_snapshot)) or nil
       return {
         vm = {
+          restore = restore,
           name = rec.name, state_dir = rec.dir, kernel = boot.kernel, initrd = boot.initrd, rootfs = image.rootfs, overlay = rec.overlay,
           cpus = rec.cpus, memory_mib = rec.memory_mib, init = rec.init, ready_timeout_ms = args.timeout * 1000,
           net = { mode = rec.net, forwards = rec.forwards, allow_host = rec.allow_host },
@@ -65,7 +72,8 @@ return recipe.new {
     end)
     info.name = rec.name
     ctx:emit(info, function(i)
-      return ("started VM '%s' (%s, ready in %d ms)"):format(i.name, i.accel or "?", i.boot and i.boot.host_ready_ms or 0)
+      local how = (i.restored_from or "") ~= "" and (", restored from snapshot '%s'"):format(i.restored_from) or ""
+      return ("started VM '%s' (%s%s, ready in %d ms)"):format(i.name, i.accel or "?", how, i.boot and i.boot.host_ready_ms or 0)
     end)
     return info
   end,

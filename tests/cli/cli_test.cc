@@ -123,8 +123,8 @@ TEST_CASE("cli: a recipe that reaches for _host gets a clear error pointing at b
 }
 
 TEST_CASE(
-    "cli: bash completion from the recipes - 'banger vm r<TAB>' offers rm and run, a project's recipe "
-    "completes",
+    "cli: bash completion from the recipes - 'banger vm r<TAB>' offers resume, rm and run, a project's "
+    "recipe completes",
     "[cli]") {
   TempDir t;
   fs::make_dirs(t / "proj/.banger/recipes");
@@ -141,7 +141,7 @@ TEST_CASE(
                         "-c", "cd " + (t / "proj") + " && " + script})
         .out;
   };
-  CHECK(complete("banger vm r", 2) == "rm run\n");
+  CHECK(complete("banger vm r", 2) == "resume rm run\n");
   CHECK(complete("banger ima", 1) == "image\n");
   CHECK(complete("banger image ls", 2) == "ls ls-files\n");
   CHECK(complete("banger vm run --ne", 3) == "--net\n");

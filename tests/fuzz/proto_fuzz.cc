@@ -31,6 +31,7 @@ void decode_all(std::string_view p) {
   decode_as<WindowSize>(p);
   decode_as<Failure>(p);
   decode_as<Poweroff>(p);
+  decode_as<Identity>(p);
   decode_as<FilePut>(p);
   decode_as<FileGet>(p);
   decode_as<FileInfo>(p);

@@ -143,6 +143,18 @@ TEST_CASE("proto: every message round-trips", "[proto]") {
   CHECK(WindowSize::decode(WindowSize{40, 100}.encode()).cols == 100);
   CHECK(Failure::decode(Failure{"not_found", "no such user"}.encode()).message == "no such user");
   CHECK(Poweroff::decode(Poweroff{true}.encode()).reboot);
+  Identity id;
+  id.unix_ns = 1796227742123456789ull;
+  id.entropy = std::string(64, '\x7f');
+  id.hostname = "box-2";
+  id.address = "10.77.0.9/24";
+  id.gateway = "10.77.0.1";
+  id.mac = "52:54:00:00:00:09";
+  auto id2 = Identity::decode(id.encode());
+  CHECK((id2.unix_ns == id.unix_ns && id2.entropy == id.entropy && id2.hostname == "box-2" &&
+         id2.address == id.address && id2.gateway == id.gateway && id2.mac == id.mac));
+  id.entropy = std::string(Identity::kMaxEntropy + 1, 'x');
+  CHECK_THROWS_WITH(Identity::decode(id.encode()), "identity: a field is too long");
   auto fp = FilePut::decode(FilePut{"/a", 0755, 1, 2, 99}.encode());
   CHECK((fp.path == "/a" && fp.mode == 0755 && fp.gid == 2 && fp.size == 99));
   CHECK(FileGet::decode(FileGet{"/b"}.encode()).path == "/b");

@@ -3,7 +3,13 @@
 ---
 --- A VM record: {name, image, kernel, cpus, memory_mib, net, forwards, state,
 --- dir, address, ip, supervisor_pid, qemu_pid, created}. States: created,
---- starting, running, stopping, stopped.
+--- starting, running, paused, stopping, stopped.
+---
+--- A paused VM whose supervisor dies cannot be resumed (the supervisor held
+--- its agent channel and QMP connection): reconcile kills its QEMU, marks it
+--- stopped with `lost_pause` set (its memory is gone, its disk is kept), and
+--- says so in a warning; `vm ls` shows it as "stopped (pause lost)" until it
+--- is started again.
 local errors = require("banger.errors")
 local store = require("banger.store")
 local fs = require("banger.fs")
@@ -66,7 +72,8 @@ end
 ---@param rec table|nil a VM record
 ---@return boolean
 function M.is_up(rec)
-  return rec ~= nil and (rec.state == "running" or rec.state == "starting") and rec.supervisor_pid ~= nil
+  return rec ~= nil and (rec.state == "running" or rec.state == "starting" or rec.state == "paused")
+    and rec.supervisor_pid ~= nil
     and _host.supervisor.alive(rec.supervisor_pid, rec.name)
 end
 
@@ -75,15 +82,23 @@ end
 function M.reconcile()
   local running = {}
   for _, rec in ipairs(store.list("vm")) do
-    if rec.state == "running" or rec.state == "starting" or rec.state == "stopping" then
+    if M.is_live_state(rec.state) then
       if rec.supervisor_pid and _host.supervisor.alive(rec.supervisor_pid, rec.name) then
         running[#running + 1] = rec.name
       else
         core.log("info", ("VM '%s': supervisor gone, reconciling"):format(rec.name))
+        if rec.state == "paused" then
+          core.log("warn", ("VM '%s' was paused when its supervisor died: its memory is lost, its disk is kept; " ..
+            "'banger vm start %s' boots it again"):format(rec.name, rec.name))
+          rec.lost_pause = true
+        end
         -- A VMM that outlived its supervisor is killed: its pid is checked
         -- against the VM's state dir so a recycled pid is never touched.
         if rec.qemu_pid then _host.supervisor.kill_vmm(rec.qemu_pid, rec.dir) end
         fs.remove(rec.dir .. "/control.sock")
+        fs.remove(rec.dir .. "/qmp.sock")
+        -- The guest RAM of a VMM that is gone (host/vm/qemu_command.h's memory_file_path).
+        fs.remove(rec.dir .. "/memory")
         rec.state, rec.supervisor_pid, rec.qemu_pid = "stopped", nil, nil
         store.update("vm", rec.name, rec)
       end
@@ -93,6 +108,13 @@ function M.reconcile()
   -- Staging that killed pulls left behind (cheap when there is none).
   pcall(store.reclaim_staging)
   return running
+end
+
+--- True for the states in which a VM has a supervisor (or should have one).
+---@param state string|nil
+---@return boolean
+function M.is_live_state(state)
+  return state == "running" or state == "starting" or state == "paused" or state == "stopping"
 end
 
 --- The lock of VM `name`, held by whoever starts, stops or removes it, so
@@ -120,7 +142,8 @@ function M.lock_path(name) return store.paths().vms .. "/." .. name .. ".lock" e
 function M.stop(name, timeout_s, now)
   M.reconcile()
   local rec = M.require(name)
-  if rec.state == "running" or rec.state == "starting" then
+  if rec.state == "running" or rec.state == "starting" or rec.state == "paused" then
+    -- (A paused VM is resumed by its supervisor before the power-off.)
     local ok, c = pcall(_host.supervisor.connect, rec.dir .. "/control.sock", name)
     if ok then
       c:stop(timeout_s, now)
@@ -169,11 +192,108 @@ function M.connect(name)
     M.reconcile()
     rec = M.require(name)
   end
+  if rec.state == "paused" then
+    errors.raise("conflict", ("VM '%s' is paused"):format(name), ("resume it with 'banger vm resume %s'"):format(name))
+  end
   if rec.state ~= "running" then
     errors.raise("conflict", ("VM '%s' is not running (state: %s)"):format(name, tostring(rec.state)),
       ("start it with 'banger vm start %s'"):format(name))
   end
   return _host.supervisor.connect(rec.dir .. "/control.sock", name)
+end
+
+--- Sends a VMM operation (host/supervisor/control.h's kControl) to the
+--- supervisor of a running or paused VM and returns its result.
+---@param name string
+---@param request table {op="pause"|"resume"|"snapshot", ...}
+---@return table
+function M.control(name, request)
+  M.reconcile()
+  local rec = M.require(name)
+  if rec.state ~= "running" and rec.state ~= "paused" then
+    errors.raise("conflict", ("VM '%s' is not running (state: %s)"):format(name, tostring(rec.state)),
+      ("start it with 'banger vm start %s'"):format(name))
+  end
+  local c = _host.supervisor.connect(rec.dir .. "/control.sock", name)
+  local ok, result = pcall(c.control, c, request)
+  c:close()
+  if not ok then error(result, 0) end
+  return result
+end
+
+--- Pauses a running VM: QEMU stops its CPUs, the guest keeps its memory and
+--- uses no CPU until resumed. Pausing a paused VM does nothing.
+---@param name string
+---@return {paused:boolean, already:boolean, ms:number} ms: how long QEMU took
+function M.pause(name) return M.control(name, { op = "pause" }) end
+
+--- Resumes a paused VM; resuming a running VM does nothing.
+---@param name string
+---@return {paused:boolean, already:boolean, ms:number}
+function M.resume(name) return M.control(name, { op = "resume" }) end
+
+--- A fresh snapshot name: BASE-snap-XXXX.
+---@param base string
+---@return string
+function M.generate_snapshot_name(base)
+  math.randomseed(core.getpid() * 1000003 + math.floor(core.monotonic_ms()))
+  for _ = 1, 20 do
+    local name = ("%s-snap-%04x"):format(base:sub(1, 30), math.random(0, 0xffff))
+    if not store.get("snapshot", name) then return name end
+  end
+  errors.raise("conflict", "could not find a free snapshot name", "give one with --name")
+end
+
+--- Saves VM `name` (running or paused) as snapshot `snap_name` (default
+--- NAME-snap-XXXX): memory, device state and disk. A running VM is paused
+--- only for the save (the result's paused_ms) and runs on.
+---@param name string
+---@param snap_name? string
+---@return table the snapshot's record (see banger.snapshot)
+function M.snapshot(name, snap_name)
+  return require("banger.snapshot").take(name, snap_name or M.generate_snapshot_name(name))
+end
+
+--- Makes `count` new VMs from snapshot `snap_name` and starts each by
+--- restoring it: each has its own disk overlay on the snapshot's frozen
+--- disk, name, address, MAC, hostname, clock and RNG seed. All or nothing:
+--- when one fails, the ones made are removed and the error is raised.
+---@param snap_name string
+---@param count integer
+---@param ctx? table the calling recipe's ctx
+---@return table[] what each VM's start reported ({name, ...})
+function M.restore(snap_name, count, ctx)
+  local recipe = require("banger.recipe")
+  local snap = require("banger.snapshot").require(snap_name)
+  local made, infos = {}, {}
+  local ok, err = pcall(function()
+    for _ = 1, count do
+      local vm = recipe.load("vm_create"):call({ from = snap.name, name = M.generate_name(snap.vm) }, ctx)
+      made[#made + 1] = vm.name
+      infos[#infos + 1] = recipe.load("vm_start"):call({ name = vm.name }, ctx)
+    end
+  end)
+  if not ok then
+    for _, name in ipairs(made) do pcall(recipe.load("vm_rm").call, recipe.load("vm_rm"), { names = { name }, force = true }, ctx) end
+    error(err, 0)
+  end
+  return infos
+end
+
+--- Forks running VM `name` into `count` new running VMs: a snapshot (kept:
+--- the forks' disks sit on it), then `count` restores of it.
+---@param name string
+---@param count integer
+---@param ctx? table
+---@return table[] infos, table snapshot
+function M.fork(name, count, ctx)
+  local snap = M.snapshot(name)
+  local ok, infos = pcall(M.restore, snap.name, count, ctx)
+  if not ok then
+    pcall(require("banger.snapshot").remove, snap.name)
+    error(infos, 0)
+  end
+  return infos, snap
 end
 
 --- Starts a VM's supervisor (detached) from the spec file it wrote, and

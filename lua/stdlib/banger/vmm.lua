@@ -107,12 +107,13 @@ end
 ---@param state_dir string
 ---@param name string the VM, for the error
 ---@param size? integer bytes, at least the image's (the agent grows the filesystem to fill it); default: the image's size
+---@param backing_format? string "raw" (an image, the default) or "qcow2" (a snapshot's frozen disk)
 ---@return string overlay the disk's path
-function M.create_overlay(rootfs, state_dir, name, size)
+function M.create_overlay(rootfs, state_dir, name, size, backing_format)
   check_string("create_overlay", "rootfs", rootfs)
   check_string("create_overlay", "state_dir", state_dir)
   check_string("create_overlay", "name", name)
-  return _host.vmm.create_overlay(rootfs, state_dir, name, size)
+  return _host.vmm.create_overlay(rootfs, state_dir, name, size, backing_format)
 end
 
 --- Turns `{"cmd", "arg"}` or `{argv = {...}, env = ...}` into an exec request.
