@@ -22,11 +22,15 @@ constexpr size_t kBlock = 512;
 constexpr uint64_t kMaxOctal11 = (1ull << 33) - 1;  // what 11 octal digits hold
 constexpr size_t kMaxPaxHeader = 1 << 20;
 
-[[noreturn]] void die(const std::string& msg) {
+[[noreturn]] void die(const std::string& msg, int code = 1) {
   fprintf(stderr, "%s\n", msg.c_str());
-  exit(1);
+  exit(code);
 }
-[[noreturn]] void die_errno(const std::string& what) { die(what + ": " + strerror(errno)); }
+// Exit 2 says "no such file" to the host (proto/boot.h).
+[[noreturn]] void die_errno(const std::string& what) {
+  int err = errno;
+  die(what + ": " + strerror(err), err == ENOENT ? 2 : 1);
+}
 
 void write_all(int fd, const char* p, size_t n) {
   while (n > 0) {
@@ -456,6 +460,10 @@ int tool_tar_extract(const char* target) {
     if (e.type == '5') x.skip(e.size);
   }
   x.finish();
+  // Whatever follows the end (record padding) is read, so the host's last
+  // writes never meet a closed stdin.
+  while (read(0, h, kBlock) > 0) {
+  }
   return 0;
 }
 

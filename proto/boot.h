@@ -17,6 +17,7 @@ inline constexpr const char* kAgentPath = "/.banger/agent";
 //                         followed, only directories, regular files and symlinks
 //   --tar-extract TARGET  reads such a stream and makes "." at TARGET (missing
 //                         parents made), the rest below it
+// Each exits 0, or 1 (2: a path does not exist) after one line on stderr.
 inline constexpr const char* kToolStat = "--stat";
 inline constexpr const char* kToolTarCreate = "--tar-create";
 inline constexpr const char* kToolTarExtract = "--tar-extract";
