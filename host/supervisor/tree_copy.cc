@@ -1,7 +1,10 @@
 #include "host/supervisor/tree_copy.h"
 
 #include <sys/stat.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <cerrno>
 #include <exception>
@@ -87,6 +90,17 @@ PathKind guest_kind(Client& c, const std::string& path, const std::string& what)
        misbehaves(c.vm_name()));
 }
 
+// What a tool that succeeded said on stderr (entries it skipped), one
+// warning a line, printable only.
+void warn_tool(const ExecPipe& p, const std::string& vm) {
+  std::string text = p.stderr_text();
+  for (size_t pos = 0; pos < text.size();) {
+    size_t nl = std::min(text.find('\n', pos), text.size());
+    if (nl > pos) spdlog::warn("VM '{}': {}", vm, guest_text(text.substr(pos, nl - pos)));
+    pos = nl + 1;
+  }
+}
+
 void write_stdout(std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::write(1, data.data(), data.size());
@@ -141,6 +155,7 @@ void copy_out(Client& c, const std::string& guest_src, const std::string& local_
   pipe.wait(kMaxTrailing, what);
   if (pipe.status()->exit_code != 0) fail_tool(pipe, what, vm);
   sink->finish();
+  warn_tool(pipe, vm);
 }
 
 void copy_in(Client& c, const std::string& local_src, const std::string& guest_dest) {
@@ -190,6 +205,7 @@ void copy_in(Client& c, const std::string& local_src, const std::string& guest_d
   if (!cut) out.finish();
   pipe.wait(kMaxTrailing, what);
   if (pipe.status()->exit_code != 0) fail_tool(pipe, what, vm);
+  warn_tool(pipe, vm);
 }
 
 }  // namespace banger::supervisor
