@@ -139,11 +139,16 @@ int cl_stop(lua_State* L) {
 }
 
 const luaL_Reg kClientMethods[] = {
-    {"exec", wrap<cl_exec>},   {"put", wrap<cl_put>},
-    {"get", wrap<cl_get>},     {"ports", wrap<cl_ports>},
-    {"copy_in", wrap<cl_copy_in>}, {"copy_out", wrap<cl_copy_out>},
-    {"stats", wrap<cl_stats>}, {"info", wrap<cl_info>},
-    {"stop", wrap<cl_stop>},   {"close", handle_release<Client>},
+    {"exec", wrap<cl_exec>},
+    {"put", wrap<cl_put>},
+    {"get", wrap<cl_get>},
+    {"ports", wrap<cl_ports>},
+    {"copy_in", wrap<cl_copy_in>},
+    {"copy_out", wrap<cl_copy_out>},
+    {"stats", wrap<cl_stats>},
+    {"info", wrap<cl_info>},
+    {"stop", wrap<cl_stop>},
+    {"close", handle_release<Client>},
     {nullptr, nullptr},
 };
 

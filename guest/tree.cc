@@ -76,7 +76,8 @@ void octal(char* field, size_t width, uint64_t v) {
 void header(char* h, const std::string& name, char type, uint32_t mode, uint64_t size, int64_t mtime,
             const std::string& link) {
   memset(h, 0, kBlock);
-  memcpy(h, name.data(), std::min<size_t>(name.size(), 99));
+  // Fixed-width fields: the block was zeroed, and 99 bytes leave a NUL.
+  std::copy_n(name.data(), std::min<size_t>(name.size(), 99), h);
   octal(h + 100, 8, mode & 07777);
   octal(h + 108, 8, 0);
   octal(h + 116, 8, 0);
@@ -84,9 +85,9 @@ void header(char* h, const std::string& name, char type, uint32_t mode, uint64_t
   octal(h + 136, 12, mtime < 0 ? 0 : std::min<uint64_t>(static_cast<uint64_t>(mtime), kMaxOctal11));
   memset(h + 148, ' ', 8);
   h[156] = type;
-  memcpy(h + 157, link.data(), std::min<size_t>(link.size(), 99));
-  memcpy(h + 257, "ustar", 6);
-  memcpy(h + 263, "00", 2);
+  std::copy_n(link.data(), std::min<size_t>(link.size(), 99), h + 157);
+  std::copy_n("ustar", 6, h + 257);  // with its NUL
+  std::copy_n("00", 2, h + 263);
   unsigned sum = 0;
   for (size_t i = 0; i < kBlock; ++i) sum += static_cast<unsigned char>(h[i]);
   snprintf(h + 148, 7, "%06o", sum);
@@ -305,7 +306,8 @@ class Extractor {
     size_t pos = 0;
     for (size_t slash; (slash = rel.find('/', pos)) != std::string::npos; pos = slash + 1) {
       std::string comp = rel.substr(pos, slash - pos);
-      if (mkdirat(fd, comp.c_str(), 0755) != 0 && errno != EEXIST) die_errno("making " + rel.substr(0, slash));
+      if (mkdirat(fd, comp.c_str(), 0755) != 0 && errno != EEXIST)
+        die_errno("making " + rel.substr(0, slash));
       int next = openat(fd, comp.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (next < 0) die_errno("entering " + target_ + "/" + rel.substr(0, slash));
       close(fd);
@@ -334,7 +336,8 @@ class Extractor {
     } else if (e.type == '1') {
       if (root_fd_ < 0) die("the tar stream has a hard link outside a directory: " + shown);
       std::string to = clean(e.link);
-      if (linkat(root_fd_, to.c_str(), parent, tmp.c_str(), 0) != 0) die_errno("making the hard link " + shown);
+      if (linkat(root_fd_, to.c_str(), parent, tmp.c_str(), 0) != 0)
+        die_errno("making the hard link " + shown);
       skip(e.size);
     } else {
       int fd = openat(parent, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);

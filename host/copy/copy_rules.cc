@@ -42,7 +42,8 @@ std::string copy_target(const CopyPath& src, bool src_is_dir, const CopyPath& de
       return src_is_dir && src.contents ? dest.path : join(dest.path, src.base);
     case PathKind::other:
       if (src_is_dir)
-        fail(ErrorKind::invalid_input, "cannot copy the directory " + src_shown + " onto the file " + dest_shown,
+        fail(ErrorKind::invalid_input,
+             "cannot copy the directory " + src_shown + " onto the file " + dest_shown,
              "name a directory, or a path that does not exist yet");
       if (dest.dir_syntax)
         fail(ErrorKind::invalid_input, dest_shown + " is not a directory",

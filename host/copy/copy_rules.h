@@ -22,9 +22,9 @@ enum class PathKind { missing, dir, other };
 
 // A path as the user wrote it, with what its spelling says.
 struct CopyPath {
-  std::string path;       // as given
-  std::string base;       // its last name ("" for "/", ".", "..", "DIR/.")
-  bool contents = false;  // "DIR/.", ".", "..", "/": the directory's contents, not itself
+  std::string path;         // as given
+  std::string base;         // its last name ("" for "/", ".", "..", "DIR/.")
+  bool contents = false;    // "DIR/.", ".", "..", "/": the directory's contents, not itself
   bool dir_syntax = false;  // ends in "/" or "/.": must be (or become) a directory
 };
 

@@ -24,7 +24,6 @@ std::string parent_of(const std::string& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-
 // The names in a directory (a descriptor of it stays open for the caller).
 std::vector<std::string> names_in(int dir_fd) {
   int fd = ::dup(dir_fd);
@@ -53,7 +52,8 @@ int open_dir_below(int dir_fd, const std::string& name) {
 // subtrees where `dst` has nothing.
 void merge(int src, int dst, const std::string& shown, bool move) {
   for (const auto& name : names_in(src)) {
-    struct stat s {}, d {};
+    struct stat s {
+    }, d{};
     if (::fstatat(src, name.c_str(), &s, AT_SYMLINK_NOFOLLOW) != 0) fail_errno("reading the staged " + name);
     const std::string path = shown + "/" + name;
     bool exists = ::fstatat(dst, name.c_str(), &d, AT_SYMLINK_NOFOLLOW) == 0;
@@ -79,7 +79,8 @@ void merge(int src, int dst, const std::string& shown, bool move) {
                               : "cannot overwrite directory " + path + " with non-directory",
            "move it out of the way, or copy somewhere else");
     }
-    if (move && ::renameat(src, name.c_str(), dst, name.c_str()) != 0) fail_errno("moving into place " + path);
+    if (move && ::renameat(src, name.c_str(), dst, name.c_str()) != 0)
+      fail_errno("moving into place " + path);
   }
 }
 
@@ -182,8 +183,8 @@ void DiskTree::add(const TreeEntry& e) {
       if (unsigned long long free = fs::free_bytes(staging_); e.size > free) {
         ::close(parent);
         fail(ErrorKind::io,
-             what_ + ": " + entry + " is " + std::to_string(e.size) + " bytes, and only " + std::to_string(free) +
-                 " are free there; nothing was written",
+             what_ + ": " + entry + " is " + std::to_string(e.size) + " bytes, and only " +
+                 std::to_string(free) + " are free there; nothing was written",
              "free some space, or copy it somewhere else");
       }
       file_fd_ = ::openat(parent, base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);

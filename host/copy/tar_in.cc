@@ -8,12 +8,14 @@ namespace banger::copy {
 namespace {
 
 [[noreturn]] void bad(const TarSource& src, const std::string& problem) {
-  fail(ErrorKind::io, src.what + ": " + src.sender + " sent a bad tar stream: " + problem + "; nothing was written",
+  fail(ErrorKind::io,
+       src.what + ": " + src.sender + " sent a bad tar stream: " + problem + "; nothing was written",
        src.hint);
 }
 
 TreeEntry::Type entry_type(const TarSource& src, archive_entry* e, const std::string& shown) {
-  if (archive_entry_hardlink(e)) bad(src, shown + " is a hard link (vm cp copies files, directories and symlinks)");
+  if (archive_entry_hardlink(e))
+    bad(src, shown + " is a hard link (vm cp copies files, directories and symlinks)");
   switch (archive_entry_filetype(e)) {
     case AE_IFREG:
       return TreeEntry::Type::file;
@@ -83,7 +85,8 @@ uint64_t read_tar(ArchiveReader& in, TreeSink& sink, const TarSource& src) {
       sink.write(std::string_view(buf, static_cast<size_t>(k)));
     }
     if (got != t.size)
-      bad(src, shown + " has " + std::to_string(got) + " of the " + std::to_string(t.size) + " bytes its header says");
+      bad(src, shown + " has " + std::to_string(got) + " of the " + std::to_string(t.size) +
+                   " bytes its header says");
   }
   if (src.root_first && !root_seen) bad(src, "it is empty");
   return n;

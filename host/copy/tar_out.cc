@@ -39,7 +39,9 @@ void TarOut::fail_archive(const std::string& doing) {
 }
 
 void TarOut::add(const TreeEntry& e) {
-  std::string name = e.path.empty() ? naming_.root : naming_.root == "." ? e.path : naming_.root + "/" + e.path;
+  std::string name = e.path.empty()        ? naming_.root
+                     : naming_.root == "." ? e.path
+                                           : naming_.root + "/" + e.path;
   archive_entry* ae = archive_entry_new();
   if (!ae) throw std::bad_alloc();
   archive_entry_set_pathname(ae, name.c_str());

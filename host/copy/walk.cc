@@ -68,7 +68,8 @@ void walk(const std::string& path, const std::string& rel, const struct stat& st
     if (!d) fail_errno("reading the directory " + path);
     std::vector<std::string> names;
     while (dirent* e = ::readdir(d)) {
-      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) names.emplace_back(e->d_name);
+      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+        names.emplace_back(e->d_name);
     }
     ::closedir(d);
     std::sort(names.begin(), names.end());

@@ -24,7 +24,8 @@ std::string clean_tar_path(std::string_view name, std::string_view root) {
     pos = slash + 1;
     if (comp.empty() || comp == ".") continue;
     if (comp == "..") {
-      if (parts.empty()) fail(ErrorKind::invalid_input, quoted() + ": path leaves " + std::string(root), hint);
+      if (parts.empty())
+        fail(ErrorKind::invalid_input, quoted() + ": path leaves " + std::string(root), hint);
       parts.pop_back();
       continue;
     }

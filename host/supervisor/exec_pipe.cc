@@ -16,15 +16,17 @@ constexpr size_t kMaxStderr = 64 * 1024;
 
 ExecPipe::ExecPipe(Client& client, vm::ExecRequest req, bool with_stdin)
     : c_(client),
-      session_(client.next_id_++, req, with_stdin, client.credit_,
-               "VM '" + client.vm_ + "': running " + (req.argv.empty() ? std::string("a command") : req.argv[0])),
+      session_(
+          client.next_id_++, req, with_stdin, client.credit_,
+          "VM '" + client.vm_ + "': running " + (req.argv.empty() ? std::string("a command") : req.argv[0])),
       stdin_open_(with_stdin) {
   c_.send(session_.start());
 }
 
 void ExecPipe::pump() {
   proto::Frame f = c_.receive();
-  if (f.id == 0 && f.type == proto::Type::error) c_.fail_remote(f, "running " + std::string(proto::kAgentPath));
+  if (f.id == 0 && f.type == proto::Type::error)
+    c_.fail_remote(f, "running " + std::string(proto::kAgentPath));
   vm::ExecEvent ev = session_.feed(std::move(f));
   if (ev.kind == vm::ExecEvent::Kind::exited) {
     status_ = ev.status;

@@ -1,7 +1,7 @@
 #include "host/supervisor/tree_copy.h"
 
-#include <sys/stat.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -93,7 +93,7 @@ PathKind guest_kind(Client& c, const std::string& path, const std::string& what)
 // What a tool that succeeded said on stderr (entries it skipped), one
 // warning a line, printable only.
 void warn_tool(const ExecPipe& p, const std::string& vm) {
-  std::string text = p.stderr_text();
+  const std::string& text = p.stderr_text();
   for (size_t pos = 0; pos < text.size();) {
     size_t nl = std::min(text.find('\n', pos), text.size());
     if (nl > pos) spdlog::warn("VM '{}': {}", vm, guest_text(text.substr(pos, nl - pos)));
@@ -140,7 +140,8 @@ void copy_out(Client& c, const std::string& guest_src, const std::string& local_
   if (!opened) {
     pipe.wait(kMaxTrailing, what);
     if (pipe.status()->exit_code != 0) fail_tool(pipe, what, vm);
-    fail(ErrorKind::io, what + ": VM '" + vm + "' sent a bad tar stream: " + in.error() + "; nothing was written",
+    fail(ErrorKind::io,
+         what + ": VM '" + vm + "' sent a bad tar stream: " + in.error() + "; nothing was written",
          misbehaves(vm));
   }
   try {
@@ -181,8 +182,9 @@ void copy_in(Client& c, const std::string& local_src, const std::string& guest_d
   std::string target;
   if (from_stdin) {
     if (dest_kind == PathKind::other)
-      fail(ErrorKind::invalid_input, what + ": " + dest_shown + " is not a directory",
-           "a tar stream on stdin is extracted into a directory: name one, or a path that does not exist yet");
+      fail(
+          ErrorKind::invalid_input, what + ": " + dest_shown + " is not a directory",
+          "a tar stream on stdin is extracted into a directory: name one, or a path that does not exist yet");
     target = guest_dest;
   } else {
     target = copy::copy_target(src, src_is_dir, dest, dest_kind, local_src, dest_shown);

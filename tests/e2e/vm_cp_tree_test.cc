@@ -55,7 +55,8 @@ std::vector<std::string> tar_names(const std::string& tar) {
 
 }  // namespace
 
-TEST_CASE("e2e vm cp: directories both ways, docker cp's rules, tar streams on stdin and stdout", "[e2e][vm]") {
+TEST_CASE("e2e vm cp: directories both ways, docker cp's rules, tar streams on stdin and stdout",
+          "[e2e][vm]") {
   SandboxHome home;
   // A project: an executable, a private file, an empty dir, a symlink, old mtimes.
   const std::string proj = home.path("proj");
@@ -76,17 +77,19 @@ TEST_CASE("e2e vm cp: directories both ways, docker cp's rules, tar streams on s
 
   // In: DEST missing -> created with the contents (missing parents made).
   home.must({"vm", "cp", proj, "dev:/root/a/proj"});
-  CHECK(home.must({"vm", "exec", "dev", "--", "sh", "-c",
-                   "cd /root/a/proj && find . | sort | while read f; do stat -c '%n %a %F %Y %U' \"$f\"; done; "
-                   "readlink main; ./build.sh"})
-            .out == ". 755 directory 1600000000 root\n"
-                    "./build.sh 755 regular file 1600000000 root\n"
-                    "./main 777 symbolic link 1600000000 root\n"
-                    "./src 750 directory 1600000000 root\n"
-                    "./src/empty 755 directory 1600000000 root\n"
-                    "./src/main.c 644 regular file 1600000000 root\n"
-                    "./src/secret 600 regular file 1600000000 root\n"
-                    "src/main.c\nbuilt\n");
+  CHECK(
+      home.must({"vm", "exec", "dev", "--", "sh", "-c",
+                 "cd /root/a/proj && find . | sort | while read f; do stat -c '%n %a %F %Y %U' \"$f\"; done; "
+                 "readlink main; ./build.sh"})
+          .out ==
+      ". 755 directory 1600000000 root\n"
+      "./build.sh 755 regular file 1600000000 root\n"
+      "./main 777 symbolic link 1600000000 root\n"
+      "./src 750 directory 1600000000 root\n"
+      "./src/empty 755 directory 1600000000 root\n"
+      "./src/main.c 644 regular file 1600000000 root\n"
+      "./src/secret 600 regular file 1600000000 root\n"
+      "src/main.c\nbuilt\n");
   // DEST an existing directory -> DEST/NAME; SRC/. -> the contents merged in.
   home.must({"vm", "cp", proj, "dev:/root/a/proj"});
   home.must({"vm", "exec", "dev", "--", "test", "-f", "/root/a/proj/proj/src/secret"});
@@ -98,8 +101,8 @@ TEST_CASE("e2e vm cp: directories both ways, docker cp's rules, tar streams on s
   home.must({"vm", "exec", "dev", "--", "test", "-x", "/root/build.sh"});
   auto onto_file = run_banger({"vm", "cp", proj, "dev:/root/build.sh"}, home.env());
   CHECK(onto_file.code == 2);
-  CHECK(onto_file.err.find("error: cannot copy the directory " + proj + " onto the file dev:/root/build.sh") !=
-        std::string::npos);
+  CHECK(onto_file.err.find("error: cannot copy the directory " + proj +
+                           " onto the file dev:/root/build.sh") != std::string::npos);
 
   // Out: the same tree comes back, modes under the umask, owned by us.
   ::unlink((proj + "/added").c_str());
@@ -133,13 +136,15 @@ TEST_CASE("e2e vm cp: directories both ways, docker cp's rules, tar streams on s
   CHECK(home.must({"vm", "exec", "dev", "--", "cat", "/root/streamed/from-tar/link"}).out == "from a tar");
   auto out = home.must({"vm", "cp", "dev:/root/a/proj", "-"});
   CHECK(tar_names(out.out) == std::vector<std::string>{"proj/", "proj/build.sh", "proj/main", "proj/src/",
-                                                       "proj/src/empty/", "proj/src/main.c", "proj/src/secret"});
+                                                       "proj/src/empty/", "proj/src/main.c",
+                                                       "proj/src/secret"});
   CHECK(tar_names(home.must({"vm", "cp", "dev:/root/streamed/.", "-"}).out) ==
         std::vector<std::string>{"./", "from-tar/", "from-tar/link", "from-tar/notes"});
   CliOptions junk = home.env();
   junk.input = "this is not a tar stream";
   auto bad = run_banger({"vm", "cp", "-", "dev:/root/streamed"}, junk);
   CHECK(bad.code == 2);
-  CHECK(bad.err.find("error: copying stdin to dev:/root/streamed: stdin is not a tar stream") != std::string::npos);
+  CHECK(bad.err.find("error: copying stdin to dev:/root/streamed: stdin is not a tar stream") !=
+        std::string::npos);
   home.must({"vm", "rm", "--force", "dev"});
 }

@@ -78,7 +78,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "e2e hostile guest: an agent that lies about a file's size or sends a malicious tree gets nothing written",
+    "e2e hostile guest: an agent that lies about a file's size or sends a malicious tree gets nothing "
+    "written",
     "[e2e][vm]") {
   SandboxHome home;
   home.must({"vm", "create", "--name", "liar", "--net", "none"});
@@ -142,8 +143,8 @@ TEST_CASE(
   auto trailing = cp("/trailing", out + "/t");
   CHECK(trailing.code == 7);
   CHECK(trailing.err.find("error: copying liar:/trailing to " + out +
-                          "/t: VM 'liar' sent more than 1048576 bytes after the end of the tar stream" + nothing) !=
-        std::string::npos);
+                          "/t: VM 'liar' sent more than 1048576 bytes after the end of the tar stream" +
+                          nothing) != std::string::npos);
   auto failing = cp("/failing", out + "/t");
   CHECK(failing.code == 7);
   CHECK(failing.err.find("error: copying liar:/failing to " + out + "/t: disk ?[31mon fire (exit 1)") !=

@@ -19,9 +19,8 @@
 namespace stdfs = std::filesystem;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::string scratch =
-      banger::fs::make_temp_dir(stdfs::exists("/dev/shm") ? "/dev/shm" : stdfs::temp_directory_path().string(),
-                                "banger-fuzz-tree");
+  static const std::string scratch = banger::fs::make_temp_dir(
+      stdfs::exists("/dev/shm") ? "/dev/shm" : stdfs::temp_directory_path().string(), "banger-fuzz-tree");
   const std::string box = scratch + "/box", dest = box + "/out";
   banger::fs::make_dirs(box);
   bool ok = true;

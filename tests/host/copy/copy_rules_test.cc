@@ -44,6 +44,8 @@ TEST_CASE("copy rules: docker cp's rules for files, directories and existing des
   // What the rules refuse.
   CHECK(error_message([] { target("proj", true, "dev:/etc/hostname", PathKind::other); }) ==
         "cannot copy the directory proj onto the file dev:/etc/hostname");
-  CHECK(error_message([] { target("notes.txt/", false, "out", PathKind::dir); }) == "notes.txt/ is not a directory");
-  CHECK(error_message([] { target("/etc/hosts", false, "file/", PathKind::other); }) == "file/ is not a directory");
+  CHECK(error_message([] { target("notes.txt/", false, "out", PathKind::dir); }) ==
+        "notes.txt/ is not a directory");
+  CHECK(error_message([] { target("/etc/hosts", false, "file/", PathKind::other); }) ==
+        "file/ is not a directory");
 }

@@ -159,12 +159,14 @@ TEST_CASE("tree copy: a hostile stream writes nothing outside the destination an
   {
     TarBuilder b;  // a symlink, then a file through it
     b.dir(".").symlink("up", "..").file("up/victim", "pwned");
-    CHECK(refused(b.finish()) == bad + "\"up/victim\" is below the symlink \"up\", which a copy never follows" + tail);
+    CHECK(refused(b.finish()) ==
+          bad + "\"up/victim\" is below the symlink \"up\", which a copy never follows" + tail);
   }
   {
     TarBuilder b;
     b.dir(".").symlink("abs", t / "box").file("abs/victim", "pwned");
-    CHECK(refused(b.finish()) == bad + "\"abs/victim\" is below the symlink \"abs\", which a copy never follows" + tail);
+    CHECK(refused(b.finish()) ==
+          bad + "\"abs/victim\" is below the symlink \"abs\", which a copy never follows" + tail);
   }
   {
     TarBuilder b;
@@ -275,5 +277,6 @@ TEST_CASE("tree copy: a host tree walked into a tar stream reads back the same",
   CHECK(listing(t / "copy") == listing(t / "src"));
   CHECK((mode_of(t / "copy/sub/a") & 0777) == (0640 & ~fs::current_umask()));
   CHECK(stdfs::read_symlink(t / "copy/link") == "sub/a");
-  CHECK(error_message([&] { walk_tree(t / "nope", false, out); }) == "no such file or directory: " + t / "nope");
+  CHECK(error_message([&] { walk_tree(t / "nope", false, out); }) ==
+        "no such file or directory: " + t / "nope");
 }
