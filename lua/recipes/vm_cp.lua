@@ -32,8 +32,8 @@ absolute names, or writing through symlinks), files keep only their rwx bits
 under your umask (never setuid or setgid) and belong to you, and a copy
 that fails leaves nothing. Into a VM, files belong to root.]],
   params = {
-    { "src", positional = true, required = true, metavar = "SRC" },
-    { "dst", positional = true, required = true, metavar = "DEST" },
+    { "src", positional = true, required = true, metavar = "SRC", help = "NAME:/path, a host path, or - (a tar on stdin)" },
+    { "dst", positional = true, required = true, metavar = "DEST", help = "NAME:/path, a host path, or - (a tar on stdout)" },
   },
   run = function(_, args)
     local sname, spath = split(args.src)
