@@ -6,6 +6,7 @@
 #include "bindings/support.h"
 #include "host/supervisor/client.h"
 #include "host/supervisor/spawn.h"
+#include "host/supervisor/tree_copy.h"
 #include "host/vm/spec_json.h"
 
 namespace banger::lua {
@@ -96,6 +97,20 @@ int cl_get(lua_State* L) {
   return 1;
 }
 
+// client:copy_in(local, guest) / client:copy_out(guest, local): files and
+// directories, docker cp's rules; "-" is a tar stream on stdin / stdout.
+int cl_copy_in(lua_State* L) {
+  auto c = arg_handle<Client>(L, 1, kClientType);
+  supervisor::copy_in(*c, arg_string(L, 2, "local"), arg_string(L, 3, "guest"));
+  return 0;
+}
+
+int cl_copy_out(lua_State* L) {
+  auto c = arg_handle<Client>(L, 1, kClientType);
+  supervisor::copy_out(*c, arg_string(L, 2, "guest"), arg_string(L, 3, "local"));
+  return 0;
+}
+
 int cl_ports(lua_State* L) {
   auto c = arg_handle<Client>(L, 1, kClientType);
   nlohmann::json out = nlohmann::json::array();
@@ -138,16 +153,10 @@ int cl_control(lua_State* L) {
 }
 
 const luaL_Reg kClientMethods[] = {
-    {"control", wrap<cl_control>},
-    {"exec", wrap<cl_exec>},
-    {"put", wrap<cl_put>},
-    {"get", wrap<cl_get>},
-    {"ports", wrap<cl_ports>},
-    {"stats", wrap<cl_stats>},
-    {"info", wrap<cl_info>},
-    {"stop", wrap<cl_stop>},
-    {"close", handle_release<Client>},
-    {nullptr, nullptr},
+    {"control", wrap<cl_control>},   {"exec", wrap<cl_exec>},           {"put", wrap<cl_put>},
+    {"get", wrap<cl_get>},           {"ports", wrap<cl_ports>},         {"copy_in", wrap<cl_copy_in>},
+    {"copy_out", wrap<cl_copy_out>}, {"stats", wrap<cl_stats>},         {"info", wrap<cl_info>},
+    {"stop", wrap<cl_stop>},         {"close", handle_release<Client>}, {nullptr, nullptr},
 };
 
 const luaL_Reg kFuncs[] = {

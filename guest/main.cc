@@ -16,6 +16,7 @@
 #include <string>
 
 #include "guest/agent.h"
+#include "guest/tree.h"
 
 namespace {
 
@@ -43,6 +44,12 @@ uint64_t init_uptime_ms() {
 
 int main(int argc, char** argv) {
   using namespace banger::agent;
+  // The tree tools the host runs as commands (proto/boot.h).
+  if (argc == 3) {
+    if (!strcmp(argv[1], banger::proto::kToolStat)) return tool_stat(argv[2]);
+    if (!strcmp(argv[1], banger::proto::kToolTarCreate)) return tool_tar_create(argv[2]);
+    if (!strcmp(argv[1], banger::proto::kToolTarExtract)) return tool_tar_extract(argv[2]);
+  }
   bool force_service = false;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--version")) {

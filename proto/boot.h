@@ -9,6 +9,18 @@ namespace banger::proto {
 // Where inject_agents puts the agent in every image (root-owned, 0755).
 inline constexpr const char* kAgentDir = "/.banger";
 inline constexpr const char* kAgentPath = "/.banger/agent";
+// The agent's tools, run by the host as ordinary commands (`/.banger/agent
+// --tar-create PATH`) so trees travel on an exec's stdin and stdout:
+//   --stat PATH           prints "dir", "other" or "missing" (symlinks followed)
+//   --tar-create PATH     writes PATH as a tar stream: its own entry named ".",
+//                         then (a directory) everything below it, symlinks not
+//                         followed, only directories, regular files and symlinks
+//   --tar-extract TARGET  reads such a stream and makes "." at TARGET (missing
+//                         parents made), the rest below it
+// Each exits 0, or 1 (2: a path does not exist) after one line on stderr.
+inline constexpr const char* kToolStat = "--stat";
+inline constexpr const char* kToolTarCreate = "--tar-create";
+inline constexpr const char* kToolTarExtract = "--tar-extract";
 // The virtio-serial port QEMU exposes and the agent looks for in
 // /sys/class/virtio-ports/*/name.
 inline constexpr const char* kAgentPort = "banger.agent";

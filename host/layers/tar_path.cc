@@ -6,7 +6,7 @@
 
 namespace banger::layers {
 
-std::string clean_tar_path(std::string_view name) {
+std::string clean_tar_path(std::string_view name, std::string_view root) {
   const char* hint = "the layer is malformed or malicious; nothing of it was applied";
   auto quoted = [&] { return "\"" + std::string(name) + "\""; };
   if (name.empty()) fail(ErrorKind::invalid_input, "an entry has an empty name", hint);
@@ -24,7 +24,8 @@ std::string clean_tar_path(std::string_view name) {
     pos = slash + 1;
     if (comp.empty() || comp == ".") continue;
     if (comp == "..") {
-      if (parts.empty()) fail(ErrorKind::invalid_input, quoted() + ": path leaves the image root", hint);
+      if (parts.empty())
+        fail(ErrorKind::invalid_input, quoted() + ": path leaves " + std::string(root), hint);
       parts.pop_back();
       continue;
     }

@@ -11,6 +11,7 @@ namespace banger::layers {
 // "./usr//bin/../lib/" -> "usr/lib"; "." or "./" -> "" (the root).
 // Throws invalid_input for an absolute name, a name that climbs above the
 // root with "..", an empty name or a component longer than 255 bytes.
-std::string clean_tar_path(std::string_view name);
+// `root` names the root in that message ("path leaves the image root").
+std::string clean_tar_path(std::string_view name, std::string_view root = "the image root");
 
 }  // namespace banger::layers

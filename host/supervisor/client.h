@@ -41,6 +41,8 @@ class Client {
   std::vector<proto::Port> ports();
   proto::Stats stats();
   nlohmann::json info();
+  // The VM's name, as errors give it.
+  const std::string& vm_name() const { return vm_; }
   // Asks for a power-off and waits until the supervisor has cleaned up and
   // closed the socket (at most `timeout_s`). `now`: skip the clean guest
   // shutdown (for a VM about to be removed).
@@ -50,6 +52,7 @@ class Client {
   nlohmann::json control(const nlohmann::json& request, int timeout_s = 60);
 
  private:
+  friend class ExecPipe;  // drives an exec's frames on this connection
   Client(int fd, std::string vm);
   void send(proto::Type type, uint32_t id, const std::string& payload);
   void send(const proto::Frame& f) { send(f.type, f.id, f.payload); }

@@ -6,7 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <vector>
 
 #include "host/core/fs.h"
 #include "tests/support/sandbox_home.h"
@@ -75,8 +77,10 @@ TEST_CASE(
   home.must({"vm", "rm", "--force", "evil"});
 }
 
-TEST_CASE("e2e hostile guest: an agent that lies about a file's size gets nothing written on the host",
-          "[e2e][vm]") {
+TEST_CASE(
+    "e2e hostile guest: an agent that lies about a file's size or sends a malicious tree gets nothing "
+    "written",
+    "[e2e][vm]") {
   SandboxHome home;
   home.must({"vm", "create", "--name", "liar", "--net", "none"});
   home.must({"vm", "start", "liar"});
@@ -93,29 +97,66 @@ TEST_CASE("e2e hostile guest: an agent that lies about a file's size gets nothin
   home.must({"vm", "set", "liar", "--init", "/hostile-init"});
   home.must({"vm", "start", "liar"});
 
-  const std::string out = home.path("out");
+  // Everything lands in box/out; box/victim and the rest of box must stay as they are.
+  const std::string box = home.path("box");
+  const std::string out = box + "/out";
   fs::make_dirs(out);
-  // Announces 10 bytes, streams 2 MiB.
-  auto more = run_banger({"vm", "cp", "liar:/etc/hostname", out + "/more"}, home.env());
-  CHECK(more.code == 7);
-  CHECK(more.err.find("error: copying liar:/etc/hostname to " + out +
-                      "/more: VM 'liar' sent more than the 10 bytes it announced; nothing was written") !=
-        std::string::npos);
-  // Announces 1000, sends 10.
-  auto fewer = run_banger({"vm", "cp", "liar:/short", out + "/fewer"}, home.env());
-  CHECK(fewer.code == 7);
-  CHECK(fewer.err.find("VM 'liar' sent 10 of the 1000 bytes it announced; nothing was written") !=
-        std::string::npos);
-  // Announces 2^62 bytes: refused before anything is created.
-  auto huge = run_banger({"vm", "cp", "liar:/huge", out + "/huge"}, home.env());
-  CHECK(huge.code == 7);
-  CHECK(huge.err.find("the file is 4611686018427387904 bytes, and only ") != std::string::npos);
-  CHECK(stdfs::is_empty(out));
-
-  // An existing destination stays as it was.
+  fs::write_file(box + "/victim", "precious", 0644);
   fs::write_file(out + "/kept", "kept", 0644);
-  CHECK(run_banger({"vm", "cp", "liar:/etc/hostname", out + "/kept"}, home.env()).code == 7);
+  auto cp = [&](const std::string& guest_path, const std::string& dest) {
+    return run_banger({"vm", "cp", "liar:" + guest_path, dest}, home.env());
+  };
+  const std::string stream = ": VM 'liar' sent a bad tar stream: ";
+  const std::string nothing = "; nothing was written";
+
+  // A tar header announcing 10 bytes, then 2 MiB where the next header goes.
+  auto more = cp("/etc/hostname", out + "/more");
+  CHECK(more.code == 7);
+  CHECK(more.err.find("error: copying liar:/etc/hostname to " + out + "/more" + stream) != std::string::npos);
+  // Announces 1000, sends 10.
+  auto fewer = cp("/short", out + "/fewer");
+  CHECK(fewer.code == 7);
+  CHECK(fewer.err.find(stream + "\".\": ") != std::string::npos);
+  // Announces 2^62 bytes: refused before anything is created.
+  auto huge = cp("/huge", out + "/huge");
+  CHECK(huge.code == 7);
+  CHECK(huge.err.find("the root entry is 4611686018427387904 bytes, and only ") != std::string::npos);
+
+  // Trees that climb out, write through a symlink or a file, or replace what they made.
+  auto dotdot = cp("/dotdot", out + "/t");
+  CHECK(dotdot.code == 7);
+  CHECK(dotdot.err.find("error: copying liar:/dotdot to " + out + "/t" + stream +
+                        "\"../escaped\": path leaves the copied directory" + nothing) != std::string::npos);
+  auto abs = cp("/abs", out + "/t");
+  CHECK(abs.err.find(stream + "\"/tmp/banger-hostile-abs\": absolute path" + nothing) != std::string::npos);
+  CHECK(!fs::exists("/tmp/banger-hostile-abs"));
+  auto link = cp("/symlink", out + "/t");
+  CHECK(link.err.find(stream + "\"up/escaped\" is below the symlink \"up\", which a copy never follows" +
+                      nothing) != std::string::npos);
+  auto below = cp("/belowfile", out + "/t");
+  CHECK(below.err.find(stream + "\"f/escaped\" is below \"f\", which is not a directory" + nothing) !=
+        std::string::npos);
+  auto twice = cp("/twice", out);  // into the existing directory: out/twice
+  CHECK(twice.err.find(stream + "\"same\" comes twice" + nothing) != std::string::npos);
+  // A good stream with 2 MiB after its end; a tool that fails halfway (its
+  // stderr shown printable only).
+  auto trailing = cp("/trailing", out + "/t");
+  CHECK(trailing.code == 7);
+  CHECK(trailing.err.find("error: copying liar:/trailing to " + out +
+                          "/t: VM 'liar' sent more than 1048576 bytes after the end of the tar stream" +
+                          nothing) != std::string::npos);
+  auto failing = cp("/failing", out + "/t");
+  CHECK(failing.code == 7);
+  CHECK(failing.err.find("error: copying liar:/failing to " + out + "/t: disk ?[31mon fire (exit 1)") !=
+        std::string::npos);
+
+  // Nothing was written anywhere: not in out, not beside it, no staging left.
+  std::vector<std::string> left;
+  for (const auto& e : stdfs::recursive_directory_iterator(box)) left.push_back(e.path().string());
+  std::sort(left.begin(), left.end());
+  CHECK(left == std::vector<std::string>{box + "/out", box + "/out/kept", box + "/victim"});
+  CHECK(fs::read_file(box + "/victim") == "precious");
   CHECK(fs::read_file(out + "/kept") == "kept");
-  CHECK(leftovers(out, ".") == 0);
+  CHECK(!fs::exists(home.path("escaped")));
   home.must({"vm", "rm", "--force", "liar"});
 }
