@@ -7,6 +7,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <exception>
+#include <memory>
+#include <utility>
 
 #include "host/core/error.h"
 #include "host/core/process.h"
@@ -44,15 +47,52 @@ uint64_t count_entries(const std::vector<Layer>& layers) {
   return n;
 }
 
+// How far (MiB of decompressed tar) the next layer may inflate ahead of the
+// one being applied: enough to keep the second core busy while the writer
+// works through this layer, little beside the writer's own memory.
+constexpr size_t kAheadChunks = 64;
+
+// The layers' readers, each opened (its decompression thread started) when
+// the layer before it begins to be applied: layer i+1 inflates while layer
+// i is written, and layers are still applied strictly in order. Anything
+// that fails in the next layer (a missing file, corrupt data) surfaces only
+// at its turn, after the layers before it, as if read one by one; readers
+// not reached are stopped (their threads joined) by the destructor.
+class LayersAhead {
+ public:
+  explicit LayersAhead(const std::vector<Layer>& layers) : layers_(layers) {}
+  std::unique_ptr<LayerReader> take(size_t i) {
+    std::unique_ptr<LayerReader> r = i == 0 ? open(0, LayerReader::kDefaultQueueChunks) : std::move(next_);
+    if (i > 0 && next_error_) std::rethrow_exception(std::exchange(next_error_, nullptr));
+    if (i + 1 < layers_.size()) {
+      try {
+        next_ = open(i + 1, kAheadChunks);
+      } catch (...) {
+        next_error_ = std::current_exception();
+      }
+    }
+    return r;
+  }
+
+ private:
+  std::unique_ptr<LayerReader> open(size_t i, size_t chunks) {
+    return std::make_unique<LayerReader>(layers_[i], chunks);
+  }
+  const std::vector<Layer>& layers_;
+  std::unique_ptr<LayerReader> next_;
+  std::exception_ptr next_error_;
+};
+
 // One build attempt: the writer, every layer, then the shrink and journal.
 void write_image(const std::vector<Layer>& layers, const std::string& out, const ext4::WriterOptions& wo,
                  const BuildOptions& options, bool may_shrink, BuildStats& stats) {
   ext4::Writer w(out, wo);
   uint64_t entries = 0;
+  LayersAhead readers(layers);
   for (uint32_t i = 0; i < layers.size(); ++i) {
-    LayerReader r(layers[i]);
-    apply_layer(w, r, layers[i], i, options.progress, &entries);
-    stats.compressed_bytes += r.bytes_read();
+    std::unique_ptr<LayerReader> r = readers.take(i);
+    apply_layer(w, *r, layers[i], i, options.progress, &entries);
+    stats.compressed_bytes += r->bytes_read();
   }
   // A default-size image may be shrunk: it gets its journal afterwards,
   // sized for the final image (reopening it costs an fsync, so only then).
