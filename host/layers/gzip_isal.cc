@@ -33,7 +33,8 @@ namespace {
     case ISAL_UNSUPPORTED_METHOD:
       corrupt("unknown compression method");
     case ISAL_INCORRECT_CHECKSUM:
-      corrupt(header ? "header crc mismatch" : "incorrect data check (the CRC-32 of the data does not match)");
+      corrupt(header ? "header crc mismatch"
+                     : "incorrect data check (the CRC-32 of the data does not match)");
     case ISAL_INVALID_BLOCK:
       corrupt("invalid block type");
     case ISAL_INVALID_SYMBOL:
@@ -50,7 +51,7 @@ struct GzipIsal : Decompressor::Codec {
   Phase phase = Phase::idle;
   inflate_state s{};
   isal_gzip_header hdr{};
-  uint64_t header_seen = 0;   // bytes of the member's header passed to ISA-L
+  uint64_t header_seen = 0;    // bytes of the member's header passed to ISA-L
   unsigned char head[4] = {};  // its first 4: magic, method, flags
   unsigned char tail[8] = {};  // the last 8 bytes ISA-L consumed: at a bad check, the trailer
   std::vector<unsigned char> buf = std::vector<unsigned char>(kCodecOut);
@@ -137,7 +138,8 @@ struct GzipIsal : Decompressor::Codec {
   }
 
   void finish() override {
-    if (phase != Phase::idle) fail(ErrorKind::invalid_input, "gzip: the stream ends inside a member (truncated)");
+    if (phase != Phase::idle)
+      fail(ErrorKind::invalid_input, "gzip: the stream ends inside a member (truncated)");
   }
 };
 

@@ -185,8 +185,9 @@ TEST_CASE("e2e image pull: Ctrl-C stops a pull and leaves nothing half-published
   CHECK(staging_leftovers(t).empty());
 }
 
-TEST_CASE("e2e image pull: Ctrl-C at any moment of a two-layer pull (gzip, zstd) leaves nothing half-published",
-          "[e2e][image]") {
+TEST_CASE(
+    "e2e image pull: Ctrl-C at any moment of a two-layer pull (gzip, zstd) leaves nothing half-published",
+    "[e2e][image]") {
   // The second layer inflates while the first is written: an interrupt in
   // any stage (pull, build with both layers' threads running, inject,
   // publish) unwinds both and publishes nothing, or the pull completes.
@@ -197,8 +198,8 @@ TEST_CASE("e2e image pull: Ctrl-C at any moment of a two-layer pull (gzip, zstd)
       TempDir t;
       INFO(tag << ", Ctrl-C after " << delay_ms << " ms");
       SpawnOptions o;
-      o.argv = {"env",  "BANGER_HOME=" + (t / "home"), banger_binary(), "image", "pull", "oci:" + layout + ":" + tag,
-                "--name", "img"};
+      o.argv = {"env",  "BANGER_HOME=" + (t / "home"), banger_binary(), "image",
+                "pull", "oci:" + layout + ":" + tag,   "--name",        "img"};
       o.pipe_stderr = true;
       Process p = Process::spawn(o);
       ::usleep(delay_ms * 1000);

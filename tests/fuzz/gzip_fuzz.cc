@@ -67,6 +67,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (z.capped || i.capped) return 0;  // a bomb: where each stops differs
   if (z.ok != i.ok) abort();
   if (z.ok && z.out != i.out) abort();
-  if (!z.ok && (framing(z.error) || framing(i.error)) && z.error != i.error) abort();
+  // A stream cut inside a trailer whose CRC-32 is wrong: zlib checks the
+  // CRC as soon as its 4 bytes are in, ISA-L once all 8 are. Both refuse.
+  bool cut_trailer = z.error == "gzip: incorrect data check (the CRC-32 of the data does not match)" &&
+                     i.error == "gzip: the stream ends inside a member (truncated)";
+  if (!z.ok && (framing(z.error) || framing(i.error)) && z.error != i.error && !cut_trailer) abort();
   return 0;
 }

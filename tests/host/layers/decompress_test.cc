@@ -35,7 +35,8 @@ std::string run(const std::string& in, Compression c, GzipEngine e, size_t step)
   auto sink = [&](const char* d, size_t n) { out.append(d, n); };
   try {
     Decompressor dec(c, e);
-    for (size_t at = 0; at < in.size(); at += step) dec.feed(in.data() + at, std::min(step, in.size() - at), sink);
+    for (size_t at = 0; at < in.size(); at += step)
+      dec.feed(in.data() + at, std::min(step, in.size() - at), sink);
     dec.finish(sink);
   } catch (const Error& err) {
     REQUIRE(err.kind() == ErrorKind::invalid_input);
@@ -84,7 +85,8 @@ std::string le32(uint32_t v) {
 }
 
 uint32_t crc_of(const std::string& d) {
-  return static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(d.data()), static_cast<uInt>(d.size())));
+  return static_cast<uint32_t>(
+      crc32(0, reinterpret_cast<const Bytef*>(d.data()), static_cast<uInt>(d.size())));
 }
 
 // One gzip member, header written by hand so every field can be set.
@@ -150,16 +152,18 @@ TEST_CASE("decompress: gzip members back to back, with every header field, read 
   CHECK(gunzip(stored) == big.substr(0, 200000));
 }
 
-TEST_CASE("decompress: a gzip trailer's bad CRC or size, a bad header and trailing garbage fail the same way "
-          "in both inflates",
-          "[layers][gzip][hostile]") {
+TEST_CASE(
+    "decompress: a gzip trailer's bad CRC or size, a bad header and trailing garbage fail the same way "
+    "in both inflates",
+    "[layers][gzip][hostile]") {
   std::string data = sample(100000);
   Member crc{data};
   crc.crc_delta = 1;
   CHECK(gunzip(crc.bytes()) == "error: gzip: incorrect data check (the CRC-32 of the data does not match)");
   Member size{data};
   size.size_delta = 1;
-  CHECK(gunzip(size.bytes()) == "error: gzip: incorrect length check (the size in the trailer does not match)");
+  CHECK(gunzip(size.bytes()) ==
+        "error: gzip: incorrect length check (the size in the trailer does not match)");
   // A good member, then a bad one: the first one's output is not taken as all.
   CHECK(gunzip(Member{data}.bytes() + crc.bytes()) ==
         "error: gzip: incorrect data check (the CRC-32 of the data does not match)");
@@ -191,7 +195,8 @@ TEST_CASE("decompress: a gzip trailer's bad CRC or size, a bad header and traili
   }
 }
 
-TEST_CASE("decompress: zstd frames are checked, a cut frame or trailing garbage is refused", "[layers][zstd]") {
+TEST_CASE("decompress: zstd frames are checked, a cut frame or trailing garbage is refused",
+          "[layers][zstd]") {
   std::string data = sample(1 << 20);
   std::string frame(ZSTD_compressBound(data.size()), '\0');
   ZSTD_CCtx* cctx = ZSTD_createCCtx();
@@ -205,7 +210,8 @@ TEST_CASE("decompress: zstd frames are checked, a cut frame or trailing garbage 
     return first;
   };
   CHECK(unzstd(frame + frame) == data + data);
-  CHECK(unzstd(frame.substr(0, frame.size() - 1)) == "error: zstd: the stream ends inside a frame (truncated)");
+  CHECK(unzstd(frame.substr(0, frame.size() - 1)) ==
+        "error: zstd: the stream ends inside a frame (truncated)");
   std::string bad = frame;
   bad[bad.size() - 1] = static_cast<char>(bad[bad.size() - 1] ^ 1);  // the checksum
   CHECK(unzstd(bad) == "error: zstd: Restored data doesn't match checksum");

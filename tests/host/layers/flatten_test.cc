@@ -860,7 +860,8 @@ void add_big(Fixture& f, const std::string& dir) {
 
 }  // namespace
 
-TEST_CASE("flatten: the next layer inflates ahead, yet its error surfaces only at its turn", "[layers][hostile]") {
+TEST_CASE("flatten: the next layer inflates ahead, yet its error surfaces only at its turn",
+          "[layers][hostile]") {
   TarBuilder evil, bad;
   evil.file("../escape", "x");
   bad.file("etc/passwd", "root:x:0:0::/root:/bin/sh\n");
@@ -911,7 +912,8 @@ TEST_CASE("flatten: the next layer inflates ahead, yet its error surfaces only a
   }
 }
 
-TEST_CASE("flatten: Ctrl-C while the next layer inflates ahead stops both and removes the image", "[layers]") {
+TEST_CASE("flatten: Ctrl-C while the next layer inflates ahead stops both and removes the image",
+          "[layers]") {
   Fixture f;
   add_big(f, "a");
   add_big(f, "b");
