@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
@@ -19,22 +20,37 @@ namespace banger::layers {
 namespace {
 
 constexpr uint64_t kStreamSize = 64 * ext4::kGiB;
+constexpr uint64_t kBlockSize = 4096;  // the writer's (host/ext4/mkfs.cc)
 
 uint64_t round_up(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
 
-// Returns false (and keeps the larger, still valid, sparse image) when
-// resize2fs is not installed.
-bool shrink(const std::string& path, uint64_t size) {
+// resize2fs's own estimate of the smallest size it will shrink to (bytes;
+// 0 if unknown): the metadata of every group in use plus its slack, which
+// for a large image (1 GiB+ of content) is above content x 1.25.
+uint64_t resize2fs_minimum(const std::string& exe, const std::string& path) {
+  auto r = run_capture({exe, "-P", path});
+  const std::string key = "minimum size of the filesystem: ";
+  size_t at = r.out.find(key);
+  if (r.exit_code != 0 || at == std::string::npos) return 0;
+  return std::strtoull(r.out.c_str() + at + key.size(), nullptr, 10) * kBlockSize;
+}
+
+// Shrinks to `size`, or to resize2fs's minimum when that is larger. Returns
+// the new size, or 0 (keeping the larger, still valid, sparse image) when
+// resize2fs is not installed or cannot make it smaller.
+uint64_t shrink(const std::string& path, uint64_t size, uint64_t current) {
   auto exe = find_executable("resize2fs");
   if (!exe) {
     spdlog::warn("resize2fs not found (e2fsprogs): {} keeps its build size", path);
-    return false;
+    return 0;
   }
+  size = round_up(std::max(size, resize2fs_minimum(*exe, path)), ext4::kMiB);
+  if (size >= current) return 0;
   auto r = run_capture({*exe, path, std::to_string(size / 1024) + "K"});
   if (r.exit_code != 0) {
     fail(ErrorKind::io, "shrinking " + path + ": resize2fs failed: " + r.err, "give an explicit size");
   }
-  return true;
+  return size;
 }
 
 // Entries in all layers (a pass over the tar headers, data skipped).
@@ -106,7 +122,7 @@ void write_image(const std::vector<Layer>& layers, const std::string& out, const
   stats.fs = w.finish(keep_size);
   stats.layers = static_cast<uint32_t>(layers.size());
   if (may_shrink && !keep_size(stats.fs)) {
-    if (shrink(out, target)) stats.fs.image_size = target;
+    if (uint64_t shrunk = shrink(out, target, stats.fs.image_size)) stats.fs.image_size = shrunk;
     if (options.journal) ext4::add_journal(out, wo.timestamp);
   }
   if (options.sync) {
