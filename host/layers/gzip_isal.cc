@@ -87,13 +87,14 @@ struct GzipIsal : Decompressor::Codec {
           phase = Phase::header;
           break;
         case Phase::header: {
-          // ISA-L takes reserved flag bits (FLG, byte 3) that zlib refuses;
-          // zlib looks at the magic and the method first.
-          for (uint64_t k = header_seen; k < 4 && k < header_seen + give; k++) head[k] = in[k - header_seen];
-          if (header_seen <= 3 && 3 < header_seen + give && (head[3] & 0xe0)) {
-            if (head[0] != 0x1f || head[1] != 0x8b) corrupt("incorrect header check");
-            if (head[2] != 8) corrupt("unknown compression method");
-            corrupt("unknown header flags set");
+          // ISA-L reads the 10 fixed header bytes before it judges them,
+          // and takes reserved flag bits (FLG) that zlib refuses: the first
+          // 4 are judged here as zlib does, in pairs (magic; method, flags).
+          for (uint64_t k = header_seen; k < 4 && k < header_seen + give; k++) {
+            head[k] = in[k - header_seen];
+            if (k == 1 && (head[0] != 0x1f || head[1] != 0x8b)) corrupt("incorrect header check");
+            if (k == 3 && head[2] != 8) corrupt("unknown compression method");
+            if (k == 3 && (head[3] & 0xe0)) corrupt("unknown header flags set");
           }
           s.next_in = const_cast<unsigned char*>(in);
           s.avail_in = give;

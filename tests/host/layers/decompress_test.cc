@@ -176,6 +176,13 @@ TEST_CASE(
   Member method{data};
   method.method = 7;
   CHECK(gunzip(method.bytes()) == "error: gzip: unknown compression method");
+  // Shorter than a header: judged as soon as zlib would (the magic as a
+  // pair, then method and flags as a pair), not when 10 bytes are in.
+  CHECK(gunzip(std::string("x\x01\0\0\0\0\xc9", 7)) == "error: gzip: incorrect header check");
+  CHECK(gunzip(std::string("\0", 1)) == "error: gzip: the stream ends inside a member (truncated)");
+  CHECK(gunzip(std::string("\x1f\x8b\x07", 3)) == "error: gzip: the stream ends inside a member (truncated)");
+  CHECK(gunzip(std::string("\x1f\x8b\x07\0", 4)) == "error: gzip: unknown compression method");
+  CHECK(gunzip(std::string("\x1f\x8b\x08\x40", 4)) == "error: gzip: unknown header flags set");
   std::string good = Member{data}.bytes();
   CHECK(gunzip(good + "trailing garbage") == "error: gzip: incorrect header check");
   CHECK(gunzip(good + std::string(512, '\0')) == "error: gzip: incorrect header check");
