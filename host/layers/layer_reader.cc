@@ -185,6 +185,11 @@ uint64_t uncompressed_size(const Layer& layer) {
     void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (map != MAP_FAILED) {
       unsigned long long n = ZSTD_findDecompressedSize(map, size);
+      // Frames written as a stream (skopeo's) carry no content size: their
+      // block headers still bound it (a block holds at most its window or
+      // 128 KiB), without decompressing. Without this a zstd image starts
+      // at 64 GiB and pays resize2fs and a second journal pass at the end.
+      if (n == ZSTD_CONTENTSIZE_UNKNOWN) n = ZSTD_decompressBound(map, size);
       if (n != ZSTD_CONTENTSIZE_UNKNOWN && n != ZSTD_CONTENTSIZE_ERROR) out = n;
       munmap(map, size);
     }

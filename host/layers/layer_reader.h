@@ -56,7 +56,8 @@ class LayerReader {
 // The first bytes of a file tell its compression (gzip 1f 8b, zstd 28 b5 2f fd).
 Compression sniff_compression(const std::string& path);
 // The uncompressed size of a layer file when it can be known cheaply (plain
-// tar: the file size; gzip: the ISIZE trailer; zstd: the frame headers);
+// tar: the file size; gzip: the ISIZE trailer; zstd: the frame headers, or
+// the bound its blocks give);
 // 0 when unknown.
 uint64_t uncompressed_size(const Layer& layer);
 

@@ -934,3 +934,34 @@ TEST_CASE("flatten: Ctrl-C while the next layer inflates ahead stops both and re
   CHECK(pressed);
   CHECK_FALSE(fs::exists(f.image));
 }
+
+TEST_CASE("flatten: a zstd layer written as a stream (no content size) is sized from its blocks",
+          "[layers][zstd]") {
+  // skopeo writes zstd layers without a frame content size: the image must
+  // still start near its content, not at 64 GiB (and a resize2fs pass).
+  Fixture f;
+  TarBuilder l0;
+  std::string block;
+  for (uint32_t i = 0; block.size() < (3u << 20); i++) block += std::to_string(i * 2654435761u) + "\n";
+  l0.file("data", block);
+  std::string tar = l0.finish(TarBuilder::none);
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  std::string out(ZSTD_compressBound(tar.size()) + 1024, '\0');
+  ZSTD_outBuffer o{out.data(), out.size(), 0};
+  ZSTD_inBuffer in{tar.data(), tar.size(), 0};
+  ZSTD_compressStream2(c, &o, &in, ZSTD_e_continue);  // no pledged size: no content size in the frame
+  while (ZSTD_compressStream2(c, &o, &in, ZSTD_e_end) != 0) {
+  }
+  ZSTD_freeCCtx(c);
+  out.resize(o.pos);
+  REQUIRE(ZSTD_getFrameContentSize(out.data(), out.size()) == ZSTD_CONTENTSIZE_UNKNOWN);
+  fs::write_file(f.dir + "/stream.zst", out);
+  f.layers.push_back(layers::Layer{f.dir + "/stream.zst", -1, layers::Compression::detect, "sha256:stream"});
+  uint64_t bound = layers::uncompressed_size(f.layers[0]);
+  CHECK(bound >= tar.size());
+  CHECK(bound <= tar.size() + (128u << 10) * 2);
+  CHECK(layers::initial_image_size(f.layers) == ext4::kGiB);
+  auto stats = f.build(std::nullopt);
+  CHECK(stats.fs.image_size == ext4::kGiB);
+  CHECK(f.open()->read("/data") == block);
+}
