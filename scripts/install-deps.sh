@@ -8,7 +8,7 @@ packages=(
   # build
   cmake ninja-build g++ pkg-config dpkg-dev file
   libluajit-5.1-dev libarchive-dev libzstd-dev zlib1g-dev libcurl4-openssl-dev libssl-dev
-  libext2fs-dev libspdlog-dev libsqlite3-dev nlohmann-json3-dev libedit-dev libslirp-dev catch2
+  libisal-dev libext2fs-dev libspdlog-dev libsqlite3-dev nlohmann-json3-dev libedit-dev libslirp-dev catch2
   # run: the VMM, disk overlays, images built from Debian's archive
   qemu-system-x86 qemu-utils e2fsprogs mmdebstrap apt-utils ca-certificates
   # run: a git repository as a VM's workspace (its file list, its results branch)
@@ -20,8 +20,8 @@ packages=(
   docker-registry umoci skopeo openssl curl iputils-ping
   # lint, the sanitizer build and the fuzzers (clang's ASan/UBSan/libFuzzer runtimes)
   clang libclang-rt-14-dev clang-format clang-tidy lua-check shellcheck
-  # benchmarks
-  bc time
+  # benchmarks (igzip and zstdcat: the decompression floors pull_bench.sh compares with)
+  bc time isal zstd
 )
 
 missing=()

@@ -4,10 +4,13 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <exception>
 #include <memory>
+#include <utility>
 
 #include "host/core/error.h"
 #include "host/core/process.h"
@@ -18,22 +21,37 @@ namespace banger::layers {
 namespace {
 
 constexpr uint64_t kStreamSize = 64 * ext4::kGiB;
+constexpr uint64_t kBlockSize = 4096;  // the writer's (host/ext4/mkfs.cc)
 
 uint64_t round_up(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
 
-// Returns false (and keeps the larger, still valid, sparse image) when
-// resize2fs is not installed.
-bool shrink(const std::string& path, uint64_t size) {
+// resize2fs's own estimate of the smallest size it will shrink to (bytes;
+// 0 if unknown): the metadata of every group in use plus its slack, which
+// for a large image (1 GiB+ of content) is above content x 1.25.
+uint64_t resize2fs_minimum(const std::string& exe, const std::string& path) {
+  auto r = run_capture({exe, "-P", path});
+  const std::string key = "minimum size of the filesystem: ";
+  size_t at = r.out.find(key);
+  if (r.exit_code != 0 || at == std::string::npos) return 0;
+  return std::strtoull(r.out.c_str() + at + key.size(), nullptr, 10) * kBlockSize;
+}
+
+// Shrinks to `size`, or to resize2fs's minimum when that is larger. Returns
+// the new size, or 0 (keeping the larger, still valid, sparse image) when
+// resize2fs is not installed or cannot make it smaller.
+uint64_t shrink(const std::string& path, uint64_t size, uint64_t current) {
   auto exe = find_executable("resize2fs");
   if (!exe) {
     spdlog::warn("resize2fs not found (e2fsprogs): {} keeps its build size", path);
-    return false;
+    return 0;
   }
+  size = round_up(std::max(size, resize2fs_minimum(*exe, path)), ext4::kMiB);
+  if (size >= current) return 0;
   auto r = run_capture({*exe, path, std::to_string(size / 1024) + "K"});
   if (r.exit_code != 0) {
     fail(ErrorKind::io, "shrinking " + path + ": resize2fs failed: " + r.err, "give an explicit size");
   }
-  return true;
+  return size;
 }
 
 // Entries in all layers (a pass over the tar headers, data skipped).
@@ -46,15 +64,52 @@ uint64_t count_entries(const std::vector<Layer>& layers) {
   return n;
 }
 
+// How far (MiB of decompressed tar) the next layer may inflate ahead of the
+// one being applied: enough to keep the second core busy while the writer
+// works through this layer, little beside the writer's own memory.
+constexpr size_t kAheadChunks = 64;
+
+// The layers' readers, each opened (its decompression thread started) when
+// the layer before it begins to be applied: layer i+1 inflates while layer
+// i is written, and layers are still applied strictly in order. Anything
+// that fails in the next layer (a missing file, corrupt data) surfaces only
+// at its turn, after the layers before it, as if read one by one; readers
+// not reached are stopped (their threads joined) by the destructor.
+class LayersAhead {
+ public:
+  explicit LayersAhead(const std::vector<Layer>& layers) : layers_(layers) {}
+  std::unique_ptr<LayerReader> take(size_t i) {
+    std::unique_ptr<LayerReader> r = i == 0 ? open(0, LayerReader::kDefaultQueueChunks) : std::move(next_);
+    if (i > 0 && next_error_) std::rethrow_exception(std::exchange(next_error_, nullptr));
+    if (i + 1 < layers_.size()) {
+      try {
+        next_ = open(i + 1, kAheadChunks);
+      } catch (...) {
+        next_error_ = std::current_exception();
+      }
+    }
+    return r;
+  }
+
+ private:
+  std::unique_ptr<LayerReader> open(size_t i, size_t chunks) {
+    return std::make_unique<LayerReader>(layers_[i], chunks);
+  }
+  const std::vector<Layer>& layers_;
+  std::unique_ptr<LayerReader> next_;
+  std::exception_ptr next_error_;
+};
+
 // One build attempt: the writer, every layer, then the shrink and journal.
 void write_image(const std::vector<Layer>& layers, const std::string& out, const ext4::WriterOptions& wo,
                  const BuildOptions& options, bool may_shrink, BuildStats& stats) {
   ext4::Writer w(out, wo);
   uint64_t entries = 0;
+  LayersAhead readers(layers);
   for (uint32_t i = 0; i < layers.size(); ++i) {
-    LayerReader r(layers[i]);
-    apply_layer(w, r, layers[i], i, options.progress, &entries);
-    stats.compressed_bytes += r.bytes_read();
+    std::unique_ptr<LayerReader> r = readers.take(i);
+    apply_layer(w, *r, layers[i], i, options.progress, &entries);
+    stats.compressed_bytes += r->bytes_read();
   }
   // A default-size image may be shrunk: it gets its journal afterwards,
   // sized for the final image (reopening it costs an fsync, so only then).
@@ -68,7 +123,7 @@ void write_image(const std::vector<Layer>& layers, const std::string& out, const
   stats.fs = w.finish(keep_size);
   stats.layers = static_cast<uint32_t>(layers.size());
   if (may_shrink && !keep_size(stats.fs)) {
-    if (shrink(out, target)) stats.fs.image_size = target;
+    if (uint64_t shrunk = shrink(out, target, stats.fs.image_size)) stats.fs.image_size = shrunk;
     if (options.journal) ext4::add_journal(out, wo.timestamp);
   }
   if (options.sync) {

@@ -1,16 +1,13 @@
 #include "host/layers/decompress.h"
 
-#include <zlib.h>
-#include <zstd.h>
-
-#include <vector>
+#include <cstdlib>
+#include <string_view>
 
 #include "host/core/error.h"
+#include "host/layers/codec.h"
 
 namespace banger::layers {
 namespace {
-
-constexpr size_t kOut = 1 << 18;
 
 Compression sniff(std::string_view m) {
   if (m.size() >= 2 && static_cast<unsigned char>(m[0]) == 0x1f && static_cast<unsigned char>(m[1]) == 0x8b)
@@ -21,105 +18,47 @@ Compression sniff(std::string_view m) {
   return Compression::none;
 }
 
-}  // namespace
-
-struct Decompressor::Codec {
-  virtual ~Codec() = default;
-  virtual void feed(const char* data, size_t size, const Out& out) = 0;
-  virtual void finish() = 0;
-};
-
-namespace {
-
 struct Plain : Decompressor::Codec {
   void feed(const char* data, size_t size, const Decompressor::Out& out) override { out(data, size); }
   void finish() override {}
 };
 
-// Multi-member gzip (RFC 1952), as Go's gzip reader (containerd, docker)
-// reads layers: members back to back, each checked; nothing else after them.
-struct Gzip : Decompressor::Codec {
-  z_stream z{};
-  bool in_member = false;  // a member started and has not ended
-  std::vector<unsigned char> buf = std::vector<unsigned char>(kOut);
-  Gzip() {
-    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) fail(ErrorKind::internal, "gzip: cannot initialise zlib");
-  }
-  ~Gzip() override { inflateEnd(&z); }
-  void feed(const char* data, size_t size, const Decompressor::Out& out) override {
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
-    z.avail_in = static_cast<uInt>(size);
-    while (z.avail_in > 0) {
-      if (!in_member) {
-        inflateReset(&z);
-        in_member = true;
-      }
-      z.next_out = buf.data();
-      z.avail_out = static_cast<uInt>(buf.size());
-      int rc = inflate(&z, Z_NO_FLUSH);
-      size_t got = buf.size() - z.avail_out;
-      if (got) out(reinterpret_cast<const char*>(buf.data()), got);
-      if (rc == Z_STREAM_END) {
-        in_member = false;
-        continue;
-      }
-      if (rc == Z_DATA_ERROR) {
-        std::string why = z.msg ? z.msg : "corrupt data";
-        if (why == "incorrect data check") why += " (the CRC-32 of the data does not match)";
-        if (why == "incorrect length check") why += " (the size in the trailer does not match)";
-        fail(ErrorKind::invalid_input, "gzip: " + why);
-      }
-      if (rc != Z_OK && rc != Z_BUF_ERROR) fail(ErrorKind::invalid_input, "gzip: decompression failed");
-    }
-  }
-  void finish() override {
-    if (in_member) fail(ErrorKind::invalid_input, "gzip: the stream ends inside a member (truncated)");
-  }
-};
-
-struct Zstd : Decompressor::Codec {
-  ZSTD_DStream* z = ZSTD_createDStream();
-  size_t last = 0;  // 0: at a frame boundary
-  std::vector<char> buf = std::vector<char>(ZSTD_DStreamOutSize());
-  Zstd() {
-    if (!z) throw std::bad_alloc();
-    ZSTD_initDStream(z);
-  }
-  ~Zstd() override { ZSTD_freeDStream(z); }
-  void feed(const char* data, size_t size, const Decompressor::Out& out) override {
-    ZSTD_inBuffer in{data, size, 0};
-    for (;;) {
-      ZSTD_outBuffer o{buf.data(), buf.size(), 0};
-      size_t r = ZSTD_decompressStream(z, &o, &in);
-      if (ZSTD_isError(r)) fail(ErrorKind::invalid_input, std::string("zstd: ") + ZSTD_getErrorName(r));
-      if (o.pos) out(buf.data(), o.pos);
-      // Called again at a frame's end with no input, the decoder would wait
-      // for the next frame's header: keep the 0 that says "frame complete".
-      if (in.pos == in.size && (r == 0 || o.pos < o.size)) {
-        last = r;
-        break;
-      }
-      last = r;
-    }
-  }
-  void finish() override {
-    if (last != 0) fail(ErrorKind::invalid_input, "zstd: the stream ends inside a frame (truncated)");
-  }
-};
-
 }  // namespace
 
-Decompressor::Decompressor(Compression c) : c_(c) {}
+bool gzip_engine_available(GzipEngine e) {
+#ifdef BANGER_HAVE_ISAL
+  return true;
+#else
+  return e == GzipEngine::zlib;
+#endif
+}
+
+GzipEngine default_gzip_engine() {
+  // BANGER_GZIP_ENGINE=zlib: zlib's inflate even where ISA-L is built in
+  // (bench/pull_bench.sh compares the two in one run; a way around an
+  // ISA-L fault in the field).
+  const char* env = std::getenv("BANGER_GZIP_ENGINE");
+  if (env && std::string_view(env) == "zlib") return GzipEngine::zlib;
+  return gzip_engine_available(GzipEngine::isal) ? GzipEngine::isal : GzipEngine::zlib;
+}
+
+Decompressor::Decompressor(Compression c, GzipEngine gzip) : c_(c), gzip_(gzip) {
+  if (!gzip_engine_available(gzip)) fail(ErrorKind::unsupported, "gzip: this banger was built without ISA-L");
+}
 Decompressor::~Decompressor() = default;
 
 void Decompressor::start(const Out& out) {
   if (c_ == Compression::detect) c_ = sniff(head_);
   switch (c_) {
     case Compression::gzip:
-      codec_ = std::make_unique<Gzip>();
+#ifdef BANGER_HAVE_ISAL
+      codec_ = gzip_ == GzipEngine::isal ? make_gzip_isal() : make_gzip_zlib();
+#else
+      codec_ = make_gzip_zlib();
+#endif
       break;
     case Compression::zstd:
-      codec_ = std::make_unique<Zstd>();
+      codec_ = make_zstd();
       break;
     default:
       codec_ = std::make_unique<Plain>();

@@ -15,10 +15,17 @@
 
 namespace banger::layers {
 
+// Which inflate reads gzip: ISA-L (gzip_isal.cc) where banger was built
+// with it, zlib (gzip_zlib.cc) otherwise. Both are exactly as strict and
+// fail with the same text; the tests run both on the same inputs.
+enum class GzipEngine { isal, zlib };
+bool gzip_engine_available(GzipEngine e);
+GzipEngine default_gzip_engine();
+
 class Decompressor {
  public:
   // `c`: none, gzip or zstd (detect: from the first bytes `feed` sees).
-  explicit Decompressor(Compression c);
+  explicit Decompressor(Compression c, GzipEngine gzip = default_gzip_engine());
   ~Decompressor();
   Decompressor(const Decompressor&) = delete;
   Decompressor& operator=(const Decompressor&) = delete;
@@ -36,6 +43,7 @@ class Decompressor {
 
  private:
   Compression c_;
+  GzipEngine gzip_;
   std::string head_;  // the first bytes while detecting
   std::unique_ptr<Codec> codec_;
   void start(const Out& out);

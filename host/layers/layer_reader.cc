@@ -7,6 +7,7 @@
 #define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -23,13 +24,14 @@ namespace banger::layers {
 namespace {
 
 constexpr size_t kChunk = 1 << 20;
-constexpr size_t kQueueChunks = 8;
 const char* kHint = "the layer is corrupt or truncated; pull it again";
 
 }  // namespace
 
 // Decompression thread -> bounded queue of chunks -> tar parser.
 struct LayerReader::Pipe {
+  explicit Pipe(size_t queue_chunks) : queue_chunks(std::max<size_t>(1, queue_chunks)) {}
+  const size_t queue_chunks;
   std::mutex mu;
   std::condition_variable cv;
   std::deque<std::vector<char>> full;
@@ -57,7 +59,7 @@ struct LayerReader::Pipe {
         if (out.empty() && !final) return;
         if (hash && !out.empty()) sha.update(out.data(), out.size());
         std::unique_lock lk(mu);
-        cv.wait(lk, [&] { return cancelled || full.size() < kQueueChunks; });
+        cv.wait(lk, [&] { return cancelled || full.size() < queue_chunks; });
         if (cancelled) throw Cancelled{};
         if (!out.empty()) full.push_back(std::move(out));
         cv.notify_all();
@@ -183,6 +185,11 @@ uint64_t uncompressed_size(const Layer& layer) {
     void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (map != MAP_FAILED) {
       unsigned long long n = ZSTD_findDecompressedSize(map, size);
+      // Frames written as a stream (skopeo's) carry no content size: their
+      // block headers still bound it (a block holds at most its window or
+      // 128 KiB), without decompressing. Without this a zstd image starts
+      // at 64 GiB and pays resize2fs and a second journal pass at the end.
+      if (n == ZSTD_CONTENTSIZE_UNKNOWN) n = ZSTD_decompressBound(map, size);
       if (n != ZSTD_CONTENTSIZE_UNKNOWN && n != ZSTD_CONTENTSIZE_ERROR) out = n;
       munmap(map, size);
     }
@@ -191,7 +198,7 @@ uint64_t uncompressed_size(const Layer& layer) {
   return out;
 }
 
-LayerReader::LayerReader(const Layer& layer) : layer_(layer) {
+LayerReader::LayerReader(const Layer& layer, size_t queue_chunks) : layer_(layer) {
   Compression c = layer.compression;
   if (layer.fd >= 0) {
     fd_ = layer.fd;
@@ -212,7 +219,7 @@ LayerReader::LayerReader(const Layer& layer) : layer_(layer) {
   if (c == Compression::none && !hash) {
     rc = tar_->open_fd(fd_) ? ARCHIVE_OK : ARCHIVE_FATAL;
   } else {
-    pipe_ = std::make_unique<Pipe>();
+    pipe_ = std::make_unique<Pipe>(queue_chunks);
     int fd = fd_;
     pipe_->thread = std::thread([p = pipe_.get(), fd, c, hash] { p->produce(fd, c, hash); });
     rc = tar_->open_callback(pipe_.get(), &Pipe::read_cb) ? ARCHIVE_OK : ARCHIVE_FATAL;

@@ -1,7 +1,8 @@
 // Reads a layer's tar entries with libarchive. A compressed layer is
-// decompressed once, in a thread of its own that feeds the tar parser
-// through a small bounded queue (8 x 1 MiB), so decompression and the ext4
-// writer run side by side and memory stays bounded.
+// decompressed once, in a thread of its own that starts when the reader is
+// made and feeds the tar parser through a bounded queue of 1 MiB chunks
+// (8 by default), so decompression and the ext4 writer run side by side and
+// memory stays bounded.
 #pragma once
 
 #include <archive.h>
@@ -19,7 +20,10 @@ namespace banger::layers {
 
 class LayerReader {
  public:
-  explicit LayerReader(const Layer& layer);
+  static constexpr size_t kDefaultQueueChunks = 8;
+  // `queue_chunks`: how many MiB of decompressed tar the thread may run
+  // ahead of the parser.
+  explicit LayerReader(const Layer& layer, size_t queue_chunks = kDefaultQueueChunks);
   ~LayerReader();
   LayerReader(const LayerReader&) = delete;
   LayerReader& operator=(const LayerReader&) = delete;
@@ -52,7 +56,8 @@ class LayerReader {
 // The first bytes of a file tell its compression (gzip 1f 8b, zstd 28 b5 2f fd).
 Compression sniff_compression(const std::string& path);
 // The uncompressed size of a layer file when it can be known cheaply (plain
-// tar: the file size; gzip: the ISIZE trailer; zstd: the frame headers);
+// tar: the file size; gzip: the ISIZE trailer; zstd: the frame headers, or
+// the bound its blocks give);
 // 0 when unknown.
 uint64_t uncompressed_size(const Layer& layer);
 

@@ -845,3 +845,123 @@ TEST_CASE("flatten hostile: a pax header libarchive drops with a warning is refu
   CHECK(e.kind() == ErrorKind::invalid_input);
   CHECK(e.message() == "layer sha256:pax: reading: Ignoring malformed pax extended attribute");
 }
+
+namespace {
+
+// A layer large enough (12 MiB of tar) that the next one is still
+// inflating ahead while it is written.
+void add_big(Fixture& f, const std::string& dir) {
+  TarBuilder t;
+  std::string block;
+  for (uint32_t i = 0; block.size() < (1u << 20); i++) block += std::to_string(i * 2654435761u) + "\n";
+  for (int i = 0; i < 12; i++) t.file(dir + "/f" + std::to_string(i), block + std::to_string(i));
+  f.add(t);
+}
+
+}  // namespace
+
+TEST_CASE("flatten: the next layer inflates ahead, yet its error surfaces only at its turn",
+          "[layers][hostile]") {
+  TarBuilder evil, bad;
+  evil.file("../escape", "x");
+  bad.file("etc/passwd", "root:x:0:0::/root:/bin/sh\n");
+  {
+    // Layer 0 fails while layer 1 (a bad CRC) inflates ahead and layer 2
+    // is missing: the error is layer 0's.
+    Fixture f;
+    f.add(evil);
+    fs::write_file(f.dir + "/crc", gzip_with_bad_crc(bad));
+    f.layers.push_back(layers::Layer{f.dir + "/crc", -1, layers::Compression::detect, "sha256:crc"});
+    f.layers.push_back(layers::Layer{f.dir + "/missing", -1, layers::Compression::detect, "sha256:missing"});
+    auto e = f.build_error();
+    CHECK(e.message().rfind("layer sha256:layer0: ", 0) == 0);
+  }
+  {
+    // Layer 0 is written in full, then layer 1's bad CRC is the error.
+    Fixture f;
+    add_big(f, "big");
+    fs::write_file(f.dir + "/crc", gzip_with_bad_crc(bad));
+    f.layers.push_back(layers::Layer{f.dir + "/crc", -1, layers::Compression::detect, "sha256:crc"});
+    f.layers.push_back(layers::Layer{f.dir + "/missing", -1, layers::Compression::detect, "sha256:missing"});
+    auto e = f.build_error();
+    CHECK(e.message() ==
+          "layer sha256:crc: reading: gzip: incorrect data check (the CRC-32 of the data does not match)");
+  }
+  {
+    // A layer that cannot be opened fails at its turn too, naming it.
+    Fixture f;
+    add_big(f, "big");
+    add_big(f, "big2");
+    f.layers.push_back(layers::Layer{f.dir + "/missing", -1, layers::Compression::detect, "sha256:missing"});
+    auto e = f.build_error();
+    CHECK(e.message().rfind("layer sha256:missing: opening " + f.dir + "/missing", 0) == 0);
+  }
+  {
+    // And with every layer good, the result is the layers applied in order.
+    Fixture f;
+    add_big(f, "a");
+    TarBuilder over;
+    over.whiteout("a/f3").file("a/f0", "replaced");
+    f.add(over);
+    add_big(f, "b");
+    f.build(256 * ext4::kMiB);
+    auto im = f.open();
+    CHECK(im->read("/a/f0") == "replaced");
+    CHECK_FALSE(im->exists("/a/f3"));
+    CHECK(im->stat("/b/f11").size > (1u << 20));
+  }
+}
+
+TEST_CASE("flatten: Ctrl-C while the next layer inflates ahead stops both and removes the image",
+          "[layers]") {
+  Fixture f;
+  add_big(f, "a");
+  add_big(f, "b");
+  add_big(f, "c");
+  layers::BuildOptions o;
+  o.size = 256 * ext4::kMiB;
+  bool pressed = false;
+  o.progress = [&](const layers::ApplyProgress& p) {
+    if (p.layer == 0 && p.bytes_read > 0 && !pressed) set_interrupted(pressed = true);
+  };
+  try {
+    layers::build_image(f.layers, f.image, o);
+    FAIL("the build was not interrupted");
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::interrupted);
+  }
+  set_interrupted(false);
+  CHECK(pressed);
+  CHECK_FALSE(fs::exists(f.image));
+}
+
+TEST_CASE("flatten: a zstd layer written as a stream (no content size) is sized from its blocks",
+          "[layers][zstd]") {
+  // skopeo writes zstd layers without a frame content size: the image must
+  // still start near its content, not at 64 GiB (and a resize2fs pass).
+  Fixture f;
+  TarBuilder l0;
+  std::string block;
+  for (uint32_t i = 0; block.size() < (3u << 20); i++) block += std::to_string(i * 2654435761u) + "\n";
+  l0.file("data", block);
+  std::string tar = l0.finish(TarBuilder::none);
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  std::string out(ZSTD_compressBound(tar.size()) + 1024, '\0');
+  ZSTD_outBuffer o{out.data(), out.size(), 0};
+  ZSTD_inBuffer in{tar.data(), tar.size(), 0};
+  ZSTD_compressStream2(c, &o, &in, ZSTD_e_continue);  // no pledged size: no content size in the frame
+  while (ZSTD_compressStream2(c, &o, &in, ZSTD_e_end) != 0) {
+  }
+  ZSTD_freeCCtx(c);
+  out.resize(o.pos);
+  REQUIRE(ZSTD_getFrameContentSize(out.data(), out.size()) == ZSTD_CONTENTSIZE_UNKNOWN);
+  fs::write_file(f.dir + "/stream.zst", out);
+  f.layers.push_back(layers::Layer{f.dir + "/stream.zst", -1, layers::Compression::detect, "sha256:stream"});
+  uint64_t bound = layers::uncompressed_size(f.layers[0]);
+  CHECK(bound >= tar.size());
+  CHECK(bound <= tar.size() + (128u << 10) * 2);
+  CHECK(layers::initial_image_size(f.layers) == ext4::kGiB);
+  auto stats = f.build(std::nullopt);
+  CHECK(stats.fs.image_size == ext4::kGiB);
+  CHECK(f.open()->read("/data") == block);
+}
