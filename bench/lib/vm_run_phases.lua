@@ -3,7 +3,7 @@
 -- milliseconds per phase. The phases are read from the recipe's progress
 -- stages and from a few wrapped host calls, so the recipes run unchanged.
 -- Run through bench/vm_run_phases.sh.
-local now = _host.core.monotonic_ms
+local now = banger.process.clock_ms
 local runs = tonumber(arg and arg[1]) or 5
 
 local cur -- the current run's marks (absolute ms) and sums
@@ -25,8 +25,8 @@ progress.stage = function(name, ...)
 end
 wrap(banger.vm, "reconcile", "reconcile_ms")
 wrap(banger.process, "run", "disk_ms") -- qemu-img create, the only subprocess of vm create
-local spawn = _host.supervisor.spawn
-_host.supervisor.spawn = function(...)
+local spawn = banger.vm.spawn_supervisor
+banger.vm.spawn_supervisor = function(...)
   local info = spawn(...)
   cur.boot_info = info.boot
   return info

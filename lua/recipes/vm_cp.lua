@@ -2,8 +2,6 @@
 -- running VM, the VM side written NAME:/path, with docker cp's rules (the
 -- host applies them; see the help below). "-" is a tar stream: on stdin
 -- (extracted into the VM directory) or stdout (what the VM path holds).
-local sandbox = banger.vm
-
 local function split(spec)
   local name, path = spec:match("^([a-z0-9][a-z0-9-]*):(/.*)$")
   return name, path
@@ -42,7 +40,7 @@ that fails leaves nothing. Into a VM, files belong to root.]],
       banger.errors.raise("invalid_input", "exactly one of SRC and DEST must be NAME:/path",
         "e.g. 'banger vm cp ./dir myvm:/root/dir' or 'banger vm cp myvm:/etc/hosts ./hosts'")
     end
-    local client = sandbox.connect(dname or sname)
+    local client = banger.vm.connect(dname or sname)
     if dname then
       client:copy_in(args.src, dpath)
     else

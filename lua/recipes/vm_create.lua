@@ -1,16 +1,14 @@
 -- banger vm create [IMAGE]: a VM record, its address and its disk (a qcow2
 -- overlay over the image: the same cost for any image size). Not started.
 -- Missing images (catalog names and OCI references) and kernels are pulled.
-local sandbox = banger.vm
-
 return recipe.new {
   description = "Create a VM from an image (pulled when missing); 'vm start' boots it",
   params = {
     { "image", positional = true, metavar = "IMAGE",
       help = "an image name, a catalog name, or an OCI reference (debian:bookworm, host:5000/a/b:tag), pulled when missing (default: debian-bookworm)" },
     { "name", help = "VM name (default: IMAGE-XXXX)" },
-    { "cpus", type = "int", default = 2, min = 1, max = sandbox.CPUS_MAX, help = "virtual CPUs" },
-    { "memory", type = "size", metavar = "SIZE", min = sandbox.MEMORY_MIN, max = sandbox.MEMORY_MAX,
+    { "cpus", type = "int", default = 2, min = 1, max = banger.vm.CPUS_MAX, help = "virtual CPUs" },
+    { "memory", type = "size", metavar = "SIZE", min = banger.vm.MEMORY_MIN, max = banger.vm.MEMORY_MAX,
       help = "memory, e.g. 1G (default: 1G)" },
     { "net", choices = { "auto", "user", "tap", "none" }, help = "networking: user, tap (needs root), none (default: tap when privileged, else user)" },
     { "publish", short = "p", type = "list", metavar = "[ADDR:]HOST:GUEST",
@@ -43,24 +41,24 @@ return recipe.new {
       args.image, args.cpus, args.memory, args.net = snap.image, snap.cpus, snap.memory_mib * 1048576, snap.net
       args.kernel, args.init = snap.kernel, snap.init
     end
-    local image_name = args.image or sandbox.DEFAULT_IMAGE
+    local image_name = args.image or banger.vm.DEFAULT_IMAGE
     -- A mistyped image is reported as such, before a VM name is made from it.
     banger.image.check_known(image_name)
-    local name = args.name or sandbox.generate_name(banger.image.local_name(image_name))
-    sandbox.check_name(name)
-    if sandbox.get(name) then
+    local name = args.name or banger.vm.generate_name(banger.image.local_name(image_name))
+    banger.vm.check_name(name)
+    if banger.vm.get(name) then
       banger.errors.raise("conflict", ("VM '%s' already exists"):format(name),
         ("choose another name, or remove it with 'banger vm rm %s'"):format(name))
     end
     local forwards = {}
-    for _, p in ipairs(args.publish or {}) do forwards[#forwards + 1] = sandbox.parse_forward(p) end
-    local memory = args.memory or sandbox.MEMORY_DEFAULT
+    for _, p in ipairs(args.publish or {}) do forwards[#forwards + 1] = banger.vm.parse_forward(p) end
+    local memory = args.memory or banger.vm.MEMORY_DEFAULT
     local allow_host = {}
-    for _, p in ipairs(args.allow_host or {}) do allow_host[#allow_host + 1] = sandbox.parse_allow_host(p) end
-    local net = sandbox.net_mode(args.net)
-    sandbox.check_net_options(net, forwards, allow_host)
+    for _, p in ipairs(args.allow_host or {}) do allow_host[#allow_host + 1] = banger.vm.parse_allow_host(p) end
+    local net = banger.vm.net_mode(args.net)
+    banger.vm.check_net_options(net, forwards, allow_host)
 
-    if args.init then sandbox.check_init(args.init) end
+    if args.init then banger.vm.check_init(args.init) end
     if args.workspace_path and not args.workspace then
       banger.errors.raise("invalid_input", "--workspace-path needs --workspace DIR")
     end
@@ -68,8 +66,8 @@ return recipe.new {
       banger.workspace.check(args.workspace, { path = args.workspace_path })
     end
 
-    local image = ctx:stage("image", function() return sandbox.ensure_image(image_name, ctx) end)
-    local kernel = ctx:stage("kernel", function() return sandbox.ensure_kernel(args.kernel or sandbox.DEFAULT_KERNEL, ctx) end)
+    local image = ctx:stage("image", function() return banger.vm.ensure_image(image_name, ctx) end)
+    local kernel = ctx:stage("kernel", function() return banger.vm.ensure_kernel(args.kernel or banger.vm.DEFAULT_KERNEL, ctx) end)
 
     local dir = banger.store.paths().vms .. "/" .. name
     local record = {
@@ -79,7 +77,7 @@ return recipe.new {
       from_snapshot = snap and snap.name or nil, restore_pending = snap and true or nil,
     }
     ctx:stage("reserve", function()
-      record.address = banger.store.insert_with_address("vm", name, record, sandbox.ADDRESS_FIRST, sandbox.ADDRESS_LAST)
+      record.address = banger.store.insert_with_address("vm", name, record, banger.vm.ADDRESS_FIRST, banger.vm.ADDRESS_LAST)
     end)
     local ok, err = pcall(ctx.stage, ctx, "disk", function()
       banger.fs.mkdirs(dir, tonumber("700", 8))

@@ -3,8 +3,6 @@
 -- it came from, the working tree with --apply, or the changed files in a new
 -- directory with --export DIR. A running VM is synced first; a stopped one
 -- is read as it is. The host reads the disk itself: no git needed in the image.
-local sandbox = banger.vm
-
 return recipe.new {
   description = "Bring back what a VM changed in its workspace (a branch banger/NAME, --apply, or --export DIR)",
   params = {
@@ -14,16 +12,16 @@ return recipe.new {
   },
   stages = { "sync", "export" },
   run = function(ctx, args)
-    local rec = sandbox.require(args.name)
+    local rec = banger.vm.require(args.name)
     if not rec.workspace then
       banger.errors.raise("invalid_input", ("VM '%s' has no workspace"):format(rec.name),
         "create it with --workspace DIR ('banger vm create --workspace .')")
     end
     banger.workspace.check(rec.workspace.source, { path = rec.workspace.path, apply = args.apply, export = args.export })
     ctx:stage("sync", function()
-      if not sandbox.is_up(rec) then return end
+      if not banger.vm.is_up(rec) then return end
       -- What the guest wrote reaches the disk before the host reads it.
-      local client = sandbox.connect(rec.name)
+      local client = banger.vm.connect(rec.name)
       local ok, r = pcall(client.exec, client, { argv = { "sync" } })
       client:close()
       if not ok or r.exit_code ~= 0 then

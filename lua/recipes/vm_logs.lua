@@ -8,8 +8,7 @@ return recipe.new {
     { "follow", short = "f", type = "bool", help = "keep printing what is written until the VM stops (or Ctrl-C)" },
   },
   run = function(ctx, args)
-    local sandbox = banger.vm
-    local rec = sandbox.require(args.name)
+    local rec = banger.vm.require(args.name)
     local path = rec.dir .. (args.supervisor and "/supervisor.log" or "/console.log")
     if not banger.fs.exists(path) then
       banger.errors.raise("not_found", ("VM '%s' has no log yet"):format(args.name),
@@ -25,7 +24,7 @@ return recipe.new {
     local running = true
     while running do
       banger.process.sleep(200)
-      running = sandbox.is_up(sandbox.get(args.name))
+      running = banger.vm.is_up(banger.vm.get(args.name))
       f:seek("cur")  -- clears the end-of-file mark, so the read sees what was appended
       local more = f:read("*a")
       if more and #more > 0 then

@@ -9,8 +9,6 @@
 -- directory), and when the command ends what it changed there comes back
 -- (banger.workspace): a branch banger/NAME, the working tree (--apply), or
 -- a directory (--export DIR); one line on stderr says where.
-local sandbox = banger.vm
-
 local SHELL = "if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi"
 
 return recipe.new {
@@ -19,8 +17,8 @@ return recipe.new {
     { "image", positional = true, metavar = "IMAGE",
       help = "an image name, a catalog name, or an OCI reference (debian:bookworm, host:5000/a/b:tag), pulled when missing (default: debian-bookworm)" },
     { "name", help = "VM name (default: IMAGE-XXXX)" },
-    { "cpus", type = "int", default = 2, min = 1, max = sandbox.CPUS_MAX, help = "virtual CPUs" },
-    { "memory", type = "size", metavar = "SIZE", min = sandbox.MEMORY_MIN, max = sandbox.MEMORY_MAX,
+    { "cpus", type = "int", default = 2, min = 1, max = banger.vm.CPUS_MAX, help = "virtual CPUs" },
+    { "memory", type = "size", metavar = "SIZE", min = banger.vm.MEMORY_MIN, max = banger.vm.MEMORY_MAX,
       help = "memory, e.g. 1G (default: 1G)" },
     { "net", choices = { "auto", "user", "tap", "none" }, help = "networking: user, tap (needs root), none" },
     { "publish", short = "p", type = "list", metavar = "[ADDR:]HOST:GUEST",
@@ -60,11 +58,11 @@ return recipe.new {
       }, ctx)
     end)
     ctx:defer(function()
-      local rec = sandbox.get(vm.name)
+      local rec = banger.vm.get(vm.name)
       if rec and rec.state ~= "stopped" and rec.state ~= "created" then
         -- With --rm the disk goes next: no clean guest shutdown needed.
-        local lock = sandbox.lock(vm.name)
-        pcall(sandbox.stop, vm.name, 30, args.rm)
+        local lock = banger.vm.lock(vm.name)
+        pcall(banger.vm.stop, vm.name, 30, args.rm)
         lock:release()
       end
       if args.rm then banger.recipe.load("vm_rm"):call({ names = { vm.name }, force = true }, ctx) end
@@ -84,7 +82,7 @@ return recipe.new {
     local r = ctx:stage("run", function()
       local interactive = #args.command == 0
       local argv = interactive and { "sh", "-c", SHELL } or args.command
-      local client = sandbox.connect(vm.name)
+      local client = banger.vm.connect(vm.name)
       local result = client:exec({
         argv = argv, tty = args.tty or (interactive and banger.process.isatty(0)), stdin = true,
         env = args.env, cwd = args.workdir or (vm.workspace and vm.workspace.path),
@@ -98,8 +96,8 @@ return recipe.new {
       ctx:stage("results", function()
         -- A clean stop first: the guest unmounts the workspace, so the disk
         -- the host reads is whole.
-        local lock = sandbox.lock(vm.name)
-        local ok, err = pcall(sandbox.stop, vm.name, 60)
+        local lock = banger.vm.lock(vm.name)
+        local ok, err = pcall(banger.vm.stop, vm.name, 60)
         lock:release()
         if not ok then error(err, 0) end
         changes = banger.workspace.export(vm.workspace, { vm = vm.name, scratch = vm.dir, apply = args.apply, export = args.export })

@@ -9,9 +9,8 @@ return recipe.new {
     { "init", metavar = "PATH", help = "boot the image's own init from now on ('' for the agent again)" },
   },
   run = function(ctx, args)
-    local sandbox = banger.vm
-    sandbox.reconcile()
-    local rec = sandbox.require(args.name)
+    banger.vm.reconcile()
+    local rec = banger.vm.require(args.name)
     if rec.state == "running" or rec.state == "starting" or rec.state == "paused" then
       banger.errors.raise("conflict", ("VM '%s' is running"):format(args.name),
         ("stop it first: 'banger vm stop %s'"):format(args.name))
@@ -24,7 +23,7 @@ return recipe.new {
     if args.init == "" then
       rec.init = nil
     elseif args.init then
-      sandbox.check_init(args.init)
+      banger.vm.check_init(args.init)
       rec.init = args.init
     end
     banger.store.update("vm", args.name, rec)

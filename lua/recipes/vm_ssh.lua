@@ -1,8 +1,6 @@
 -- banger vm ssh NAME [-- ARGS...]: ssh into a VM with the installation's key
 -- (tap networking: NAME.vm through banger's ssh config include; user
 -- networking: a -p forward to the guest's port 22).
-local sandbox = banger.vm
-
 return recipe.new {
   description = "SSH into a running VM (needs sshd in the image; the default image has it)",
   params = {
@@ -10,7 +8,7 @@ return recipe.new {
     { "args", rest = true, metavar = "ARGS", help = "more ssh arguments or a remote command" },
   },
   run = function(ctx, args)
-    local rec = sandbox.require(args.name)
+    local rec = banger.vm.require(args.name)
     if rec.state ~= "running" then
       banger.errors.raise("conflict", ("VM '%s' is not running"):format(args.name),
         ("start it with 'banger vm start %s'"):format(args.name))
@@ -18,7 +16,7 @@ return recipe.new {
     local paths = banger.net.ssh_paths()
     local argv
     if rec.net == "tap" then
-      sandbox.write_ssh_config()
+      banger.vm.write_ssh_config()
       argv = { "ssh", "-F", paths.config, args.name .. ".vm" }
     else
       local port

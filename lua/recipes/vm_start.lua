@@ -5,8 +5,6 @@
 -- `owner = {pid=, remove=}` (from vm_run, not the command line): the process
 -- the VM's run belongs to; when it dies, the supervisor stops the VM (and
 -- removes it with remove=true).
-local sandbox = banger.vm
-
 return recipe.new {
   description = "Start a created or stopped VM",
   params = {
@@ -15,13 +13,13 @@ return recipe.new {
   },
   stages = { "prepare", "boot", "ready" },
   run = function(ctx, args)
-    sandbox.require(args.name)
-    local lock = sandbox.lock(args.name)
+    banger.vm.require(args.name)
+    local lock = banger.vm.lock(args.name)
     ctx:defer(function() lock:release() end)
-    sandbox.reconcile()
-    local rec = sandbox.require(args.name)
+    banger.vm.reconcile()
+    local rec = banger.vm.require(args.name)
     -- A stop in progress finishes first; then this start boots it again.
-    if rec.state == "stopping" then rec = sandbox.stop(rec.name, args.timeout) end
+    if rec.state == "stopping" then rec = banger.vm.stop(rec.name, args.timeout) end
     if rec.state == "starting" then
       banger.errors.raise("conflict", ("VM '%s' is still starting (supervisor pid %d)"):format(rec.name, rec.supervisor_pid),
         ("wait for it ('banger vm ls'), or stop it with 'banger vm stop %s'"):format(rec.name))
@@ -32,14 +30,14 @@ return recipe.new {
     end
     if rec.state == "running" then
       -- Said only after its supervisor answered.
-      local info = sandbox.verify_running(rec.name)
+      local info = banger.vm.verify_running(rec.name)
       ctx:emit(info, function() return ("VM '%s' is already running"):format(rec.name) end)
       return info
     end
     local spec = ctx:stage("prepare", function()
       local image = banger.image.require(rec.image)
-      local kernel = sandbox.ensure_kernel(rec.kernel, ctx)
-      local boot = sandbox.boot_files(kernel)
+      local kernel = banger.vm.ensure_kernel(rec.kernel, ctx)
+      local boot = banger.vm.boot_files(kernel)
       -- A VM made from a snapshot restores it on its first start.
       local restore = rec.restore_pending and banger.snapshot.restore_spec(banger.snapshot.require(rec.from_snapshot)) or nil
       return {
@@ -64,8 +62,8 @@ return recipe.new {
       -- SSH is reachable only over tap or a forward to port 22: only then
       -- install the key and start sshd. Best effort: an image without a
       -- shell still boots and runs commands.
-      if not sandbox.ssh_reachable(rec) then return end
-      local ok, err = pcall(sandbox.authorize_ssh, rec.name)
+      if not banger.vm.ssh_reachable(rec) then return end
+      local ok, err = pcall(banger.vm.authorize_ssh, rec.name)
       if not ok then
         banger.log("warn", ("VM '%s': ssh key not installed: %s"):format(rec.name, banger.errors.normalize(err).message))
       end

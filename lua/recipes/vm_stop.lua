@@ -1,7 +1,5 @@
 -- banger vm stop NAME...: powers the guest off cleanly; the supervisor then
 -- releases what the VM held and exits.
-local sandbox = banger.vm
-
 return recipe.new {
   description = "Stop running VMs (clean power-off)",
   params = {
@@ -9,13 +7,13 @@ return recipe.new {
     { "timeout", type = "int", default = 30, help = "seconds to wait for each VM" },
   },
   run = function(ctx, args)
-    sandbox.reconcile()
+    banger.vm.reconcile()
     for _, name in ipairs(args.names) do
-      sandbox.require(name)
+      banger.vm.require(name)
       -- Returns once the supervisor is gone and the record says stopped, so
       -- a `vm start` right after never finds it still running.
-      local lock = sandbox.lock(name)
-      local ok, err = pcall(sandbox.stop, name, args.timeout)
+      local lock = banger.vm.lock(name)
+      local ok, err = pcall(banger.vm.stop, name, args.timeout)
       lock:release()
       if not ok then error(err, 0) end
       ctx:emit({ stopped = name }, function() return "stopped VM '" .. name .. "'" end)

@@ -29,6 +29,11 @@ function M.sleep(ms)
   _host.core.check_interrupted()
 end
 
+--- Milliseconds on a monotonic clock (fractional), for timing: differences
+--- between two calls mean something, a single value does not.
+---@return number
+function M.clock_ms() return _host.core.monotonic_ms() end
+
 --- This process's pid.
 ---@return integer
 function M.pid() return _host.core.getpid() end
