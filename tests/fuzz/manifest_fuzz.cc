@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <nlohmann/json.hpp>
+
 #include "host/core/error.h"
 #include "host/oci/manifest.h"
 #include "host/oci/platform.h"  // Platform{}: linux/amd64
