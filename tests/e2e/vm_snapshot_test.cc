@@ -42,21 +42,6 @@ long counter(const SandboxHome& home, const std::string& vm) {
   return std::stol(guest(home, vm, "cat /tmp/c"));
 }
 
-// `banger ARGS` in `home`, not waited for; its output goes to `out`.
-Process start_banger(const SandboxHome& home, const std::vector<std::string>& args, const std::string& out) {
-  SpawnOptions o;
-  o.argv = {banger_binary()};
-  o.argv.insert(o.argv.end(), args.begin(), args.end());
-  for (const auto& [k, v] : home.env().env) o.env.push_back(k + "=" + v);
-  o.cwd = home.env().cwd;
-  o.stdin_fd = ::open("/dev/null", O_RDONLY);
-  o.stdout_fd = o.stderr_fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  Process p = Process::spawn(o);
-  ::close(o.stdin_fd);
-  ::close(o.stdout_fd);
-  return p;
-}
-
 double now_s() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }

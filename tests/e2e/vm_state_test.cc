@@ -39,22 +39,6 @@ bool eventually(int seconds, const std::function<bool()>& ok) {
   return ok();
 }
 
-// `banger ARGS` in `home`, started now and not waited for; its output goes
-// to FILE.
-Process start_banger(const SandboxHome& home, const std::vector<std::string>& args, const std::string& out) {
-  SpawnOptions o;
-  o.argv = {banger_binary()};
-  o.argv.insert(o.argv.end(), args.begin(), args.end());
-  for (const auto& [k, v] : home.env().env) o.env.push_back(k + "=" + v);
-  o.cwd = home.env().cwd;
-  o.stdin_fd = ::open("/dev/null", O_RDONLY);
-  o.stdout_fd = o.stderr_fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  Process p = Process::spawn(o);
-  ::close(o.stdin_fd);
-  ::close(o.stdout_fd);
-  return p;
-}
-
 }  // namespace
 
 TEST_CASE(

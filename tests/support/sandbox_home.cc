@@ -1,5 +1,7 @@
 #include "tests/support/sandbox_home.h"
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <catch2/catch.hpp>
 
 #include "host/core/process.h"
@@ -46,6 +48,20 @@ int qemu_processes(const std::string& needle) {
   int n = 0;
   for (char c : r.out) n += c == '\n';
   return n;
+}
+
+Process start_banger(const SandboxHome& home, const std::vector<std::string>& args, const std::string& out) {
+  SpawnOptions o;
+  o.argv = {banger_binary()};
+  o.argv.insert(o.argv.end(), args.begin(), args.end());
+  for (const auto& [k, v] : home.env().env) o.env.push_back(k + "=" + v);
+  o.cwd = home.env().cwd;
+  o.stdin_fd = ::open("/dev/null", O_RDONLY);
+  o.stdout_fd = o.stderr_fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  Process p = Process::spawn(o);
+  ::close(o.stdin_fd);
+  ::close(o.stdout_fd);
+  return p;
 }
 
 }  // namespace banger::test

@@ -6,7 +6,9 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
+#include "host/core/process.h"
 #include "tests/support/cli.h"
 #include "tests/support/temp_dir.h"
 
@@ -27,6 +29,10 @@ class SandboxHome {
   TempDir dir_;
   std::map<std::string, std::string> extra_env_;
 };
+
+// `banger ARGS` in `home`, started now and not waited for; its stdout and
+// stderr go to the file `out`.
+Process start_banger(const SandboxHome& home, const std::vector<std::string>& args, const std::string& out);
 
 // The number of qemu-system processes whose command line names `needle`.
 int qemu_processes(const std::string& needle);
