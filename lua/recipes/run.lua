@@ -2,8 +2,9 @@
 -- the current directory or one above it) with the project's files at /work
 -- (the workspace), runs its command there (or CMD, or a shell with
 -- --shell), brings its changes back (a branch banger/NAME; --apply,
--- --export DIR), exits with the command's exit code, and removes the VM. A project that needs more writes .banger/recipes/run.lua, which
--- shadows this recipe. `banger run FILE.lua [args]` runs a recipe file or
+-- --export DIR), exits with the command's exit code, and removes the VM.
+-- A project that needs more writes .banger/recipes/run.lua, which shadows
+-- this recipe. `banger run FILE.lua [args]` runs a recipe file or
 -- script instead (handled by the CLI).
 return recipe.new {
   description = "Run this project's sandbox (.banger/sandbox.lua), or a recipe file (banger run FILE.lua)",
