@@ -29,13 +29,6 @@ using Json = nlohmann::json;
 
 namespace {
 
-Json vm_record(const SandboxHome& home, const std::string& name) {
-  auto ls = Json::parse(home.must({"vm", "ls", "--json"}).out);
-  for (const auto& r : ls)
-    if (r["name"] == name) return r;
-  return nullptr;
-}
-
 // Runs banger on a pseudo-terminal, typing `input`, and returns what the
 // terminal showed.
 std::string run_on_pty(const SandboxHome& home, const std::vector<std::string>& args,

@@ -28,12 +28,6 @@ using Json = nlohmann::json;
 
 namespace {
 
-Json find_vm(const SandboxHome& home, const std::string& name) {
-  for (const auto& r : Json::parse(home.must({"vm", "ls", "--json"}).out))
-    if (r["name"] == name) return r;
-  return nullptr;
-}
-
 std::string guest(const SandboxHome& home, const std::string& vm, const std::string& script) {
   return home.must({"vm", "exec", vm, "--", "sh", "-c", script}).out;
 }
@@ -101,7 +95,7 @@ TEST_CASE(
   auto t0 = std::chrono::steady_clock::now();
   CHECK(home.must({"vm", "pause", "pz"}).out == "paused VM 'pz'\n");
   double pause_ms = since_ms(t0);
-  CHECK(find_vm(home, "pz")["state"] == "paused");
+  CHECK(vm_record(home, "pz")["state"] == "paused");
   CHECK(home.must({"vm", "pause", "pz"}).out == "VM 'pz' is already paused\n");
   auto r = run_banger({"vm", "exec", "pz", "--", "true"}, home.env());
   CHECK(r.code != 0);
@@ -116,7 +110,7 @@ TEST_CASE(
   long after = counter(home, "pz");
   INFO("counter before pause " << before << ", after resume " << after);
   CHECK(after - before < 10);
-  CHECK(find_vm(home, "pz")["state"] == "running");
+  CHECK(vm_record(home, "pz")["state"] == "running");
   std::this_thread::sleep_for(std::chrono::seconds(1));
   CHECK(counter(home, "pz") > after);
   // The round trip as QEMU sees it (the CLI's own start-up is on top).
@@ -128,7 +122,7 @@ TEST_CASE(
   // Its supervisor killed while paused: the VM cannot come back (the
   // supervisor held its channels); the next command says so and frees it.
   home.must({"vm", "pause", "pz"});
-  Json rec = find_vm(home, "pz");
+  Json rec = vm_record(home, "pz");
   REQUIRE(::kill(rec["supervisor_pid"].get<pid_t>(), SIGKILL) == 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   auto ls = run_banger({"vm", "ls"}, home.env());
@@ -137,7 +131,7 @@ TEST_CASE(
                     "'banger vm start pz' boots it again") != std::string::npos);
   CHECK(ls.out.find("\npz ") != std::string::npos);
   CHECK(ls.out.find(" stopped (pause lost) ") != std::string::npos);
-  CHECK(find_vm(home, "pz")["lost_pause"] == true);
+  CHECK(vm_record(home, "pz")["lost_pause"] == true);
   CHECK(qemu_processes(home.path("home/vms/pz/")) == 0);
   CHECK_FALSE(fs::exists(home.path("home/vms/pz/memory")));
   home.must({"vm", "rm", "pz"});
@@ -162,7 +156,7 @@ TEST_CASE(
       s["disk_ms"].get<double>(), s["state_bytes"].get<unsigned long long>(),
       s["memory_bytes"].get<unsigned long long>());
   CHECK(s["memory_file"] == true);
-  CHECK(find_vm(home, "src")["state"] == "running");
+  CHECK(vm_record(home, "src")["state"] == "running");
   // The VM runs on, on a new disk above the frozen one.
   guest(home, "src", "echo after > /root/after && sync");
   for (const char* f : {"state", "memory", "disk.qcow2", "meta.json"})
@@ -177,7 +171,7 @@ TEST_CASE(
   std::set<std::string> hostnames, ips, macs, randoms;
   for (const auto& f : forks) {
     INFO(f);
-    Json rec = find_vm(home, f);
+    Json rec = vm_record(home, f);
     CHECK(rec["state"] == "running");
     CHECK(fs::read_file(home.path("home/vms/" + f + "/supervisor.log")).find("restored from snapshot") !=
           std::string::npos);

@@ -23,12 +23,6 @@ using Json = nlohmann::json;
 
 namespace {
 
-Json find_vm(const SandboxHome& home, const std::string& name) {
-  for (const auto& r : Json::parse(home.must({"vm", "ls", "--json"}).out))
-    if (r["name"] == name) return r;
-  return nullptr;
-}
-
 // Polls `ok` every 100 ms for at most `seconds`.
 bool eventually(int seconds, const std::function<bool()>& ok) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
@@ -64,7 +58,7 @@ TEST_CASE(
 
   // The winner's VM is whole: its console log, its tap on the bridge, its
   // nftables rules, and the guest answers on its address.
-  Json rec = find_vm(home, "par");
+  Json rec = vm_record(home, "par");
   REQUIRE(rec["state"] == "running");
   std::string ip = rec["ip"];
   REQUIRE(fs::exists(home.path("home/vms/par/console.log")));
@@ -92,7 +86,7 @@ TEST_CASE(
                         "\"message\":\"VM 'par' is busy: another banger process is working on it\"}\n") !=
         std::string::npos);
   CHECK(fs::read_file(home.path("home/vms/par/console.log")) == console);
-  Json after = find_vm(home, "par");
+  Json after = vm_record(home, "par");
   CHECK(after["state"] == "running");
   CHECK(after["supervisor_pid"] == rec["supervisor_pid"]);
   CHECK(run_capture({"ping", "-c", "1", "-W", "5", ip}).exit_code == 0);
@@ -121,19 +115,19 @@ TEST_CASE("e2e state: vm stop returns only once the VM is stopped - a vm start r
     sqlite3_close(db);
     CHECK(stop.wait() == 0);
     CHECK(fs::read_file(home.path("stop.out")) == "stopped VM 'cycle'\n");
-    CHECK(find_vm(home, "cycle")["state"] == "stopped");
+    CHECK(vm_record(home, "cycle")["state"] == "stopped");
     CHECK(home.must({"vm", "start", "cycle"}).out.rfind("started VM 'cycle' (", 0) == 0);
   }
   for (int i = 0; i < 3; i++) {
     INFO("round " << i);
     CHECK(home.must({"vm", "stop", "cycle"}).out == "stopped VM 'cycle'\n");
     // What stop said is already true: no supervisor, no VMM, record stopped.
-    Json rec = find_vm(home, "cycle");
+    Json rec = vm_record(home, "cycle");
     CHECK(rec["state"] == "stopped");
     CHECK(rec["supervisor_pid"].is_null());
     CHECK(qemu_processes(home.path("home/vms/cycle/")) == 0);
     CHECK(home.must({"vm", "start", "cycle"}).out.rfind("started VM 'cycle' (", 0) == 0);
-    CHECK(find_vm(home, "cycle")["state"] == "running");
+    CHECK(vm_record(home, "cycle")["state"] == "running");
   }
   home.must({"vm", "rm", "--force", "cycle"});
 }
@@ -159,11 +153,11 @@ TEST_CASE(
     client.signal(SIGKILL);
     CHECK(client.wait() == 128 + SIGKILL);
     if (rm) {
-      CHECK(eventually(60, [&] { return find_vm(home, name).is_null(); }));
+      CHECK(eventually(60, [&] { return vm_record(home, name).is_null(); }));
       CHECK_FALSE(fs::exists(home.path("home/vms/" + name)));
     } else {
       CHECK(eventually(60, [&] {
-        Json r = find_vm(home, name);
+        Json r = vm_record(home, name);
         return !r.is_null() && r["state"] == "stopped";
       }));
     }
@@ -182,7 +176,7 @@ TEST_CASE("e2e state: two banger installations run tap VMs at once - each gets i
   b.must({"vm", "create", "--name", "two", "--net", "tap"});
   a.must({"vm", "start", "one"});
   b.must({"vm", "start", "two"});
-  Json one = find_vm(a, "one"), two = find_vm(b, "two");
+  Json one = vm_record(a, "one"), two = vm_record(b, "two");
   REQUIRE(one["state"] == "running");
   REQUIRE(two["state"] == "running");
   Json net_a = Json::parse(fs::read_file(a.path("home/net.json")));

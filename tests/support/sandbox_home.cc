@@ -4,6 +4,8 @@
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include "host/core/process.h"
 #include "tests/support/kernel_fixture.h"
 #include "tests/support/test_images.h"
@@ -48,6 +50,12 @@ int qemu_processes(const std::string& needle) {
   int n = 0;
   for (char c : r.out) n += c == '\n';
   return n;
+}
+
+nlohmann::json vm_record(const SandboxHome& home, const std::string& name) {
+  for (const auto& r : nlohmann::json::parse(home.must({"vm", "ls", "--json"}).out))
+    if (r["name"] == name) return r;
+  return nullptr;
 }
 
 Process start_banger(const SandboxHome& home, const std::vector<std::string>& args, const std::string& out) {

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "host/core/process.h"
 #include "tests/support/cli.h"
 #include "tests/support/temp_dir.h"
@@ -29,6 +31,9 @@ class SandboxHome {
   TempDir dir_;
   std::map<std::string, std::string> extra_env_;
 };
+
+// VM `name`'s record as `vm ls --json` shows it; null when there is none.
+nlohmann::json vm_record(const SandboxHome& home, const std::string& name);
 
 // `banger ARGS` in `home`, started now and not waited for; its stdout and
 // stderr go to the file `out`.
