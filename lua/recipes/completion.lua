@@ -40,7 +40,7 @@ local function candidates(words, cword)
   local r = cli.resolve(command)
   if r then
     for _, p in ipairs(r.params) do
-      if not p.positional and not p.rest then add("--" .. p[1]:gsub("_", "-")) end
+      if not p.positional and not p.rest and p.cli ~= false then add("--" .. p[1]:gsub("_", "-")) end
     end
     add("--help")
   end

@@ -10,6 +10,7 @@ return recipe.new {
   params = {
     { "name", positional = true, required = true, metavar = "NAME" },
     { "timeout", type = "int", default = 180, help = "seconds to wait for the guest agent" },
+    { "owner", type = "table", cli = false, help = "{pid, remove}: the process whose death stops the VM (vm run)" },
   },
   stages = { "prepare", "boot", "ready" },
   run = function(ctx, args)

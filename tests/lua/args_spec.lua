@@ -71,6 +71,34 @@ describe("args.parse", function()
       "invalid_input", "--memory for 'banger x' must be between 128M and 1T, got '1'")
   end)
 
+  it("holds a recipe called from Lua to the command line's rules", function()
+    local p = {
+      { "name", positional = true, required = true, metavar = "NAME" },
+      { "cpus", type = "int" }, { "memory", type = "size" }, { "rm", type = "bool" },
+      { "net", choices = { "user", "tap" } }, { "publish", type = "list" },
+      { "owner", type = "table", cli = false },
+    }
+    local a = args.with_defaults(p, { name = "dev", memory = "1G", owner = { pid = 1 } }, "banger vm run")
+    expect.eq(a.memory, 1024 ^ 3)
+    expect.eq(a.rm, false)
+    expect.eq(#a.publish, 0)
+    expect.error(function() args.with_defaults(p, { name = "dev", cpu = 2 }, "banger vm run") end,
+      "invalid_input", "unknown param 'cpu' for 'banger vm run'")
+    expect.error(function() args.with_defaults(p, { cpus = 2 }, "banger vm run") end,
+      "invalid_input", "missing NAME for 'banger vm run'")
+    expect.error(function() args.with_defaults(p, { name = "dev", rm = "yes" }, "banger vm run") end,
+      "invalid_input", "--rm for 'banger vm run' must be a boolean, got string")
+    expect.error(function() args.with_defaults(p, { name = "dev", cpus = 1.5 }, "banger vm run") end,
+      "invalid_input", "--cpus for 'banger vm run' must be a whole number, got '1.5'")
+    expect.error(function() args.with_defaults(p, { name = "dev", net = "wifi" }, "banger vm run") end,
+      "invalid_input", "--net for 'banger vm run' must be one of user, tap, got 'wifi'")
+    expect.error(function() args.with_defaults(p, { name = "dev", publish = "8080:80" }, "banger vm run") end,
+      "invalid_input", "--publish for 'banger vm run' must be a list (a table), got string")
+    -- A Lua-only param is no flag: the command line does not take it.
+    expect.error(function() args.parse(p, { "dev", "--owner", "x" }, "banger vm run") end,
+      "invalid_input", "unknown option '--owner' for 'banger vm run'")
+  end)
+
   it("suggests the nearest word for a typo, and nothing for a different word", function()
     local suggest = require("banger.suggest")
     expect.eq(suggest.closest("vm lss", { "vm ls", "vm rm", "image ls" }), "vm ls")

@@ -3,7 +3,8 @@
 --- A param is a table: `{ "name", type = "string"|"int"|"size"|"bool"|"list",
 --- short = "n", default = v, required = true, positional = true,
 --- rest = true, metavar = "REF", help = "...", min = n, max = n }` (`min` and
---- `max` bound an int or a size). Positional params are filled
+--- `max` bound an int or a size; `cli = false` makes a param that only a
+--- Lua caller gives, e.g. `type = "table"`). Positional params are filled
 --- in order; a `rest` param takes everything after `--` (or after the
 --- positionals); `list` params may repeat.
 local errors = require("banger.errors")
@@ -107,7 +108,8 @@ function M.parse(params, argv, command, globals)
   local out, by_flag, by_short, positionals, rest = {}, {}, {}, {}, nil
   local hint = ("run '%s --help' to see its usage"):format(command)
   for _, p in ipairs(params) do
-    if p.rest then rest = p
+    if p.cli == false then -- from Lua only
+    elseif p.rest then rest = p
     elseif p.positional then positionals[#positionals + 1] = p
     else
       by_flag[flag_name(p)] = p
@@ -179,7 +181,7 @@ function M.parse(params, argv, command, globals)
 
   if not out.help then
     for _, p in ipairs(params) do
-      if p.required and (out[p[1]] == nil or (p.rest and #out[p[1]] == 0)) then
+      if p.required and p.cli ~= false and (out[p[1]] == nil or (p.rest and #out[p[1]] == 0)) then
         local what = p.positional and metavar(p) or flag_name(p)
         errors.raise("invalid_input", ("missing %s for '%s'"):format(what, command), hint)
       end
@@ -188,22 +190,57 @@ function M.parse(params, argv, command, globals)
   return out
 end
 
---- Fills what a caller left out with the params' defaults (what parse does
---- for the command line), for recipes called from Lua with a table, and
---- checks the numbers given against the params' ranges.
+-- What a value from Lua must be, by param type: a table call is held to the
+-- command line's rules, so a typo or a wrong kind is an error, not a default.
+local LUA_KINDS = { string = "string", bool = "boolean", list = "table", table = "table" }
+
+local function check_lua_value(p, value, command)
+  local t = p.rest and "list" or p.type or "string"
+  if t == "int" or t == "size" then
+    if type(value) == "number" then
+      if t == "int" and value ~= math.floor(value) then
+        errors.raise("invalid_input", ("%s for '%s' must be a whole number, got '%s'"):format(
+          param_name(p), command, tostring(value)))
+      end
+      return check_range(p, value, command)
+    end
+    if type(value) == "string" then return convert(p, value, command) end
+  elseif type(value) == LUA_KINDS[t] then
+    if t == "string" and p.choices then return convert(p, value, command) end
+    return value
+  end
+  errors.raise("invalid_input", ("%s for '%s' must be a %s, got %s"):format(
+    param_name(p), command, t == "bool" and "boolean" or t == "list" and "list (a table)" or t, type(value)))
+end
+
+--- Checks a recipe's args given from Lua as the command line would be
+--- checked (unknown names, kinds, ranges, required ones) and fills what the
+--- caller left out with the params' defaults.
 ---@param params table[]
 ---@param args table
+---@param command? string
 ---@return table args
 function M.with_defaults(params, args, command)
+  command = command or "recipe"
+  local declared, names = {}, {}
+  for _, p in ipairs(params) do declared[p[1]] = p; names[#names + 1] = p[1] end
+  for key in pairs(args) do
+    if not declared[key] and key ~= "help" then
+      local near = type(key) == "string" and require("banger.suggest").closest(key, names)
+      errors.raise("invalid_input", ("unknown param '%s' for '%s'"):format(tostring(key), command),
+        near and ("did you mean '%s'?"):format(near) or ("its params: " .. table.concat(names, ", ")))
+    end
+  end
   for _, p in ipairs(params) do
     local name = p[1]
-    if type(args[name]) == "number" and (p.type == "int" or p.type == "size") then
-      check_range(p, args[name], command or "recipe")
-    end
+    if args[name] ~= nil then args[name] = check_lua_value(p, args[name], command) end
     if args[name] == nil then
       if p.default ~= nil then args[name] = p.default
       elseif p.type == "list" or p.rest then args[name] = {}
       elseif p.type == "bool" then args[name] = false end
+    end
+    if p.required and (args[name] == nil or (p.rest and #args[name] == 0)) then
+      errors.raise("invalid_input", ("missing %s for '%s'"):format(param_name(p), command))
     end
   end
   return args
@@ -220,7 +257,7 @@ function M.help(recipe, command)
   for _, p in ipairs(params) do
     if p.positional then
       usage[#usage + 1] = p.required and metavar(p) or "[" .. metavar(p) .. "]"
-    elseif not p.rest then
+    elseif not p.rest and p.cli ~= false then
       has_options = true
     end
   end
@@ -235,6 +272,7 @@ function M.help(recipe, command)
   if recipe.description then lines[#lines + 1] = recipe.description; lines[#lines + 1] = "" end
   local rows = {}
   for _, p in ipairs(params) do
+    if p.cli == false then goto continue end
     local left
     if p.positional or p.rest then left = metavar(p)
     else
@@ -247,6 +285,7 @@ function M.help(recipe, command)
     end
     if p.type == "list" then help = help .. " (repeatable)" end
     rows[#rows + 1] = { left, help, p.positional or p.rest }
+    ::continue::
   end
   rows[#rows + 1] = { "-h, --help", "show this help" }
   local width = 0

@@ -25,7 +25,8 @@ local function check_params(params, where)
     if seen[p[1]] then errors.raise("invalid_input", ("%s: param '%s' is declared twice"):format(where, p[1])) end
     seen[p[1]] = true
     local t = p.type or "string"
-    if t ~= "string" and t ~= "int" and t ~= "size" and t ~= "bool" and t ~= "list" then
+    local known = t == "string" or t == "int" or t == "size" or t == "bool" or t == "list"
+    if not known and not (t == "table" and p.cli == false) then
       errors.raise("invalid_input", ("%s: param '%s' has unknown type '%s'"):format(where, p[1], t))
     end
   end
