@@ -60,16 +60,21 @@ int sv_connect(lua_State* L) {
   return 1;
 }
 
-// client:exec{argv=, env=, cwd=, user=, tty=, stdin=bool, forward_signals=, stdout_to_stderr=bool}
-//   -> {exit_code, signal, guest_us}
+// client:exec{argv=, env=, cwd=, user=, tty=, stdin=bool, forward_signals=, stdout_to_stderr=bool,
+//   capture=bool} -> {exit_code, signal, guest_us[, stdout, stderr]}
 // stdio is this process's own (stdin only when stdin=true; the command's
-// stdout on our stderr with stdout_to_stderr, keeping stdout for --json).
+// stdout on our stderr with stdout_to_stderr, keeping stdout for --json),
+// unless capture=true returns the output as strings instead.
 int cl_exec(lua_State* L) {
   auto c = arg_handle<Client>(L, 1, kClientType);
   nlohmann::json o = arg_table(L, 2, "opts");
   supervisor::ExecOptions opts;
+  std::string out, err;
+  bool capture = false;
   // What is not the request is how this process wires it up.
   if (o.is_object()) {
+    capture = o.value("capture", false);
+    o.erase("capture");
     opts.stdin_fd = o.value("stdin", false) ? 0 : -1;
     opts.forward_signals = o.value("forward_signals", true);
     if (o.value("stdout_to_stderr", false)) opts.stdout_fd = 2;
@@ -78,7 +83,16 @@ int cl_exec(lua_State* L) {
     o.erase("stdout_to_stderr");
   }
   opts.request = vm::exec_request_from_json(o);
-  push_json(L, vm::status_to_json(c->exec(opts)));
+  if (capture) {
+    opts.capture_stdout = &out;
+    opts.capture_stderr = &err;
+  }
+  nlohmann::json result = vm::status_to_json(c->exec(opts));
+  if (capture) {
+    result["stdout"] = std::move(out);
+    result["stderr"] = std::move(err);
+  }
+  push_json(L, result);
   return 1;
 }
 

@@ -232,7 +232,16 @@ vm::ExecStatus Client::exec(const ExecOptions& opts) {
         return ev.status;
       }
       if (ev.kind != vm::ExecEvent::Kind::output) continue;
-      write_all(ev.from_stderr ? opts.stderr_fd : opts.stdout_fd, ev.data);
+      if (std::string* keep = ev.from_stderr ? opts.capture_stderr : opts.capture_stdout) {
+        if (keep->size() + ev.data.size() > opts.capture_limit)
+          fail(ErrorKind::io,
+               "VM '" + vm_ + "': " + running + ": its " + (ev.from_stderr ? "stderr" : "stdout") +
+                   " passed the " + std::to_string(opts.capture_limit >> 20) + " MiB capture limit",
+               "redirect the command's output to a file in the guest and copy that out with 'banger vm cp'");
+        keep->append(ev.data);
+      } else {
+        write_all(ev.from_stderr ? opts.stderr_fd : opts.stdout_fd, ev.data);
+      }
       if (auto grant = session.delivered(ev.data.size())) send(*grant);
     }
     std::vector<pollfd> fds = {{fd_, POLLIN, 0}};

@@ -22,6 +22,12 @@ struct ExecOptions {
   // Ctrl-C / SIGTERM / SIGHUP while waiting are forwarded to the command
   // (with a TTY, Ctrl-C is a keystroke the guest's terminal turns into SIGINT).
   bool forward_signals = true;
+  // When set, the command's output is kept here instead of written to the
+  // fds: a guest's output is untrusted, so past capture_limit bytes on
+  // either stream the exec fails (stream it to a file instead).
+  std::string* capture_stdout = nullptr;
+  std::string* capture_stderr = nullptr;
+  size_t capture_limit = 16u << 20;
 };
 
 class Client {

@@ -1,12 +1,18 @@
--- banger help [COMMAND]: the commands (every recipe), or one command's usage.
+-- banger help [COMMAND]: the commands (every recipe), or one command's usage;
+-- --api: the Lua API reference.
 local cli = require("banger.cli")
 
 return recipe.new {
   description = "List the commands, or show one command's usage",
   params = {
+    { "api", type = "bool", help = "print the Lua API reference (docs/api.md's reference part)" },
     { "command", rest = true, dashes = false, metavar = "COMMAND", help = "a command, e.g. 'image pull'" },
   },
   run = function(ctx, args)
+    if args.api then
+      io.write(banger.docs.reference())
+      return
+    end
     local words = args.command
     if #words > 0 then
       local r, command = cli.resolve(words)

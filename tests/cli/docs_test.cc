@@ -1,5 +1,6 @@
-// The examples in docs/recipes.md, run as written: each ```lua block that
-// starts with "-- file: PATH" is written to PATH in a fresh project.
+// The examples in docs/recipes.md and docs/api.md, run as written: each
+// ```lua block that starts with "-- file: PATH" is written to PATH in a fresh
+// project. api.md's reference part must be what `banger help --api` prints.
 #include <catch2/catch.hpp>
 
 #include "host/core/fs.h"
@@ -19,8 +20,12 @@ struct DocBlock {
   std::string code;
 };
 
-std::vector<DocBlock> doc_blocks() {
-  std::string text = fs::read_file(std::string(BANGER_SOURCE_DIR) + "/docs/recipes.md");
+std::string doc_text(const std::string& doc) {
+  return fs::read_file(std::string(BANGER_SOURCE_DIR) + "/docs/" + doc);
+}
+
+std::vector<DocBlock> doc_blocks(const std::string& doc = "recipes.md") {
+  std::string text = doc_text(doc);
   std::vector<DocBlock> out;
   size_t pos = 0;
   while ((pos = text.find("```lua\n-- file: ", pos)) != std::string::npos) {
@@ -34,10 +39,10 @@ std::vector<DocBlock> doc_blocks() {
 }
 
 // The n-th block written to `path` (a doc may show several versions of a file).
-std::string block(const std::string& path, int nth = 0) {
-  for (const auto& b : doc_blocks())
+std::string block(const std::string& path, int nth = 0, const std::string& doc = "recipes.md") {
+  for (const auto& b : doc_blocks(doc))
     if (b.path == path && nth-- == 0) return b.code;
-  FAIL("docs/recipes.md has no example for " << path);
+  FAIL("docs/" << doc << " has no example for " << path);
   return "";
 }
 
@@ -142,5 +147,46 @@ TEST_CASE("docs: the project sandbox recipe boots a VM with 'banger run'", "[doc
   auto r = run_banger({"run"}, o);
   CHECK(r.code == 0);
   CHECK(r.out.rfind("testing in debian-bookworm-", 0) == 0);
+  CHECK(home.must({"vm", "ls", "--json"}).out == "[]\n");
+}
+
+TEST_CASE("docs: api.md's reference is what 'banger help --api' prints", "[docs]") {
+  TempDir t;
+  std::string text = doc_text("api.md");
+  const std::string marker = "a test keeps it equal. -->\n\n";
+  size_t at = text.find(marker);
+  REQUIRE(at != std::string::npos);
+  fs::make_dirs(t / "project");
+  auto r = run_banger({"help", "--api"}, project(t));
+  REQUIRE(r.code == 0);
+  // On a mismatch: ./build/banger help --api replaces everything below the marker.
+  CHECK(text.substr(at + marker.size()) == r.out);
+  // Every module's functions and every built-in recipe are in it.
+  for (const char* name : {"### `vm.connect(name)`", "### `banger.vm.Client`", "### `workspace.",
+                           "### `vm_run` ", "### `recipe:call(args, parent)`", "### `process.run("})
+    CHECK(r.out.find(name) != std::string::npos);
+}
+
+TEST_CASE("docs: api.md's example calls a recipe with a mistyped param and gets its name back", "[docs]") {
+  TempDir t;
+  write_in_project(t, "check-args.lua", block("check-args.lua", 0, "api.md"));
+  auto r = run_banger({"run", "check-args.lua"}, project(t));
+  INFO(r.err);
+  CHECK(r.code == 0);
+  CHECK(r.out == "false\tinvalid_input\tunknown param 'cpu' for 'banger vm run'\ndid you mean 'cpus'?\n");
+}
+
+TEST_CASE("docs: api.md's example captures a guest command's output as a string", "[docs][e2e][vm]") {
+  SandboxHome home;
+  std::string proj = home.path("project");
+  fs::make_dirs(proj);
+  fs::write_file(proj + "/capture.lua", block("capture.lua", 0, "api.md"));
+  CliOptions o = home.env();
+  o.cwd = proj;
+  auto r = run_banger({"run", "capture.lua"}, o);
+  INFO(r.err);
+  CHECK(r.code == 0);
+  CHECK(r.out.size() >= 17);
+  CHECK(r.out.substr(r.out.size() - 17) == "exit 0: captured\n");
   CHECK(home.must({"vm", "ls", "--json"}).out == "[]\n");
 }

@@ -108,10 +108,9 @@ function M.parse(params, argv, command, globals)
   local out, by_flag, by_short, positionals, rest = {}, {}, {}, {}, nil
   local hint = ("run '%s --help' to see its usage"):format(command)
   for _, p in ipairs(params) do
-    if p.cli == false then -- from Lua only
-    elseif p.rest then rest = p
+    if p.rest then rest = p
     elseif p.positional then positionals[#positionals + 1] = p
-    else
+    elseif p.cli ~= false then  -- a Lua-only param is no flag
       by_flag[flag_name(p)] = p
       if p.short then by_short["-" .. p.short] = p end
     end

@@ -180,8 +180,11 @@ end
 ---@param parent? table ctx
 ---@return any
 function Recipe:call(args, parent)
-  local command = parent and parent.command or ("banger " .. (self.name or "run"))
-  local ctx = new_ctx(self, args_lib.with_defaults(self.params, args or {}, command), parent)
+  local own = "banger " .. (self.name or "run"):gsub("_", " ")
+  -- Args are named after the command the user typed (main) or else this
+  -- recipe's own, also when another recipe calls it.
+  local checked_as = parent and parent.top and parent.command or own
+  local ctx = new_ctx(self, args_lib.with_defaults(self.params, args or {}, checked_as), parent)
   local ok, result = xpcall(function() return self.run(ctx, ctx.args) end, function(e)
     if not errors.is(e) and core.getenv("BANGER_DEBUG_TRACE") then e = tostring(e) .. "\n" .. debug.traceback() end
     _G._BANGER_TRACEBACK = debug.traceback("", 2)

@@ -184,8 +184,28 @@ function M.list()
   return store.list("vm")
 end
 
---- A connection to a running VM's supervisor.
+---@class banger.vm.ExecOpts: banger.vmm.ExecRequest
+---@field stdin? boolean copy banger's stdin to the command (default: /dev/null)
+---@field capture? boolean return stdout and stderr as strings (at most 16 MiB each) instead of writing them to banger's
+---@field stdout_to_stderr? boolean the command's stdout on banger's stderr (keeps stdout for --json)
+---@field forward_signals? boolean Ctrl-C, SIGTERM and SIGHUP go to the command (default: true)
+
+---@class banger.vm.Client a connection to a VM's supervisor (banger.vm.connect)
+---@field exec fun(self: banger.vm.Client, opts: banger.vm.ExecOpts): banger.vmm.ExecResult runs a command to its end; `stdout`/`stderr` are set with `capture = true`
+---@field put fun(self: banger.vm.Client, local_path: string, guest_path: string, mode?: integer, uid?: integer, gid?: integer) copies a host file into the guest (mode default 0644, owner root)
+---@field get fun(self: banger.vm.Client, guest_path: string, local_path: string): integer copies a guest file out (published whole, O_EXCL, rwx bits under the umask); returns its mode
+---@field copy_in fun(self: banger.vm.Client, local_path: string, guest_path: string) files or directories in, docker cp's rules; "-" reads a tar stream from stdin
+---@field copy_out fun(self: banger.vm.Client, guest_path: string, local_path: string) files or directories out, docker cp's rules; "-" writes a tar stream to stdout
+---@field ports fun(self: banger.vm.Client): {proto: string, address: string, port: integer}[] the guest's listening sockets
+---@field stats fun(self: banger.vm.Client): table mem_total_kib, mem_available_kib, cpu_user_ms, cpu_system_ms, cpu_idle_ms, load1, processes
+---@field info fun(self: banger.vm.Client): table the supervisor's view of the VM (status_to_json)
+---@field control fun(self: banger.vm.Client, request: table, timeout_s?: integer): table a VMM operation, see banger.vm.control
+---@field stop fun(self: banger.vm.Client, timeout_s?: integer, now?: boolean) stops the VM (agent poweroff, then signals)
+---@field close fun(self: banger.vm.Client) ends the connection (the VM keeps running)
+
+--- A connection to a running VM's supervisor: `vm.connect(name):exec{argv = {...}, capture = true}`.
 ---@param name string
+---@return banger.vm.Client
 function M.connect(name)
   local rec = M.require(name)
   if rec.state ~= "running" then
