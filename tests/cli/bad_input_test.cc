@@ -162,3 +162,17 @@ TEST_CASE("cli: BANGER_HOME without HOME works (the home directory comes from th
   CHECK(r.code == 0);
   CHECK(r.out == "[]\n");
 }
+
+TEST_CASE("cli: vm rm --force of a missing VM exits 0, so a teardown step can run twice", "[cli]") {
+  TempDir t;
+  auto forced = run_banger({"vm", "rm", "--force", "gone"}, in_home(t));
+  CHECK(forced.code == 0);
+  CHECK(forced.out.empty());
+  auto plain = run_banger({"vm", "rm", "gone"}, in_home(t));
+  CHECK(plain.code == 3);
+  CHECK(plain.err == "error: no VM named 'gone'\n  hint: list VMs with 'banger vm ls'\n");
+  // --force forgives a missing VM, not a name that cannot be one.
+  auto bad = run_banger({"vm", "rm", "--force", "Bad/Name"}, in_home(t));
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("error: invalid VM name 'Bad/Name'") == 0);
+}
