@@ -9,11 +9,13 @@
 #
 #   bench/workspace_bench.sh [runs] [files]    (default 5 runs, 10000 files)
 #
-# The repository is synthetic but shaped like a real one: files of 200 B to
-# 24 KiB (median ~4 KiB) in 200 directories two levels deep, committed, plus
-# a few untracked and ignored files. Caches are warm for every contender.
+# The repository is synthetic but shaped like a real one (bench/lib/
+# synthetic_repo.sh). Caches are warm for every contender. The same work
+# with a VM (ready in the guest, and the export) is bench/workspace_vm_bench.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib/synthetic_repo.sh
+. bench/lib/synthetic_repo.sh
 runs=${1:-5}
 files=${2:-10000}
 build=${BANGER_BUILD:-$PWD/build}
@@ -28,20 +30,7 @@ export BANGER_HOME="$work/home" GIT_CONFIG_GLOBAL=/dev/null
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=b@b GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=b@b
 
 repo="$work/repo"
-mkdir -p "$repo"
-python3 - "$repo" "$files" <<'PY'
-import os, random, sys
-root, n = sys.argv[1], int(sys.argv[2])
-random.seed(7)
-for i in range(n):
-    d = os.path.join(root, "d%02d" % (i % 20), "s%02d" % (i % 200 // 20))
-    os.makedirs(d, exist_ok=True)
-    size = int(min(24576, max(200, random.lognormvariate(8.3, 0.9))))
-    with open(os.path.join(d, "f%05d.c" % i), "wb") as f:
-        f.write(os.urandom(size // 2).hex().encode()[:size])
-PY
-(cd "$repo" && git init -q . && git config gc.auto 0 && printf 'build/\n' > .gitignore && git add -A && git commit -q -m bench && git gc -q \
-  && mkdir build && echo obj > build/x.o && echo new > untracked.txt)
+synthetic_repo "$repo" "$files"
 bytes=$(du -sb --exclude=.git "$repo" | cut -f1)
 echo "repository: $files files, $((bytes / 1024)) KiB (.git $(du -sk "$repo/.git" | cut -f1) KiB)"
 
