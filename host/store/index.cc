@@ -4,10 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -89,7 +91,7 @@ Index::Index(const std::string& path) : path_(path) {
   // A constructor that throws runs no destructor: close the database here.
   try {
     sqlite3_busy_timeout(db_, 30000);
-    exec("PRAGMA journal_mode=WAL");
+    use_wal();
     exec("PRAGMA synchronous=NORMAL");
     exec("PRAGMA foreign_keys=ON");
     migrate();
@@ -109,6 +111,25 @@ void Index::fail_sqlite(const std::string& what) {
                    : (rc == SQLITE_BUSY) ? ErrorKind::conflict
                                          : ErrorKind::io;
   fail(kind, "state index " + path_ + ": " + what + ": " + sqlite3_errmsg(db_));
+}
+
+// The switch to WAL needs the database to itself, and SQLite runs no busy
+// handler for it: processes opening a new index at once would fail here
+// ("database is locked"). WAL stays set in the file, so only the first
+// opens switch; they retry within the busy timeout.
+void Index::use_wal() {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    {
+      Stmt s(db_, "PRAGMA journal_mode");
+      if (s.step() == SQLITE_ROW && s.text(0) == "wal") return;
+    }
+    int rc = sqlite3_exec(db_, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+    if (rc == SQLITE_OK) return;
+    // Anything but a busy database (or one busy for too long) is an error.
+    if ((rc & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() > deadline) exec("PRAGMA journal_mode=WAL");
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 void Index::exec(const char* sql) {

@@ -63,6 +63,7 @@ class Index {
 
  private:
   void exec(const char* sql);
+  void use_wal();
   void migrate();
   void begin_immediate();
   void commit();

@@ -150,14 +150,16 @@ TEST_CASE("e2e image pull: racing pulls of one name have exactly one winner", "[
     SpawnOptions o;
     o.argv = {"env",  "BANGER_HOME=" + (t / "home"), banger_binary(), "image",
               "pull", "oci:" + layout + ":v1",       "--name",        "same"};
-    o.stdout_fd = o.stderr_fd = ::open("/dev/null", O_WRONLY);
+    o.stdout_fd = ::open("/dev/null", O_WRONLY);
+    o.stderr_fd = ::open((t / ("err" + std::to_string(i))).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     procs.push_back(Process::spawn(o));
   }
   int winners = 0, conflicts = 0;
-  for (auto& p : procs) {
-    int code = p.wait();
+  for (size_t i = 0; i < procs.size(); i++) {
+    int code = procs[i].wait();
     if (code == 0) winners++;
     if (code == 4) conflicts++;
+    if (code != 0 && code != 4) FAIL_CHECK("pull " << i << " exited " << code << ": " << fs::read_file(t / ("err" + std::to_string(i))));
   }
   CHECK(winners == 1);
   CHECK(conflicts == 3);

@@ -85,6 +85,49 @@ TEST_CASE("index: racing publishes of one name from many processes have exactly 
   CHECK(losers == kProcs - 1);
 }
 
+TEST_CASE("index: processes opening a new index at once all get it (the switch to WAL waits its turn)",
+          "[store]") {
+  // SQLite runs no busy handler for the switch to WAL: without a retry, a
+  // process that opened a new index beside another failed with "database
+  // is locked" (CI saw it as a racing pull with no exit code of its kind).
+  constexpr int kProcs = 8, kRounds = 10;
+  int failed = 0;
+  for (int round = 0; round < kRounds; round++) {
+    test::TempDir t;
+    int gate[2];
+    REQUIRE(::pipe(gate) == 0);
+    std::vector<pid_t> pids;
+    for (int i = 0; i < kProcs; i++) {
+      pid_t pid = fork();
+      if (pid == 0) {
+        ::close(gate[1]);
+        char c;
+        (void)!::read(gate[0], &c, 1);  // all start when the gate closes
+        try {
+          store::Index idx(t / "index.db");
+          idx.insert("image", "i" + std::to_string(i), {});
+          _exit(0);
+        } catch (const Error&) {
+          _exit(1);
+        }
+      }
+      pids.push_back(pid);
+    }
+    ::close(gate[0]);
+    ::close(gate[1]);
+    int ok = 0;
+    for (pid_t p : pids) {
+      int st;
+      waitpid(p, &st, 0);
+      if (WIFEXITED(st) && WEXITSTATUS(st) == 0) ok++;
+    }
+    failed += kProcs - ok;
+    store::Index idx(t / "index.db");
+    CHECK(idx.list("image").size() == static_cast<size_t>(ok));
+  }
+  CHECK(failed == 0);
+}
+
 TEST_CASE("index: addresses are the lowest free ones and are released with the record", "[store]") {
   test::TempDir t;
   store::Index idx(t / "index.db");
