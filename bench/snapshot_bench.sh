@@ -15,6 +15,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-5}
 banger=${BANGER_BIN:-$PWD/build/banger}
 export BANGER_HOME=${BANGER_BENCH_HOME:-$PWD/build/bench-home}
+export BANGER_WARM=0  # every VM boots: these measure the cold path (bench/warm_bench.sh the warm one)
 cleanup() {
   "$banger" vm rm --force --all >/dev/null 2>&1 || true
   for s in $("$banger" --json snapshot ls 2>/dev/null | grep -o '"name": *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/'); do

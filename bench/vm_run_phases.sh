@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-5}
 banger=${BANGER_BIN:-$PWD/build/banger}
 export BANGER_HOME=${BANGER_BENCH_HOME:-$PWD/build/bench-home}
+export BANGER_WARM=0  # every VM boots: these measure the cold path (bench/warm_bench.sh the warm one)
 "$banger" run bench/lib/vm_run_phases.lua "$runs" 2>/dev/null
 cli=()
 for _ in $(seq 10); do

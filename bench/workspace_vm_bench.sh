@@ -23,6 +23,7 @@ files=${2:-10000}
 banger=${BANGER_BIN:-$PWD/build/banger}
 [ -x "$banger" ] || { echo "bench: build banger first ($banger)" >&2; exit 1; }
 export BANGER_HOME=${BANGER_BENCH_HOME:-$PWD/build/bench-home}
+export BANGER_WARM=0  # every VM boots: these measure the cold path (bench/warm_bench.sh the warm one)
 export GIT_CONFIG_GLOBAL=/dev/null
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=b@b GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=b@b
 "$banger" image inspect debian-bookworm >/dev/null 2>&1 || "$banger" image pull debian-bookworm >/dev/null

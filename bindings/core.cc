@@ -20,6 +20,7 @@
 #include "host/core/log.h"
 #include "host/core/paths.h"
 #include "host/core/process.h"
+#include "host/core/sha256.h"
 #include "host/core/vm_name.h"
 
 namespace banger::lua {
@@ -28,6 +29,12 @@ namespace {
 
 int core_version(lua_State* L) {
   lua_pushstring(L, BANGER_VERSION);
+  return 1;
+}
+
+// sha256(text) -> "sha256:<hex>": names made from content (warm snapshot keys).
+int core_sha256(lua_State* L) {
+  lua_pushstring(L, sha256_digest(arg_string(L, 1, "text")).c_str());
   return 1;
 }
 
@@ -280,6 +287,7 @@ int core_exit_code(lua_State* L) {
 
 const luaL_Reg kFuncs[] = {
     {"version", wrap<core_version>},
+    {"sha256", wrap<core_sha256>},
     {"getenv", wrap<core_getenv>},
     {"cwd", wrap<core_cwd>},
     {"isatty", wrap<core_isatty>},

@@ -1,4 +1,4 @@
--- banger kernel rm NAME...
+-- banger kernel rm NAME...: its warm snapshots go with it.
 return recipe.new {
   description = "Remove kernels (refused while a VM uses one)",
   params = { { "names", rest = true, dashes = false, required = true, metavar = "NAME" } },
@@ -14,6 +14,7 @@ return recipe.new {
             ("remove the VM first: 'banger vm rm %s'"):format(vm.name))
         end
       end
+      banger.warm.prune({ kernel = name })
       banger.store.remove("kernel", name)
       banger.fs.remove(rec.dir)
       ctx:emit({ removed = name }, function() return "removed kernel '" .. name .. "'" end)

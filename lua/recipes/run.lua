@@ -12,6 +12,7 @@ return recipe.new {
     { "shell", type = "bool", help = "a shell in the sandbox instead of its command" },
     { "apply", type = "bool", help = "apply the workspace's changes to the working tree instead of branch banger/NAME" },
     { "export", metavar = "DIR", help = "write the workspace's changed files to the new directory DIR" },
+    { "cold", type = "bool", help = "boot, even when a warm snapshot could be restored (a sandbox without a workspace)" },
     { "command", rest = true, metavar = "CMD", help = "a command to run instead of the sandbox's own" },
   },
   stages = { "run" },
@@ -25,7 +26,7 @@ return recipe.new {
     local sandbox = project.load(root .. "/" .. project.SANDBOX_FILE)
     local command = #args.command > 0 and args.command or nil
     if args.shell then command = {} end  -- vm run's login shell, on a terminal
-    local run_args = project.vm_run_args(sandbox, root, { command = command, apply = args.apply, export = args.export })
+    local run_args = project.vm_run_args(sandbox, root, { command = command, apply = args.apply, export = args.export, cold = args.cold })
     local result = ctx:stage("run", function() return banger.recipe.load("vm_run"):call(run_args, ctx) end)
     ctx:emit(result, function() return "" end)  -- --json: vm run's object, printed here
     return result

@@ -1,6 +1,9 @@
 -- banger vm create [IMAGE]: a VM record, its address and its disk (a qcow2
 -- overlay over the image: the same cost for any image size). Not started.
 -- Missing images (catalog names and OCI references) and kernels are pulled.
+-- A VM like one that booted before (same image, kernel, cpus, memory, disk,
+-- network mode, init; no workspace) is made from that one's warm snapshot
+-- (banger.warm): its first start restores instead of booting. --cold boots.
 return recipe.new {
   description = "Create a VM from an image (pulled when missing); 'vm start' boots it",
   params = {
@@ -22,10 +25,15 @@ return recipe.new {
     { "workspace", metavar = "DIR", help = "DIR's files in the guest at /work (a git repository: tracked and untracked files, and .git); 'vm export' brings the changes back" },
     { "workspace_path", metavar = "PATH", help = "where the workspace is in the guest (default: /work)" },
     { "from", metavar = "SNAPSHOT", help = "make the VM from a snapshot: its first start restores it (image, kernel, cpus, memory, network mode and init are the snapshot's)" },
+    { "cold", type = "bool", help = "boot, even when a warm snapshot of a VM like this one could be restored (and save none)" },
   },
   stages = { "image", "kernel", "reserve", "disk", "workspace" },
   run = function(ctx, args)
     local snap
+    if args.from and args.cold then
+      banger.errors.raise("invalid_input", "--cold boots the VM: it cannot also restore --from " .. args.from,
+        "leave out one of them")
+    end
     if args.from then
       snap = banger.snapshot.require(args.from)
       -- What the restored VM has is decided by the snapshot (its command
@@ -73,9 +81,11 @@ return recipe.new {
     local record = {
       image = image.name, kernel = kernel.name, cpus = args.cpus, memory_mib = math.floor(memory / 1048576),
       net = net, forwards = forwards, allow_host = allow_host, init = args.init, disk = args.disk,
-      state = "created", dir = dir,
-      from_snapshot = snap and snap.name or nil, restore_pending = snap and true or nil,
+      state = "created", dir = dir, cold = args.cold or nil,
     }
+    -- A workspace is a disk of this VM's own: no warm start with one.
+    if not snap and not args.workspace and banger.warm.eligible(record) then snap = banger.warm.find(record) end
+    record.from_snapshot, record.restore_pending = snap and snap.name or nil, snap and true or nil
     ctx:stage("reserve", function()
       record.address = banger.store.insert_with_address("vm", name, record, banger.vm.ADDRESS_FIRST, banger.vm.ADDRESS_LAST)
     end)

@@ -9,6 +9,8 @@
 -- directory), and when the command ends what it changed there comes back
 -- (banger.workspace): a branch banger/NAME, the working tree (--apply), or
 -- a directory (--export DIR); one line on stderr says where.
+-- Without a workspace, a VM like one that ran before restores that one's
+-- warm snapshot instead of booting (see vm_create); --cold boots.
 local SHELL = "if command -v bash >/dev/null 2>&1; then exec bash -l; else exec sh -l; fi"
 
 return recipe.new {
@@ -29,6 +31,7 @@ return recipe.new {
     { "kernel", help = "kernel name (default: debian-cloud)" },
     { "init", metavar = "PATH", help = "boot the image's own init (see 'vm create --help')" },
     { "from", metavar = "SNAPSHOT", help = "restore a snapshot instead of booting (see 'vm create --help')" },
+    { "cold", type = "bool", help = "boot, even when a warm snapshot of a VM like this one could be restored" },
     { "rm", type = "bool", help = "remove the VM when the command ends" },
     { "tty", short = "t", type = "bool", help = "run the command on a terminal (default: only for the shell)" },
     { "env", short = "e", type = "list", metavar = "NAME=VALUE", help = "set an environment variable" },
@@ -54,7 +57,7 @@ return recipe.new {
         net = args.net, publish = args.publish, allow_host = args.allow_host, kernel = args.kernel, init = args.init,
         disk = args.disk,
         workspace = args.workspace, workspace_path = args.workspace_path,
-        from = args.from,
+        from = args.from, cold = args.cold,
       }, ctx)
     end)
     ctx:defer(function()

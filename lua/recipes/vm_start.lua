@@ -1,6 +1,8 @@
 -- banger vm start NAME: boots the VM under its own supervisor and waits
 -- until the guest agent answers. The VM's lock is held across the whole
 -- start: a second `vm start` waits for it, then finds the VM running.
+-- A new VM's first boot is saved as a warm snapshot for the next VM like it
+-- (banger.warm); a VM made from one restores it, or boots when it cannot.
 --
 -- `owner = {pid=, remove=}` (from vm_run, not the command line): the process
 -- the VM's run belongs to; when it dies, the supervisor stops the VM (and
@@ -12,7 +14,7 @@ return recipe.new {
     { "timeout", type = "int", default = 180, help = "seconds to wait for the guest agent" },
     { "owner", type = "table", cli = false, help = "{pid, remove}: the process whose death stops the VM (vm run)" },
   },
-  stages = { "prepare", "boot", "ready" },
+  stages = { "prepare", "boot", "ready", "warm" },
   run = function(ctx, args)
     banger.vm.require(args.name)
     local lock = banger.vm.lock(args.name)
@@ -35,40 +37,56 @@ return recipe.new {
       ctx:emit(info, function() return ("VM '%s' is already running"):format(rec.name) end)
       return info
     end
-    local spec = ctx:stage("prepare", function()
-      local image = banger.image.require(rec.image)
-      local kernel = banger.vm.ensure_kernel(rec.kernel, ctx)
-      local boot = banger.vm.boot_files(kernel)
-      -- A VM made from a snapshot restores it on its first start.
-      local restore = rec.restore_pending and banger.snapshot.restore_spec(banger.snapshot.require(rec.from_snapshot)) or nil
-      return {
-        vm = {
-          restore = restore,
-          name = rec.name, state_dir = rec.dir, kernel = boot.kernel, initrd = boot.initrd, rootfs = image.rootfs, overlay = rec.overlay,
-          cpus = rec.cpus, memory_mib = rec.memory_mib, init = rec.init, ready_timeout_ms = args.timeout * 1000,
-          net = { mode = rec.net, forwards = rec.forwards, allow_host = rec.allow_host },
-          workspace_disk = rec.workspace and rec.workspace.disk or nil,
-          workspace_path = rec.workspace and rec.workspace.path or nil,
-        },
-        tap = { address = rec.address },
-        owner = args.owner,
-      }
-    end)
-    local spec_path = rec.dir .. "/spec.json"
-    banger.fs.write(spec_path, banger.json.encode(spec, true), tonumber("600", 8))
-    local info = ctx:stage("boot", function()
-      return banger.vm.spawn_supervisor(spec_path, rec.dir .. "/supervisor.log", args.timeout + 30)
-    end)
+    -- Its first boot leaves a warm snapshot behind for the next VM like it.
+    local save_warm = rec.state == "created" and banger.warm.eligible(rec)
+    local function boot(r)
+      local spec = ctx:stage("prepare", function()
+        local image = banger.image.require(r.image)
+        local kernel = banger.vm.ensure_kernel(r.kernel, ctx)
+        local files = banger.vm.boot_files(kernel)
+        -- A VM made from a snapshot restores it on its first start.
+        local restore = r.restore_pending and banger.snapshot.restore_spec(banger.snapshot.require(r.from_snapshot)) or nil
+        return {
+          vm = {
+            restore = restore,
+            name = r.name, state_dir = r.dir, kernel = files.kernel, initrd = files.initrd, rootfs = image.rootfs, overlay = r.overlay,
+            cpus = r.cpus, memory_mib = r.memory_mib, init = r.init, ready_timeout_ms = args.timeout * 1000,
+            net = { mode = r.net, forwards = r.forwards, allow_host = r.allow_host },
+            workspace_disk = r.workspace and r.workspace.disk or nil,
+            workspace_path = r.workspace and r.workspace.path or nil,
+          },
+          tap = { address = r.address },
+          owner = args.owner,
+        }
+      end)
+      local spec_path = r.dir .. "/spec.json"
+      banger.fs.write(spec_path, banger.json.encode(spec, true), tonumber("600", 8))
+      return ctx:stage("boot", function()
+        return banger.vm.spawn_supervisor(spec_path, r.dir .. "/supervisor.log", args.timeout + 30)
+      end)
+    end
+    local ok, info = pcall(boot, rec)
+    if not ok and banger.warm.restoring(rec) then
+      -- A warm snapshot this QEMU cannot restore (upgraded, another command
+      -- line) is no reason to fail: the VM boots cold instead.
+      banger.log("warn", ("VM '%s': warm snapshot '%s' did not restore (%s): booting"):format(rec.name,
+        rec.from_snapshot, banger.errors.normalize(info).message))
+      rec = banger.warm.go_cold(rec)
+      save_warm = true
+      ok, info = pcall(boot, rec)
+    end
+    if not ok then error(info, 0) end
     ctx:stage("ready", function()
       -- SSH is reachable only over tap or a forward to port 22: only then
       -- install the key and start sshd. Best effort: an image without a
       -- shell still boots and runs commands.
       if not banger.vm.ssh_reachable(rec) then return end
-      local ok, err = pcall(banger.vm.authorize_ssh, rec.name)
-      if not ok then
+      local aok, err = pcall(banger.vm.authorize_ssh, rec.name)
+      if not aok then
         banger.log("warn", ("VM '%s': ssh key not installed: %s"):format(rec.name, banger.errors.normalize(err).message))
       end
     end)
+    if save_warm then ctx:stage("warm", function() banger.warm.save(rec) end) end
     info.name = rec.name
     ctx:emit(info, function(i)
       local how = (i.restored_from or "") ~= "" and (", restored from snapshot '%s'"):format(i.restored_from) or ""

@@ -4,7 +4,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,18 +41,6 @@ double now_s() {
 
 double since_ms(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// Sets a field of snapshot `name`'s index record, as a snapshot made
-// elsewhere would have it.
-void set_snapshot_field(const SandboxHome& home, const std::string& name, const std::string& field,
-                        const std::string& value) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(home.path("home/index.db").c_str(), &db) == SQLITE_OK);
-  std::string sql = "UPDATE records SET data = json_set(data, '$." + field + "', '" + value +
-                    "') WHERE kind = 'snapshot' AND name = '" + name + "'";
-  CHECK(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
-  sqlite3_close(db);
 }
 
 // The pid of the QEMU whose command line has `needle`, or -1.

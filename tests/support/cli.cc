@@ -13,7 +13,9 @@ std::string banger_binary() {
 
 CliOptions home_in(const std::string& dir, const std::string& cwd) {
   CliOptions o;
-  o.env = {{"BANGER_HOME", dir + "/home"}, {"XDG_CONFIG_HOME", dir + "/config"}};
+  // Warm starts off (BANGER_WARM=0): a test's VMs boot as it says; the warm
+  // start tests turn them on.
+  o.env = {{"BANGER_HOME", dir + "/home"}, {"XDG_CONFIG_HOME", dir + "/config"}, {"BANGER_WARM", "0"}};
   o.cwd = cwd.empty() ? dir : cwd;
   return o;
 }
@@ -29,11 +31,6 @@ CliResult run_banger(const std::vector<std::string>& args, const CliOptions& opt
   return {r.exit_code, r.out, r.err};
 }
 
-CliOptions home_env(const std::string& dir) {
-  CliOptions o;
-  o.env = {{"BANGER_HOME", dir + "/home"}, {"XDG_CONFIG_HOME", dir + "/config"}};
-  o.cwd = dir;
-  return o;
-}
+CliOptions home_env(const std::string& dir) { return home_in(dir); }
 
 }  // namespace banger::test

@@ -1,6 +1,7 @@
 #include "tests/support/sandbox_home.h"
 
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
@@ -28,7 +29,9 @@ SandboxHome::~SandboxHome() {
 
 CliOptions SandboxHome::env() const {
   CliOptions o;
-  o.env = extra_env_;
+  // Warm starts off unless a test asks: its VMs boot as it says.
+  o.env["BANGER_WARM"] = "0";
+  for (const auto& [k, v] : extra_env_) o.env[k] = v;
   o.env["BANGER_HOME"] = dir_ / "home";
   o.env["XDG_CONFIG_HOME"] = dir_ / "config";
   o.cwd = dir_.path();
@@ -56,6 +59,16 @@ nlohmann::json vm_record(const SandboxHome& home, const std::string& name) {
   for (const auto& r : nlohmann::json::parse(home.must({"vm", "ls", "--json"}).out))
     if (r["name"] == name) return r;
   return nullptr;
+}
+
+void set_snapshot_field(const SandboxHome& home, const std::string& name, const std::string& field,
+                        const std::string& value) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(home.path("home/index.db").c_str(), &db) == SQLITE_OK);
+  std::string sql = "UPDATE records SET data = json_set(data, '$." + field + "', '" + value +
+                    "') WHERE kind = 'snapshot' AND name = '" + name + "'";
+  CHECK(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
 }
 
 Process start_banger(const SandboxHome& home, const std::vector<std::string>& args, const std::string& out) {

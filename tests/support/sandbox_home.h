@@ -35,6 +35,11 @@ class SandboxHome {
 // VM `name`'s record as `vm ls --json` shows it; null when there is none.
 nlohmann::json vm_record(const SandboxHome& home, const std::string& name);
 
+// Sets a field of snapshot `name`'s index record (a JSON string value), as
+// a snapshot made elsewhere would have it.
+void set_snapshot_field(const SandboxHome& home, const std::string& name, const std::string& field,
+                        const std::string& value);
+
 // `banger ARGS` in `home`, started now and not waited for; its stdout and
 // stderr go to the file `out`.
 Process start_banger(const SandboxHome& home, const std::vector<std::string>& args, const std::string& out);

@@ -164,7 +164,7 @@ function M.cat(name, path)
   return data
 end
 
---- Removes an image unless a VM uses it.
+--- Removes an image unless a VM uses it; its warm snapshots go with it.
 ---@param name string
 function M.rm(name)
   local rec = M.require(name)
@@ -174,6 +174,7 @@ function M.rm(name)
         ("remove the VM first: 'banger vm rm %s'"):format(vm.name))
     end
   end
+  require("banger.warm").prune({ image = name })
   store.remove("image", name)
   fs.remove(rec.dir)
 end

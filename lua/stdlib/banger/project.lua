@@ -124,7 +124,7 @@ end
 --- banger/NAME in the repository).
 ---@param sandbox table
 ---@param root string
----@param opts? {command?:string[], apply?:boolean, export?:string}
+---@param opts? {command?:string[], apply?:boolean, export?:string, cold?:boolean}
 ---@return table
 function M.vm_run_args(sandbox, root, opts)
   opts = opts or {}
@@ -138,7 +138,7 @@ function M.vm_run_args(sandbox, root, opts)
     env = sandbox.env, publish = sandbox.ports, allow_host = sandbox.allow_host, net = sandbox.net,
     kernel = sandbox.kernel, init = sandbox.init, workdir = sandbox.workdir,
     workspace = workspace and root or nil, workspace_path = workspace and sandbox.workspace or nil,
-    apply = opts.apply, export = opts.export,
+    apply = opts.apply, export = opts.export, cold = opts.cold,
     command = opts.command or sandbox.command, rm = true,
   }
 end

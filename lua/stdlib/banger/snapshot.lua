@@ -2,8 +2,9 @@
 --- state index as kind "snapshot". A snapshot holds the VM's frozen disk,
 --- its device state and (for a VM that booted) its guest memory, plus
 --- meta.json: {vm, image, kernel, cpus, memory_mib, net, init, qemu_version,
---- shape_digest, memory_file, paused_ms, created_at}. It restores only under
---- the QEMU that saved it and the same command line (checked by the host).
+--- shape_digest, memory_file, paused_ms, created_at} (warm_key too for
+--- banger.warm's). It restores only under the QEMU that saved it and the
+--- same command line (checked by the host).
 local errors = require("banger.errors")
 local store = require("banger.store")
 local fs = require("banger.fs")
@@ -48,11 +49,13 @@ end
 --- Saves running (or paused) VM `vm_name` as snapshot `snap_name`: its
 --- supervisor pauses it for the save only (a paused VM stays paused), into
 --- a staging directory published by one rename, so a killed save leaves no
---- half-written snapshot (staging is reclaimed).
+--- half-written snapshot (staging is reclaimed). `extra` fields go into
+--- meta.json too (banger.warm's key).
 ---@param vm_name string
 ---@param snap_name string
+---@param extra? table
 ---@return table the snapshot's record, with the save's timings
-function M.take(vm_name, snap_name)
+function M.take(vm_name, snap_name, extra)
   M.check_name(snap_name)
   if M.get(snap_name) then
     errors.raise("conflict", ("snapshot '%s' already exists"):format(snap_name),
@@ -79,6 +82,7 @@ function M.take(vm_name, snap_name)
     memory_file = result.memory_file, agent = result.agent, accel = result.accel, paused_ms = result.paused_ms,
     state_bytes = result.state_bytes, memory_bytes = result.memory_bytes, created_at = os.time(),
   }
+  for k, v in pairs(extra or {}) do meta[k] = v end
   fs.write(staging .. "/meta.json", json.encode(meta, true), tonumber("600", 8))
   local final = store.paths().snapshots .. "/" .. snap_name
   meta.dir = final
