@@ -75,7 +75,6 @@ int read_key(FILE* in) {
 int r_readline(lua_State* L) {
   std::string prompt = arg_string(L, 1, "prompt");
   set_interrupted(false);
-  rl_getc_function = read_key;
   char* line = ::readline(prompt.c_str());
   if (interrupted()) {
     set_interrupted(false);
@@ -131,6 +130,11 @@ const luaL_Reg kFuncs[] = {
 };
 
 int open_repl(lua_State* L) {
+  // Before anything initializes libedit (read_history does): it takes the
+  // key reader once, at rl_initialize. Set later, libedit's own reader was
+  // used, and a Ctrl-C that came while it drew the prompt was seen only
+  // after the next line, which was then dropped as the interrupted one.
+  rl_getc_function = read_key;
   lua_newtable(L);
   luaL_register(L, nullptr, kFuncs);
   return 1;
