@@ -28,6 +28,7 @@ return recipe.new {
       help = "root disk size, e.g. 20G (see 'vm create --help')" },
     { "kernel", help = "kernel name (default: debian-cloud)" },
     { "init", metavar = "PATH", help = "boot the image's own init (see 'vm create --help')" },
+    { "mount", type = "list", metavar = "HOST:GUEST[:ro]", help = "share a host directory live in the guest (see 'vm create --help')" },
     { "from", metavar = "SNAPSHOT", help = "restore a snapshot instead of booting (see 'vm create --help')" },
     { "rm", type = "bool", help = "remove the VM when the command ends" },
     { "tty", short = "t", type = "bool", help = "run the command on a terminal (default: only for the shell)" },
@@ -54,7 +55,7 @@ return recipe.new {
         net = args.net, publish = args.publish, allow_host = args.allow_host, kernel = args.kernel, init = args.init,
         disk = args.disk,
         workspace = args.workspace, workspace_path = args.workspace_path,
-        from = args.from,
+        mount = args.mount, from = args.from,
       }, ctx)
     end)
     ctx:defer(function()

@@ -49,6 +49,7 @@ return recipe.new {
           net = { mode = rec.net, forwards = rec.forwards, allow_host = rec.allow_host },
           workspace_disk = rec.workspace and rec.workspace.disk or nil,
           workspace_path = rec.workspace and rec.workspace.path or nil,
+          mounts = rec.mounts,
         },
         tap = { address = rec.address },
         owner = args.owner,
