@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -85,8 +86,11 @@ TEST_CASE("e2e mount: host writes show in the guest, guest writes on the host, :
   REQUIRE(rec["virtiofsd_pids"].size() == 2);
   std::vector<pid_t> pids;
   for (auto& p : rec["virtiofsd_pids"]) pids.push_back(p.get<pid_t>());
-  CHECK(virtiofsd_serving(rw) == std::vector<pid_t>{pids[0]});
-  CHECK(virtiofsd_serving(ro) == std::vector<pid_t>{pids[1]});
+  // virtiofsd forks its sandboxed server (a new PID namespace) and waits
+  // for it: the recorded pid is that parent.
+  auto has = [](const std::vector<pid_t>& v, pid_t p) { return std::find(v.begin(), v.end(), p) != v.end(); };
+  CHECK(has(virtiofsd_serving(rw), pids[0]));
+  CHECK(has(virtiofsd_serving(ro), pids[1]));
 
   // Host -> guest: a file from before the boot, and one written after it.
   CHECK(home.must({"vm", "exec", "mnt", "--", "cat", "/mnt/rw/host.txt"}).out == "from the host\n");
@@ -134,7 +138,7 @@ TEST_CASE("e2e mount: the supervisor killed with SIGKILL takes its virtiofsd wit
   home.must({"vm", "start", "mk"});
   auto rec = vm_record(home, "mk");
   REQUIRE(rec["supervisor_pid"].is_number());
-  REQUIRE(virtiofsd_serving(host).size() == 1);
+  REQUIRE(!virtiofsd_serving(host).empty());
   kill(rec["supervisor_pid"].get<pid_t>(), SIGKILL);
   CHECK(eventually(10, [&] { return virtiofsd_serving(host).empty(); }));
   home.must({"vm", "rm", "--force", "mk"});
