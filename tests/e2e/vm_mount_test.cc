@@ -112,6 +112,14 @@ TEST_CASE("e2e mount: host writes show in the guest, guest writes on the host, :
   auto mounts = home.must({"vm", "exec", "mnt", "--", "sh", "-c", "grep virtiofs /proc/mounts | cut -d' ' -f1-4"});
   CHECK(mounts.out ==
         "banger-mount-0 /mnt/rw virtiofs rw,nodev,relatime\nbanger-mount-1 /mnt/ro virtiofs ro,nodev,relatime\n");
+  // The guest's root may remount it read-write: the host still refuses
+  // (virtiofsd serves it from a read-only bind mount).
+  auto remount = run(home, {"vm", "exec", "mnt", "--", "sh", "-c",
+                            "mount -o remount,rw /mnt/ro && grep ' /mnt/ro ' /proc/mounts | cut -d' ' -f4 && "
+                            "echo x > /mnt/ro/new.txt"});
+  CHECK(remount.code != 0);
+  CHECK(remount.out == "rw,nodev,relatime\n");
+  CHECK(remount.err.find("Read-only file system") != std::string::npos);
   std::vector<std::string> names;
   for (const auto& e : std::filesystem::directory_iterator(ro)) names.push_back(e.path().filename().string());
   CHECK(names == std::vector<std::string>{"keep.txt"});
