@@ -390,7 +390,7 @@ M.MOUNTS_MAX = _host.vmm.max_mounts
 --- here (root, virtiofsd installed).
 ---@param spec string
 ---@param base? string the directory a relative HOST is in
----@return {host:string, guest:string, read_only:boolean}
+---@return table {host, guest, read_only}
 function M.parse_mount(spec, base)
   local parts = {}
   for part in (tostring(spec) .. ":"):gmatch("([^:]*):") do parts[#parts + 1] = part end
