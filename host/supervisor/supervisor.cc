@@ -47,22 +47,30 @@ void write_status(int fd, const std::string& line) {
 
 }  // namespace
 
-int listen_control(const std::string& path) {
+int listen_socket(const std::string& path, const std::string& what) {
   ::unlink(path.c_str());
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) fail_errno("socket");
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path)
-    fail(ErrorKind::invalid_input, "control socket path too long: " + path);
+  if (path.size() >= sizeof addr.sun_path) {
+    ::close(fd);
+    fail(ErrorKind::invalid_input, what + " socket path too long: " + path);
+  }
   std::strcpy(addr.sun_path, path.c_str());
   mode_t old = umask(0177);
   int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   umask(old);
-  if (rc != 0) fail_errno("binding " + path);
-  if (::listen(fd, 64) != 0) fail_errno("listening on " + path);
+  if (rc != 0 || ::listen(fd, 64) != 0) {
+    int e = errno;
+    ::close(fd);
+    errno = e;
+    fail_errno((rc != 0 ? "binding " : "listening on ") + path);
+  }
   return fd;
 }
+
+int listen_control(const std::string& path) { return listen_socket(path, "control"); }
 
 namespace {
 

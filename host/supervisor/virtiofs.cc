@@ -5,17 +5,14 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 
 #include <spdlog/spdlog.h>
 
 #include "host/core/error.h"
+#include "host/supervisor/supervisor.h"
 #include "host/vm/qemu_command.h"
 
 namespace banger::supervisor {
@@ -28,31 +25,6 @@ struct Fd {
     if (fd >= 0) ::close(fd);
   }
 };
-
-// A listening unix socket at `path` (mode 0600; the state dir is 0700).
-int listen_at(const std::string& path) {
-  ::unlink(path.c_str());
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) fail_errno("socket");
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) {
-    ::close(fd);
-    fail(ErrorKind::invalid_input, "mount socket path too long: " + path,
-         "use a shorter BANGER_HOME (unix socket paths are limited to 107 bytes)");
-  }
-  std::strcpy(addr.sun_path, path.c_str());
-  mode_t old = umask(0177);
-  int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  umask(old);
-  if (rc != 0 || ::listen(fd, 1) != 0) {
-    int e = errno;
-    ::close(fd);
-    errno = e;
-    fail_errno("binding " + path);
-  }
-  return fd;
-}
 
 }  // namespace
 
@@ -73,7 +45,7 @@ std::vector<Process> start_virtiofs(const vm::Spec& spec) {
   for (size_t i = 0; i < spec.mounts.size(); ++i) {
     const vm::Mount& m = spec.mounts[i];
     const std::string sock = vm::mount_socket_path(spec.state_dir, i);
-    Fd listen{listen_at(sock)};
+    Fd listen{listen_socket(sock, "mount")};
     const std::string log_path = spec.state_dir + "/virtiofsd-" + std::to_string(i) + ".log";
     Fd log{::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)};
     Fd null{::open("/dev/null", O_RDONLY | O_CLOEXEC)};
@@ -101,8 +73,8 @@ std::vector<Process> start_virtiofs(const vm::Spec& spec) {
       return 0;
     };
     out.push_back(Process::spawn(so));
-    spdlog::info("VM '{}': virtiofsd (pid {}) serves {} at {}{}", spec.name, out.back().pid(), m.host, m.guest,
-                 ro ? " (read-only)" : "");
+    spdlog::info("VM '{}': virtiofsd (pid {}) serves {} at {}{}", spec.name, out.back().pid(), m.host,
+                 m.guest, ro ? " (read-only)" : "");
   }
   return out;
 }

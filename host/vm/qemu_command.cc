@@ -38,12 +38,9 @@ std::vector<std::string> qmp_args(const QemuFiles& f) {
 // vhost-user device), and such a VM is never snapshotted.
 std::vector<std::string> memory_args(const Spec& s, const QemuFiles& f) {
   if (!s.mounts.empty())
-    return {"-object",
-            "memory-backend-memfd,id=ram,size=" + std::to_string(s.memory_mib) + "M,share=on",
-            "-machine",
-            "memory-backend=ram",
-            "-global",
-            "virtio-mmio.force-legacy=false"};
+    return {"-object",  "memory-backend-memfd,id=ram,size=" + std::to_string(s.memory_mib) + "M,share=on",
+            "-machine", "memory-backend=ram",
+            "-global",  "virtio-mmio.force-legacy=false"};
   if (f.memory_file.empty()) return {};
   return {"-object",
           "memory-backend-file,id=ram,size=" + std::to_string(s.memory_mib) + "M,mem-path=" + f.memory_file +
@@ -68,7 +65,9 @@ namespace {
 // letters, digits and "._-/", no "." or ".." component, not /, nor in /proc,
 // /sys, /dev or banger's own /.banger. `what` names it in the error.
 void check_guest_dir(const std::string& path, const std::string& what, const std::string& hint) {
-  auto bad = [&](const std::string& why) { fail(ErrorKind::invalid_input, what + " '" + path + "' " + why, hint); };
+  auto bad = [&](const std::string& why) {
+    fail(ErrorKind::invalid_input, what + " '" + path + "' " + why, hint);
+  };
   if (path.empty() || path[0] != '/') bad("is not absolute");
   if (path.size() > 200) bad("is longer than 200 characters");
   for (char c : path)
@@ -91,14 +90,16 @@ void check_workspace_path(const std::string& path) {
 }
 
 void check_mount_path(const std::string& path) {
-  const std::string hint = "give an absolute directory in the guest that the system does not use, e.g. /mnt/src";
+  const std::string hint =
+      "give an absolute directory in the guest that the system does not use, e.g. /mnt/src";
   check_guest_dir(path, "mount guest path", hint);
   std::string p = path;
   while (p.size() > 1 && p.back() == '/') p.pop_back();
   // The directories the guest's own system (and the agent) runs from.
-  for (const char* sys : {"/bin", "/boot", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/run", "/sbin", "/tmp",
-                          "/usr", "/var"})
-    if (p == sys) fail(ErrorKind::invalid_input, "mount guest path '" + path + "' is a system directory", hint);
+  for (const char* sys : {"/bin", "/boot", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/run", "/sbin",
+                          "/tmp", "/usr", "/var"})
+    if (p == sys)
+      fail(ErrorKind::invalid_input, "mount guest path '" + path + "' is a system directory", hint);
 }
 
 void check_mount_host(const std::string& host) {
@@ -290,8 +291,8 @@ std::vector<std::string> qemu_argv(const Spec& s, const AccelChoice& accel, cons
   // (the supervisor binds it before QEMU starts: host/supervisor/virtiofs.h).
   for (size_t i = 0; i < s.mounts.size(); ++i) {
     std::string id = "fs" + std::to_string(i);
-    a.insert(a.end(), {"-chardev", "socket,id=" + id + ",path=" + mount_socket_path(s.state_dir, i), "-device",
-                       "vhost-user-fs-device,chardev=" + id + ",tag=" + mount_tag(i)});
+    a.insert(a.end(), {"-chardev", "socket,id=" + id + ",path=" + mount_socket_path(s.state_dir, i),
+                       "-device", "vhost-user-fs-device,chardev=" + id + ",tag=" + mount_tag(i)});
   }
   for (auto& x : qmp_args(f)) a.push_back(std::move(x));
   for (auto& x : memory_args(s, f)) a.push_back(std::move(x));

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "host/core/fs.h"
+#include "tests/support/eventually.h"
 #include "tests/support/sandbox_home.h"
 #include "tests/support/skip.h"
 #include "tests/support/temp_dir.h"
@@ -26,15 +27,6 @@ using namespace banger;
 using namespace banger::test;
 
 namespace {
-
-bool eventually(int seconds, const std::function<bool()>& ok) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (ok()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return ok();
-}
 
 // The pids of the virtiofsd processes serving `host` (their command line
 // says source=HOST): this test's own, whatever else runs on the machine.
@@ -97,7 +89,8 @@ TEST_CASE("e2e mount: host writes show in the guest, guest writes on the host, :
   fs::write_file(rw + "/later.txt", "written while it runs\n");
   CHECK(home.must({"vm", "exec", "mnt", "--", "cat", "/mnt/rw/later.txt"}).out == "written while it runs\n");
   // Guest -> host.
-  home.must({"vm", "exec", "mnt", "--", "sh", "-c", "mkdir /mnt/rw/out && echo from the guest > /mnt/rw/out/g.txt"});
+  home.must({"vm", "exec", "mnt", "--", "sh", "-c",
+             "mkdir /mnt/rw/out && echo from the guest > /mnt/rw/out/g.txt"});
   CHECK(fs::read_file(rw + "/out/g.txt") == "from the guest\n");
 
   // Read-only: readable, and every write fails with EROFS; the host's
@@ -109,9 +102,11 @@ TEST_CASE("e2e mount: host writes show in the guest, guest writes on the host, :
   auto rm = run(home, {"vm", "exec", "mnt", "--", "rm", "/mnt/ro/keep.txt"});
   CHECK(rm.code != 0);
   CHECK(rm.err.find("Read-only file system") != std::string::npos);
-  auto mounts = home.must({"vm", "exec", "mnt", "--", "sh", "-c", "grep virtiofs /proc/mounts | cut -d' ' -f1-4"});
+  auto mounts =
+      home.must({"vm", "exec", "mnt", "--", "sh", "-c", "grep virtiofs /proc/mounts | cut -d' ' -f1-4"});
   CHECK(mounts.out ==
-        "banger-mount-0 /mnt/rw virtiofs rw,nodev,relatime\nbanger-mount-1 /mnt/ro virtiofs ro,nodev,relatime\n");
+        "banger-mount-0 /mnt/rw virtiofs rw,nodev,relatime\nbanger-mount-1 /mnt/ro virtiofs "
+        "ro,nodev,relatime\n");
   // The guest's root may remount it read-write: the host still refuses
   // (virtiofsd serves it from a read-only bind mount).
   auto remount = run(home, {"vm", "exec", "mnt", "--", "sh", "-c",

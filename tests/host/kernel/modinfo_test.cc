@@ -70,9 +70,10 @@ TEST_CASE("modinfo: guest modules load with dependencies first", "[kernel]") {
     for (auto& n : order) s += n + " ";
     return s;
   }());
-  for (const char* m : {"virtio_ring", "virtio", "virtio_mmio", "virtio_blk", "failover", "net_failover",
-                        "virtio_net", "virtio_console", "virtio_rng", "vsock",
-                        "vmw_vsock_virtio_transport_common", "vmw_vsock_virtio_transport", "fuse", "virtiofs"}) {
+  for (const char* m :
+       {"virtio_ring", "virtio", "virtio_mmio", "virtio_blk", "failover", "net_failover", "virtio_net",
+        "virtio_console", "virtio_rng", "vsock", "vmw_vsock_virtio_transport_common",
+        "vmw_vsock_virtio_transport", "fuse", "virtiofs"}) {
     CHECK(pos(order, m) < order.size());
   }
   CHECK(pos(order, "virtio_ring") < pos(order, "virtio"));

@@ -277,8 +277,9 @@ TEST_CASE("vm command: a workspace path is an absolute, plain directory outside 
   REQUIRE_THROWS_WITH(check_workspace_path("/.banger"), "workspace path '/.banger' is in /.banger");
 }
 
-TEST_CASE("vm command: a mount is a vhost-user-fs device on its socket, RAM a shared memfd, listed on the cmdline",
-          "[vm-unit]") {
+TEST_CASE(
+    "vm command: a mount is a vhost-user-fs device on its socket, RAM a shared memfd, listed on the cmdline",
+    "[vm-unit]") {
   TempDir dir;
   Spec s = sample();
   s.net.mode = "none";
@@ -300,13 +301,14 @@ TEST_CASE("vm command: a mount is a vhost-user-fs device on its socket, RAM a sh
   auto mem = std::find(argv.begin(), argv.end(), "memory-backend-memfd,id=ram,size=1024M,share=on");
   REQUIRE(mem != argv.end());
   CHECK(std::vector<std::string>(mem + 1, mem + 5) ==
-        std::vector<std::string>{"-machine", "memory-backend=ram", "-global", "virtio-mmio.force-legacy=false"});
+        std::vector<std::string>{"-machine", "memory-backend=ram", "-global",
+                                 "virtio-mmio.force-legacy=false"});
   for (const auto& a : argv) CHECK(a.find("memory-backend-file") == std::string::npos);
   // Without a mount the VM's memory file stays (snapshots map it).
   s.mounts.clear();
   argv = qemu_argv(s, {"tcg", "test"}, f);
-  CHECK(std::find(argv.begin(), argv.end(), "memory-backend-file,id=ram,size=1024M,mem-path=/state/box/memory,share=on") !=
-        argv.end());
+  CHECK(std::find(argv.begin(), argv.end(),
+                  "memory-backend-file,id=ram,size=1024M,mem-path=/state/box/memory,share=on") != argv.end());
   for (const auto& a : argv) CHECK(a.find("vhost-user") == std::string::npos);
 }
 
@@ -320,12 +322,14 @@ TEST_CASE("vm command: a mount's host side is an existing directory, its guest s
   REQUIRE_THROWS_WITH(check_mount_host(dir.path() + "/file"),
                       "mount host path " + dir.path() + "/file is not a directory");
   REQUIRE_THROWS_WITH(check_mount_host("src"), "mount host directory 'src' is not absolute");
-  REQUIRE_THROWS_WITH(check_mount_host("/a,b"), "mount host directory '/a,b' has a comma or a newline in its name");
+  REQUIRE_THROWS_WITH(check_mount_host("/a,b"),
+                      "mount host directory '/a,b' has a comma or a newline in its name");
   CHECK_NOTHROW(check_mount_path("/mnt/src"));
   CHECK_NOTHROW(check_mount_path("/home/dev/project"));
   REQUIRE_THROWS_WITH(check_mount_path("mnt"), "mount guest path 'mnt' is not absolute");
   REQUIRE_THROWS_WITH(check_mount_path("/"), "mount guest path '/' is the root directory");
-  REQUIRE_THROWS_WITH(check_mount_path("/mnt/../etc"), "mount guest path '/mnt/../etc' has an empty, '.' or '..' component");
+  REQUIRE_THROWS_WITH(check_mount_path("/mnt/../etc"),
+                      "mount guest path '/mnt/../etc' has an empty, '.' or '..' component");
   REQUIRE_THROWS_WITH(check_mount_path("/etc"), "mount guest path '/etc' is a system directory");
   REQUIRE_THROWS_WITH(check_mount_path("/usr/"), "mount guest path '/usr/' is a system directory");
   REQUIRE_THROWS_WITH(check_mount_path("/dev/x"), "mount guest path '/dev/x' is in /dev");
