@@ -8,6 +8,7 @@
 //   h:exec_stream({argv=...}, {stdout=fn, stderr=fn, stdin=true}) -> {exit_code=, signal=, guest_us=}
 //   h:info() h:running() h:stop(timeout_s) h:wait(timeout_s) h:close()
 //   _host.vmm.create_overlay(rootfs, state_dir, name[, size]) -> overlay path
+//   _host.vmm.check_mount(host, guest) -> nothing, or the error a VM with that mount would raise
 #include <unistd.h>
 
 #include <chrono>
@@ -15,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bindings/support.h"
+#include "host/supervisor/virtiofs.h"
 #include "host/vm/qemu_command.h"
 #include "host/vm/spec_json.h"
 #include "host/vm/vm.h"
@@ -43,6 +45,16 @@ int vm_create_overlay(lua_State* L) {
                      opt_string(L, 5, "backing_format").value_or("raw"));
   lua_pushlstring(L, overlay.data(), overlay.size());
   return 1;
+}
+
+// check_mount(host, guest): what vm.start checks of a mount (host: an
+// existing directory, absolute; guest: a directory the guest may mount on),
+// and that this process can serve one (root, virtiofsd installed).
+int vm_check_mount(lua_State* L) {
+  vm::check_mount_host(arg_string(L, 1, "host"));
+  vm::check_mount_path(arg_string(L, 2, "guest"));
+  supervisor::check_can_mount();
+  return 0;
 }
 
 int vm_info(lua_State* L) {
@@ -153,6 +165,7 @@ const luaL_Reg kVmMethods[] = {
 const luaL_Reg kFuncs[] = {
     {"start", wrap<vm_start>},
     {"create_overlay", wrap<vm_create_overlay>},
+    {"check_mount", wrap<vm_check_mount>},
     {nullptr, nullptr},
 };
 
@@ -160,6 +173,8 @@ int open_vm(lua_State* L) {
   define_handle<vm::Vm>(L, kVmType, kVmMethods, vm_tostring);
   lua_newtable(L);
   luaL_register(L, nullptr, kFuncs);
+  lua_pushinteger(L, static_cast<lua_Integer>(vm::kMaxMounts));
+  lua_setfield(L, -2, "max_mounts");
   return 1;
 }
 

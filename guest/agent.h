@@ -64,8 +64,9 @@ struct ModuleLane {
   std::vector<std::string> paths;
 };
 // `network`: whether the VM has a NIC (banger.ip= given); without one the
-// network chain is not loaded.
-std::vector<ModuleLane> start_early_modules(int root_fd, bool network);
+// network chain is not loaded. `mounts`: whether the VM has live mounts
+// (banger.mounts= given); without any, fuse and virtiofs are not loaded.
+std::vector<ModuleLane> start_early_modules(int root_fd, bool network, bool mounts);
 void finish_modules(int root_fd, std::vector<ModuleLane>& lanes);
 // Deletes everything on the initramfs through a descriptor of its root
 // (files only on that filesystem), then closes it.
@@ -81,6 +82,12 @@ void wait_for_network();
 void prefetch_command_basics();
 void network_setup_reaped(pid_t pid);
 bool is_mountpoint(const std::string& path);
+
+// ---- mounts.cc ----
+// Mounts each virtiofs share banger.mounts=TAG:GUEST[:ro],... names (made
+// if missing). A share that cannot be mounted ends the boot: the VM powers
+// off with the reason on the console.
+void mount_shares(const Cmdline& c);
 
 // ---- workspace.cc ----
 // Mounts the workspace disk where banger.workspace= says (if it does).

@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
     trace("pid 1 start");
     setup_system(c);
     mount_workspace(c);
+    mount_shares(c);
     trace("system set up");
     boot.init_uptime_ms = getenv(kInitUptimeEnv) ? init_uptime_ms() : start;
     unsetenv(kInitUptimeEnv);
@@ -80,7 +81,9 @@ int main(int argc, char** argv) {
     setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
     boot.mode = "pid1";
   } else {
-    mount_workspace(read_cmdline());
+    Cmdline c = read_cmdline();
+    mount_workspace(c);
+    mount_shares(c);
     boot.init_uptime_ms = init_uptime_ms();
     boot.mode = "service";
   }

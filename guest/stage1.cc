@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "guest/agent.h"
 
 namespace banger::agent {
@@ -86,8 +88,13 @@ void load_modules(int root_fd, ModulePhase phase) {
   for (const auto& p : module_paths(root_fd, phase)) load_module(root_fd, p);
 }
 
-std::vector<ModuleLane> start_early_modules(int root_fd, bool network) {
+std::vector<ModuleLane> start_early_modules(int root_fd, bool network, bool mounts) {
   auto paths = module_paths(root_fd, ModulePhase::early);
+  // fuse and virtiofs serve live mounts only (banger.mounts=).
+  if (!mounts)
+    paths.erase(std::remove_if(paths.begin(), paths.end(),
+                               [](const std::string& p) { return p.find("/fs/fuse/") != std::string::npos; }),
+                paths.end());
   // Everything up to the first network or console module goes first, in
   // order: the virtio core the other chains need.
   size_t i = 0;
@@ -217,7 +224,7 @@ void run_stage1() {
   int here = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   std::vector<ModuleLane> lanes;
   if (explicit_init) load_modules(here, ModulePhase::all);
-  else lanes = start_early_modules(here, c.count(proto::kArgIp) > 0);
+  else lanes = start_early_modules(here, c.count(proto::kArgIp) > 0, c.count(proto::kArgMounts) > 0);
   trace("disk modules loaded");
 
   std::string root = cmdline_get(c, "root", "/dev/vda");

@@ -38,5 +38,11 @@ inline constexpr const char* kArgWorkspace = "banger.workspace";
 // The workspace disk's virtio-blk serial: how the agent tells it from the
 // root disk (/sys/block/vdX/serial), whatever order the disks probe in.
 inline constexpr const char* kWorkspaceSerial = "banger-workspace";
+// Host directories shared live over virtiofs (--mount): TAG:GUEST[:ro],...
+// The agent mounts each virtiofs TAG at GUEST (read-only with :ro); a mount
+// that fails stops the boot.
+inline constexpr const char* kArgMounts = "banger.mounts";
+// The virtiofs tag of mount N: kMountTagPrefix + N ("banger-mount-0").
+inline constexpr const char* kMountTagPrefix = "banger-mount-";
 
 }  // namespace banger::proto

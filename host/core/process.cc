@@ -114,6 +114,12 @@ Process Process::spawn(const SpawnOptions& opts) {
       (void)!write(report[1], &e, sizeof e);
       _exit(127);
     }
+    if (opts.in_child) {
+      if (int e = opts.in_child()) {
+        (void)!write(report[1], &e, sizeof e);
+        _exit(127);
+      }
+    }
     execve(exe->c_str(), argv.data(), envp.data());
     int e = errno;
     (void)!write(report[1], &e, sizeof e);

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,10 @@ struct SpawnOptions {
   bool pipe_stderr = false;
   // setsid() in the child: detached from our terminal and our Ctrl-C.
   bool new_session = false;
+  // Runs in the child after fork and the stdio wiring, just before exec
+  // (prctl, namespaces, an fd to keep): only async-signal-safe calls. It
+  // returns an errno value, or 0; a failure is reported as the spawn's.
+  std::function<int()> in_child;
 };
 
 class Process {

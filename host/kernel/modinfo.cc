@@ -198,7 +198,8 @@ const std::vector<std::string>& default_guest_modules() {
 }
 
 const std::vector<std::string>& optional_guest_modules() {
-  static const std::vector<std::string> names = {"virtio_rng", "vsock", "vmw_vsock_virtio_transport"};
+  static const std::vector<std::string> names = {"virtio_rng", "vsock", "vmw_vsock_virtio_transport",
+                                                 "virtiofs"};
   return names;
 }
 

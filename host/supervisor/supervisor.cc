@@ -22,7 +22,9 @@
 #include "host/supervisor/network.h"
 #include "host/supervisor/owner.h"
 #include "host/supervisor/router.h"
+#include "host/supervisor/virtiofs.h"
 #include "host/supervisor/vmm_control.h"
+#include "host/vm/qemu_command.h"
 #include "host/vm/spec_json.h"
 #include "host/vm/vm.h"
 
@@ -45,22 +47,30 @@ void write_status(int fd, const std::string& line) {
 
 }  // namespace
 
-int listen_control(const std::string& path) {
+int listen_socket(const std::string& path, const std::string& what) {
   ::unlink(path.c_str());
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) fail_errno("socket");
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path)
-    fail(ErrorKind::invalid_input, "control socket path too long: " + path);
+  if (path.size() >= sizeof addr.sun_path) {
+    ::close(fd);
+    fail(ErrorKind::invalid_input, what + " socket path too long: " + path);
+  }
   std::strcpy(addr.sun_path, path.c_str());
   mode_t old = umask(0177);
   int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   umask(old);
-  if (rc != 0) fail_errno("binding " + path);
-  if (::listen(fd, 64) != 0) fail_errno("listening on " + path);
+  if (rc != 0 || ::listen(fd, 64) != 0) {
+    int e = errno;
+    ::close(fd);
+    errno = e;
+    fail_errno((rc != 0 ? "binding " : "listening on ") + path);
+  }
   return fd;
 }
+
+int listen_control(const std::string& path) { return listen_socket(path, "control"); }
 
 namespace {
 
@@ -98,6 +108,12 @@ int supervise(const std::string& spec_path, int status_fd) {
 
   std::string name, state_dir;
   NetState net;
+  // One virtiofsd per live mount, killed when these go (or this process dies).
+  std::vector<Process> virtiofsd;
+  size_t mount_count = 0;
+  auto remove_mount_sockets = [&] {
+    for (size_t i = 0; i < mount_count; ++i) ::unlink(vm::mount_socket_path(state_dir, i).c_str());
+  };
   std::unique_ptr<vm::Vm> machine;
   // Held for the supervisor's life: a second supervisor of the VM fails
   // here, before it touches anything of the first (console log, tap, record).
@@ -121,13 +137,22 @@ int supervise(const std::string& spec_path, int status_fd) {
     // Recorded before the tap exists, so a reconcile meanwhile keeps it.
     update_record(name, {{"state", "starting"}, {"supervisor_pid", getpid()}, {"lost_pause", nullptr}});
     net = setup_network(name, address, vs);
+    mount_count = vs.mounts.size();
+    virtiofsd = start_virtiofs(vs);
+    if (!virtiofsd.empty()) {
+      Json pids = Json::array();
+      for (auto& p : virtiofsd) pids.push_back(p.pid());
+      update_record(name, {{"virtiofsd_pids", pids}});
+    }
     machine = vm::start(vs);
   } catch (const Error& e) {
     spdlog::error("{}", e.message());
+    virtiofsd.clear();
+    remove_mount_sockets();
     if (running) {
       teardown_network(name, net);
       try {
-        update_record(name, {{"state", "stopped"}, {"supervisor_pid", nullptr}});
+        update_record(name, {{"state", "stopped"}, {"supervisor_pid", nullptr}, {"virtiofsd_pids", nullptr}});
       } catch (const Error&) {
       }
     }
@@ -203,9 +228,14 @@ int supervise(const std::string& spec_path, int status_fd) {
   }
   if (listen_fd >= 0) ::close(listen_fd);
   ::unlink(sock.c_str());
+  virtiofsd.clear();  // QEMU is gone: they would exit on their own, a moment later
+  remove_mount_sockets();
   teardown_network(name, net);
   try {
-    update_record(name, {{"state", "stopped"}, {"supervisor_pid", nullptr}, {"qemu_pid", nullptr}});
+    update_record(name, {{"state", "stopped"},
+                         {"supervisor_pid", nullptr},
+                         {"qemu_pid", nullptr},
+                         {"virtiofsd_pids", nullptr}});
   } catch (const Error& e) {
     spdlog::error("{}", e.message());
   }

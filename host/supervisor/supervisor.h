@@ -19,6 +19,9 @@ namespace banger::supervisor {
 // Binds the control socket at `path` (STATE_DIR/control.sock), mode 0600 (the
 // directory is 0700), and listens; returns the socket.
 int listen_control(const std::string& path);
+// The same for any of the VM's sockets (the mounts' vhost-user sockets):
+// `what` names it in errors ("mount socket path too long: PATH").
+int listen_socket(const std::string& path, const std::string& what);
 
 // The supervisor process's main; returns its exit code.
 int supervise(const std::string& spec_path, int status_fd);

@@ -34,7 +34,13 @@ std::vector<std::string> qmp_args(const QemuFiles& f) {
 // Guest RAM in a file, and modern virtio-mmio (QEMU 7.2 defaults to legacy)
 // for all devices. With the VM's own file mapped shared, a snapshot needs
 // to save only device state (x-ignore-shared): ~20 ms instead of the RAM.
+// With a mount, guest RAM is a shared memfd instead: virtiofsd maps it (a
+// vhost-user device), and such a VM is never snapshotted.
 std::vector<std::string> memory_args(const Spec& s, const QemuFiles& f) {
+  if (!s.mounts.empty())
+    return {"-object",  "memory-backend-memfd,id=ram,size=" + std::to_string(s.memory_mib) + "M,share=on",
+            "-machine", "memory-backend=ram",
+            "-global",  "virtio-mmio.force-legacy=false"};
   if (f.memory_file.empty()) return {};
   return {"-object",
           "memory-backend-file,id=ram,size=" + std::to_string(s.memory_mib) + "M,mem-path=" + f.memory_file +
@@ -53,10 +59,14 @@ std::vector<std::string> incoming_args(const Spec& s) {
 
 }  // namespace
 
-void check_workspace_path(const std::string& path) {
+namespace {
+
+// A directory in the guest named on the kernel command line: absolute,
+// letters, digits and "._-/", no "." or ".." component, not /, nor in /proc,
+// /sys, /dev or banger's own /.banger. `what` names it in the error.
+void check_guest_dir(const std::string& path, const std::string& what, const std::string& hint) {
   auto bad = [&](const std::string& why) {
-    fail(ErrorKind::invalid_input, "workspace path '" + path + "' " + why,
-         "give an absolute directory in the guest, e.g. /work");
+    fail(ErrorKind::invalid_input, what + " '" + path + "' " + why, hint);
   };
   if (path.empty() || path[0] != '/') bad("is not absolute");
   if (path.size() > 200) bad("is longer than 200 characters");
@@ -72,6 +82,47 @@ void check_workspace_path(const std::string& path) {
   for (const char* sys : {"/proc", "/sys", "/dev", proto::kAgentDir})
     if (p == sys || p.rfind(std::string(sys) + "/", 0) == 0) bad(std::string("is in ") + sys);
 }
+
+}  // namespace
+
+void check_workspace_path(const std::string& path) {
+  check_guest_dir(path, "workspace path", "give an absolute directory in the guest, e.g. /work");
+}
+
+void check_mount_path(const std::string& path) {
+  const std::string hint =
+      "give an absolute directory in the guest that the system does not use, e.g. /mnt/src";
+  check_guest_dir(path, "mount guest path", hint);
+  std::string p = path;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  // The directories the guest's own system (and the agent) runs from.
+  for (const char* sys : {"/bin", "/boot", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/run", "/sbin",
+                          "/tmp", "/usr", "/var"})
+    if (p == sys)
+      fail(ErrorKind::invalid_input, "mount guest path '" + path + "' is a system directory", hint);
+}
+
+void check_mount_host(const std::string& host) {
+  const std::string hint = "give an existing directory on the host, e.g. --mount ./src:/mnt/src";
+  if (host.empty() || host[0] != '/')
+    fail(ErrorKind::invalid_input, "mount host directory '" + host + "' is not absolute", hint);
+  if (host.find_first_of(",\n") != std::string::npos)
+    fail(ErrorKind::invalid_input, "mount host directory '" + host + "' has a comma or a newline in its name",
+         "rename the directory, or mount a parent of it");
+  struct stat st {};
+  if (stat(host.c_str(), &st) != 0)
+    fail(ErrorKind::not_found, "mount host directory " + host + " does not exist",
+         "create it (mkdir -p " + host + ") or give an existing directory");
+  if (!S_ISDIR(st.st_mode))
+    fail(ErrorKind::invalid_input, "mount host path " + host + " is not a directory",
+         "give a directory: a mount shares a whole directory tree");
+}
+
+std::string mount_socket_path(const std::string& state_dir, size_t index) {
+  return state_dir + "/fs" + std::to_string(index) + ".sock";
+}
+
+std::string mount_tag(size_t index) { return proto::kMountTagPrefix + std::to_string(index); }
 
 std::string memory_file_path(const std::string& state_dir) { return state_dir + "/memory"; }
 
@@ -112,6 +163,22 @@ void check_spec(const Spec& s) {
     check_file(s.workspace_disk, "workspace disk", "create the VM again with --workspace");
     check_workspace_path(s.workspace_path);
   }
+  if (s.mounts.size() > kMaxMounts)
+    fail(ErrorKind::invalid_input,
+         "VM " + s.name + ": " + std::to_string(s.mounts.size()) + " mounts; at most " +
+             std::to_string(kMaxMounts) + " are supported",
+         "mount a common parent directory instead");
+  for (size_t i = 0; i < s.mounts.size(); ++i) {
+    check_mount_host(s.mounts[i].host);
+    check_mount_path(s.mounts[i].guest);
+    for (size_t j = 0; j < i; ++j)
+      if (s.mounts[j].guest == s.mounts[i].guest)
+        fail(ErrorKind::invalid_input, "two mounts at guest path " + s.mounts[i].guest,
+             "give each mount its own guest directory");
+  }
+  if (!s.mounts.empty() && !s.restore.state.empty())
+    fail(ErrorKind::invalid_input, "VM " + s.name + ": a restored snapshot cannot have mounts",
+         "start a new VM with --mount instead");
   for (const auto& h : s.net.allow_host) {
     if (h.port < 1 || h.port > 65535)
       fail(ErrorKind::invalid_input, "allowed host port " + std::to_string(h.port) + " is not valid",
@@ -140,6 +207,14 @@ std::string kernel_cmdline(const Spec& s, const std::string& accel, uint64_t tsc
   arg(proto::kArgHostname, s.name);
   if (!s.init.empty()) arg(proto::kArgInit, s.init);
   if (!s.workspace_disk.empty()) arg(proto::kArgWorkspace, s.workspace_path);
+  if (!s.mounts.empty()) {
+    std::string list;
+    for (size_t i = 0; i < s.mounts.size(); ++i) {
+      if (i) list += ",";
+      list += mount_tag(i) + ":" + s.mounts[i].guest + (s.mounts[i].read_only ? ":ro" : "");
+    }
+    arg(proto::kArgMounts, list);
+  }
   if (accel == "tcg" && tsc_khz > 0 && s.cmdline.find("tsc_early_khz=") == std::string::npos)
     c += " tsc_early_khz=" + std::to_string(tsc_khz) + " tsc=reliable";
   if (s.net.mode == "user") {
@@ -212,6 +287,13 @@ std::vector<std::string> qemu_argv(const Spec& s, const AccelChoice& accel, cons
   a.insert(a.end(),
            {"-device", "virtio-serial-device", "-chardev", "socket,id=agent,fd=" + std::to_string(f.agent_fd),
             "-device", std::string("virtserialport,chardev=agent,name=") + proto::kAgentPort});
+  // One vhost-user-fs device per mount; its virtiofsd listens on the socket
+  // (the supervisor binds it before QEMU starts: host/supervisor/virtiofs.h).
+  for (size_t i = 0; i < s.mounts.size(); ++i) {
+    std::string id = "fs" + std::to_string(i);
+    a.insert(a.end(), {"-chardev", "socket,id=" + id + ",path=" + mount_socket_path(s.state_dir, i),
+                       "-device", "vhost-user-fs-device,chardev=" + id + ",tag=" + mount_tag(i)});
+  }
   for (auto& x : qmp_args(f)) a.push_back(std::move(x));
   for (auto& x : memory_args(s, f)) a.push_back(std::move(x));
   for (auto& x : incoming_args(s)) a.push_back(std::move(x));

@@ -41,8 +41,24 @@ void check_spec(const Spec& spec);
 // /.banger. An invalid_input error naming the path otherwise.
 void check_workspace_path(const std::string& path);
 
+// Where a host directory may be mounted in the guest (--mount HOST:GUEST):
+// as check_workspace_path, and not one of the guest system's own
+// directories (/etc, /usr, /bin, /lib, /run, /tmp, /var, ...).
+void check_mount_path(const std::string& path);
+// A mount's host side: an absolute path to an existing directory, with no
+// comma in it (virtiofsd's option syntax). not_found when missing,
+// invalid_input when not a directory; the error names it.
+void check_mount_host(const std::string& host);
+// At most this many mounts per VM.
+inline constexpr size_t kMaxMounts = 8;
+// The vhost-user socket of mount `index`: STATE_DIR/fsN.sock.
+std::string mount_socket_path(const std::string& state_dir, size_t index);
+// The virtiofs tag of mount `index` ("banger-mount-N", proto/boot.h).
+std::string mount_tag(size_t index);
+
 // "console=ttyS0 quiet panic=-1 root=/dev/vda rw banger.hostname=NAME
-// [banger.init=INIT] [tsc] [net] EXTRA" (the keys: proto/boot.h).
+// [banger.init=INIT] [banger.workspace=PATH] [banger.mounts=TAG:GUEST[:ro],...]
+// [tsc] [net] EXTRA" (the keys: proto/boot.h).
 // Under TCG with a known host TSC rate (tsc_khz > 0) it adds
 // "tsc_early_khz=N tsc=reliable" (see tsc.h).
 std::string kernel_cmdline(const Spec& spec, const std::string& accel = "kvm", uint64_t tsc_khz = 0);

@@ -134,6 +134,10 @@ SaveResult save_snapshot(Vm& vm, const std::string& dir) {
   struct stat dst {};
   if (::stat(dir.c_str(), &dst) != 0 || !S_ISDIR(dst.st_mode))
     fail(ErrorKind::invalid_input, "snapshot directory " + dir + " does not exist");
+  // virtiofsd holds a mount's state, and QEMU refuses to migrate it.
+  if (!vm.spec().mounts.empty())
+    fail(ErrorKind::unsupported, "VM " + name + " has a live mount, which a snapshot cannot save",
+         "snapshot a VM made without --mount");
   SaveResult r;
   Qmp& qmp = vm.qmp();
   r.qemu_version = qemu_version(qmp);

@@ -50,6 +50,13 @@ struct RestoreSpec {
   std::string shape_digest;  // shape_digest() of the saved VM: must be this spec's
 };
 
+// A host directory shared live with the guest over virtiofs (--mount).
+struct Mount {
+  std::string host;   // an existing directory on the host (absolute)
+  std::string guest;  // where the guest sees it (check_mount_path)
+  bool read_only = false;
+};
+
 struct Spec {
   std::string name;
   std::string kernel;   // a bzImage
@@ -69,6 +76,9 @@ struct Spec {
   // workspace_path: the VM's workspace. Empty: none.
   std::string workspace_disk;
   std::string workspace_path = "/work";
+  // Host directories shared live (virtiofs, one virtiofsd each, started by
+  // the supervisor): at most kMaxMounts. A VM with one cannot be snapshotted.
+  std::vector<Mount> mounts;
   std::string accel = "auto";  // "auto", "kvm" or "tcg" (BANGER_ACCEL decides "auto": accel.h)
   std::chrono::milliseconds ready_timeout{60000};
   std::string qemu = "qemu-system-x86_64";

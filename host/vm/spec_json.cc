@@ -93,7 +93,7 @@ Spec spec_from_json(const Json& j) {
   check_keys(
       j,
       {"name", "kernel", "initrd", "cmdline", "init", "rootfs", "overlay", "cpus", "memory_mib", "state_dir",
-       "net", "accel", "ready_timeout_ms", "qemu", "workspace_disk", "workspace_path", "restore"},
+       "net", "accel", "ready_timeout_ms", "qemu", "workspace_disk", "workspace_path", "mounts", "restore"},
       w);
   Spec s;
   s.name = str(j, "name", w, "");
@@ -112,6 +112,18 @@ Spec spec_from_json(const Json& j) {
   s.workspace_disk = str(j, "workspace_disk", w, "");
   s.workspace_path = str(j, "workspace_path", w, s.workspace_path);
   if (!absent(j, "net")) s.net = net_from(j["net"]);
+  for (const auto& m : list(j, "mounts", w)) {
+    const std::string mw = "vm spec.mounts[]";
+    check_keys(m, {"host", "guest", "read_only"}, mw);
+    Mount mount;
+    mount.host = str(m, "host", mw, "");
+    mount.guest = str(m, "guest", mw, "");
+    if (!absent(m, "read_only")) {
+      if (!m["read_only"].is_boolean()) fail(ErrorKind::invalid_input, mw + ".read_only must be a boolean");
+      mount.read_only = m["read_only"].get<bool>();
+    }
+    s.mounts.push_back(mount);
+  }
   if (!absent(j, "restore")) {
     const Json& r = j["restore"];
     const std::string rw = "vm spec.restore";

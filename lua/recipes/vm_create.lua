@@ -24,6 +24,8 @@ return recipe.new {
     { "init", metavar = "PATH", help = "boot the image's own init (e.g. /lib/systemd/systemd); the agent runs as its service" },
     { "workspace", metavar = "DIR", help = "DIR's files in the guest at /work (a git repository: tracked and untracked files, and .git); 'vm export' brings the changes back" },
     { "workspace_path", metavar = "PATH", help = "where the workspace is in the guest (default: /work)" },
+    { "mount", type = "list", metavar = "HOST:GUEST[:ro]",
+      help = "share host directory HOST live at GUEST in the guest (virtiofs; :ro read-only; needs root); the VM cannot be snapshotted" },
     { "from", metavar = "SNAPSHOT", help = "make the VM from a snapshot: its first start restores it (image, kernel, cpus, memory, network mode and init are the snapshot's)" },
     { "cold", type = "bool", help = "boot, even when a warm snapshot of a VM like this one could be restored (and save none)" },
   },
@@ -73,6 +75,11 @@ return recipe.new {
     if args.workspace then
       banger.workspace.check(args.workspace, { path = args.workspace_path })
     end
+    local mounts = banger.vm.parse_mounts(args.mount or {})
+    if snap and #mounts > 0 then
+      banger.errors.raise("invalid_input", "--mount cannot be used with --from: a snapshot cannot hold a live mount",
+        "boot a new VM without --from to mount host directories")
+    end
 
     local image = ctx:stage("image", function() return banger.vm.ensure_image(image_name, ctx) end)
     local kernel = ctx:stage("kernel", function() return banger.vm.ensure_kernel(args.kernel or banger.vm.DEFAULT_KERNEL, ctx) end)
@@ -81,6 +88,7 @@ return recipe.new {
     local record = {
       image = image.name, kernel = kernel.name, cpus = args.cpus, memory_mib = math.floor(memory / 1048576),
       net = net, forwards = forwards, allow_host = allow_host, init = args.init, disk = args.disk,
+      mounts = #mounts > 0 and mounts or nil,
       state = "created", dir = dir, cold = args.cold or nil,
     }
     -- A workspace is a disk of this VM's own: no warm start with one.

@@ -30,6 +30,7 @@ return recipe.new {
       help = "root disk size, e.g. 20G (see 'vm create --help')" },
     { "kernel", help = "kernel name (default: debian-cloud)" },
     { "init", metavar = "PATH", help = "boot the image's own init (see 'vm create --help')" },
+    { "mount", type = "list", metavar = "HOST:GUEST[:ro]", help = "share a host directory live in the guest (see 'vm create --help')" },
     { "from", metavar = "SNAPSHOT", help = "restore a snapshot instead of booting (see 'vm create --help')" },
     { "cold", type = "bool", help = "boot, even when a warm snapshot of a VM like this one could be restored" },
     { "rm", type = "bool", help = "remove the VM when the command ends" },
@@ -57,7 +58,7 @@ return recipe.new {
         net = args.net, publish = args.publish, allow_host = args.allow_host, kernel = args.kernel, init = args.init,
         disk = args.disk,
         workspace = args.workspace, workspace_path = args.workspace_path,
-        from = args.from, cold = args.cold,
+        mount = args.mount, from = args.from, cold = args.cold,
       }, ctx)
     end)
     ctx:defer(function()

@@ -54,6 +54,7 @@ return recipe.new {
             net = { mode = r.net, forwards = r.forwards, allow_host = r.allow_host },
             workspace_disk = r.workspace and r.workspace.disk or nil,
             workspace_path = r.workspace and r.workspace.path or nil,
+            mounts = r.mounts,
           },
           tap = { address = r.address },
           owner = args.owner,

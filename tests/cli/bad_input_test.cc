@@ -2,6 +2,8 @@
 // naming what was typed and how to fix it; nothing wraps or reaches a VM.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 #include "host/core/fs.h"
 #include "tests/support/cli.h"
 #include "tests/support/temp_dir.h"
@@ -175,4 +177,26 @@ TEST_CASE("cli: vm rm --force of a missing VM exits 0, so a teardown step can ru
   auto bad = run_banger({"vm", "rm", "--force", "Bad/Name"}, in_home(t));
   CHECK(bad.code == 2);
   CHECK(bad.err.find("error: invalid VM name 'Bad/Name'") == 0);
+}
+
+TEST_CASE("cli: --mount takes HOST:GUEST[:ro] with an existing host directory and an absolute guest path",
+          "[cli]") {
+  TempDir t;
+  const std::string dir = std::filesystem::canonical(t.path()).string();
+  const std::string hint =
+      "  hint: use --mount HOST:GUEST, or HOST:GUEST:ro for read-only, e.g. --mount ./src:/mnt/src\n";
+  auto colon = run_banger({"vm", "create", "--mount", "src"}, in_home(t));
+  CHECK(colon.code == 2);
+  CHECK(colon.err == "error: invalid mount 'src': expected HOST:GUEST or HOST:GUEST:ro\n" + hint);
+  auto missing = run_banger({"vm", "run", "--mount", dir + "/gone:/mnt/src", "--", "true"}, in_home(t));
+  CHECK(missing.code == 3);
+  CHECK(ends_with(missing.err, "error: mount host directory " + dir +
+                                   "/gone does not exist\n  hint: create it (mkdir -p " + dir +
+                                   "/gone) or give an existing directory\n"));
+  auto relative = run_banger({"vm", "create", "--mount", dir + ":mnt/src"}, in_home(t));
+  CHECK(relative.code == 2);
+  CHECK(relative.err ==
+        "error: mount guest path 'mnt/src' is not absolute\n"
+        "  hint: give an absolute directory in the guest that the system does not use, e.g. /mnt/src\n");
+  CHECK(run_banger({"vm", "ls", "--json"}, in_home(t)).out == "[]\n");
 }

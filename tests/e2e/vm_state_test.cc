@@ -15,25 +15,12 @@
 
 #include "host/core/fs.h"
 #include "host/core/process.h"
+#include "tests/support/eventually.h"
 #include "tests/support/sandbox_home.h"
 
 using namespace banger;
 using namespace banger::test;
 using Json = nlohmann::json;
-
-namespace {
-
-// Polls `ok` every 100 ms for at most `seconds`.
-bool eventually(int seconds, const std::function<bool()>& ok) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (ok()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return ok();
-}
-
-}  // namespace
 
 TEST_CASE(
     "e2e state: three parallel vm start of one tap VM - one boots it, the others find it running and touch "

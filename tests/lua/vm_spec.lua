@@ -26,6 +26,45 @@ describe("banger.vm", function()
       "--net none has no network: -p and --allow-host need --net user or tap")
   end)
 
+  it("parses --mount HOST:GUEST[:ro]: HOST an existing directory, GUEST a plain guest directory", function()
+    local dir = banger.fs.realpath(banger.fs.make_temp_dir("/tmp", "mountspec"))
+    banger.fs.mkdirs(dir .. "/src")
+    banger.fs.write(dir .. "/file", "x")
+    if _host.core.geteuid() ~= 0 then
+      expect.error(function() sandbox.parse_mount(dir .. ":/mnt") end, "unsupported",
+        "--mount needs root: virtiofsd, which serves the mount, runs as root")
+      banger.fs.remove(dir)
+      return
+    end
+    expect.eq(sandbox.parse_mount(dir .. "/src:/mnt/src"), { host = dir .. "/src", guest = "/mnt/src", read_only = false })
+    expect.eq(sandbox.parse_mount("src:/mnt/src/:ro", dir), { host = dir .. "/src", guest = "/mnt/src", read_only = true })
+    expect.eq(sandbox.parse_mount("./src/../src:/data", dir), { host = dir .. "/src", guest = "/data", read_only = false })
+    local e = expect.error(function() sandbox.parse_mount("src") end, "invalid_input",
+      "invalid mount 'src': expected HOST:GUEST or HOST:GUEST:ro")
+    expect.eq(e.hint, "use --mount HOST:GUEST, or HOST:GUEST:ro for read-only, e.g. --mount ./src:/mnt/src")
+    expect.error(function() sandbox.parse_mount(dir .. ":/mnt:rw") end, "invalid_input",
+      "invalid mount '" .. dir .. ":/mnt:rw': expected HOST:GUEST or HOST:GUEST:ro")
+    expect.error(function() sandbox.parse_mount(":/mnt") end, "invalid_input", "invalid mount ':/mnt': expected HOST:GUEST or HOST:GUEST:ro")
+    e = expect.error(function() sandbox.parse_mount("gone:/mnt", dir) end, "not_found",
+      "mount host directory " .. dir .. "/gone does not exist")
+    expect.eq(e.hint, "create it (mkdir -p " .. dir .. "/gone) or give an existing directory")
+    expect.error(function() sandbox.parse_mount("file:/mnt", dir) end, "invalid_input",
+      "mount host path " .. dir .. "/file is not a directory")
+    expect.error(function() sandbox.parse_mount("src:mnt", dir) end, "invalid_input", "mount guest path 'mnt' is not absolute")
+    expect.error(function() sandbox.parse_mount("src:/", dir) end, "invalid_input", "mount guest path '/' is the root directory")
+    expect.error(function() sandbox.parse_mount("src:/mnt/../etc", dir) end, "invalid_input",
+      "mount guest path '/mnt/../etc' has an empty, '.' or '..' component")
+    expect.error(function() sandbox.parse_mount("src:/usr", dir) end, "invalid_input", "mount guest path '/usr' is a system directory")
+    expect.error(function() sandbox.parse_mount("src:/.banger", dir) end, "invalid_input", "mount guest path '/.banger' is in /.banger")
+    -- A list: at most MOUNTS_MAX, one per guest path.
+    expect.eq(#sandbox.parse_mounts({ "src:/a", "src:/b:ro" }, dir), 2)
+    expect.error(function() sandbox.parse_mounts({ "src:/a", "src:/a/" }, dir) end, "invalid_input", "two mounts at guest path /a")
+    local many = {}
+    for i = 1, sandbox.MOUNTS_MAX + 1 do many[i] = "src:/m" .. i end
+    expect.error(function() sandbox.parse_mounts(many, dir) end, "invalid_input", "9 mounts: a VM may have at most 8")
+    banger.fs.remove(dir)
+  end)
+
   it("checks VM names and refuses unknown network modes", function()
     sandbox.check_name("dev-1")
     expect.error(function() sandbox.check_name("Dev_1") end, "invalid_input", "invalid VM name 'Dev_1'")

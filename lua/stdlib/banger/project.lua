@@ -12,7 +12,9 @@
 --- Keys: image, command, cpus, memory, disk (the root disk's size), env,
 --- ports (`[ADDR:]HOST:GUEST`, as `vm run -p`), allow_host (`PORT[/udp]`),
 --- net (user, tap, none), kernel, init, workdir, workspace (where the
---- project's files are in the guest, default /work, or false for none).
+--- project's files are in the guest, default /work, or false for none),
+--- mounts (`HOST:GUEST[:ro]` as `vm run --mount`, HOST relative to the
+--- project's root: shared live, needs root).
 --- Every key is optional; an unknown key is an error naming the file (a typo
 --- never passes silently).
 local errors = require("banger.errors")
@@ -28,7 +30,7 @@ M.SANDBOX_FILE = ".banger/sandbox.lua"
 local KEYS = {
   image = "string", command = "command", cpus = "integer", memory = "size", disk = "size",
   env = "env", ports = "strings", allow_host = "strings", net = "string", kernel = "string",
-  init = "string", workdir = "string", workspace = "workspace",
+  init = "string", workdir = "string", workspace = "workspace", mounts = "strings",
 }
 
 --- The project's root: the nearest directory, from `start` (default: the
@@ -133,7 +135,14 @@ function M.vm_run_args(sandbox, root, opts)
     errors.raise("invalid_input", ("the project %s is not a git repository: its sandbox's changes need --export DIR"):format(root),
       "give --export DIR, or set workspace = false in " .. M.SANDBOX_FILE .. " for a sandbox without the project's files")
   end
+  -- A mount's HOST is the project's: relative to its root, wherever banger runs.
+  local mounts
+  for _, m in ipairs(sandbox.mounts or {}) do
+    mounts = mounts or {}
+    mounts[#mounts + 1] = m:sub(1, 1) == "/" and m or (root .. "/" .. m)
+  end
   return {
+    mount = mounts,
     image = sandbox.image, cpus = sandbox.cpus, memory = sandbox.memory, disk = sandbox.disk,
     env = sandbox.env, publish = sandbox.ports, allow_host = sandbox.allow_host, net = sandbox.net,
     kernel = sandbox.kernel, init = sandbox.init, workdir = sandbox.workdir,

@@ -69,6 +69,11 @@ function M.take(vm_name, snap_name, extra)
     errors.raise("unsupported", ("VM '%s' has a workspace (%s), which a snapshot cannot copy"):format(vm_name, rec.workspace.source),
       "snapshot a VM made without --workspace; export this one's changes with 'banger vm export " .. vm_name .. "'")
   end
+  -- A live mount's state is in its virtiofsd, which QEMU cannot save.
+  if rec.mounts and #rec.mounts > 0 then
+    errors.raise("unsupported", ("VM '%s' has a live mount (%s), which a snapshot cannot save"):format(vm_name, rec.mounts[1].guest),
+      "snapshot a VM made without --mount")
+  end
   local staging, hold = store.staging("snapshot-" .. snap_name)
   local ok, result = pcall(vm.control, vm_name, { op = "snapshot", dir = staging })
   if not ok then

@@ -377,6 +377,59 @@ function M.parse_allow_host(spec)
   return { proto = proto, port = port }
 end
 
+local MOUNT_HINT = "use --mount HOST:GUEST, or HOST:GUEST:ro for read-only, e.g. --mount ./src:/mnt/src"
+
+--- The most live mounts a VM may have.
+M.MOUNTS_MAX = _host.vmm.max_mounts
+
+--- Parses "--mount HOST:GUEST[:ro]": host directory HOST shared live with
+--- the guest at GUEST over virtiofs (read-only with `:ro`). A relative HOST
+--- is taken from `base` (default: the current directory). Checks what
+--- starting the VM would: HOST is an existing directory, GUEST an absolute
+--- guest directory the system does not use, and banger can serve a mount
+--- here (root, virtiofsd installed).
+---@param spec string
+---@param base? string the directory a relative HOST is in
+---@return table {host, guest, read_only}
+function M.parse_mount(spec, base)
+  local parts = {}
+  for part in (tostring(spec) .. ":"):gmatch("([^:]*):") do parts[#parts + 1] = part end
+  local read_only = parts[3] == "ro"
+  if #parts < 2 or #parts > 3 or (#parts == 3 and not read_only) or parts[1] == "" or parts[2] == "" then
+    errors.raise("invalid_input", ("invalid mount '%s': expected HOST:GUEST or HOST:GUEST:ro"):format(tostring(spec)),
+      MOUNT_HINT)
+  end
+  local host, guest = parts[1], parts[2]
+  if host:sub(1, 1) ~= "/" then host = (base or core.cwd()) .. "/" .. host end
+  local ok, real = pcall(core.realpath, host)
+  if ok and real then host = real end
+  if #guest > 1 then guest = guest:gsub("/+$", "") end
+  _host.vmm.check_mount(host, guest)
+  return { host = host, guest = guest, read_only = read_only }
+end
+
+--- Parses a list of "--mount" texts (parse_mount each); more than
+--- MOUNTS_MAX, or two at one guest path, is an error.
+---@param specs string[]
+---@param base? string
+---@return table[]
+function M.parse_mounts(specs, base)
+  local out, seen = {}, {}
+  if #specs > M.MOUNTS_MAX then
+    errors.raise("invalid_input", ("%d mounts: a VM may have at most %d"):format(#specs, M.MOUNTS_MAX),
+      "mount a common parent directory instead")
+  end
+  for _, text in ipairs(specs) do
+    local m = M.parse_mount(text, base)
+    if seen[m.guest] then
+      errors.raise("invalid_input", ("two mounts at guest path %s"):format(m.guest), "give each mount its own guest directory")
+    end
+    seen[m.guest] = true
+    out[#out + 1] = m
+  end
+  return out
+end
+
 --- Checks that mode `net` can serve these forwards and allowed host ports.
 ---@param net string
 ---@param forwards table[]

@@ -54,6 +54,12 @@ local M = {}
 ---@field accel? string "auto" (default) | "kvm" | "tcg"
 ---@field ready_timeout_ms? integer how long to wait for the agent; default 60000
 ---@field qemu? string the QEMU binary; default "qemu-system-x86_64"
+---@field mounts? banger.vmm.Mount[] host directories shared live (virtiofs; needs root); at most 8. Each needs a virtiofsd on STATE_DIR/fsN.sock, which the VM's supervisor starts (banger.vm)
+
+---@class banger.vmm.Mount
+---@field host string an existing host directory (absolute)
+---@field guest string where the guest sees it: an absolute directory, not a system one (/etc, /usr, ...)
+---@field read_only? boolean the guest cannot write (default false)
 
 ---@class banger.vmm.ExecRequest
 ---@field argv string[] the command; argv[1] is looked up on the guest's PATH

@@ -70,9 +70,10 @@ TEST_CASE("modinfo: guest modules load with dependencies first", "[kernel]") {
     for (auto& n : order) s += n + " ";
     return s;
   }());
-  for (const char* m : {"virtio_ring", "virtio", "virtio_mmio", "virtio_blk", "failover", "net_failover",
-                        "virtio_net", "virtio_console", "virtio_rng", "vsock",
-                        "vmw_vsock_virtio_transport_common", "vmw_vsock_virtio_transport"}) {
+  for (const char* m :
+       {"virtio_ring", "virtio", "virtio_mmio", "virtio_blk", "failover", "net_failover", "virtio_net",
+        "virtio_console", "virtio_rng", "vsock", "vmw_vsock_virtio_transport_common",
+        "vmw_vsock_virtio_transport", "fuse", "virtiofs"}) {
     CHECK(pos(order, m) < order.size());
   }
   CHECK(pos(order, "virtio_ring") < pos(order, "virtio"));
@@ -81,11 +82,12 @@ TEST_CASE("modinfo: guest modules load with dependencies first", "[kernel]") {
   CHECK(pos(order, "net_failover") < pos(order, "virtio_net"));
   CHECK(pos(order, "vsock") < pos(order, "vmw_vsock_virtio_transport_common"));
   CHECK(pos(order, "vmw_vsock_virtio_transport_common") < pos(order, "vmw_vsock_virtio_transport"));
+  CHECK(pos(order, "fuse") < pos(order, "virtiofs"));  // --mount's (virtiofs needs fuse)
   // Every module appears once.
   auto sorted = order;
   std::sort(sorted.begin(), sorted.end());
   CHECK(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end());
-  CHECK(order.size() == 12);
+  CHECK(order.size() == 14);
 }
 
 TEST_CASE("modinfo: a missing required module is a not_found error - optional ones are skipped", "[kernel]") {

@@ -11,9 +11,11 @@
 #include "host/vm/agent_channel.h"
 #include "host/vm/console.h"
 #include "host/vm/qemu_command.h"
+#include "tests/support/temp_dir.h"
 
 using namespace banger;
 using namespace banger::vm;
+using banger::test::TempDir;
 
 namespace {
 
@@ -273,4 +275,75 @@ TEST_CASE("vm command: a workspace path is an absolute, plain directory outside 
                       "workspace path '/a b' may hold only letters, digits and . _ - /");
   REQUIRE_THROWS_WITH(check_workspace_path("/proc/x"), "workspace path '/proc/x' is in /proc");
   REQUIRE_THROWS_WITH(check_workspace_path("/.banger"), "workspace path '/.banger' is in /.banger");
+}
+
+TEST_CASE(
+    "vm command: a mount is a vhost-user-fs device on its socket, RAM a shared memfd, listed on the cmdline",
+    "[vm-unit]") {
+  TempDir dir;
+  Spec s = sample();
+  s.net.mode = "none";
+  s.mounts = {{dir.path(), "/mnt/src", false}, {dir.path(), "/data", true}};
+  CHECK(kernel_cmdline(s) ==
+        "console=ttyS0 quiet panic=-1 root=/dev/vda rw banger.hostname=box "
+        "banger.mounts=banger-mount-0:/mnt/src,banger-mount-1:/data:ro");
+  QemuFiles f{"c", "d", 3, -1, "/state/box/qmp.sock", "/state/box/memory"};
+  auto argv = qemu_argv(s, {"tcg", "test"}, f);
+  auto at = std::find(argv.begin(), argv.end(), "socket,id=fs0,path=/state/box/fs0.sock");
+  REQUIRE(argv.end() - at > 7);
+  CHECK(std::vector<std::string>(at - 1, at + 7) ==
+        std::vector<std::string>{"-chardev", "socket,id=fs0,path=/state/box/fs0.sock", "-device",
+                                 "vhost-user-fs-device,chardev=fs0,tag=banger-mount-0", "-chardev",
+                                 "socket,id=fs1,path=/state/box/fs1.sock", "-device",
+                                 "vhost-user-fs-device,chardev=fs1,tag=banger-mount-1"});
+  // virtiofsd maps guest RAM: a shared memfd instead of the VM's memory file,
+  // and modern virtio-mmio, which vhost-user needs.
+  auto mem = std::find(argv.begin(), argv.end(), "memory-backend-memfd,id=ram,size=1024M,share=on");
+  REQUIRE(mem != argv.end());
+  CHECK(std::vector<std::string>(mem + 1, mem + 5) ==
+        std::vector<std::string>{"-machine", "memory-backend=ram", "-global",
+                                 "virtio-mmio.force-legacy=false"});
+  for (const auto& a : argv) CHECK(a.find("memory-backend-file") == std::string::npos);
+  // Without a mount the VM's memory file stays (snapshots map it).
+  s.mounts.clear();
+  argv = qemu_argv(s, {"tcg", "test"}, f);
+  CHECK(std::find(argv.begin(), argv.end(),
+                  "memory-backend-file,id=ram,size=1024M,mem-path=/state/box/memory,share=on") != argv.end());
+  for (const auto& a : argv) CHECK(a.find("vhost-user") == std::string::npos);
+}
+
+TEST_CASE("vm command: a mount's host side is an existing directory, its guest side not a system directory",
+          "[vm-unit]") {
+  TempDir dir;
+  fs::write_file(dir.path() + "/file", "x");
+  CHECK_NOTHROW(check_mount_host(dir.path()));
+  REQUIRE_THROWS_WITH(check_mount_host(dir.path() + "/missing"),
+                      "mount host directory " + dir.path() + "/missing does not exist");
+  REQUIRE_THROWS_WITH(check_mount_host(dir.path() + "/file"),
+                      "mount host path " + dir.path() + "/file is not a directory");
+  REQUIRE_THROWS_WITH(check_mount_host("src"), "mount host directory 'src' is not absolute");
+  REQUIRE_THROWS_WITH(check_mount_host("/a,b"),
+                      "mount host directory '/a,b' has a comma or a newline in its name");
+  CHECK_NOTHROW(check_mount_path("/mnt/src"));
+  CHECK_NOTHROW(check_mount_path("/home/dev/project"));
+  REQUIRE_THROWS_WITH(check_mount_path("mnt"), "mount guest path 'mnt' is not absolute");
+  REQUIRE_THROWS_WITH(check_mount_path("/"), "mount guest path '/' is the root directory");
+  REQUIRE_THROWS_WITH(check_mount_path("/mnt/../etc"),
+                      "mount guest path '/mnt/../etc' has an empty, '.' or '..' component");
+  REQUIRE_THROWS_WITH(check_mount_path("/etc"), "mount guest path '/etc' is a system directory");
+  REQUIRE_THROWS_WITH(check_mount_path("/usr/"), "mount guest path '/usr/' is a system directory");
+  REQUIRE_THROWS_WITH(check_mount_path("/dev/x"), "mount guest path '/dev/x' is in /dev");
+  // check_spec: each mount checked, at most kMaxMounts, one per guest path.
+  fs::write_file(dir.path() + "/k", "k");
+  Spec s = sample();
+  s.kernel = s.initrd = s.rootfs = dir.path() + "/k";
+  s.mounts = {{dir.path(), "/etc", false}};
+  REQUIRE_THROWS_WITH(check_spec(s), "mount guest path '/etc' is a system directory");
+  s.mounts = {{dir.path(), "/a", false}, {dir.path(), "/a", true}};
+  REQUIRE_THROWS_WITH(check_spec(s), "two mounts at guest path /a");
+  s.mounts.clear();
+  for (size_t i = 0; i <= kMaxMounts; ++i) s.mounts.push_back({dir.path(), "/m" + std::to_string(i), false});
+  REQUIRE_THROWS_WITH(check_spec(s), "VM box: 9 mounts; at most 8 are supported");
+  s.mounts.resize(kMaxMounts);
+  CHECK_NOTHROW(check_spec(s));
 }

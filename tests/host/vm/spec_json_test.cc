@@ -70,6 +70,21 @@ TEST_CASE("vm spec json: Lua's empty table is an empty list", "[vm-unit]") {
   CHECK(s.net.allow_host.empty());
 }
 
+TEST_CASE("vm spec json: mounts are {host, guest, read_only}, read_only false unless given", "[vm-unit]") {
+  CHECK(spec_from_json(Json::parse(R"({"mounts": {}})")).mounts.empty());
+  Spec s = spec_from_json(Json::parse(
+      R"({"mounts": [{"host": "/h", "guest": "/g"}, {"host": "/d", "guest": "/data", "read_only": true}]})"));
+  REQUIRE(s.mounts.size() == 2);
+  CHECK((s.mounts[0].host == "/h" && s.mounts[0].guest == "/g" && !s.mounts[0].read_only));
+  CHECK((s.mounts[1].host == "/d" && s.mounts[1].guest == "/data" && s.mounts[1].read_only));
+  auto parse = [](const char* text) { return [text] { spec_from_json(Json::parse(text)); }; };
+  CHECK(test::error_message(parse(R"({"mounts": [{"host": "/h", "guest": "/g", "ro": true}]})")) ==
+        "vm spec.mounts[]: unknown key 'ro'");
+  CHECK(test::error_message(parse(R"({"mounts": [{"host": "/h", "guest": "/g", "read_only": "yes"}]})")) ==
+        "vm spec.mounts[].read_only must be a boolean");
+  CHECK(test::error_message(parse(R"({"mounts": "/h:/g"})")) == "vm spec.mounts must be a list");
+}
+
 TEST_CASE("vm spec json: an unknown key or a wrong type is an error naming it", "[vm-unit]") {
   auto parse = [](const char* text) { return [text] { spec_from_json(Json::parse(text)); }; };
   CHECK(test::error_message(parse(R"({"ready_timeout": 5})")) == "vm spec: unknown key 'ready_timeout'");
