@@ -1,5 +1,7 @@
 #include "host/doctor/checks.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 
 #include "host/core/error.h"
@@ -8,6 +10,7 @@
 #include "host/core/process.h"
 #include "host/net/privilege.h"
 #include "host/net/ssh.h"
+#include "host/supervisor/virtiofs.h"
 #include "host/vm/accel.h"
 
 namespace banger::doctor {
@@ -218,6 +221,20 @@ Check disk_check(const std::string& dir, unsigned long long free) {
   return c;
 }
 
+Check virtiofs_check(const std::string& path, bool privileged) {
+  Check c{"virtiofsd (--mount)", "ok", false, path, ""};
+  if (::access(path.c_str(), X_OK) != 0) {
+    c.status = "warn";
+    c.detail = path + " is missing (serves --mount's shared directories)";
+    c.fix = "apt-get install qemu-system-common";
+  } else if (!privileged) {
+    c.status = "warn";
+    c.detail = path + " runs only as root: --mount needs root";
+    c.fix = "run banger as root to use --mount";
+  }
+  return c;
+}
+
 std::vector<Check> run_checks(const Inputs& in) {
   bool privileged = net::privileged();
   std::vector<Check> out;
@@ -244,6 +261,7 @@ std::vector<Check> run_checks(const Inputs& in) {
   }
   out.push_back(ssh_check());
   out.push_back(include_check(in.user_ssh_config));
+  out.push_back(virtiofs_check(supervisor::kVirtiofsd, privileged));
   return out;
 }
 

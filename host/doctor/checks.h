@@ -38,4 +38,8 @@ Check build_mode_check(const BuildMode& m);
 // Disk space verdict for `free` bytes: fail under 1 GiB, warn under 5 GiB.
 Check disk_check(const std::string& dir, unsigned long long free);
 
+// virtiofsd at `path` for --mount (only that needs it: a warning at worst),
+// and root, which it needs.
+Check virtiofs_check(const std::string& path, bool privileged);
+
 }  // namespace banger::doctor

@@ -43,7 +43,7 @@ TEST_CASE("doctor: every check is reported, in a fixed order", "[doctor]") {
   for (const auto& c : checks) names.push_back(c.name);
   CHECK(names == std::vector<std::string>{"qemu", "qemu-img", "acceleration", "tap networking", "nft", "ip",
                                           "apt (kernels)", "mmdebstrap", "mmdebstrap mode", "disk space",
-                                          "ssh", "ssh NAME.vm"});
+                                          "ssh", "ssh NAME.vm", "virtiofsd (--mount)"});
   for (const auto& c : checks) {
     INFO(c.name << ": " << c.detail);
     CHECK((c.status == "ok" || c.status == "warn" || c.status == "fail"));
@@ -71,6 +71,21 @@ TEST_CASE("doctor: missing tools fail with the package to install", "[doctor]") 
   CHECK(find(checks, "ssh")->status == "warn");
   CHECK(find(checks, "ssh")->fix == "apt-get install openssh-client");
   CHECK_FALSE(essentials_ok(checks));
+}
+
+TEST_CASE("doctor: --mount's virtiofsd is a warning when missing or without root, never a failure",
+          "[doctor]") {
+  test::TempDir tmp;
+  Check missing = virtiofs_check(tmp / "virtiofsd", true);
+  CHECK(missing.status == "warn");
+  CHECK_FALSE(missing.essential);
+  CHECK(missing.detail == tmp / "virtiofsd" + " is missing (serves --mount's shared directories)");
+  CHECK(missing.fix == "apt-get install qemu-system-common");
+  fs::write_file(tmp / "virtiofsd", "#!/bin/sh\n", 0755);
+  Check user = virtiofs_check(tmp / "virtiofsd", false);
+  CHECK(user.status == "warn");
+  CHECK(user.fix == "run banger as root to use --mount");
+  CHECK(virtiofs_check(tmp / "virtiofsd", true).status == "ok");
 }
 
 TEST_CASE("doctor: BANGER_ACCEL is honoured and explained", "[doctor]") {
