@@ -16,13 +16,19 @@
 using namespace banger;
 using namespace banger::test;
 
-TEST_CASE("e2e project: banger run boots .banger/sandbox.lua - its command, env, cpus, disk - and cleans up",
-          "[e2e][vm][project]") {
+TEST_CASE(
+    "e2e project: banger run boots .banger/sandbox.lua - its command, env, cpus, disk, mounts - and cleans "
+    "up",
+    "[e2e][vm][project]") {
   SandboxHome home;
   std::string repo = home.path("repo");
   fs::make_dirs(repo + "/.banger");
   fs::make_dirs(repo + "/src/deep");
   fs::write_file(repo + "/README", "as committed\n");
+  // A live mount of an ignored directory of the project (not in the workspace).
+  fs::write_file(repo + "/.gitignore", "shared/\n");
+  fs::make_dirs(repo + "/shared");
+  fs::write_file(repo + "/shared/in", "from the host\n");
   auto git = [&](std::vector<std::string> args) {
     std::vector<std::string> argv = {
         "git", "-C", repo, "-c", "user.name=t", "-c", "user.email=t@example.com"};
@@ -33,8 +39,9 @@ TEST_CASE("e2e project: banger run boots .banger/sandbox.lua - its command, env,
   git({"add", "-A"});
   git({"commit", "-qm", "start"});
   fs::write_file(repo + "/.banger/sandbox.lua", R"(return {
-  command = { "sh", "-c", "echo cpus=$(nproc) ci=$CI; df -m / | awk 'NR == 2 { print \"disk=\" $2 }'; echo from the guest > README; exit 3" },
+  command = { "sh", "-c", "echo cpus=$(nproc) ci=$CI; df -m / | awk 'NR == 2 { print \"disk=\" $2 }'; echo from the guest > README; cat /mnt/shared/in; echo guest wrote > /mnt/shared/out; exit 3" },
   cpus = 1, memory = "512M", disk = "3G", net = "none",
+  mounts = { "shared:/mnt/shared" },
   env = { CI = "1" },
 }
 )");
@@ -43,6 +50,8 @@ TEST_CASE("e2e project: banger run boots .banger/sandbox.lua - its command, env,
   auto r = run_banger({"run"}, o);
   CHECK(r.code == 3);  // the command's own exit code
   CHECK(r.out.find("cpus=1 ci=1\n") != std::string::npos);
+  CHECK(r.out.find("from the host\n") != std::string::npos);
+  CHECK(fs::read_file(repo + "/shared/out") == "guest wrote\n");
   // The 3G disk: the agent grew the image's filesystem to fill it at boot.
   auto at = r.out.find("disk=");
   REQUIRE(at != std::string::npos);
