@@ -24,7 +24,7 @@ ms() { echo $(( $(date +%s%N) / 1000000 )); }
 t0=$(ms); "$banger" vm run --rm --net none -- true; first=$(( $(ms) - t0 ))
 
 warm=(); cold=()
-for i in $(seq "$runs"); do
+for _ in $(seq "$runs"); do
   t0=$(ms); "$banger" vm run --rm --net none -- true; warm+=($(( $(ms) - t0 )))
   t0=$(ms); "$banger" vm run --rm --net none --cold -- true; cold+=($(( $(ms) - t0 )))
 done

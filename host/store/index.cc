@@ -127,7 +127,8 @@ void Index::use_wal() {
     int rc = sqlite3_exec(db_, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
     if (rc == SQLITE_OK) return;
     // Anything but a busy database (or one busy for too long) is an error.
-    if ((rc & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() > deadline) exec("PRAGMA journal_mode=WAL");
+    if ((rc & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() > deadline)
+      exec("PRAGMA journal_mode=WAL");
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 }

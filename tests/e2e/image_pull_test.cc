@@ -159,7 +159,9 @@ TEST_CASE("e2e image pull: racing pulls of one name have exactly one winner", "[
     int code = procs[i].wait();
     if (code == 0) winners++;
     if (code == 4) conflicts++;
-    if (code != 0 && code != 4) FAIL_CHECK("pull " << i << " exited " << code << ": " << fs::read_file(t / ("err" + std::to_string(i))));
+    if (code != 0 && code != 4)
+      FAIL_CHECK("pull " << i << " exited " << code << ": "
+                         << fs::read_file(t / ("err" + std::to_string(i))));
   }
   CHECK(winners == 1);
   CHECK(conflicts == 3);

@@ -42,8 +42,9 @@ std::map<std::string, Json> warm_snapshots(const SandboxHome& home) {
 
 std::string from_snapshot(const SandboxHome& home, const std::string& vm) {
   Json rec = vm_record(home, vm);
-  return rec.contains("from_snapshot") && rec["from_snapshot"].is_string() ? rec["from_snapshot"].get<std::string>()
-                                                                          : "";
+  return rec.contains("from_snapshot") && rec["from_snapshot"].is_string()
+             ? rec["from_snapshot"].get<std::string>()
+             : "";
 }
 
 std::string supervisor_log(const SandboxHome& home, const std::string& vm) {
@@ -82,8 +83,8 @@ TEST_CASE(
   CHECK(warm_snapshots(home).size() == 2);
   auto both = run_banger({"vm", "run", "--cold", "--from", snap, "--", "true"}, home.env());
   CHECK(both.code == 2);
-  const std::string both_err =
-      "error: --cold boots the VM: it cannot also restore --from " + snap + "\n  hint: leave out one of them\n";
+  const std::string both_err = "error: --cold boots the VM: it cannot also restore --from " + snap +
+                               "\n  hint: leave out one of them\n";
   CHECK(both.err.substr(both.err.size() - std::min(both.err.size(), both_err.size())) == both_err);
 
   // Prune keeps what a VM's disk sits on, and removes the rest.
