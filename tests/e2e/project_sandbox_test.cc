@@ -3,6 +3,9 @@
 // job runs it.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -29,6 +32,10 @@ TEST_CASE(
   fs::write_file(repo + "/.gitignore", "shared/\n");
   fs::make_dirs(repo + "/shared");
   fs::write_file(repo + "/shared/in", "from the host\n");
+  // A user's, as a checkout is, and reachable by that user (the guest's
+  // root writes there as the directory's owner).
+  REQUIRE(::chown((repo + "/shared").c_str(), 1000, 1000) == 0);
+  for (const std::string& dir : {home.path(""), repo}) REQUIRE(::chmod(dir.c_str(), 0711) == 0);
   auto git = [&](std::vector<std::string> args) {
     std::vector<std::string> argv = {
         "git", "-C", repo, "-c", "user.name=t", "-c", "user.email=t@example.com"};
@@ -48,6 +55,7 @@ TEST_CASE(
   CliOptions o = home.env();
   o.cwd = repo + "/src/deep";  // found walking up, as git finds .git
   auto r = run_banger({"run"}, o);
+  INFO(r.err);
   CHECK(r.code == 3);  // the command's own exit code
   CHECK(r.out.find("cpus=1 ci=1\n") != std::string::npos);
   CHECK(r.out.find("from the host\n") != std::string::npos);

@@ -1,9 +1,11 @@
 // End to end under TCG: --mount shares a host directory live over virtiofs.
 // Host writes show in the guest and guest writes on the host; a :ro mount
 // refuses the guest's writes (EROFS) and leaves the host directory as it
-// was; each mount's virtiofsd lives and dies with the VM's supervisor.
+// was; the guest's root writes as the directory's owner, never as root;
+// each mount's virtiofsd lives and dies with the VM's supervisor.
 #include <dirent.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <catch2/catch.hpp>
 
@@ -59,6 +61,11 @@ CliResult run(const SandboxHome& home, const std::vector<std::string>& args) {
 
 std::string canonical(const TempDir& d) { return std::filesystem::canonical(d.path()).string(); }
 
+// A user's directory, as a project checkout is: the guest's root writes
+// there as this user (a root-owned one is mounted read-only only).
+constexpr uid_t kOwner = 1000;
+void give_to_owner(const std::string& dir) { REQUIRE(::chown(dir.c_str(), kOwner, kOwner) == 0); }
+
 }  // namespace
 
 TEST_CASE("e2e mount: host writes show in the guest, guest writes on the host, :ro refuses writes",
@@ -69,6 +76,20 @@ TEST_CASE("e2e mount: host writes show in the guest, guest writes on the host, :
   const std::string rw = canonical(rw_dir), ro = canonical(ro_dir);
   fs::write_file(rw + "/host.txt", "from the host\n");
   fs::write_file(ro + "/keep.txt", "keep\n");
+
+  // A root-owned directory read-write: the guest's root would write there as
+  // root. Refused before anything starts.
+  home.must({"vm", "create", "--name", "mroot", "--net", "none", "--mount", ro + ":/mnt/rw"});
+  auto refused = run(home, {"vm", "start", "mroot"});
+  CHECK(refused.code == 8);
+  CHECK(refused.err.find(
+            "error: --mount " + ro + ":/mnt/rw: " + ro +
+            " is owned by root, and the guest's writes there would be root's\n  hint: chown it to a "
+            "user (the guest then writes as that user), or mount it read-only (" +
+            ro + ":/mnt/rw:ro)\n") != std::string::npos);
+  CHECK(virtiofsd_serving(ro).empty());
+  home.must({"vm", "rm", "mroot"});
+  give_to_owner(rw);
 
   home.must({"vm", "create", "--name", "mnt", "--net", "none", "--mount", rw + ":/mnt/rw", "--mount",
              ro + ":/mnt/ro:ro"});
@@ -92,6 +113,14 @@ TEST_CASE("e2e mount: host writes show in the guest, guest writes on the host, :
   home.must({"vm", "exec", "mnt", "--", "sh", "-c",
              "mkdir /mnt/rw/out && echo from the guest > /mnt/rw/out/g.txt"});
   CHECK(fs::read_file(rw + "/out/g.txt") == "from the guest\n");
+  // What the guest's root makes belongs to the directory's owner, setuid
+  // bits included: never a root-owned setuid file on the host.
+  home.must({"vm", "exec", "mnt", "--", "sh", "-c", "cp /bin/true /mnt/rw/suid && chmod 4755 /mnt/rw/suid"});
+  struct stat st {};
+  REQUIRE(::stat((rw + "/suid").c_str(), &st) == 0);
+  CHECK(st.st_uid == kOwner);
+  CHECK(::stat((rw + "/out/g.txt").c_str(), &st) == 0);
+  CHECK(st.st_uid == kOwner);
 
   // Read-only: readable, and every write fails with EROFS; the host's
   // directory is as it was.
@@ -137,6 +166,7 @@ TEST_CASE("e2e mount: the supervisor killed with SIGKILL takes its virtiofsd wit
   SandboxHome home;
   TempDir dir;
   const std::string host = canonical(dir);
+  give_to_owner(host);
   home.must({"vm", "create", "--name", "mk", "--net", "none", "--mount", host + ":/src"});
   home.must({"vm", "start", "mk"});
   auto rec = vm_record(home, "mk");
