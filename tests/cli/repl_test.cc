@@ -5,6 +5,7 @@
 #include <pty.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -57,6 +58,17 @@ class Terminal {
     std::string seen = at == std::string::npos ? screen_ : screen_.substr(0, at + text.size());
     screen_.erase(0, seen.size());
     return seen;
+  }
+  // Waits (10 s at most) until libedit reads keys: it draws the prompt
+  // before it leaves cooked mode, and a Ctrl-D typed in cooked mode is the
+  // tty's end-of-file, which reaches libedit in raw mode as a plain NUL.
+  bool reading_keys() {
+    for (int i = 0; i < 100; i++) {
+      termios mode{};
+      if (tcgetattr(master_, &mode) == 0 && !(mode.c_lflag & ICANON)) return true;
+      usleep(100000);
+    }
+    return false;
   }
   // The exit status once the REPL ends (-1 if it does not within 10 s).
   int wait_exit() {
@@ -112,9 +124,16 @@ TEST_CASE("repl: the banner's suggestions work, help lists the modules, Ctrl-C c
   CHECK(answer.find("42") != std::string::npos);
   CHECK(answer.find("error") == std::string::npos);
   term.until("banger> ");
-  // Ctrl-C on an empty line too, then Ctrl-D exits cleanly.
+  // Ctrl-C on an empty line too; a line after it is answered.
   term.type("\x03");
   term.until("banger> ");
+  term.type("return 6 * 7\r");
+  CHECK(term.until("42").find("42") != std::string::npos);
+  // Ctrl-D exits cleanly. After an answer the next prompt is a new
+  // readline's (a Ctrl-C's redrawn prompt could come before libedit leaves
+  // raw mode and mislead reading_keys).
+  term.until("banger> ");
+  REQUIRE(term.reading_keys());
   term.type("\x04");
   CHECK(term.wait_exit() == 0);
 }
