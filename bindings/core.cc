@@ -126,7 +126,11 @@ int core_stat(lua_State* L) {
                      : S_ISREG(st.st_mode) ? "file"
                      : S_ISLNK(st.st_mode) ? "symlink"
                                            : "other";
-  push_json(L, {{"type", type}, {"size", st.st_size}, {"mode", st.st_mode & 07777}, {"mtime", st.st_mtime}});
+  push_json(L, {{"type", type},
+                {"size", st.st_size},
+                {"mode", st.st_mode & 07777},
+                {"mtime", st.st_mtime},
+                {"allocated", static_cast<uint64_t>(st.st_blocks) * 512}});
   return 1;
 }
 

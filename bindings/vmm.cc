@@ -8,6 +8,7 @@
 //   h:exec_stream({argv=...}, {stdout=fn, stderr=fn, stdin=true}) -> {exit_code=, signal=, guest_us=}
 //   h:info() h:running() h:stop(timeout_s) h:wait(timeout_s) h:close()
 //   _host.vmm.create_overlay(rootfs, state_dir, name[, size]) -> overlay path
+//   _host.vmm.flatten_disk(disk, out, what) -> nothing: a VM's disk as a raw image file
 //   _host.vmm.check_mount(host, guest) -> nothing, or the error a VM with that mount would raise
 #include <unistd.h>
 
@@ -45,6 +46,13 @@ int vm_create_overlay(lua_State* L) {
                      opt_string(L, 5, "backing_format").value_or("raw"));
   lua_pushlstring(L, overlay.data(), overlay.size());
   return 1;
+}
+
+// flatten_disk(disk, out, what): `disk` (a qcow2 overlay and its backing
+// chain) as the raw disk `out`, sparse and fsynced; `what` names it in errors.
+int vm_flatten_disk(lua_State* L) {
+  vm::flatten_disk(arg_string(L, 1, "disk"), arg_string(L, 2, "out"), arg_string(L, 3, "what"));
+  return 0;
 }
 
 // check_mount(host, guest): what vm.start checks of a mount (host: an
@@ -165,6 +173,7 @@ const luaL_Reg kVmMethods[] = {
 const luaL_Reg kFuncs[] = {
     {"start", wrap<vm_start>},
     {"create_overlay", wrap<vm_create_overlay>},
+    {"flatten_disk", wrap<vm_flatten_disk>},
     {"check_mount", wrap<vm_check_mount>},
     {nullptr, nullptr},
 };

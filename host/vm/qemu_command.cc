@@ -1,10 +1,13 @@
 #include "host/vm/qemu_command.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 
 #include "host/core/error.h"
+#include "host/core/fs.h"
 #include "host/core/process.h"
 #include "host/core/sha256.h"
 #include "host/core/vm_name.h"
@@ -353,6 +356,29 @@ void create_overlay(const std::string& rootfs, const std::string& overlay, const
   while (!r.err.empty() && isspace(static_cast<unsigned char>(r.err.back()))) r.err.pop_back();
   fail(ErrorKind::io, "creating the disk of VM '" + vm + "' failed: " + r.err,
        "check that qemu-utils is installed ('banger doctor')");
+}
+
+void flatten_disk(const std::string& disk, const std::string& out, const std::string& what) {
+  if (fs::exists(out)) fail(ErrorKind::conflict, "flattening " + what + ": " + out + " already exists");
+  // qemu-img reads the whole backing chain; -S 4k (its default) keeps runs of
+  // zeros as holes, so a 10 GiB disk with 1 GiB written takes 1 GiB.
+  RunResult r = run_capture({"qemu-img", "convert", "-q", "-O", "raw", "-S", "4k", disk, out});
+  if (r.exit_code != 0) {
+    ::unlink(out.c_str());
+    while (!r.err.empty() && isspace(static_cast<unsigned char>(r.err.back()))) r.err.pop_back();
+    fail(ErrorKind::io, "flattening " + what + " failed: " + r.err,
+         "check that qemu-utils is installed ('banger doctor')");
+  }
+  // On disk before an index says an image is there.
+  int fd = ::open(out.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || ::fsync(fd) != 0) {
+    int e = errno;
+    if (fd >= 0) ::close(fd);
+    ::unlink(out.c_str());
+    errno = e;
+    fail_errno("syncing " + out);
+  }
+  ::close(fd);
 }
 
 }  // namespace banger::vm

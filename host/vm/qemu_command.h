@@ -85,4 +85,10 @@ std::string default_overlay(const std::string& state_dir);
 void create_overlay(const std::string& rootfs, const std::string& overlay, const std::string& vm,
                     uint64_t size = 0, const std::string& backing_format = "raw");
 
+// `disk` (a VM's qcow2 overlay with its backing chain, or a raw image)
+// written whole as the raw disk `out` (sparse: zeros take no space) and
+// fsynced, for a new image's root disk (`vm commit`, `image build`). `what`
+// names the disk in errors. `out` must not exist.
+void flatten_disk(const std::string& disk, const std::string& out, const std::string& what);
+
 }  // namespace banger::vm

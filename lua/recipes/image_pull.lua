@@ -62,7 +62,17 @@ return recipe.new {
     local agent = ctx:stage("inject", function() return banger.agent.inject(rootfs) end)
 
     local final = paths.images .. "/" .. name
+    -- The cached blobs this image came from: 'image prune' keeps them.
+    local blobs = {}
+    local function keep(d)
+      if type(d) == "string" and d:match("^sha256:%x+$") then blobs[#blobs + 1] = d end
+    end
+    keep(pulled.manifest_digest)
+    keep(pulled.config_digest)
+    keep(pulled.index_digest)
+    for _, l in ipairs(pulled.layers) do keep(l.digest) end
     local record = {
+      blobs = blobs,
       ref = args.ref,
       source = source.kind,
       manifest_digest = pulled.manifest_digest,

@@ -3,6 +3,8 @@
 -- (the workspace), runs its command there (or CMD, or a shell with
 -- --shell), brings its changes back (a branch banger/NAME; --apply,
 -- --export DIR), exits with the command's exit code, and removes the VM.
+-- A sandbox whose image is a build file (image = ".banger/image.lua") has
+-- it built first when it is missing or stale (banger image build).
 -- A project that needs more writes .banger/recipes/run.lua, which shadows
 -- this recipe. `banger run FILE.lua [args]` runs a recipe file or
 -- script instead (handled by the CLI).
@@ -15,7 +17,7 @@ return recipe.new {
     { "cold", type = "bool", help = "boot, even when a warm snapshot could be restored (a sandbox without a workspace)" },
     { "command", rest = true, metavar = "CMD", help = "a command to run instead of the sandbox's own" },
   },
-  stages = { "run" },
+  stages = { "image", "run" },
   run = function(ctx, args)
     local project = banger.project
     local root = project.root()
@@ -24,6 +26,12 @@ return recipe.new {
         "create " .. project.SANDBOX_FILE .. " (see docs/recipes.md), or run 'banger run FILE.lua'")
     end
     local sandbox = project.load(root .. "/" .. project.SANDBOX_FILE)
+    local build_file = project.build_file(sandbox, root)
+    if build_file then
+      sandbox.image = ctx:stage("image", function()
+        return banger.recipe.load("image_build"):call({ file = build_file }, ctx).name
+      end)
+    end
     local command = #args.command > 0 and args.command or nil
     if args.shell then command = {} end  -- vm run's login shell, on a terminal
     local run_args = project.vm_run_args(sandbox, root, { command = command, apply = args.apply, export = args.export, cold = args.cold })

@@ -113,6 +113,19 @@ TEST_CASE("docs: the script example runs with banger run", "[docs]") {
   CHECK(r.out == "hello from banger 0.1.0, args: a b\n");
 }
 
+TEST_CASE("docs: the image build file is one banger reads, with the keys it shows", "[docs]") {
+  TempDir t;
+  write_in_project(t, ".banger/image.lua", block(".banger/image.lua"));
+  write_in_project(t, "check.lua",
+                   "local s = banger.build.load(banger.build.find_file())\n"
+                   "print(s.name, s.from, table.concat(s.packages, ','), #s.files, s.files[1].mode, #s.run, "
+                   "s.workspace)\n");
+  auto r = run_banger({"run", "check.lua"}, project(t));
+  INFO(r.err);
+  CHECK(r.code == 0);
+  CHECK(r.out == "myproj-dev\tdebian-bookworm\tgit,make\t1\t420\t2\t/work\n");
+}
+
 TEST_CASE("docs: the project's sandbox file boots a VM with 'banger run'", "[docs][e2e][vm]") {
   SandboxHome home;
   std::string proj = home.path("project");

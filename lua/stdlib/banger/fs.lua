@@ -19,7 +19,7 @@ function M.write(path, data, mode) core.write_file(path, data, mode) end
 function M.make_temp_dir(parent, prefix) return core.make_temp_dir(parent, prefix) end
 
 ---@param path string
----@return {type:string, size:integer, mode:integer, mtime:integer}|nil
+---@return {type:string, size:integer, mode:integer, mtime:integer, allocated:integer}|nil allocated: bytes on disk (a sparse file's are fewer than its size)
 function M.stat(path) return core.stat(path) end
 
 ---@param path string

@@ -179,6 +179,99 @@ function M.rm(name)
   fs.remove(rec.dir)
 end
 
+--- Publishes `disk` (a VM's qcow2 overlay, or any disk QEMU reads) as the
+--- new image `name`: flattened whole into a staging directory (sparse),
+--- banger's current agent injected, then renamed into place with its
+--- record in one transaction. Nothing is left of a publish that fails.
+--- `record` adds fields (ref, source, ...); `what` names the disk in errors.
+--- With `replace`, an image `name` (which no VM may use) is removed just
+--- before the new one is published, once that one is whole.
+---@param name string
+---@param disk string
+---@param record table
+---@param what string
+---@param replace? boolean
+---@return table record
+function M.publish_disk(name, disk, record, what, replace)
+  M.check_name(name)
+  if M.get(name) and not replace then
+    errors.raise("conflict", ("image '%s' already exists"):format(name),
+      ("choose another name, or remove it with 'banger image rm %s'"):format(name))
+  end
+  store.reclaim_staging()
+  local staging, hold = store.staging("image-" .. name)
+  local ok, err = pcall(function()
+    local rootfs = staging .. "/rootfs.ext4"
+    _host.vmm.flatten_disk(disk, rootfs, what)
+    record.agent = require("banger.agent").inject(rootfs).path
+    local final = store.paths().images .. "/" .. name
+    record.dir, record.rootfs = final, final .. "/rootfs.ext4"
+    local st = fs.stat(rootfs)
+    record.size, record.content_bytes = st.size, st.allocated
+    if replace and M.get(name) then M.rm(name) end
+    hold:release()
+    store.publish("image", name, staging, final, record)
+  end)
+  if not ok then
+    fs.remove(staging)
+    hold:release()
+    error(err, 0)
+  end
+  record.name = name
+  return record
+end
+
+--- The blobs (manifests, configs, layers) that image records still need.
+---@return table<string, boolean> digest -> true
+local function needed_blobs()
+  local needed = {}
+  for _, rec in ipairs(M.list()) do
+    for _, d in ipairs(rec.blobs or {}) do needed[d] = true end
+  end
+  return needed
+end
+
+--- Removes what no VM or build needs: the build stage caches no image was
+--- built from (with `all`: every cache, and every image no VM or snapshot
+--- uses), then the cached blobs no image record lists. Blobs stay while a
+--- pull is under way (its staging directory is live). Returns the images
+--- removed and the blobs' count and bytes.
+---@param all? boolean
+---@return {images:string[], blobs:integer, bytes:integer, kept_for_pull:boolean}
+function M.prune(all)
+  local removed = require("banger.build").prune_caches(all)
+  if all then
+    local used = {}
+    for _, vm in ipairs(store.list("vm")) do used[vm.image] = true end
+    for _, snap in ipairs(store.list("snapshot")) do
+      if not require("banger.warm").is_warm(snap) then used[snap.image] = true end
+    end
+    for _, rec in ipairs(M.list()) do
+      if not used[rec.name] and pcall(M.rm, rec.name) then removed[#removed + 1] = rec.name end
+    end
+  end
+  table.sort(removed)
+  local out = { images = removed, blobs = 0, bytes = 0, kept_for_pull = false }
+  store.reclaim_staging()
+  local paths = store.paths()
+  if #fs.list(paths.staging) > 0 then
+    out.kept_for_pull = true  -- its layers may be in the cache but in no record yet
+    return out
+  end
+  local needed = needed_blobs()
+  local dir = paths.blobs .. "/sha256"
+  if not fs.is_dir(dir) then return out end
+  for _, n in ipairs(fs.list(dir)) do
+    local hex = n:match("^(%x+)$") or n:match("^(%x+)%.partial$")
+    if hex and not needed["sha256:" .. hex] then
+      local st = fs.stat(dir .. "/" .. n)
+      fs.remove(dir .. "/" .. n)
+      out.blobs, out.bytes = out.blobs + 1, out.bytes + (st and st.allocated or 0)
+    end
+  end
+  return out
+end
+
 --- Pulls an image through the image_pull recipe (a project's override wins).
 ---@param ref string
 ---@param opts? {name?:string, size?:integer, platform?:string}

@@ -60,4 +60,15 @@ end
 ---@return string
 function M.format(v) return render(v, "", {}, 0) end
 
+--- A byte count for humans: "512 B", "1.5 MiB"; "-" for nil.
+---@param n integer|nil
+---@return string
+function M.bytes(n)
+  if not n then return "-" end
+  local units = { "B", "KiB", "MiB", "GiB", "TiB" }
+  local i = 1
+  while n >= 1024 and i < #units do n = n / 1024; i = i + 1 end
+  return i == 1 and ("%d B"):format(n) or ("%.1f %s"):format(n, units[i])
+end
+
 return M

@@ -9,7 +9,8 @@
 ---       env = { CI = "1" }, ports = { "8080:80" },
 ---     }
 ---
---- Keys: image, command, cpus, memory, disk (the root disk's size), env,
+--- Keys: image (or a build file such as ".banger/image.lua", relative to
+--- the project's root: built when missing or stale), command, cpus, memory, disk (the root disk's size), env,
 --- ports (`[ADDR:]HOST:GUEST`, as `vm run -p`), allow_host (`PORT[/udp]`),
 --- net (user, tap, none), kernel, init, workdir, workspace (where the
 --- project's files are in the guest, default /work, or false for none),
@@ -19,14 +20,14 @@
 --- never passes silently).
 local errors = require("banger.errors")
 local fs = require("banger.fs")
-local args_lib = require("banger.args")
+local config_file = require("banger.config_file")
 
 local M = {}
 
 --- Where a project keeps its sandbox, relative to its root.
 M.SANDBOX_FILE = ".banger/sandbox.lua"
 
--- Each key's kind: how it is checked and what it becomes.
+-- Each key's kind (banger.config_file): how it is checked and what it becomes.
 local KEYS = {
   image = "string", command = "command", cpus = "integer", memory = "size", disk = "size",
   env = "env", ports = "strings", allow_host = "strings", net = "string", kernel = "string",
@@ -46,76 +47,27 @@ function M.root(start)
   end
 end
 
-local function kind_error(path, key, want, got)
-  errors.raise("invalid_input", ("%s: %s must be %s, got %s"):format(path, key, want, got),
-    "see 'banger run --help' for the sandbox file's keys")
-end
-
-local function check(path, key, kind, v)
-  if kind == "string" then
-    if type(v) ~= "string" or v == "" then kind_error(path, key, "a non-empty string", type(v)) end
-    return v
-  elseif kind == "integer" then
-    if type(v) ~= "number" or v ~= math.floor(v) then kind_error(path, key, "a whole number", tostring(v)) end
-    return v
-  elseif kind == "size" then
-    local n = type(v) == "number" and v or (type(v) == "string" and args_lib.parse_size(v))
-    if not n then kind_error(path, key, "a size like 512M or 10G", ("'%s'"):format(tostring(v))) end
-    return n
-  elseif kind == "strings" or kind == "command" then
-    if kind == "command" and type(v) == "string" then return { "sh", "-c", v } end
-    if type(v) ~= "table" then kind_error(path, key, "a list of strings", type(v)) end
-    for i, s in ipairs(v) do
-      if type(s) ~= "string" then kind_error(path, ("%s[%d]"):format(key, i), "a string", type(s)) end
-    end
-    return v
-  elseif kind == "workspace" then
-    if v ~= false and (type(v) ~= "string" or v:sub(1, 1) ~= "/") then
-      kind_error(path, key, "a guest path such as /work, or false", ("'%s'"):format(tostring(v)))
-    end
-    return v
-  elseif kind == "env" then
-    if type(v) ~= "table" then kind_error(path, key, "a table of NAME = VALUE", type(v)) end
-    local list = {}
-    for name, value in pairs(v) do
-      if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
-        kind_error(path, key, "a table of NAME = VALUE", ("the name %s"):format(tostring(name)))
-      end
-      if type(value) ~= "string" and type(value) ~= "number" then
-        kind_error(path, ("env.%s"):format(name), "a string", type(value))
-      end
-      list[#list + 1] = name .. "=" .. tostring(value)
-    end
-    table.sort(list)  -- the same order every run
-    return list
-  end
-end
-
 --- Reads a sandbox file: runs it (as a recipe file runs: `banger.*` in
 --- scope) and checks what it returns. Sizes become bytes, `env` a sorted
 --- list of `NAME=VALUE`, a `command` string `{"sh", "-c", command}`.
 ---@param path string
 ---@return table
 function M.load(path)
-  local _, result = require("banger.recipe").load_candidate({ path = path, origin = "project" })
-  if type(result) ~= "table" then
-    errors.raise("invalid_input", ("%s must return a table, got %s"):format(path, type(result)),
-      "end the file with 'return { image = ..., command = { ... } }'")
-  end
-  local known = {}
-  for k in pairs(KEYS) do known[#known + 1] = k end
-  table.sort(known)
-  local out = {}
-  for key, v in pairs(result) do
-    local kind = type(key) == "string" and KEYS[key]
-    if not kind then
-      local near = type(key) == "string" and require("banger.suggest").closest(key, known)
-      errors.raise("invalid_input", ("%s: unknown key '%s'"):format(path, tostring(key)),
-        near and ("did you mean '%s'?"):format(near) or ("the keys are " .. table.concat(known, ", ")))
-    end
-    out[key] = check(path, key, kind, v)
-  end
-  return out
+  return config_file.load(path, KEYS, {
+    example = "return { image = ..., command = { ... } }",
+    help = "see 'banger run --help' for the sandbox file's keys",
+  })
+end
+
+--- The build file the sandbox's `image` names (a path ending in .lua,
+--- relative to the project's root `root`), or nil when it names an image.
+---@param sandbox table
+---@param root string
+---@return string|nil
+function M.build_file(sandbox, root)
+  local image = sandbox.image
+  if not image or not require("banger.build").is_build_file(image) then return nil end
+  return image:sub(1, 1) == "/" and image or (root .. "/" .. image)
 end
 
 --- The arguments of the `vm_run` recipe that boot `sandbox` (from load)
