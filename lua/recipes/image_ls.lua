@@ -14,7 +14,7 @@ return recipe.new {
     { "all", short = "a", type = "bool", help = "also list the caches of image builds' stages" },
   },
   run = function(ctx, args)
-    local rows = {}
+    local rows = banger.json.array({})
     for _, r in ipairs(banger.image.list()) do
       if args.all or not banger.build.is_cache(r) then rows[#rows + 1] = r end
     end

@@ -200,3 +200,37 @@ TEST_CASE("cli: --mount takes HOST:GUEST[:ro] with an existing host directory an
         "  hint: give an absolute directory in the guest that the system does not use, e.g. /mnt/src\n");
   CHECK(run_banger({"vm", "ls", "--json"}, in_home(t)).out == "[]\n");
 }
+
+TEST_CASE("cli: image build names a missing build file, a mistyped key and a from that loops, before any VM",
+          "[cli][build]") {
+  TempDir t;
+  CliOptions o = in_home(t);
+  fs::make_dirs(t / "proj/.banger");
+  o.cwd = t / "proj";
+  auto none = run_banger({"image", "build"}, o);
+  CHECK(none.code == 3);
+  CHECK(
+      ends_with(none.err,
+                "error: no build file: .banger/image.lua is not in this directory or one above it\n"
+                "  hint: write one (see 'banger image build --help'), or give its path: 'banger image build "
+                "FILE'\n"));
+
+  const std::string file = std::filesystem::canonical(t.path()).string() + "/proj/.banger/image.lua";
+  fs::write_file(file, "return { name = \"x\", from = \"debian-bookworm\", pakages = { \"git\" } }\n");
+  auto typo = run_banger({"image", "build"}, o);
+  CHECK(typo.code == 2);
+  CHECK(
+      ends_with(typo.err, "error: " + file + ": unknown key 'pakages'\n  hint: did you mean 'packages'?\n"));
+
+  // a.lua builds from b.lua, which builds from a.lua.
+  fs::write_file(t / "proj/.banger/a.lua", "return { name = \"a\", from = \"b.lua\" }\n");
+  fs::write_file(t / "proj/.banger/b.lua", "return { name = \"b\", from = \"a.lua\" }\n");
+  auto loop = run_banger({"image", "build", ".banger/a.lua"}, o);
+  CHECK(loop.code == 2);
+  CHECK(
+      ends_with(loop.err, "error: " + std::filesystem::canonical(t / "proj/.banger/a.lua").string() +
+                              ": its from leads back to itself\n"
+                              "  hint: a build file's from must end at an image, not at a build file of the "
+                              "chain\n"));
+  CHECK(run_banger({"vm", "ls", "--json"}, o).out == "[]\n");
+}

@@ -20,8 +20,8 @@ using Json = nlohmann::json;
 namespace {
 
 // A build file with a package that is not in the test image (hello), an
-// inline file with a mode and owner, a user and two steps; `last` is the
-// last step.
+// inline file with a mode and owner, a user and two steps (the first reads
+// the project's files, the workspace); `last` is the last step.
 std::string build_file(const std::string& last) {
   return "return {\n"
          "  name = \"tb\", from = \"debian-bookworm\",\n"
@@ -29,7 +29,8 @@ std::string build_file(const std::string& last) {
          "  files = { { path = \"/etc/tb/motd\", content = \"built by banger\\n\", mode = \"0640\", owner = "
          "\"nobody:nogroup\" } },\n"
          "  env = { GREETING = \"hi\" },\n"
-         "  run = { \"useradd -m dev\", \"" +
+         "  workspace = true,\n"
+         "  run = { \"useradd -m dev && cp /work/data.txt /home/dev/\", \"" +
          last +
          "\" },\n"
          "}\n";
@@ -39,7 +40,8 @@ std::string build_file(const std::string& last) {
 std::string inspect(const SandboxHome& home, const std::string& image) {
   return home
       .must({"vm", "run", "--rm", "--net", "none", image, "--", "sh", "-c",
-             "hello; cat /etc/tb/motd; stat -c '%a %U %G' /etc/tb/motd; id -un dev; cat /home/dev/note"})
+             "hello; cat /etc/tb/motd; stat -c '%a %U %G' /etc/tb/motd; id -un dev; cat /home/dev/data.txt "
+             "/home/dev/note"})
       .out;
 }
 
@@ -69,6 +71,7 @@ TEST_CASE(
   fs::make_dirs(home.path("proj/.banger"));
   fs::write_file_atomic(home.path("proj/.banger/image.lua"),
                         build_file("echo $GREETING from step two > /home/dev/note"));
+  fs::write_file(home.path("proj/data.txt"), "from the project\n");
   CliOptions in_project = home.env();
   in_project.cwd = home.path("proj");
 
@@ -78,7 +81,8 @@ TEST_CASE(
   CHECK(first.out == "built image 'tb' from " + home.path("proj/.banger/image.lua") + "\n");
   CHECK(first.err.find("packages: installing 1 .deb files in a build VM") != std::string::npos);
   CHECK(first.err.find("step 2 of 2: echo $GREETING from step two > /home/dev/note") != std::string::npos);
-  CHECK(inspect(home, "tb") == "Hello, world!\nbuilt by banger\n640 nobody nogroup\ndev\nhi from step two\n");
+  CHECK(inspect(home, "tb") ==
+        "Hello, world!\nbuilt by banger\n640 nobody nogroup\ndev\nfrom the project\nhi from step two\n");
   // The build VMs are gone; the packages stage is kept as a cache image.
   CHECK(Json::parse(home.must({"vm", "ls", "--json"}).out).empty());
   Json tb = image_record(home, "tb");
@@ -103,7 +107,8 @@ TEST_CASE(
   REQUIRE(changed.code == 0);
   CHECK(changed.err.find("packages: from the cache (image " + cache + ")") != std::string::npos);
   CHECK(changed.err.find("installing") == std::string::npos);
-  CHECK(inspect(home, "tb") == "Hello, world!\nbuilt by banger\n640 nobody nogroup\ndev\nchanged\n");
+  CHECK(inspect(home, "tb") ==
+        "Hello, world!\nbuilt by banger\n640 nobody nogroup\ndev\nfrom the project\nchanged\n");
 
   // A failing step: its number, exit code and output; no image, no VM.
   fs::write_file_atomic(home.path("proj/.banger/image.lua"),

@@ -251,7 +251,7 @@ function M.prune(all)
     end
   end
   table.sort(removed)
-  local out = { images = removed, blobs = 0, bytes = 0, kept_for_pull = false }
+  local out = { images = require("banger.json").array(removed), blobs = 0, bytes = 0, kept_for_pull = false }
   store.reclaim_staging()
   local paths = store.paths()
   if #fs.list(paths.staging) > 0 then
