@@ -1,10 +1,14 @@
-// _host.net: tap networking (host/net/tap.h), privilege, SSH key pair and config.
+// _host.net: tap networking (host/net/tap.h), privilege, SSH key pair and
+// config, and egress policies (host/net/egress.h):
+//   _host.net.check_egress(rules, add_hosts) -> "all" | "none" | "RULE, RULE"
+//     (invalid_input naming a bad rule or pin)
 // Every call reads the config from the environment (BANGER_SUBNET,
 // BANGER_BRIDGE, BANGER_DNS, BANGER_HOME).
 #include <nlohmann/json.hpp>
 
 #include "bindings/support.h"
 #include "host/net/config.h"
+#include "host/net/egress.h"
 #include "host/net/privilege.h"
 #include "host/net/ssh.h"
 #include "host/net/tap.h"
@@ -157,8 +161,20 @@ int net_ssh_paths(lua_State* L) {
   return 1;
 }
 
+// check_egress(rules, add_hosts): parses them as the supervisor will and
+// describes the policy.
+int net_check_egress(lua_State* L) {
+  net::EgressPolicy p = net::parse_egress(
+      arg_string_list(L, 1, "rules"),
+      lua_isnoneornil(L, 2) ? std::vector<std::string>{} : arg_string_list(L, 2, "add_hosts"));
+  std::string d = p.describe();
+  lua_pushlstring(L, d.data(), d.size());
+  return 1;
+}
+
 const luaL_Reg kFuncs[] = {
     {"ensure_bridge", wrap<net_ensure_bridge>},
+    {"check_egress", wrap<net_check_egress>},
     {"setup_tap", wrap<net_setup_tap>},
     {"describe_tap", wrap<net_describe_tap>},
     {"allow_host_port", wrap<net_allow_host_port>},

@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "host/net/dns_message.h"
 #include "host/net/user_net.h"
 
 namespace banger::net {
@@ -19,6 +20,11 @@ constexpr uint8_t kSyn = 0x02, kRst = 0x04, kAck = 0x10;
 // Addresses are re-read at most this often, except for a new TCP
 // connection, which always sees the current ones.
 constexpr int64_t kRefreshMs = 100;
+// What DNS answers teach is kept for their TTL, within these bounds, for
+// at most this many addresses (the oldest go first).
+constexpr uint32_t kMinTtlS = 5, kMaxTtlS = 86400;
+constexpr size_t kMaxLearned = 4096;
+constexpr uint32_t kPinnedTtlS = 60;
 
 int64_t now_ms() {
   timespec ts{};
@@ -103,6 +109,20 @@ std::string port_unreachable(const uint8_t* in, const uint8_t* ip, size_t ihl, s
   return out;
 }
 
+// A UDP datagram answering `in` (addresses and ports swapped) with
+// `payload`; no UDP checksum (optional over IPv4).
+std::string udp_reply(const uint8_t* in, const uint8_t* ip, const uint8_t* udp, std::string_view payload) {
+  std::string out = reply_headers(in, ip, kUdp, 8 + payload.size());
+  size_t u = kEth + 20;
+  put16(out, u, get16(udp + 2));
+  put16(out, u + 2, get16(udp));
+  put16(out, u + 4, static_cast<uint16_t>(8 + payload.size()));
+  std::memcpy(out.data() + u + 8, payload.data(), payload.size());
+  return out;
+}
+
+const char* proto_name(uint8_t proto) { return proto == kTcp ? "tcp" : proto == kUdp ? "udp" : "icmp"; }
+
 }  // namespace
 
 std::set<uint32_t> host_ipv4_addresses() {
@@ -124,14 +144,127 @@ uint32_t addr(const char* text) {
 }
 }  // namespace
 
-GuestFilter::GuestFilter(std::vector<int> allowed_tcp_ports, std::vector<int> udp_forwarded)
+GuestFilter::GuestFilter(std::vector<int> allowed_tcp_ports, std::vector<int> udp_forwarded,
+                         EgressPolicy policy, AttemptLog log)
     : network_(addr(kUserNetwork)),
       mask_(addr(kUserNetmask)),
       gateway_(addr(kUserGateway)),
       dns_(addr(kUserDns)),
       services_(addr(kUserHostServices)),
       allowed_(allowed_tcp_ports.begin(), allowed_tcp_ports.end()),
-      udp_forwarded_(udp_forwarded.begin(), udp_forwarded.end()) {}
+      udp_forwarded_(udp_forwarded.begin(), udp_forwarded.end()),
+      policy_(std::move(policy)),
+      log_(std::move(log)) {}
+
+void GuestFilter::set_policy(EgressPolicy policy) { policy_ = std::move(policy); }
+
+bool GuestFilter::filters_dns() const {
+  return policy_.mode != EgressPolicy::Mode::all || !policy_.hosts.empty();
+}
+
+void GuestFilter::learn(const std::string& name, uint32_t addr, uint32_t ttl_s) {
+  int64_t now = now_ms();
+  ttl_s = std::min(std::max(ttl_s, kMinTtlS), kMaxTtlS);
+  for (auto it = learned_.begin(); it != learned_.end();) {
+    bool same = it->first == addr && it->second.name == name;
+    it = (same || it->second.expires_ms <= now) ? learned_.erase(it) : std::next(it);
+  }
+  while (learned_.size() >= kMaxLearned) {
+    auto oldest = learned_.begin();
+    for (auto it = learned_.begin(); it != learned_.end(); ++it)
+      if (it->second.expires_ms < oldest->second.expires_ms) oldest = it;
+    learned_.erase(oldest);
+  }
+  learned_.insert({addr, {name, now + static_cast<int64_t>(ttl_s) * 1000}});
+}
+
+bool GuestFilter::admit_dns(std::string_view msg, std::string& answer) {
+  answer.clear();
+  EgressAttempt a;
+  a.proto = "dns";
+  a.dst = ntohl(dns_);
+  a.port = 53;
+  auto q = dns::parse_query(msg);
+  if (!q) {
+    a.why = "not a DNS query";
+    if (log_) log_(a);
+    return false;
+  }
+  a.name = q->name;
+  auto pin = policy_.hosts.find(q->name);
+  if (pin != policy_.hosts.end()) {
+    answer = dns::pinned(msg, *q, pin->second, kPinnedTtlS);
+    learn(q->name, pin->second, kPinnedTtlS);
+    a.allowed = true;
+    a.why = "pinned by --add-host";
+  } else if (policy_.mode == EgressPolicy::Mode::all) {
+    a.allowed = true;
+    a.why = "all";
+    return true;  // only pins are answered here; nothing to log under "all"
+  } else if (const EgressRule* r = policy_.match_name(q->name)) {
+    a.allowed = true;
+    a.why = "rule " + r->text;
+    if (log_) log_(a);
+    return true;
+  } else {
+    answer = dns::nxdomain(msg, *q);
+    a.why = "no rule";
+  }
+  if (log_) log_(a);
+  return false;
+}
+
+bool GuestFilter::egress_admits(uint32_t dst, uint8_t proto, int port, EgressAttempt& a) {
+  a.proto = proto_name(proto);
+  a.dst = dst;
+  a.port = port;
+  if (policy_.mode == EgressPolicy::Mode::all) {
+    a.allowed = true;
+    a.why = "all";
+    return true;
+  }
+  if (policy_.mode == EgressPolicy::Mode::none) {
+    a.why = "egress none";
+    return false;
+  }
+  if (const EgressRule* r = policy_.match_address(dst, proto, port)) {
+    a.allowed = true;
+    a.why = "rule " + r->text;
+    return true;
+  }
+  int64_t now = now_ms();
+  auto range = learned_.equal_range(dst);
+  for (auto it = range.first; it != range.second; ++it) {
+    if (it->second.expires_ms <= now) continue;
+    a.name = it->second.name;
+    if (const EgressRule* r = policy_.match_name(it->second.name, proto, port)) {
+      a.allowed = true;
+      a.why = "rule " + r->text;
+      return true;
+    }
+  }
+  a.why = a.name.empty() ? "no rule" : "no rule for this port";
+  return false;
+}
+
+void GuestFilter::observe(std::string_view frame) {
+  if (!filters_dns() || frame.size() < kEth + 28) return;
+  const auto* in = reinterpret_cast<const uint8_t*>(frame.data());
+  if (get16(in + 12) != 0x0800) return;
+  const uint8_t* ip = in + kEth;
+  size_t ihl = static_cast<size_t>(ip[0] & 0x0f) * 4;
+  size_t ip_len = std::min<size_t>(get16(ip + 2), frame.size() - kEth);
+  uint32_t src;
+  std::memcpy(&src, ip + 12, 4);
+  if (ip[9] != kUdp || src != dns_ || ihl < 20 || ip_len < ihl + 8 || (get16(ip + 6) & 0x3fff) != 0) return;
+  const uint8_t* udp = ip + ihl;
+  if (get16(udp) != 53) return;
+  std::string_view msg(reinterpret_cast<const char*>(udp + 8), ip_len - ihl - 8);
+  auto answer = dns::parse_response(msg);
+  // Only what an allowed name resolved to is learned.
+  if (!answer || !policy_.match_name(answer->question.name)) return;
+  for (const auto& addr : answer->addresses) learn(answer->question.name, addr.addr, addr.ttl);
+}
 
 bool GuestFilter::virtual_network_admits(uint32_t dst, uint8_t proto, bool whole_l4, uint16_t dport) const {
   if (dst == gateway_) return proto == kIcmp || (proto == kUdp && whole_l4 && dport == 67);
@@ -184,8 +317,28 @@ bool GuestFilter::admit(std::string_view frame, std::string& reply) {
   bool refuse;
   if ((dst & mask_) == network_) {
     refuse = !virtual_network_admits(dst, proto, whole_l4, dport);
+    // Under a policy the guest's DNS is answered here first (see the header).
+    if (!refuse && dst == dns_ && filters_dns()) {
+      if (proto != kUdp) {
+        refuse = true;  // DNS over TCP is not read: refused, the resolver retries over UDP
+      } else {
+        std::string answer;
+        std::string_view msg(reinterpret_cast<const char*>(l4 + 8), l4_len - 8);
+        if (admit_dns(msg, answer)) return true;
+        if (!answer.empty()) {
+          reply = udp_reply(in, ip, l4, answer);
+          return false;
+        }
+        refuse = true;
+      }
+    }
   } else {
     refuse = is_host(dst, syn);
+    if (!refuse && policy_.mode != EgressPolicy::Mode::all) {
+      EgressAttempt a;
+      refuse = !egress_admits(ntohl(dst), proto, dport, a);
+      if (log_) log_(a);
+    }
   }
   if (!refuse) return true;
   if (whole_tcp && !(l4[13] & kRst)) {

@@ -16,28 +16,57 @@
 // UDP from a guest port that a UDP forward serves passes (its replies).
 // A refused TCP connection gets a reset (the guest sees "connection
 // refused"), a UDP datagram an ICMP port unreachable; the rest is dropped.
+//
+// An egress policy (egress.h) narrows "anywhere else" to its rules. Then
+// the guest's DNS is banger's too: a query for a name no rule allows is
+// answered NXDOMAIN, a pinned name (--add-host) with its address, and an
+// allowed one goes to the resolver, whose answer (observe) says which
+// addresses the name allows, for the answer's TTL.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "host/net/egress.h"
 
 namespace banger::net {
 
 // The host's IPv4 addresses, every interface (network byte order).
 std::set<uint32_t> host_ipv4_addresses();
 
+// One decision of the egress policy, for the VM's network log.
+struct EgressAttempt {
+  std::string proto;  // "tcp", "udp", "icmp", "dns"
+  uint32_t dst = 0;   // host byte order (dns: the resolver)
+  int port = 0;
+  std::string name;  // dns: the name asked; else the allowed name the address came from, if any
+  bool allowed = false;
+  std::string why;  // "rule 10.0.0.5:8080", "no rule", "pinned by --add-host", ...
+};
+
 class GuestFilter {
  public:
+  using AttemptLog = std::function<void(const EgressAttempt&)>;
   // `allowed_tcp_ports`: served at kUserHostServices (user_net.h);
-  // `udp_forwarded`: guest ports of UDP forwards (-p H:G/udp).
-  explicit GuestFilter(std::vector<int> allowed_tcp_ports, std::vector<int> udp_forwarded = {});
+  // `udp_forwarded`: guest ports of UDP forwards (-p H:G/udp); `log` hears
+  // every decision of a policy other than "all".
+  explicit GuestFilter(std::vector<int> allowed_tcp_ports, std::vector<int> udp_forwarded = {},
+                       EgressPolicy policy = {}, AttemptLog log = {});
 
   // Decides on one Ethernet frame from the guest: true passes it on; false
-  // drops it, with `reply` set to the frame that refuses it (or empty).
+  // drops it, with `reply` set to the frame that refuses (or answers) it.
   bool admit(std::string_view frame, std::string& reply);
+  // Reads a frame on its way to the guest: the resolver's answers for
+  // allowed names.
+  void observe(std::string_view frame);
+  // A new policy, for connections from now on (what was learned from DNS
+  // answers is kept; a name it no longer allows admits nothing).
+  void set_policy(EgressPolicy policy);
 
   // Fixes the host's addresses instead of reading the interfaces (tests).
   void set_host_addresses(std::set<uint32_t> addrs);
@@ -46,11 +75,25 @@ class GuestFilter {
   bool is_host(uint32_t addr, bool new_connection);
 
   bool virtual_network_admits(uint32_t dst, uint8_t proto, bool whole_l4, uint16_t dport) const;
+  bool filters_dns() const;
+  // A DNS query to the resolver under a policy: true passes it on; else
+  // `answer` is banger's own reply (DNS message), or empty to refuse it.
+  bool admit_dns(std::string_view msg, std::string& answer);
+  // The verdict on a flow to an address beyond the virtual network.
+  bool egress_admits(uint32_t dst, uint8_t proto, int port, EgressAttempt& a);
+  void learn(const std::string& name, uint32_t addr, uint32_t ttl_s);
 
   uint32_t network_, mask_, gateway_, dns_, services_;  // network byte order
   std::set<int> allowed_, udp_forwarded_;
   std::set<uint32_t> host_;
-  int64_t read_at_ms_ = -1;  // when host_ was read; -1: never (or fixed)
+  EgressPolicy policy_;
+  AttemptLog log_;
+  struct Learned {
+    std::string name;
+    int64_t expires_ms;
+  };
+  std::multimap<uint32_t, Learned> learned_;  // address (host order) -> the allowed name it answered
+  int64_t read_at_ms_ = -1;                   // when host_ was read; -1: never (or fixed)
   bool fixed_ = false;
 };
 

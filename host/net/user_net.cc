@@ -14,6 +14,8 @@
 #include <climits>
 #include <cstring>
 #include <list>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include <slirp/libslirp.h>
@@ -21,6 +23,7 @@
 
 #include "host/core/error.h"
 #include "host/net/guest_filter.h"
+#include "host/net/net_log.h"
 
 namespace banger::net {
 
@@ -75,6 +78,9 @@ struct UserNet::State {
   std::vector<pollfd> fds;
   std::string in, out;                  // bytes from QEMU not parsed yet; frames not sent yet
   std::unique_ptr<GuestFilter> filter;  // what the guest may reach (guest_filter.h)
+  std::unique_ptr<NetLog> net_log;
+  std::mutex egress_mu;  // guards pending_egress, set from any thread
+  std::optional<EgressPolicy> pending_egress;
 
   // Queues a frame for QEMU (dropped past kMaxPending).
   void queue(const void* buf, size_t len) {
@@ -87,7 +93,9 @@ struct UserNet::State {
 
   // libslirp callbacks (opaque is the State).
   static ssize_t send_packet(const void* buf, size_t len, void* opaque) {
-    static_cast<State*>(opaque)->queue(buf, len);
+    auto* s = static_cast<State*>(opaque);
+    s->filter->observe(std::string_view(static_cast<const char*>(buf), len));
+    s->queue(buf, len);
     return static_cast<ssize_t>(len);
   }
   static void guest_error(const char* msg, void*) { spdlog::debug("user network: guest error: {}", msg); }
@@ -144,6 +152,11 @@ struct UserNet::State {
     if (n == 0) return false;
     if (n < 0) return errno == EAGAIN || errno == EINTR;
     in.append(buf, static_cast<size_t>(n));
+    {
+      std::lock_guard lock(egress_mu);
+      if (pending_egress) filter->set_policy(std::move(*pending_egress));
+      pending_egress.reset();
+    }
     size_t at = 0;
     while (in.size() - at >= 4) {
       uint32_t be;
@@ -271,7 +284,10 @@ UserNet::UserNet(const UserNetConfig& cfg) : state_(std::make_unique<State>()) {
   std::vector<int> udp_forwarded;
   for (const auto& f : cfg.forwards)
     if (f.udp) udp_forwarded.push_back(f.guest_port);
-  s.filter = std::make_unique<GuestFilter>(cfg.host_ports, udp_forwarded);
+  s.net_log = std::make_unique<NetLog>(cfg.net_log);
+  NetLog* log = s.net_log.get();
+  s.filter = std::make_unique<GuestFilter>(cfg.host_ports, udp_forwarded, cfg.egress,
+                                           [log](const EgressAttempt& a) { log->write(a); });
   for (int port : cfg.host_ports) {
     std::string cmd = exe + " __connect 127.0.0.1 " + std::to_string(port);
     if (slirp_add_exec(s.slirp, cmd.c_str(), &services, port) != 0)
@@ -290,6 +306,11 @@ void UserNet::start() {
     s.theirs = -1;
   }
   if (!s.thread.joinable()) s.thread = std::thread([&s] { s.loop(); });
+}
+
+void UserNet::set_egress(EgressPolicy policy) {
+  std::lock_guard lock(state_->egress_mu);
+  state_->pending_egress = std::move(policy);
 }
 
 }  // namespace banger::net

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "host/net/egress.h"
+
 namespace banger::net {
 
 // The fixed plan of the guest network (QEMU's, so guides for it apply).
@@ -36,6 +38,8 @@ struct UserNetConfig {
   // The banger binary that serves `__connect HOST PORT` for host_ports;
   // empty: this process's own executable.
   std::string connector;
+  EgressPolicy egress;  // beyond the virtual network (egress.h); default "all"
+  std::string net_log;  // where the policy's decisions are written (net_log.h); empty: nowhere
 };
 
 class UserNet {
@@ -51,6 +55,8 @@ class UserNet {
   int qemu_fd() const;
   // After QEMU is spawned: closes our copy of its end and starts serving.
   void start();
+  // A new egress policy, for connections from now on (any thread).
+  void set_egress(EgressPolicy policy);
 
  private:
   struct State;

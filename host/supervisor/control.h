@@ -17,8 +17,9 @@ inline constexpr const char* kControlSocket = "control.sock";
 inline constexpr proto::Type kInfoRequest = static_cast<proto::Type>(100);  // C>S, empty
 inline constexpr proto::Type kInfo = static_cast<proto::Type>(101);         // S>C, JSON text
 inline constexpr proto::Type kStop = static_cast<proto::Type>(102);  // C>S, "" power off, "now" at once
-// Operations on the VMM (QMP), JSON both ways: {"op": "pause" | "resume" |
-// "snapshot", ...} -> {"result": {...}} or {"error": {"kind", "message", "hint"}}.
+// Operations on the VMM (QMP) and its network, JSON both ways: {"op":
+// "pause" | "resume" | "snapshot" | "egress" (egress=[rules], add_hosts=[pins]),
+// ...} -> {"result": {...}} or {"error": {"kind", "message", "hint"}}.
 inline constexpr proto::Type kControl = static_cast<proto::Type>(103);       // C>S
 inline constexpr proto::Type kControlReply = static_cast<proto::Type>(104);  // S>C
 

@@ -62,6 +62,18 @@ std::string VmmControl::handle(const std::string& request) {
     out["accel"] = machine.info().accel;
     return out.dump();
   }
+  if (op == "egress") {
+    auto strings = [&](const char* key) {
+      std::vector<std::string> out;
+      if (req.contains(key) && req[key].is_array())
+        for (const auto& s : req[key])
+          if (s.is_string()) out.push_back(s.get<std::string>());
+      return out;
+    };
+    machine.set_egress(strings("egress"), strings("add_hosts"));
+    spdlog::info("VM '{}': egress policy set", name);
+    return Json{{"ms", ms_since(t0)}}.dump();
+  }
   fail(ErrorKind::invalid_input, "unknown control operation '" + op + "'");
 }
 

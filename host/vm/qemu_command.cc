@@ -11,6 +11,7 @@
 #include "host/core/process.h"
 #include "host/core/sha256.h"
 #include "host/core/vm_name.h"
+#include "host/net/egress.h"
 #include "host/net/user_net.h"
 #include "proto/boot.h"
 
@@ -162,6 +163,11 @@ void check_spec(const Spec& s) {
                  f.proto + ": tap networking forwards TCP only",
              "use --net user for UDP forwards, or reach the VM's address directly");
   }
+  net::EgressPolicy egress = net::parse_egress(s.net.egress, s.net.add_hosts);
+  if (s.net.mode != "user" && (egress.mode != net::EgressPolicy::Mode::all || !egress.hosts.empty()))
+    fail(ErrorKind::unsupported,
+         "--egress and --add-host work in user networking only for now (VM " + s.name + ")",
+         "use --net user");
   if (!s.workspace_disk.empty()) {
     check_file(s.workspace_disk, "workspace disk", "create the VM again with --workspace");
     check_workspace_path(s.workspace_path);

@@ -38,6 +38,11 @@ struct NetSpec {
   std::string address;  // tap: "10.77.0.5/24"
   std::string gateway;  // tap: "10.77.0.1"
   std::string dns;      // tap: "10.77.0.1" or "1.1.1.1,8.8.8.8"
+  // What the guest may reach beyond the virtual network (host/net/egress.h:
+  // rules as --egress takes them; none: "all") and the names DNS answers
+  // itself (--add-host NAME:IP). User mode only.
+  std::vector<std::string> egress;
+  std::vector<std::string> add_hosts;
 };
 
 // Restoring a snapshot (snapshot.h) instead of booting: QEMU starts with the

@@ -62,8 +62,10 @@ struct Fd {
   }
 };
 
-net::UserNetConfig user_net_config(const NetSpec& n) {
+net::UserNetConfig user_net_config(const NetSpec& n, const std::string& state_dir) {
   net::UserNetConfig c;
+  c.egress = net::parse_egress(n.egress, n.add_hosts);
+  c.net_log = state_dir + "/net.log";
   for (const auto& f : n.forwards)
     c.forwards.push_back({f.proto == "udp", f.host_addr, f.host_port, f.guest_port});
   for (const auto& h : n.allow_host) c.host_ports.push_back(h.port);  // TCP only: check_spec
@@ -210,6 +212,16 @@ void Vm::pause() {
   if (paused_) return;
   qmp_->execute("stop");
   paused_ = true;
+}
+
+void Vm::set_egress(const std::vector<std::string>& rules, const std::vector<std::string>& add_hosts) {
+  net::EgressPolicy p = net::parse_egress(rules, add_hosts);
+  if (!user_net_)
+    fail(ErrorKind::unsupported, "VM " + info_.name + " is not on user networking: its egress cannot be set",
+         "egress policies work in user networking only for now");
+  user_net_->set_egress(std::move(p));
+  spec_.net.egress = rules;
+  spec_.net.add_hosts = add_hosts;
 }
 
 void Vm::resume() {
@@ -385,7 +397,8 @@ std::unique_ptr<Vm> start(const Spec& spec) {
   // Forwards bind before QEMU starts, so a taken port fails fast and clean.
   std::unique_ptr<net::UserNet> user_net;
   std::unique_ptr<net::PortProxy> port_proxy;
-  if (spec.net.mode == "user") user_net = std::make_unique<net::UserNet>(user_net_config(spec.net));
+  if (spec.net.mode == "user")
+    user_net = std::make_unique<net::UserNet>(user_net_config(spec.net, spec.state_dir));
   if (spec.net.mode == "tap" && !spec.net.forwards.empty())
     port_proxy = std::make_unique<net::PortProxy>(tap_forwards(spec.net));
 

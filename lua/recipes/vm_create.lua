@@ -17,6 +17,9 @@ return recipe.new {
     { "publish", short = "p", type = "list", metavar = "[ADDR:]HOST:GUEST",
       help = "forward a host port to a guest port (/udp for UDP); it binds ADDR, 127.0.0.1 unless given (0.0.0.0: every interface)" },
     { "allow_host", type = "list", metavar = "PORT[/udp]", help = "let the guest reach this host port (user: at 10.0.2.4, on the host's 127.0.0.1; tap: at the gateway)" },
+    { "egress", type = "list", metavar = "RULE",
+      help = "what the guest may reach: all (the default), none, ADDR[/BITS][:PORT[/udp]] or NAME[:PORT[/udp]] (*.example.com), repeated for an allow-list; user networking ('vm logs --net' shows each attempt)" },
+    { "add_host", type = "list", metavar = "NAME:IP", help = "the guest's DNS answers NAME with IP (an egress rule must still allow it)" },
     -- 16 TiB: the largest ext4 filesystem with 4 KiB blocks.
     { "disk", type = "size", metavar = "SIZE", max = 16 * 1024 ^ 4,
       help = "root disk size, e.g. 20G: at least the image's; the filesystem grows to fill it at boot (default: the image's size)" },
@@ -65,6 +68,16 @@ return recipe.new {
     local memory = args.memory or banger.vm.MEMORY_DEFAULT
     local allow_host = {}
     for _, p in ipairs(args.allow_host or {}) do allow_host[#allow_host + 1] = banger.vm.parse_allow_host(p) end
+    -- An egress policy is enforced in user networking, the default with one.
+    local egress = args.egress and #args.egress > 0 and args.egress or nil
+    local add_hosts = args.add_host and #args.add_host > 0 and args.add_host or nil
+    local policy = banger.net.check_egress(egress or {}, add_hosts)
+    local filtered = policy ~= "all" or add_hosts ~= nil
+    if filtered and (args.net == nil or args.net == "auto") then args.net = "user" end
+    if filtered and args.net ~= "user" then
+      banger.errors.raise("unsupported", ("--egress and --add-host work in user networking only for now, not --net %s"):format(args.net),
+        "use --net user")
+    end
     local net = banger.vm.net_mode(args.net)
     banger.vm.check_net_options(net, forwards, allow_host)
 
@@ -88,6 +101,7 @@ return recipe.new {
     local record = {
       image = image.name, kernel = kernel.name, cpus = args.cpus, memory_mib = math.floor(memory / 1048576),
       net = net, forwards = forwards, allow_host = allow_host, init = args.init, disk = args.disk,
+      egress = egress, add_hosts = add_hosts, egress_policy = filtered and policy or nil,
       mounts = #mounts > 0 and mounts or nil,
       state = "created", dir = dir, cold = args.cold or nil,
     }

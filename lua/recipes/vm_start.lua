@@ -51,7 +51,7 @@ return recipe.new {
             restore = restore,
             name = r.name, state_dir = r.dir, kernel = files.kernel, initrd = files.initrd, rootfs = image.rootfs, overlay = r.overlay,
             cpus = r.cpus, memory_mib = r.memory_mib, init = r.init, ready_timeout_ms = args.timeout * 1000,
-            net = { mode = r.net, forwards = r.forwards, allow_host = r.allow_host },
+            net = { mode = r.net, forwards = r.forwards, allow_host = r.allow_host, egress = r.egress, add_hosts = r.add_hosts },
             workspace_disk = r.workspace and r.workspace.disk or nil,
             workspace_path = r.workspace and r.workspace.path or nil,
             mounts = r.mounts,

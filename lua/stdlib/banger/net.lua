@@ -28,6 +28,16 @@ end
 ---@return "tap"|"user"
 function M.default_mode() return N.default_mode() end
 
+--- Checks an egress policy as the VM's supervisor will parse it: `rules`
+--- as `--egress` takes them (all, none, ADDR[/BITS][:PORT[/udp]],
+--- NAME[:PORT[/udp]], *.NAME), `add_hosts` as `--add-host NAME:IP`.
+--- Returns what ls and inspect show ("all", "none" or the rules); an
+--- invalid_input error names a bad rule or pin.
+---@param rules string[]
+---@param add_hosts? string[]
+---@return string
+function M.check_egress(rules, add_hosts) return N.check_egress(rules, add_hosts or {}) end
+
 --- Whether this process has CAP_NET_ADMIN (root has it).
 ---@return boolean
 function M.privileged() return N.privileged() end

@@ -15,7 +15,8 @@
 --- net (user, tap, none), kernel, init, workdir, workspace (where the
 --- project's files are in the guest, default /work, or false for none),
 --- mounts (`HOST:GUEST[:ro]` as `vm run --mount`, HOST relative to the
---- project's root: shared live, needs root).
+--- project's root: shared live, needs root), egress (rules as `vm run
+--- --egress`), add_hosts (`NAME:IP` as `--add-host`).
 --- Every key is optional; an unknown key is an error naming the file (a typo
 --- never passes silently).
 local errors = require("banger.errors")
@@ -32,6 +33,7 @@ local KEYS = {
   image = "string", command = "command", cpus = "integer", memory = "size", disk = "size",
   env = "env", ports = "strings", allow_host = "strings", net = "string", kernel = "string",
   init = "string", workdir = "string", workspace = "workspace", mounts = "strings",
+  egress = "strings", add_hosts = "strings",
 }
 
 --- The project's root: the nearest directory, from `start` (default: the
@@ -97,6 +99,7 @@ function M.vm_run_args(sandbox, root, opts)
     mount = mounts,
     image = sandbox.image, cpus = sandbox.cpus, memory = sandbox.memory, disk = sandbox.disk,
     env = sandbox.env, publish = sandbox.ports, allow_host = sandbox.allow_host, net = sandbox.net,
+    egress = sandbox.egress, add_host = sandbox.add_hosts,
     kernel = sandbox.kernel, init = sandbox.init, workdir = sandbox.workdir,
     workspace = workspace and root or nil, workspace_path = workspace and sandbox.workspace or nil,
     apply = opts.apply, export = opts.export, cold = opts.cold,

@@ -225,7 +225,7 @@ end
 --- Sends a VMM operation (host/supervisor/control.h's kControl) to the
 --- supervisor of a running or paused VM and returns its result.
 ---@param name string
----@param request table {op="pause"|"resume"|"snapshot", ...}
+---@param request table {op="pause"|"resume"|"snapshot"|"egress", ...}
 ---@return table
 function M.control(name, request)
   M.reconcile()

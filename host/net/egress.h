@@ -1,0 +1,58 @@
+// Egress policy: what a guest may reach beyond banger's own virtual
+// network. A policy is "all" (everything but the host itself: today's
+// behaviour), "none", or an allow-list of rules, written
+//   ADDR[/BITS][:PORT[/udp]]   an IPv4 address or CIDR block; with a port,
+//                              only that TCP port (UDP with /udp);
+//                              without one, every port and protocol
+//   NAME[:PORT[/udp]]          a DNS name, or *.example.com for its
+//                              subdomains: the addresses the guest's DNS
+//                              answers for it gave, for as long as the
+//                              answer's TTL
+// and pinned names (`--add-host NAME:IP`), which DNS answers itself.
+// The parser here is the one contract: the CLI checks rules with it before
+// a VM is made, and the supervisor enforces what it parsed.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace banger::net {
+
+struct EgressRule {
+  std::string text;  // as written: named in verdicts and logs
+  std::string name;  // a name rule's name ("*.example.com" kept as written), else empty
+  uint32_t net = 0;  // an address rule's network (host byte order)
+  int bits = 32;
+  int port = 0;      // 0: every port and protocol
+  bool udp = false;  // with a port: UDP instead of TCP
+};
+
+struct EgressPolicy {
+  enum class Mode { all, none, list };
+  Mode mode = Mode::all;
+  std::vector<EgressRule> rules;
+  std::map<std::string, uint32_t> hosts;  // --add-host: name (lower case) -> IPv4 (host byte order)
+
+  bool has_name_rules() const;
+  // The rule that admits a flow to `dst` (host byte order) `port` over
+  // TCP/UDP/ICMP (`proto`: IPPROTO_*), reached by address; nullptr if none.
+  const EgressRule* match_address(uint32_t dst, uint8_t proto, int port) const;
+  // The name rule that admits `name` (lower case, no trailing dot) at all,
+  // and the one that admits it with `proto`/`port`; nullptr if none.
+  const EgressRule* match_name(const std::string& name) const;
+  const EgressRule* match_name(const std::string& name, uint8_t proto, int port) const;
+  // What ls/inspect show: "all", "none", or the rules joined by ", ".
+  std::string describe() const;
+};
+
+// Parses --egress rules and --add-host pins; invalid_input naming the bad
+// one. No rules: "all". "all" and "none" stand alone.
+EgressPolicy parse_egress(const std::vector<std::string>& rules,
+                          const std::vector<std::string>& add_hosts = {});
+
+// A DNS name as a rule and a query compare it: lower case, no trailing dot.
+std::string normalize_name(const std::string& name);
+
+}  // namespace banger::net

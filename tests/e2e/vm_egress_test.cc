@@ -1,0 +1,194 @@
+// End to end under TCG: egress policies in user networking. The servers the
+// guest aims at live in a network namespace this test makes (two addresses
+// on a veth pair, never off this machine): TCP banners on several ports and
+// UDP echo.
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "host/core/process.h"
+#include "tests/support/sandbox_home.h"
+
+using namespace banger;
+using namespace banger::test;
+
+namespace {
+
+// A network namespace with addresses `a` and `b` (10.213.N.2 and .3, the
+// host side .1), and a server process in it.
+class TestServers {
+ public:
+  TestServers() {
+    int n = 20 + getpid() % 200;
+    tag_ = std::to_string(getpid() % 100000);
+    ns_ = "bgr-eg-" + tag_;
+    host_if_ = "bge" + tag_ + "h";
+    std::string net = "10.213." + std::to_string(n) + ".";
+    a = net + "2";
+    b = net + "3";
+    sh("ip netns add " + ns_);
+    sh("ip link add " + host_if_ + " type veth peer name bge" + tag_ + "n");
+    sh("ip link set bge" + tag_ + "n netns " + ns_);
+    sh("ip addr add " + net + "1/24 dev " + host_if_ + " && ip link set " + host_if_ + " up");
+    sh("ip -n " + ns_ + " addr add " + a + "/24 dev bge" + tag_ + "n && ip -n " + ns_ + " addr add " + b +
+       "/24 dev bge" + tag_ + "n && ip -n " + ns_ + " link set bge" + tag_ + "n up && ip -n " + ns_ +
+       " link set lo up");
+    pid_ = fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) serve();
+  }
+  ~TestServers() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    run_capture({"ip", "link", "del", host_if_});
+    run_capture({"ip", "netns", "del", ns_});
+  }
+  std::string a, b;
+
+ private:
+  static void sh(const std::string& cmd) {
+    auto r = run_capture({"sh", "-c", cmd});
+    REQUIRE(r.exit_code == 0);
+  }
+  static int listener(int type, const std::string& addr, int port) {
+    int fd = socket(AF_INET, type, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(static_cast<uint16_t>(port));
+    inet_pton(AF_INET, addr.c_str(), &sa.sin_addr);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) _exit(3);
+    if (type == SOCK_STREAM) listen(fd, 16);
+    return fd;
+  }
+  // In the namespace: "hello from ADDR:PORT" on each TCP connection, and
+  // each UDP datagram echoed back as "echo:DATA".
+  [[noreturn]] void serve() {
+    int fd = open(("/run/netns/" + ns_).c_str(), O_RDONLY);
+    if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) _exit(2);
+    struct L {
+      int fd;
+      std::string name;
+      bool tcp;
+    };
+    std::vector<L> ls = {{listener(SOCK_STREAM, a, 8080), a + ":8080", true},
+                         {listener(SOCK_STREAM, a, 8081), a + ":8081", true},
+                         {listener(SOCK_STREAM, b, 8080), b + ":8080", true},
+                         {listener(SOCK_DGRAM, a, 5353), "", false},
+                         {listener(SOCK_DGRAM, a, 5354), "", false}};
+    for (;;) {
+      std::vector<pollfd> p;
+      for (const auto& l : ls) p.push_back({l.fd, POLLIN, 0});
+      if (poll(p.data(), p.size(), -1) < 0) continue;
+      for (size_t i = 0; i < ls.size(); i++) {
+        if (!(p[i].revents & POLLIN)) continue;
+        if (ls[i].tcp) {
+          int c = accept(ls[i].fd, nullptr, nullptr);
+          if (c < 0) continue;
+          std::string banner = "hello from " + ls[i].name + "\n";
+          (void)!write(c, banner.data(), banner.size());
+          close(c);
+        } else {
+          char buf[512];
+          sockaddr_in from{};
+          socklen_t len = sizeof from;
+          ssize_t n = recvfrom(ls[i].fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
+          if (n <= 0) continue;
+          std::string reply = "echo:" + std::string(buf, static_cast<size_t>(n));
+          sendto(ls[i].fd, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
+        }
+      }
+    }
+  }
+  std::string tag_, ns_, host_if_;
+  pid_t pid_ = -1;
+};
+
+// Shell functions for the guest: the first line a TCP server sends, or
+// "refused" (a reset or ICMP unreachable); a UDP echo's reply likewise.
+// A hang would print nothing (timeout), which no check accepts.
+const std::string kProbe =
+    "tcp() { timeout 10 bash -c \"exec 3<>/dev/tcp/$1/$2 && head -n1 <&3\" 2>&1 | sed 's/.*Connection "
+    "refused.*/refused/' | head -n1; }; "
+    "udp() { timeout 10 bash -c \"exec 3<>/dev/udp/$1/$2 && echo ping >&3 && head -c 9 <&3\" 2>&1 | sed "
+    "'s/.*Connection refused.*/refused/' | head -n1; echo; }; ";
+
+// A line of `getent hosts`: the address in 15 columns, then the name.
+std::string getent_line(std::string ip, const std::string& name) {
+  if (ip.size() < 15) ip.resize(15, ' ');
+  return ip + " " + name + "\n";
+}
+
+std::string probe(const SandboxHome& home, const std::string& vm, const std::string& script) {
+  return home.must({"vm", "exec", vm, "--", "sh", "-c", kProbe + script}).out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "e2e egress: an allow-list by address, port, UDP and name (--add-host) admits only what it says and "
+    "refuses the rest fast - vm logs --net lists each attempt with its verdict - vm set changes a running "
+    "VM's policy for new connections",
+    "[e2e][vm][net]") {
+  TestServers servers;
+  const std::string& a = servers.a;
+  const std::string& b = servers.b;
+  SandboxHome home;
+  home.must({"vm", "create", "--name", "eg", "--egress", a + ":8080", "--egress", a + ":5353/udp", "--egress",
+             "api.test:8080", "--add-host", "api.test:" + b});
+  home.must({"vm", "start", "eg"});
+  CHECK(vm_record(home, "eg")["egress_policy"] == a + ":8080, " + a + ":5353/udp, api.test:8080");
+
+  // The direct connection to b comes before api.test resolves to it.
+  auto seen = probe(home, "eg",
+                    "tcp " + a + " 8080; tcp " + a + " 8081; tcp " + b +
+                        " 8080; getent hosts api.test; "
+                        "tcp api.test 8080; getent hosts other.test || echo other.test: $?; udp " +
+                        a + " 5353; udp " + a + " 5354");
+  CHECK(seen == "hello from " + a +
+                    ":8080\n"
+                    "refused\n"
+                    "refused\n" +
+                    getent_line(b, "api.test") + "hello from " + b +
+                    ":8080\n"
+                    "other.test: 2\n"
+                    "echo:ping\n"
+                    "refused\n\n");
+
+  std::string log = home.must({"vm", "logs", "--net", "eg"}).out;
+  for (const std::string& line : std::vector<std::string>{
+           "tcp " + a + ":8080 allowed (rule " + a + ":8080)",
+           "tcp " + a + ":8081 refused (no rule)",
+           "tcp " + b + ":8080 refused (no rule)",
+           "dns api.test allowed (pinned by --add-host)",
+           "tcp " + b + ":8080 (api.test) allowed (rule api.test:8080)",
+           "dns other.test refused (no rule)",
+           "udp " + a + ":5353 allowed (rule " + a + ":5353/udp)",
+           "udp " + a + ":5354 refused (no rule)",
+       })
+    CHECK(log.find(line + "\n") != std::string::npos);
+
+  // A new policy on the running VM: for the connections after it.
+  CHECK(home.must({"vm", "set", "eg", "--egress", a + ":8081"}).out == "VM 'eg': egress " + a + ":8081\n");
+  CHECK(probe(home, "eg", "tcp " + a + " 8081; tcp " + a + " 8080") ==
+        "hello from " + a + ":8081\nrefused\n");
+  CHECK(vm_record(home, "eg")["egress_policy"] == a + ":8081");
+  home.must({"vm", "set", "eg", "--egress", "none"});
+  CHECK(probe(home, "eg", "tcp " + a + " 8081; getent hosts api.test || echo api.test: $?") ==
+        "refused\n" + getent_line(b, "api.test"));
+}
