@@ -1,6 +1,6 @@
 // _host.net: tap networking (host/net/tap.h), privilege, SSH key pair and
 // config, and egress policies (host/net/egress.h):
-//   _host.net.check_egress(rules, add_hosts) -> "all" | "none" | "RULE, RULE"
+//   _host.net.check_egress(rules, add_hosts[, hook_source, hook_name]) -> "all" | "none" | "RULE, RULE"
 //     (invalid_input naming a bad rule or pin)
 // Every call reads the config from the environment (BANGER_SUBNET,
 // BANGER_BRIDGE, BANGER_DNS, BANGER_HOME).
@@ -161,12 +161,14 @@ int net_ssh_paths(lua_State* L) {
   return 1;
 }
 
-// check_egress(rules, add_hosts): parses them as the supervisor will and
-// describes the policy.
+// check_egress(rules, add_hosts[, hook_source, hook_name]): parses them
+// (and loads the hook) as the supervisor will, and describes the policy.
 int net_check_egress(lua_State* L) {
-  net::EgressPolicy p = net::parse_egress(
-      arg_string_list(L, 1, "rules"),
-      lua_isnoneornil(L, 2) ? std::vector<std::string>{} : arg_string_list(L, 2, "add_hosts"));
+  std::vector<std::string> pins;
+  if (!lua_isnoneornil(L, 2)) pins = arg_string_list(L, 2, "add_hosts");
+  net::EgressPolicy p =
+      net::parse_egress(arg_string_list(L, 1, "rules"), pins, opt_string(L, 3, "hook_source").value_or(""),
+                        opt_string(L, 4, "hook_name").value_or(""));
   std::string d = p.describe();
   lua_pushlstring(L, d.data(), d.size());
   return 1;

@@ -121,6 +121,7 @@ std::string normalize_name(const std::string& name) {
 }
 
 bool EgressPolicy::has_name_rules() const {
+  if (hook) return true;
   return std::any_of(rules.begin(), rules.end(), [](const EgressRule& r) { return !r.name.empty(); }) ||
          !hosts.empty();
 }
@@ -151,11 +152,22 @@ std::string EgressPolicy::describe() const {
   if (mode == Mode::none) return "none";
   std::string out;
   for (const auto& r : rules) out += (out.empty() ? "" : ", ") + r.text;
+  if (hook) out += (out.empty() ? "hook " : ", hook ") + hook_name;
   return out;
 }
 
-EgressPolicy parse_egress(const std::vector<std::string>& rules, const std::vector<std::string>& add_hosts) {
+EgressPolicy parse_egress(const std::vector<std::string>& rules, const std::vector<std::string>& add_hosts,
+                          const std::string& hook_source, const std::string& hook_name) {
   EgressPolicy p;
+  if (!hook_source.empty()) {
+    if (rules.size() == 1 && (rules[0] == "all" || rules[0] == "none"))
+      fail(ErrorKind::invalid_input,
+           "--egress " + rules[0] + " leaves nothing for the egress hook " + hook_name + " to decide",
+           "give the hook alone, or with the rules it adds to");
+    p.mode = EgressPolicy::Mode::list;
+    p.hook = make_egress_hook(hook_source, hook_name);
+    p.hook_name = hook_name;
+  }
   for (const auto& text : rules) {
     if (text == "all" || text == "none") {
       if (rules.size() != 1) bad_rule(text, "'" + text + "' stands alone, with no other rule");

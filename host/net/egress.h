@@ -15,8 +15,11 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "host/net/egress_hook.h"
 
 namespace banger::net {
 
@@ -34,6 +37,10 @@ struct EgressPolicy {
   Mode mode = Mode::all;
   std::vector<EgressRule> rules;
   std::map<std::string, uint32_t> hosts;  // --add-host: name (lower case) -> IPv4 (host byte order)
+  // The project's hook (egress_hook.h): asked about each flow no rule
+  // admits; with one, every name resolves (the hook sees it as conn.name).
+  std::shared_ptr<EgressHook> hook;
+  std::string hook_name;
 
   bool has_name_rules() const;
   // The rule that admits a flow to `dst` (host byte order) `port` over
@@ -47,10 +54,12 @@ struct EgressPolicy {
   std::string describe() const;
 };
 
-// Parses --egress rules and --add-host pins; invalid_input naming the bad
-// one. No rules: "all". "all" and "none" stand alone.
+// Parses --egress rules and --add-host pins, and loads the hook (Lua
+// `hook_source`, from `hook_name`; none when empty); invalid_input naming
+// the bad one. No rules and no hook: "all". "all" and "none" stand alone.
 EgressPolicy parse_egress(const std::vector<std::string>& rules,
-                          const std::vector<std::string>& add_hosts = {});
+                          const std::vector<std::string>& add_hosts = {}, const std::string& hook_source = {},
+                          const std::string& hook_name = {});
 
 // A DNS name as a rule and a query compare it: lower case, no trailing dot.
 std::string normalize_name(const std::string& name);

@@ -206,6 +206,12 @@ bool GuestFilter::admit_dns(std::string_view msg, std::string& answer) {
     a.why = "rule " + r->text;
     if (log_) log_(a);
     return true;
+  } else if (policy_.hook) {
+    // The hook decides on the connections, by name too: every name resolves.
+    a.allowed = true;
+    a.why = "for the hook";
+    if (log_) log_(a);
+    return true;
   } else {
     answer = dns::nxdomain(msg, *q);
     a.why = "no rule";
@@ -243,6 +249,7 @@ bool GuestFilter::egress_admits(uint32_t dst, uint8_t proto, int port, EgressAtt
       return true;
     }
   }
+  if (policy_.hook) return a.allowed = policy_.hook->decide(a, a.why);
   a.why = a.name.empty() ? "no rule" : "no rule for this port";
   return false;
 }
@@ -261,8 +268,8 @@ void GuestFilter::observe(std::string_view frame) {
   if (get16(udp) != 53) return;
   std::string_view msg(reinterpret_cast<const char*>(udp + 8), ip_len - ihl - 8);
   auto answer = dns::parse_response(msg);
-  // Only what an allowed name resolved to is learned.
-  if (!answer || !policy_.match_name(answer->question.name)) return;
+  // Only what an allowed name resolved to is learned (any name, for a hook).
+  if (!answer || (!policy_.hook && !policy_.match_name(answer->question.name))) return;
   for (const auto& addr : answer->addresses) learn(answer->question.name, addr.addr, addr.ttl);
 }
 

@@ -70,7 +70,11 @@ std::string VmmControl::handle(const std::string& request) {
           if (s.is_string()) out.push_back(s.get<std::string>());
       return out;
     };
-    machine.set_egress(strings("egress"), strings("add_hosts"));
+    auto text = [&](const char* key) {
+      return req.contains(key) && req[key].is_string() ? req[key].get<std::string>() : std::string();
+    };
+    machine.set_egress(strings("egress"), strings("add_hosts"), text("egress_hook"),
+                       text("egress_hook_name"));
     spdlog::info("VM '{}': egress policy set", name);
     return Json{{"ms", ms_since(t0)}}.dump();
   }

@@ -163,7 +163,8 @@ void check_spec(const Spec& s) {
                  f.proto + ": tap networking forwards TCP only",
              "use --net user for UDP forwards, or reach the VM's address directly");
   }
-  net::EgressPolicy egress = net::parse_egress(s.net.egress, s.net.add_hosts);
+  net::EgressPolicy egress =
+      net::parse_egress(s.net.egress, s.net.add_hosts, s.net.egress_hook, s.net.egress_hook_name);
   if (s.net.mode != "user" && (egress.mode != net::EgressPolicy::Mode::all || !egress.hosts.empty()))
     fail(ErrorKind::unsupported,
          "--egress and --add-host work in user networking only for now (VM " + s.name + ")",

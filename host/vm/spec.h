@@ -43,6 +43,8 @@ struct NetSpec {
   // itself (--add-host NAME:IP). User mode only.
   std::vector<std::string> egress;
   std::vector<std::string> add_hosts;
+  std::string egress_hook;       // Lua source of the project's hook (host/net/egress_hook.h), or empty
+  std::string egress_hook_name;  // where it came from, for errors and logs
 };
 
 // Restoring a snapshot (snapshot.h) instead of booting: QEMU starts with the

@@ -46,9 +46,10 @@ std::vector<std::string> strings(const Json& j, const char* key, const std::stri
 
 NetSpec net_from(const Json& n) {
   const std::string w = "vm spec.net";
-  check_keys(
-      n, {"mode", "forwards", "allow_host", "tap", "mac", "address", "gateway", "dns", "egress", "add_hosts"},
-      w);
+  check_keys(n,
+             {"mode", "forwards", "allow_host", "tap", "mac", "address", "gateway", "dns", "egress",
+              "add_hosts", "egress_hook", "egress_hook_name"},
+             w);
   NetSpec s;
   s.mode = str(n, "mode", w, s.mode);
   s.tap = str(n, "tap", w, "");
@@ -58,6 +59,8 @@ NetSpec net_from(const Json& n) {
   s.dns = str(n, "dns", w, "");
   s.egress = strings(n, "egress", w);
   s.add_hosts = strings(n, "add_hosts", w);
+  s.egress_hook = str(n, "egress_hook", w, "");
+  s.egress_hook_name = str(n, "egress_hook_name", w, "");
   for (const auto& f : list(n, "forwards", w)) {
     const std::string fw = "port forward";
     check_keys(f, {"proto", "host_addr", "host_port", "guest_port"}, fw);

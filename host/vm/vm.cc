@@ -64,7 +64,7 @@ struct Fd {
 
 net::UserNetConfig user_net_config(const NetSpec& n, const std::string& state_dir) {
   net::UserNetConfig c;
-  c.egress = net::parse_egress(n.egress, n.add_hosts);
+  c.egress = net::parse_egress(n.egress, n.add_hosts, n.egress_hook, n.egress_hook_name);
   c.net_log = state_dir + "/net.log";
   for (const auto& f : n.forwards)
     c.forwards.push_back({f.proto == "udp", f.host_addr, f.host_port, f.guest_port});
@@ -214,14 +214,17 @@ void Vm::pause() {
   paused_ = true;
 }
 
-void Vm::set_egress(const std::vector<std::string>& rules, const std::vector<std::string>& add_hosts) {
-  net::EgressPolicy p = net::parse_egress(rules, add_hosts);
+void Vm::set_egress(const std::vector<std::string>& rules, const std::vector<std::string>& add_hosts,
+                    const std::string& hook, const std::string& hook_name) {
+  net::EgressPolicy p = net::parse_egress(rules, add_hosts, hook, hook_name);
   if (!user_net_)
     fail(ErrorKind::unsupported, "VM " + info_.name + " is not on user networking: its egress cannot be set",
          "egress policies work in user networking only for now");
   user_net_->set_egress(std::move(p));
   spec_.net.egress = rules;
   spec_.net.add_hosts = add_hosts;
+  spec_.net.egress_hook = hook;
+  spec_.net.egress_hook_name = hook_name;
 }
 
 void Vm::resume() {

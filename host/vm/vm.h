@@ -101,7 +101,8 @@ class Vm {
   bool paused() const { return paused_; }
   // A new egress policy (host/net/egress.h) for the guest's connections from
   // now on; unsupported unless the VM is on user networking.
-  void set_egress(const std::vector<std::string>& rules, const std::vector<std::string>& add_hosts);
+  void set_egress(const std::vector<std::string>& rules, const std::vector<std::string>& add_hosts,
+                  const std::string& hook = {}, const std::string& hook_name = {});
   // The VM's QMP connection (snapshots drive QEMU through it).
   Qmp& qmp() { return *qmp_; }
 

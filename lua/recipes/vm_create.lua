@@ -20,6 +20,7 @@ return recipe.new {
     { "egress", type = "list", metavar = "RULE",
       help = "what the guest may reach: all (the default), none, ADDR[/BITS][:PORT[/udp]] or NAME[:PORT[/udp]] (*.example.com), repeated for an allow-list; user networking ('vm logs --net' shows each attempt)" },
     { "add_host", type = "list", metavar = "NAME:IP", help = "the guest's DNS answers NAME with IP (an egress rule must still allow it)" },
+    { "egress_hook", metavar = "FILE", help = "a Lua file returning function(conn): decides each connection no --egress rule admits (\"allow\"/\"deny\")" },
     -- 16 TiB: the largest ext4 filesystem with 4 KiB blocks.
     { "disk", type = "size", metavar = "SIZE", max = 16 * 1024 ^ 4,
       help = "root disk size, e.g. 20G: at least the image's; the filesystem grows to fill it at boot (default: the image's size)" },
@@ -71,7 +72,8 @@ return recipe.new {
     -- An egress policy is enforced in user networking, the default with one.
     local egress = args.egress and #args.egress > 0 and args.egress or nil
     local add_hosts = args.add_host and #args.add_host > 0 and args.add_host or nil
-    local policy = banger.net.check_egress(egress or {}, add_hosts)
+    local hook = args.egress_hook and banger.net.egress_hook(args.egress_hook) or nil
+    local policy = banger.net.check_egress(egress or {}, add_hosts, hook)
     local filtered = policy ~= "all" or add_hosts ~= nil
     if filtered and (args.net == nil or args.net == "auto") then args.net = "user" end
     if filtered and args.net ~= "user" then
@@ -101,7 +103,7 @@ return recipe.new {
     local record = {
       image = image.name, kernel = kernel.name, cpus = args.cpus, memory_mib = math.floor(memory / 1048576),
       net = net, forwards = forwards, allow_host = allow_host, init = args.init, disk = args.disk,
-      egress = egress, add_hosts = add_hosts, egress_policy = filtered and policy or nil,
+      egress = egress, add_hosts = add_hosts, egress_hook = hook, egress_policy = filtered and policy or nil,
       mounts = #mounts > 0 and mounts or nil,
       state = "created", dir = dir, cold = args.cold or nil,
     }

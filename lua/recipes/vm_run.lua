@@ -28,6 +28,7 @@ return recipe.new {
     { "allow_host", type = "list", metavar = "PORT[/udp]", help = "let the guest reach this host port (see 'vm create --help')" },
     { "egress", type = "list", metavar = "RULE", help = "what the guest may reach: all, none, ADDR[/BITS][:PORT[/udp]], NAME[:PORT] (see 'vm create --help')" },
     { "add_host", type = "list", metavar = "NAME:IP", help = "the guest's DNS answers NAME with IP (see 'vm create --help')" },
+    { "egress_hook", metavar = "FILE", help = "a Lua file returning function(conn) that decides connections no rule admits (see 'vm create --help')" },
     { "disk", type = "size", metavar = "SIZE", max = 16 * 1024 ^ 4,
       help = "root disk size, e.g. 20G (see 'vm create --help')" },
     { "kernel", help = "kernel name (default: debian-cloud)" },
@@ -58,7 +59,7 @@ return recipe.new {
       return banger.recipe.load("vm_create"):call({
         image = args.image, name = args.name, cpus = args.cpus, memory = args.memory,
         net = args.net, publish = args.publish, allow_host = args.allow_host, kernel = args.kernel, init = args.init,
-        egress = args.egress, add_host = args.add_host,
+        egress = args.egress, add_host = args.add_host, egress_hook = args.egress_hook,
         disk = args.disk,
         workspace = args.workspace, workspace_path = args.workspace_path,
         mount = args.mount, from = args.from, cold = args.cold,

@@ -11,17 +11,24 @@ return recipe.new {
     { "init", metavar = "PATH", help = "boot the image's own init from now on ('' for the agent again)" },
     { "egress", type = "list", metavar = "RULE", help = "the egress policy from now on: all, none or rules (see 'vm create --help'); a running VM applies it to new connections" },
     { "add_host", type = "list", metavar = "NAME:IP", help = "the names the guest's DNS answers itself (with --egress: replaces them)" },
+    { "egress_hook", metavar = "FILE", help = "the Lua hook that decides connections no rule admits ('' for none)" },
   },
   run = function(ctx, args)
     banger.vm.reconcile()
     local rec = banger.vm.require(args.name)
-    if args.egress or args.add_host then
+    if args.egress or args.add_host or args.egress_hook then
       if args.cpus or args.memory or args.init then
         banger.errors.raise("invalid_input", "--egress and --add-host are set on their own", "set --cpus, --memory or --init in another 'vm set'")
       end
       local egress = args.egress and #args.egress > 0 and args.egress or rec.egress
       local add_hosts = args.add_host and #args.add_host > 0 and args.add_host or rec.add_hosts
-      local policy = banger.net.check_egress(egress or {}, add_hosts)
+      local hook = rec.egress_hook
+      if args.egress_hook == "" then
+        hook = nil
+      elseif args.egress_hook then
+        hook = banger.net.egress_hook(args.egress_hook)
+      end
+      local policy = banger.net.check_egress(egress or {}, add_hosts, hook)
       if rec.net ~= "user" and (policy ~= "all" or add_hosts) then
         banger.errors.raise("unsupported", ("VM '%s' is on %s networking: egress policies work in user networking only for now"):format(rec.name, rec.net),
           "create the VM with --net user")
@@ -30,9 +37,10 @@ return recipe.new {
       ctx:defer(function() lock:release() end)
       rec = banger.vm.require(rec.name)
       if rec.state == "running" or rec.state == "paused" then
-        banger.vm.control(rec.name, { op = "egress", egress = egress or banger.json.array({}), add_hosts = add_hosts or banger.json.array({}) })
+        banger.vm.control(rec.name, { op = "egress", egress = egress or banger.json.array({}), add_hosts = add_hosts or banger.json.array({}),
+          egress_hook = hook and hook.source, egress_hook_name = hook and hook.name })
       end
-      rec.egress, rec.add_hosts = egress, add_hosts
+      rec.egress, rec.add_hosts, rec.egress_hook = egress, add_hosts, hook
       rec.egress_policy = (policy ~= "all" or add_hosts) and policy or nil
       banger.store.update("vm", rec.name, rec)
       ctx:emit(rec, function(r) return ("VM '%s': egress %s"):format(r.name, policy) end)

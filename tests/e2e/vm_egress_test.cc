@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "host/core/fs.h"
 #include "host/core/process.h"
 #include "tests/support/sandbox_home.h"
 
@@ -181,14 +182,46 @@ TEST_CASE(
            "udp " + a + ":5353 allowed (rule " + a + ":5353/udp)",
            "udp " + a + ":5354 refused (no rule)",
        })
-    CHECK(log.find(line + "\n") != std::string::npos);
+    CHECK_THAT(log, Catch::Contains(line + "\n"));
 
   // A new policy on the running VM: for the connections after it.
   CHECK(home.must({"vm", "set", "eg", "--egress", a + ":8081"}).out == "VM 'eg': egress " + a + ":8081\n");
   CHECK(probe(home, "eg", "tcp " + a + " 8081; tcp " + a + " 8080") ==
         "hello from " + a + ":8081\nrefused\n");
   CHECK(vm_record(home, "eg")["egress_policy"] == a + ":8081");
-  home.must({"vm", "set", "eg", "--egress", "none"});
+  // A hook decides what no rule admits: by port; one that errors or runs
+  // too long denies, and the log says why.
+  fs::write_file(
+      home.path("port_hook.lua"),
+      "local open = { [8081] = true }\n"
+      "return function(conn) if conn.proto == 'tcp' and open[conn.dst_port] then return 'allow' end "
+      "return 'deny' end\n");
+  fs::write_file(home.path("error_hook.lua"), "return function(conn) error('boom') end\n");
+  fs::write_file(home.path("slow_hook.lua"), "return function(conn) while true do end end\n");
+  home.must({"vm", "set", "eg", "--egress", a + ":8080", "--egress-hook", home.path("port_hook.lua")});
+  CHECK(vm_record(home, "eg")["egress_policy"] == a + ":8080, hook " + home.path("port_hook.lua"));
+  CHECK(probe(home, "eg", "tcp " + a + " 8080; tcp " + a + " 8081; tcp " + b + " 8080") ==
+        "hello from " + a + ":8080\nhello from " + a + ":8081\nrefused\n");
+  home.must({"vm", "set", "eg", "--egress-hook", home.path("error_hook.lua")});
+  CHECK(probe(home, "eg", "tcp " + a + " 8081") == "refused\n");
+  home.must({"vm", "set", "eg", "--egress-hook", home.path("slow_hook.lua")});
+  CHECK(probe(home, "eg", "tcp " + a + " 8081; tcp " + a + " 8080") ==
+        "refused\nhello from " + a + ":8080\n");
+  log = home.must({"vm", "logs", "--net", "eg"}).out;
+  for (const std::string& line : std::vector<std::string>{
+           "tcp " + a + ":8081 allowed (hook)",
+           "tcp " + b + ":8080 (api.test) refused (hook)",
+           "tcp " + a + ":8081 refused (hook: error: " + home.path("error_hook.lua") + ":1: boom)",
+           "tcp " + a + ":8081 refused (hook: took longer than 50 ms)",
+       })
+    CHECK_THAT(log, Catch::Contains(line + "\n"));
+  // A hook that does not load is refused before anything changes.
+  fs::write_file(home.path("broken_hook.lua"), "return function(conn\n");
+  auto broken = run_banger({"vm", "set", "eg", "--egress-hook", home.path("broken_hook.lua")}, home.env());
+  CHECK(broken.code == 2);
+  CHECK(broken.err.find("error: egress hook " + home.path("broken_hook.lua") + ": ") == 0);
+
+  home.must({"vm", "set", "eg", "--egress", "none", "--egress-hook", ""});
   CHECK(probe(home, "eg", "tcp " + a + " 8081; getent hosts api.test || echo api.test: $?") ==
         "refused\n" + getent_line(b, "api.test"));
 }

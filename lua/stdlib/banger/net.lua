@@ -31,12 +31,34 @@ function M.default_mode() return N.default_mode() end
 --- Checks an egress policy as the VM's supervisor will parse it: `rules`
 --- as `--egress` takes them (all, none, ADDR[/BITS][:PORT[/udp]],
 --- NAME[:PORT[/udp]], *.NAME), `add_hosts` as `--add-host NAME:IP`.
---- Returns what ls and inspect show ("all", "none" or the rules); an
---- invalid_input error names a bad rule or pin.
+--- `hook`: the project's hook, {source=, name=} (see egress_hook). Returns
+--- what ls and inspect show ("all", "none" or the rules); an invalid_input
+--- error names a bad rule, pin or hook.
 ---@param rules string[]
 ---@param add_hosts? string[]
+---@param hook? {source:string, name:string}
 ---@return string
-function M.check_egress(rules, add_hosts) return N.check_egress(rules, add_hosts or {}) end
+function M.check_egress(rules, add_hosts, hook)
+  return N.check_egress(rules, add_hosts or {}, hook and hook.source, hook and hook.name)
+end
+
+--- Reads an egress hook file: Lua that returns `function(conn) ... end`,
+--- called for each connection no rule admits with `{proto, dst_ip,
+--- dst_port, name}` (name: the DNS name the address came from, if any) and
+--- returning "allow" or "deny" (or true or false). It runs in the VM's
+--- supervisor in a Lua state of its own, without io, os, require or load,
+--- at most 50 ms a call; one that errors or runs longer denies, and the
+--- network log says why.
+---@param path string
+---@return {source:string, name:string}
+function M.egress_hook(path)
+  local fs = require("banger.fs")
+  if not fs.exists(path) then
+    require("banger.errors").raise("not_found", ("no egress hook file %s"):format(path),
+      "give a Lua file that returns function(conn) ... end")
+  end
+  return { source = fs.read(path), name = fs.realpath(path) }
+end
 
 --- Whether this process has CAP_NET_ADMIN (root has it).
 ---@return boolean

@@ -16,7 +16,8 @@
 --- project's files are in the guest, default /work, or false for none),
 --- mounts (`HOST:GUEST[:ro]` as `vm run --mount`, HOST relative to the
 --- project's root: shared live, needs root), egress (rules as `vm run
---- --egress`), add_hosts (`NAME:IP` as `--add-host`).
+--- --egress`), add_hosts (`NAME:IP` as `--add-host`), egress_hook (a Lua
+--- file, relative to the project's root, as `--egress-hook`).
 --- Every key is optional; an unknown key is an error naming the file (a typo
 --- never passes silently).
 local errors = require("banger.errors")
@@ -33,7 +34,17 @@ local KEYS = {
   image = "string", command = "command", cpus = "integer", memory = "size", disk = "size",
   env = "env", ports = "strings", allow_host = "strings", net = "string", kernel = "string",
   init = "string", workdir = "string", workspace = "workspace", mounts = "strings",
-  egress = "strings", add_hosts = "strings",
+  egress = function(v, fail)
+    if type(v) == "function" then
+      fail("a list of rules (a hook function goes in a file of its own: egress_hook = \".banger/egress.lua\")", "a function")
+    end
+    if type(v) ~= "table" then fail("a list of rules", type(v)) end
+    for i, s in ipairs(v) do
+      if type(s) ~= "string" then fail("a string", type(s), ("[%d]"):format(i)) end
+    end
+    return v
+  end,
+  add_hosts = "strings", egress_hook = "string",
 }
 
 --- The project's root: the nearest directory, from `start` (default: the
@@ -100,6 +111,8 @@ function M.vm_run_args(sandbox, root, opts)
     image = sandbox.image, cpus = sandbox.cpus, memory = sandbox.memory, disk = sandbox.disk,
     env = sandbox.env, publish = sandbox.ports, allow_host = sandbox.allow_host, net = sandbox.net,
     egress = sandbox.egress, add_host = sandbox.add_hosts,
+    egress_hook = sandbox.egress_hook and (sandbox.egress_hook:sub(1, 1) == "/" and sandbox.egress_hook
+      or (root .. "/" .. sandbox.egress_hook)) or nil,
     kernel = sandbox.kernel, init = sandbox.init, workdir = sandbox.workdir,
     workspace = workspace and root or nil, workspace_path = workspace and sandbox.workspace or nil,
     apply = opts.apply, export = opts.export, cold = opts.cold,
