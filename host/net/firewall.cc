@@ -1,5 +1,7 @@
 #include "host/net/firewall.h"
 
+#include <arpa/inet.h>
+
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
@@ -149,6 +151,10 @@ void ensure_tables(const Config& cfg) {
                    "}\n",
                "creating nftables table inet " + cfg.table);
   }
+  // Also in a table made before it existed: `add` keeps a chain that is there.
+  nft_script("add chain inet " + cfg.table +
+                 " egress { type filter hook forward priority filter; policy accept; }\n",
+             "adding the egress chain to nftables table inet " + cfg.table);
   if (!table_exists("bridge", cfg.table)) {
     nft_script("table bridge " + cfg.table +
                    " {\n"
@@ -184,6 +190,34 @@ void add_allow_rule(const Config& cfg, const std::string& vm, const std::string&
   nft_script("add rule inet " + cfg.table + " guest_to_host ip saddr " + ip + " " + proto + " dport " +
                  std::to_string(port) + " accept comment " + quoted(kComment + cfg.owner + ":" + vm) + "\n",
              "allowing VM " + vm + " to reach host port " + proto + "/" + std::to_string(port));
+}
+
+void set_egress_rules(const Config& cfg, const std::string& vm, const std::string& ip,
+                      const EgressPolicy& p) {
+  if (p.has_name_rules())
+    fail(ErrorKind::unsupported,
+         "VM " + vm + ": name rules, --add-host and egress hooks work in user networking only for now",
+         "use --net user, or address rules (ADDR[/BITS][:PORT]) in tap mode");
+  std::string script;
+  for (const auto& r : vm_rule_refs(cfg))
+    if (r.owner == cfg.owner && r.vm == vm && r.family == "inet" && r.chain == "egress")
+      script += "delete rule inet " + cfg.table + " egress handle " + std::to_string(r.handle) + "\n";
+  if (p.mode != EgressPolicy::Mode::all) {
+    const std::string pre = "add rule inet " + cfg.table + " egress ip saddr " + ip + " ";
+    const std::string c = " comment " + quoted(kComment + cfg.owner + ":" + vm) + "\n";
+    script += pre + "ct state established,related accept" + c;
+    for (const auto& r : p.rules) {
+      in_addr a{htonl(r.net)};
+      char net[INET_ADDRSTRLEN];
+      inet_ntop(AF_INET, &a, net, sizeof net);
+      std::string match = "ip daddr " + std::string(net) + "/" + std::to_string(r.bits);
+      if (r.port) match += std::string(r.udp ? " udp" : " tcp") + " dport " + std::to_string(r.port);
+      script += pre + match + " accept" + c;
+    }
+    script += pre + "meta l4proto tcp reject with tcp reset" + c;
+    script += pre + "reject" + c;
+  }
+  if (!script.empty()) nft_script(script, "setting the egress policy of VM " + vm);
 }
 
 int remove_vm_rules(const Config& cfg, const std::string& vm) {

@@ -1,8 +1,10 @@
 // banger's own nftables tables, and nothing else:
-//   table inet TABLE    masquerade of the subnet's outbound traffic, and an
+//   table inet TABLE    masquerade of the subnet's outbound traffic, an
 //                       input filter: traffic arriving from the bridge for
 //                       the host itself is dropped except replies, ping and
-//                       the ports explicitly allowed per VM;
+//                       the ports explicitly allowed per VM; and a forward
+//                       chain `egress` with the egress policies of VMs
+//                       that have one;
 //   table bridge TABLE  per-tap anti-spoofing: a tap may only send its VM's
 //                       MAC and IP (so the per-VM allow rules, keyed by
 //                       source address, mean what they say).
@@ -15,6 +17,7 @@
 #include <string>
 
 #include "host/net/config.h"
+#include "host/net/egress.h"
 
 namespace banger::net {
 
@@ -31,6 +34,12 @@ void add_vm_rules(const Config& cfg, const std::string& vm, const std::string& t
 // Lets VM `vm` (source `ip`) reach the host's `proto` (tcp/udp) `port`.
 void add_allow_rule(const Config& cfg, const std::string& vm, const std::string& ip, const std::string& proto,
                     int port);
+// VM `vm`'s (source `ip`) egress policy `p` in tap mode, replacing the one
+// it had: its established flows pass, then what each address rule admits;
+// the rest is refused (a TCP reset, an ICMP port unreachable). "all" leaves
+// no rule. Name rules, pins and hooks are refused: they work in user
+// networking only for now.
+void set_egress_rules(const Config& cfg, const std::string& vm, const std::string& ip, const EgressPolicy& p);
 // Deletes every rule of this installation's VM `vm`; returns how many.
 int remove_vm_rules(const Config& cfg, const std::string& vm);
 // This installation's VMs that own at least one rule.

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "host/net/config.h"
+#include "host/net/egress.h"
 
 namespace banger::net {
 
@@ -47,6 +48,10 @@ TapSetup describe_tap(const Config& cfg, const std::string& name, long long inde
 // Lets VM `name` (at `index`) reach the host's PROTO/PORT on any host address.
 void allow_host_port(const Config& cfg, const std::string& name, long long index, int port,
                      const std::string& proto = "tcp");
+
+// VM `name`'s (at `index`) egress policy in tap mode (firewall.h's
+// set_egress_rules), replacing the one it had.
+void set_egress(const Config& cfg, const std::string& name, long long index, const EgressPolicy& policy);
 
 // Removes VM `name`'s tap and rules (missing ones are fine); the bridge and
 // tables go with the last banger tap. Returns true when anything was removed.

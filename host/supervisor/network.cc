@@ -20,9 +20,12 @@ NetState setup_network(const std::string& name, long long index, vm::Spec& spec)
   spec.net.address = t.address();
   spec.net.gateway = t.gateway;
   spec.net.dns = t.dns_list();
-  NetState state{t.tap, t.ip};
+  NetState state{t.tap, t.ip, index};
   try {
     for (const auto& h : spec.net.allow_host) net::allow_host_port(cfg, name, index, h.port, h.proto);
+    net::EgressPolicy egress = net::parse_egress(spec.net.egress, spec.net.add_hosts, spec.net.egress_hook,
+                                                 spec.net.egress_hook_name);
+    if (egress.mode != net::EgressPolicy::Mode::all) net::set_egress(cfg, name, index, egress);
   } catch (const Error&) {
     teardown_network(name, state);
     throw;

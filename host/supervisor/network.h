@@ -12,6 +12,7 @@ namespace banger::supervisor {
 struct NetState {
   std::string tap;  // empty: nothing to release
   std::string ip;
+  long long index = -1;  // the tap's address index (its egress rules are set by it)
 };
 
 // Sets up the host side of spec.net.mode and fills in `spec.net` with it:

@@ -177,7 +177,8 @@ int supervise(const std::string& spec_path, int status_fd) {
       g_stop_now = g_stop_now || now;
       g_stop = true;
     };
-    VmmControl control{*machine, [&](const Json& fields) { update_record(name, fields); }};
+    VmmControl control{*machine, [&](const Json& fields) { update_record(name, fields); },
+                       net.tap.empty() ? -1 : net.index};
     router.on_control = [&](const std::string& request) { return control.handle(request); };
     router.is_paused = [&] { return machine->paused(); };
     Json info = info_json(*machine, net);

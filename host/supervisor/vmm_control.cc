@@ -5,6 +5,9 @@
 #include <spdlog/spdlog.h>
 
 #include "host/core/error.h"
+#include "host/net/config.h"
+#include "host/net/egress.h"
+#include "host/net/tap.h"
 #include "host/vm/snapshot.h"
 #include "host/vm/vm.h"
 
@@ -73,8 +76,14 @@ std::string VmmControl::handle(const std::string& request) {
     auto text = [&](const char* key) {
       return req.contains(key) && req[key].is_string() ? req[key].get<std::string>() : std::string();
     };
-    machine.set_egress(strings("egress"), strings("add_hosts"), text("egress_hook"),
-                       text("egress_hook_name"));
+    if (tap_index >= 0) {
+      net::EgressPolicy p = net::parse_egress(strings("egress"), strings("add_hosts"), text("egress_hook"),
+                                              text("egress_hook_name"));
+      net::set_egress(net::config_from_env(), name, tap_index, p);
+    } else {
+      machine.set_egress(strings("egress"), strings("add_hosts"), text("egress_hook"),
+                         text("egress_hook_name"));
+    }
     spdlog::info("VM '{}': egress policy set", name);
     return Json{{"ms", ms_since(t0)}}.dump();
   }

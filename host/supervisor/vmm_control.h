@@ -18,6 +18,8 @@ struct VmmControl {
   vm::Vm& machine;
   // Writes fields into the VM's index record.
   std::function<void(const nlohmann::json& fields)> update_record;
+  // Tap mode: the VM's address index, for its egress rules (-1: not tap).
+  long long tap_index = -1;
 
   // `request` is the kControl JSON text; returns the result's JSON text.
   // Throws Error (invalid_input for an unknown op, conflict for an op the

@@ -163,12 +163,13 @@ void check_spec(const Spec& s) {
                  f.proto + ": tap networking forwards TCP only",
              "use --net user for UDP forwards, or reach the VM's address directly");
   }
+  // Tap mode enforces address rules only (host/net/firewall.h).
   net::EgressPolicy egress =
       net::parse_egress(s.net.egress, s.net.add_hosts, s.net.egress_hook, s.net.egress_hook_name);
-  if (s.net.mode != "user" && (egress.mode != net::EgressPolicy::Mode::all || !egress.hosts.empty()))
+  if (s.net.mode == "tap" && egress.has_name_rules())
     fail(ErrorKind::unsupported,
-         "--egress and --add-host work in user networking only for now (VM " + s.name + ")",
-         "use --net user");
+         "VM " + s.name + ": name rules, --add-host and egress hooks work in user networking only for now",
+         "use --net user, or address rules (ADDR[/BITS][:PORT]) in tap mode");
   if (!s.workspace_disk.empty()) {
     check_file(s.workspace_disk, "workspace disk", "create the VM again with --workspace");
     check_workspace_path(s.workspace_path);

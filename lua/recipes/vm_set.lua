@@ -28,10 +28,11 @@ return recipe.new {
       elseif args.egress_hook then
         hook = banger.net.egress_hook(args.egress_hook)
       end
-      local policy = banger.net.check_egress(egress or {}, add_hosts, hook)
-      if rec.net ~= "user" and (policy ~= "all" or add_hosts) then
-        banger.errors.raise("unsupported", ("VM '%s' is on %s networking: egress policies work in user networking only for now"):format(rec.name, rec.net),
-          "create the VM with --net user")
+      local policy, needs_user = banger.net.check_egress(egress or {}, add_hosts, hook)
+      if (rec.net == "tap" and needs_user) or (rec.net == "none" and policy ~= "all") then
+        banger.errors.raise("unsupported",
+          ("VM '%s' is on %s networking: name rules, --add-host and --egress-hook work in user networking only for now"):format(rec.name, rec.net),
+          "create the VM with --net user, or give address rules (ADDR[/BITS][:PORT])")
       end
       local lock = banger.vm.lock(rec.name)
       ctx:defer(function() lock:release() end)

@@ -225,3 +225,38 @@ TEST_CASE(
   CHECK(probe(home, "eg", "tcp " + a + " 8081; getent hosts api.test || echo api.test: $?") ==
         "refused\n" + getent_line(b, "api.test"));
 }
+
+TEST_CASE(
+    "e2e egress in tap mode: address rules in banger's nftables admit what they say and refuse the rest fast "
+    "- "
+    "vm set changes them on the running VM - name rules are refused - the rules go with the VM",
+    "[e2e][vm][net]") {
+  TestServers servers;
+  const std::string& a = servers.a;
+  const std::string& b = servers.b;
+  SandboxHome home;
+  auto names =
+      run_banger({"vm", "create", "--net", "tap", "--name", "egt", "--egress", "api.test:8080"}, home.env());
+  CHECK(names.code == 8);
+  CHECK(
+      names.err ==
+      "error: name rules, --add-host and --egress-hook work in user networking only for now, not --net tap\n"
+      "  hint: use --net user, or address rules (ADDR[/BITS][:PORT]) with --net tap\n");
+
+  home.must({"vm", "create", "--net", "tap", "--name", "egt", "--egress", a + ":8080", "--egress",
+             a + ":5353/udp"});
+  home.must({"vm", "start", "egt"});
+  CHECK(
+      run_capture({"nft", "list", "ruleset"}).out.find("ip daddr " + a + " tcp dport 8080 accept comment") !=
+      std::string::npos);
+  CHECK(probe(home, "egt",
+              "tcp " + a + " 8080; tcp " + a + " 8081; tcp " + b + " 8080; udp " + a + " 5353; udp " + a +
+                  " 5354") == "hello from " + a + ":8080\nrefused\nrefused\necho:ping\nrefused\n\n");
+
+  CHECK(home.must({"vm", "set", "egt", "--egress", b + ":8080"}).out == "VM 'egt': egress " + b + ":8080\n");
+  CHECK(probe(home, "egt", "tcp " + b + " 8080; tcp " + a + " 8080") ==
+        "hello from " + b + ":8080\nrefused\n");
+
+  home.must({"vm", "rm", "--force", "egt"});
+  CHECK(run_capture({"nft", "list", "ruleset"}).out.find(":egt\"") == std::string::npos);
+}
