@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
-targets=(proto tar_path ref manifest layer_reader gzip www_authenticate tree_stream)
+targets=(proto tar_path ref manifest layer_reader gzip www_authenticate tree_stream guest_net)
 mkdir -p build-san/fuzz-crashes
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT

@@ -22,8 +22,10 @@ void put16(std::string& s, size_t at, uint16_t v) {
 
 // Reads the name at `at`; sets `next` to the byte after it where it sits
 // (after its first pointer, if compressed). Pointers must point strictly
-// backwards, so a loop cannot be made; the name stays under 255 bytes.
-bool read_name(std::string_view m, size_t at, std::string& out, size_t& next) {
+// backwards, so a loop cannot be made, and past the header; a query's
+// question may have none (banger echoes it under a header of its own).
+// The name stays under 255 bytes.
+bool read_name(std::string_view m, size_t at, std::string& out, size_t& next, bool pointers = true) {
   out.clear();
   bool jumped = false;
   size_t pos = at;
@@ -35,9 +37,9 @@ bool read_name(std::string_view m, size_t at, std::string& out, size_t& next) {
       return true;
     }
     if ((len & 0xc0) == 0xc0) {
-      if (pos + 1 >= m.size()) return false;
+      if (!pointers || pos + 1 >= m.size()) return false;
       size_t target = static_cast<size_t>(len & 0x3f) << 8 | static_cast<uint8_t>(m[pos + 1]);
-      if (target >= pos) return false;
+      if (target >= pos || target < kHeader) return false;
       if (!jumped) next = pos + 2;
       jumped = true;
       pos = target;
@@ -53,12 +55,12 @@ bool read_name(std::string_view m, size_t at, std::string& out, size_t& next) {
   return false;
 }
 
-std::optional<Question> read_question(std::string_view m) {
+std::optional<Question> read_question(std::string_view m, bool pointers) {
   if (m.size() < kHeader || get16(m, 4) != 1) return std::nullopt;
   Question q;
   q.id = get16(m, 0);
   size_t next = 0;
-  if (!read_name(m, kHeader, q.name, next) || next + 4 > m.size()) return std::nullopt;
+  if (!read_name(m, kHeader, q.name, next, pointers) || next + 4 > m.size()) return std::nullopt;
   q.type = get16(m, next);
   q.end = next + 4;
   return q;
@@ -80,12 +82,12 @@ std::string response_head(std::string_view query, const Question& q, uint16_t rc
 
 std::optional<Question> parse_query(std::string_view msg) {
   if (msg.size() < kHeader || (get16(msg, 2) & 0x8000) != 0) return std::nullopt;
-  return read_question(msg);
+  return read_question(msg, false);
 }
 
 std::optional<Answer> parse_response(std::string_view msg) {
   if (msg.size() < kHeader || (get16(msg, 2) & 0x8000) == 0) return std::nullopt;
-  auto q = read_question(msg);
+  auto q = read_question(msg, true);
   if (!q) return std::nullopt;
   Answer a;
   a.question = *q;
