@@ -16,7 +16,9 @@ return recipe.new {
   run = function(ctx, args)
     banger.vm.reconcile()
     local rec = banger.vm.require(args.name)
-    if args.egress or args.add_host or args.egress_hook then
+    -- List params default to {}: given means non-empty.
+    local wants_egress = (args.egress and #args.egress > 0) or (args.add_host and #args.add_host > 0) or args.egress_hook
+    if wants_egress then
       if args.cpus or args.memory or args.init then
         banger.errors.raise("invalid_input", "--egress and --add-host are set on their own", "set --cpus, --memory or --init in another 'vm set'")
       end
