@@ -26,7 +26,15 @@ int agents_inject(lua_State* L) {
   return 1;
 }
 
+// has_current(image_path) -> whether the image's agent is this banger's own.
+int agents_has_current(lua_State* L) {
+  auto image = ext4::Editor::open(arg_string(L, 1, "image"), false);
+  lua_pushboolean(L, agents::has_agent(*image, agents::find_agent_binary()));
+  return 1;
+}
+
 const luaL_Reg kFuncs[] = {
+    {"has_current", wrap<agents_has_current>},
     {"find", wrap<agents_find>},
     {"inject", wrap<agents_inject>},
     {nullptr, nullptr},

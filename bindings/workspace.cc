@@ -1,6 +1,9 @@
 // _host.workspace: a VM's workspace disk and its results (host/workspace).
 //
 //   _host.workspace.create({vm=, source=, state_dir=, size=?}) -> workspace
+//   _host.workspace.begin({...the same}) -> building, workspace (planned: disk and size final)
+//     building:wait() -> workspace   the disk written on a thread meanwhile
+//   _host.workspace.mount_argv() -> argv   the guest command that mounts a disk begun so
 //   _host.workspace.export({vm=, workspace=, mode="branch"|"apply"|"dir"|"check", dir=?, scratch=})
 //     -> {kind=, branch=, commit=, dir=, added=, modified=, deleted=, commits=, note=, skipped={}}
 //   _host.workspace.check_path(path)       the guest mount point rule
@@ -14,6 +17,7 @@
 #include "host/workspace/export_dir.h"
 #include "host/workspace/source.h"
 #include "host/workspace/workspace.h"
+#include "proto/boot.h"
 
 namespace banger::lua {
 
@@ -58,14 +62,38 @@ workspace::Workspace from_json(const Json& j) {
   return w;
 }
 
-int ws_create(lua_State* L) {
+constexpr const char* kBuildingType = "banger.workspace.Building";
+
+workspace::CreateRequest create_request(lua_State* L, const char* what) {
   Json o = arg_table(L, 1, "opts");
   workspace::CreateRequest r;
-  r.vm = field(o, "vm", "workspace.create");
-  r.source = field(o, "source", "workspace.create");
-  r.state_dir = field(o, "state_dir", "workspace.create");
+  r.vm = field(o, "vm", what);
+  r.source = field(o, "source", what);
+  r.state_dir = field(o, "state_dir", what);
   r.size = number(o, "size");
-  push_json(L, to_json(workspace::create(r)));
+  return r;
+}
+
+int ws_create(lua_State* L) {
+  push_json(L, to_json(workspace::create(create_request(L, "workspace.create"))));
+  return 1;
+}
+
+int ws_begin(lua_State* L) {
+  std::shared_ptr<workspace::Building> b = workspace::Building::begin(create_request(L, "workspace.begin"));
+  Json planned = to_json(b->planned());
+  push_handle(L, std::move(b), kBuildingType);
+  push_json(L, planned);
+  return 2;
+}
+
+int building_wait(lua_State* L) {
+  push_json(L, to_json(arg_handle<workspace::Building>(L, 1, kBuildingType)->wait()));
+  return 1;
+}
+
+int ws_mount_argv(lua_State* L) {
+  push_json(L, Json::array({proto::kAgentPath, proto::kToolMountWorkspace}));
   return 1;
 }
 
@@ -124,9 +152,16 @@ int ws_is_repository(lua_State* L) {
   return 1;
 }
 
+const luaL_Reg kBuildingMethods[] = {
+    {"wait", wrap<building_wait>},
+    {nullptr, nullptr},
+};
+
 const luaL_Reg kFuncs[] = {
     {"is_repository", wrap<ws_is_repository>},
     {"create", wrap<ws_create>},
+    {"begin", wrap<ws_begin>},
+    {"mount_argv", wrap<ws_mount_argv>},
     {"export", wrap<ws_export>},
     {"check_path", wrap<ws_check_path>},
     {"check_export_dir", wrap<ws_check_export_dir>},
@@ -135,6 +170,7 @@ const luaL_Reg kFuncs[] = {
 };
 
 int open_workspace(lua_State* L) {
+  define_handle<workspace::Building>(L, kBuildingType, kBuildingMethods);
   lua_newtable(L);
   luaL_register(L, nullptr, kFuncs);
   return 1;

@@ -90,8 +90,12 @@ bool is_mountpoint(const std::string& path);
 void mount_shares(const Cmdline& c);
 
 // ---- workspace.cc ----
-// Mounts the workspace disk where banger.workspace= says (if it does).
+// Mounts the workspace disk where banger.workspace= says (if it does),
+// unless banger.workspace_later says it is still being written.
 void mount_workspace(const Cmdline& c);
+// The --mount-workspace tool (proto/boot.h): the same, now that the host
+// has finished the disk. Returns the exit code.
+int tool_mount_workspace();
 void mount_fs(const char* source, const char* target, const char* type, unsigned long flags, const char* data,
               int mode = 0755);
 // Stops every process, syncs, unmounts and powers off (or reboots). As a

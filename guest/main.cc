@@ -44,7 +44,8 @@ uint64_t init_uptime_ms() {
 
 int main(int argc, char** argv) {
   using namespace banger::agent;
-  // The tree tools the host runs as commands (proto/boot.h).
+  // The tools the host runs as commands (proto/boot.h).
+  if (argc == 2 && !strcmp(argv[1], banger::proto::kToolMountWorkspace)) return tool_mount_workspace();
   if (argc == 3) {
     if (!strcmp(argv[1], banger::proto::kToolStat)) return tool_stat(argv[2]);
     if (!strcmp(argv[1], banger::proto::kToolTarCreate)) return tool_tar_create(argv[2]);

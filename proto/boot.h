@@ -17,10 +17,14 @@ inline constexpr const char* kAgentPath = "/.banger/agent";
 //                         followed, only directories, regular files and symlinks
 //   --tar-extract TARGET  reads such a stream and makes "." at TARGET (missing
 //                         parents made), the rest below it
+//   --mount-workspace     mounts the workspace disk where kArgWorkspace says,
+//                         after dropping what the guest cached of it (for a
+//                         disk written while the VM booted: kArgWorkspaceLater)
 // Each exits 0, or 1 (2: a path does not exist) after one line on stderr.
 inline constexpr const char* kToolStat = "--stat";
 inline constexpr const char* kToolTarCreate = "--tar-create";
 inline constexpr const char* kToolTarExtract = "--tar-extract";
+inline constexpr const char* kToolMountWorkspace = "--mount-workspace";
 // The virtio-serial port QEMU exposes and the agent looks for in
 // /sys/class/virtio-ports/*/name.
 inline constexpr const char* kAgentPort = "banger.agent";
@@ -38,6 +42,9 @@ inline constexpr const char* kArgWorkspace = "banger.workspace";
 // The workspace disk's virtio-blk serial: how the agent tells it from the
 // root disk (/sys/block/vdX/serial), whatever order the disks probe in.
 inline constexpr const char* kWorkspaceSerial = "banger-workspace";
+// Present (alone): the workspace disk is still being written at boot, so the
+// agent leaves it alone until the host runs kToolMountWorkspace.
+inline constexpr const char* kArgWorkspaceLater = "banger.workspace_later";
 // Host directories shared live over virtiofs (--mount): TAG:GUEST[:ro],...
 // The agent mounts each virtiofs TAG at GUEST (read-only with :ro); a mount
 // that fails stops the boot.

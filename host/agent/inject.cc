@@ -59,4 +59,12 @@ InjectResult inject_agent(ext4::Editor& image, const std::string& agent_binary) 
   return {proto::kAgentPath, data.size(), install_service_unit(image)};
 }
 
+bool has_agent(ext4::Editor& image, const std::string& agent_binary) {
+  if (!image.exists(proto::kAgentPath)) return false;
+  std::string ours = fs::read_file(agent_binary);
+  ext4::Stat st = image.stat(proto::kAgentPath);
+  if (st.type != ext4::FileType::regular || st.size != ours.size()) return false;
+  return image.read(proto::kAgentPath) == ours;
+}
+
 }  // namespace banger::agents

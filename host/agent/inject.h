@@ -27,4 +27,9 @@ struct InjectResult {
 // installs the unit that starts the agent as a service (service_unit.h).
 InjectResult inject_agent(ext4::Editor& image, const std::string& agent_binary);
 
+// Whether the image's agent is `agent_binary` byte for byte. An image keeps
+// the agent it was pulled with, and an older agent lacks newer tools (one
+// that does not know --mount-workspace would serve the channel instead).
+bool has_agent(ext4::Editor& image, const std::string& agent_binary);
+
 }  // namespace banger::agents

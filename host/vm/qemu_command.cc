@@ -218,6 +218,7 @@ std::string kernel_cmdline(const Spec& s, const std::string& accel, uint64_t tsc
   arg(proto::kArgHostname, s.name);
   if (!s.init.empty()) arg(proto::kArgInit, s.init);
   if (!s.workspace_disk.empty()) arg(proto::kArgWorkspace, s.workspace_path);
+  if (!s.workspace_disk.empty() && s.workspace_later) c += std::string(" ") + proto::kArgWorkspaceLater;
   if (!s.mounts.empty()) {
     std::string list;
     for (size_t i = 0; i < s.mounts.size(); ++i) {

@@ -83,6 +83,9 @@ struct Spec {
   // workspace_path: the VM's workspace. Empty: none.
   std::string workspace_disk;
   std::string workspace_path = "/work";
+  // The disk is still being written when the VM boots (vm run overlaps the
+  // two): the agent mounts it only when the host runs its mount tool.
+  bool workspace_later = false;
   // Host directories shared live (virtiofs, one virtiofsd each, started by
   // the supervisor): at most kMaxMounts. A VM with one cannot be snapshotted.
   std::vector<Mount> mounts;

@@ -97,11 +97,11 @@ void check_keys(const Json& j, std::initializer_list<const char*> known, const s
 
 Spec spec_from_json(const Json& j) {
   const std::string w = "vm spec";
-  check_keys(
-      j,
-      {"name", "kernel", "initrd", "cmdline", "init", "rootfs", "overlay", "cpus", "memory_mib", "state_dir",
-       "net", "accel", "ready_timeout_ms", "qemu", "workspace_disk", "workspace_path", "mounts", "restore"},
-      w);
+  check_keys(j,
+             {"name", "kernel", "initrd", "cmdline", "init", "rootfs", "overlay", "cpus", "memory_mib",
+              "state_dir", "net", "accel", "ready_timeout_ms", "qemu", "workspace_disk", "workspace_path",
+              "workspace_later", "mounts", "restore"},
+             w);
   Spec s;
   s.name = str(j, "name", w, "");
   s.kernel = str(j, "kernel", w, "");
@@ -118,6 +118,11 @@ Spec spec_from_json(const Json& j) {
   s.qemu = str(j, "qemu", w, s.qemu);
   s.workspace_disk = str(j, "workspace_disk", w, "");
   s.workspace_path = str(j, "workspace_path", w, s.workspace_path);
+  if (!absent(j, "workspace_later")) {
+    if (!j["workspace_later"].is_boolean())
+      fail(ErrorKind::invalid_input, w + ".workspace_later must be a boolean");
+    s.workspace_later = j["workspace_later"].get<bool>();
+  }
   if (!absent(j, "net")) s.net = net_from(j["net"]);
   for (const auto& m : list(j, "mounts", w)) {
     const std::string mw = "vm spec.mounts[]";

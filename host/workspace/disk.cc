@@ -19,11 +19,6 @@ namespace stdfs = std::filesystem;
 
 namespace {
 
-struct Item {
-  std::string path;  // relative
-  struct stat st {};
-};
-
 ext4::Meta meta_of(const struct stat& st, ext4::FileType type) {
   ext4::Meta m;
   m.type = type;
@@ -34,14 +29,14 @@ ext4::Meta meta_of(const struct stat& st, ext4::FileType type) {
   return m;  // owned by root in the guest, like the files of the image
 }
 
-void collect(const std::string& root, const std::string& rel, std::vector<Item>& out) {
-  Item it;
+void collect(const std::string& root, const std::string& rel, std::vector<DiskItem>& out) {
+  DiskItem it;
   it.path = rel;
   if (lstat((root + "/" + rel).c_str(), &it.st) != 0) return;  // gone since the scan
   out.push_back(std::move(it));
 }
 
-void collect_dir(const std::string& root, const std::string& rel, std::vector<Item>& out) {
+void collect_dir(const std::string& root, const std::string& rel, std::vector<DiskItem>& out) {
   std::error_code ec;
   stdfs::recursive_directory_iterator it(root + "/" + rel, stdfs::directory_options::none, ec), end;
   if (ec) fail(ErrorKind::io, "reading " + root + "/" + rel + ": " + ec.message());
@@ -56,7 +51,7 @@ class FileCopy {
  public:
   explicit FileCopy(size_t size) : buf_(size) {}
   // Copies the file into the writer; returns its blob id.
-  std::string copy(ext4::Writer& w, const std::string& host_path, const Item& it) {
+  std::string copy(ext4::Writer& w, const std::string& host_path, const DiskItem& it) {
     int fd = open(host_path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) fail_errno("reading the workspace file " + host_path);
     struct stat st {};
@@ -96,19 +91,25 @@ uint64_t default_disk_size(uint64_t content_bytes, uint64_t entries) {
   return std::max<uint64_t>(4 * ext4::kGiB, ext4::default_image_size(content_bytes * 2, entries * 4 + 65536));
 }
 
-Tree build_disk(const Source& source, const std::string& image, uint64_t size, DiskStats* stats) {
-  std::vector<Item> items;
-  items.reserve(source.paths.size());
-  for (const auto& p : source.paths) collect(source.dir, p, items);
-  size_t work_items = items.size();
-  if (source.git) collect_dir(source.dir, ".git", items);
+DiskPlan plan_disk(const Source& source, uint64_t size) {
+  DiskPlan plan;
+  plan.items.reserve(source.paths.size());
+  for (const auto& p : source.paths) collect(source.dir, p, plan.items);
+  plan.work_items = plan.items.size();
+  if (source.git) collect_dir(source.dir, ".git", plan.items);
   uint64_t content = 0;
-  for (const auto& it : items) content += (static_cast<uint64_t>(it.st.st_size) + 4095) / 4096 * 4096;
-  if (size == 0) size = default_disk_size(content, items.size());
+  for (const auto& it : plan.items) content += (static_cast<uint64_t>(it.st.st_size) + 4095) / 4096 * 4096;
+  if (size == 0) size = default_disk_size(content, plan.items.size());
   ext4::check_image_size(size);
+  plan.size = size / 4096 * 4096;  // what mkfs makes of it
+  return plan;
+}
 
+Tree write_disk(const Source& source, const DiskPlan& plan, const std::string& image, DiskStats* stats) {
+  const std::vector<DiskItem>& items = plan.items;
+  size_t work_items = plan.work_items;
   ext4::WriterOptions o;
-  o.size = size;
+  o.size = plan.size;
   // No journal: the host reads the disk back with libext2fs, which does not
   // replay one; a throwaway workspace gains nothing from it.
   o.journal = false;
@@ -118,7 +119,7 @@ Tree build_disk(const Source& source, const std::string& image, uint64_t size, D
     ext4::Writer w(image, o);
     FileCopy copy(1 << 20);
     for (size_t i = 0; i < items.size(); ++i) {
-      const Item& it = items[i];
+      const DiskItem& it = items[i];
       std::string host_path = source.dir + "/" + it.path;
       TreeEntry e;
       if (S_ISDIR(it.st.st_mode)) {

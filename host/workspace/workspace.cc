@@ -1,8 +1,13 @@
 #include "host/workspace/workspace.h"
 
+#include <fcntl.h>
 #include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <exception>
+#include <thread>
 
 #include "host/core/error.h"
 #include "host/core/fs.h"
@@ -21,32 +26,98 @@ namespace banger::workspace {
 
 std::string branch_name(const std::string& vm) { return "banger/" + vm; }
 
-Workspace create(const CreateRequest& req) {
-  auto t0 = std::chrono::steady_clock::now();
-  fs::StagingDir scratch(req.state_dir, "workspace-scan");
-  Source src = scan_source(req.source, req.vm, scratch.path());
-  Workspace w;
-  w.source = src.dir;
-  w.git = src.git;
-  w.head = src.head;
-  w.base = src.base;
+struct Building::State {
+  std::chrono::steady_clock::time_point t0;
+  Source source;
+  DiskPlan plan;
+  Workspace workspace;
+  Tree tree;
+  DiskStats stats;
+  std::exception_ptr error;
+  std::thread thread;
+  bool waited = false;
+};
+
+namespace {
+
+// The disk file at the size mkfs gives it: QEMU sizes the drive when it
+// opens the file, and mkfs (O_TRUNC, then the same size) keeps this inode.
+void make_sized_file(const std::string& path, uint64_t size) {
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail_errno("creating " + path);
+  int rc = ftruncate(fd, static_cast<off_t>(size));
+  int saved = errno;
+  close(fd);
+  if (rc != 0) {
+    unlink(path.c_str());
+    errno = saved;
+    fail_errno("sizing " + path);
+  }
+}
+
+void write_all(Building::State& st) {
+  try {
+    st.tree = write_disk(st.source, st.plan, st.workspace.disk, &st.stats);
+    try {
+      save_manifest(st.workspace.manifest, st.tree);
+    } catch (...) {
+      unlink(st.workspace.disk.c_str());
+      throw;
+    }
+  } catch (...) {
+    st.error = std::current_exception();
+  }
+}
+
+}  // namespace
+
+Building::Building(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+Building::~Building() {
+  if (state_->thread.joinable()) state_->thread.join();
+}
+
+std::unique_ptr<Building> Building::begin(const CreateRequest& req) {
+  auto st = std::make_unique<State>();
+  st->t0 = std::chrono::steady_clock::now();
+  {
+    fs::StagingDir scratch(req.state_dir, "workspace-scan");
+    st->source = scan_source(req.source, req.vm, scratch.path());
+  }
+  Workspace& w = st->workspace;
+  w.source = st->source.dir;
+  w.git = st->source.git;
+  w.head = st->source.head;
+  w.base = st->source.base;
   w.disk = req.state_dir + "/workspace.ext4";
   w.manifest = req.state_dir + "/workspace.manifest";
-  DiskStats stats;
-  Tree tree = build_disk(src, w.disk, req.size, &stats);
-  try {
-    save_manifest(w.manifest, tree);
-  } catch (...) {
-    unlink(w.disk.c_str());
-    throw;
-  }
-  w.files = tree.size();
-  w.entries = stats.entries;
-  w.data_bytes = stats.data_bytes;
-  w.disk_size = stats.image_size;
-  w.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  st->plan = plan_disk(st->source, req.size);
+  w.disk_size = st->plan.size;
+  make_sized_file(w.disk, st->plan.size);
+  State* raw = st.get();
+  st->thread = std::thread([raw] { write_all(*raw); });
+  return std::unique_ptr<Building>(new Building(std::move(st)));
+}
+
+const Workspace& Building::planned() const { return state_->workspace; }
+
+Workspace Building::wait() {
+  State& st = *state_;
+  if (st.waited)
+    fail(ErrorKind::invalid_input, "the workspace disk " + st.workspace.disk + " was already waited for");
+  st.waited = true;
+  st.thread.join();
+  if (st.error) std::rethrow_exception(st.error);
+  Workspace w = st.workspace;
+  w.files = st.tree.size();
+  w.entries = st.stats.entries;
+  w.data_bytes = st.stats.data_bytes;
+  w.disk_size = st.stats.image_size;
+  w.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - st.t0).count();
   return w;
 }
+
+Workspace create(const CreateRequest& req) { return Building::begin(req)->wait(); }
 
 namespace {
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,31 @@ struct Workspace {
 };
 
 Workspace create(const CreateRequest& request);
+
+// A workspace disk written while something else goes on (the VM boots):
+// begin() scans the source and makes the disk file at its final size, so a
+// VMM can open it at once, then writes the disk on a thread of its own.
+// The guest must not look at the disk before wait() returns (it mounts it
+// only when told: proto::kToolMountWorkspace). create() is begin + wait.
+class Building {
+ public:
+  static std::unique_ptr<Building> begin(const CreateRequest& request);
+  ~Building();  // waits for the thread; an unfinished disk stays (the VM's directory goes with it)
+  Building(const Building&) = delete;
+  Building& operator=(const Building&) = delete;
+
+  // The workspace as it will be: the disk's path and size are final, the
+  // counts are not yet known.
+  const Workspace& planned() const;
+  // The finished workspace, or the build's error (the disk removed). Once.
+  Workspace wait();
+
+  struct State;
+
+ private:
+  explicit Building(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
 
 enum class ExportMode {
   branch,  // git: a commit on branch banger/VM

@@ -32,6 +32,8 @@ return recipe.new {
       help = "share host directory HOST live at GUEST in the guest (virtiofs; :ro read-only; needs root); the VM cannot be snapshotted" },
     { "from", metavar = "SNAPSHOT", help = "make the VM from a snapshot: its first start restores it (image, kernel, cpus, memory, network mode and init are the snapshot's)" },
     { "cold", type = "bool", help = "boot, even when a warm snapshot of a VM like this one could be restored (and save none)" },
+    { "workspace_later", type = "bool", cli = false,
+      help = "write the workspace disk while the VM boots: this process's 'vm start' finishes it (vm run)" },
   },
   stages = { "image", "kernel", "reserve", "disk", "workspace" },
   run = function(ctx, args)
@@ -123,13 +125,18 @@ return recipe.new {
       end
       if args.workspace then
         record.workspace = ctx:stage("workspace", function()
-          return banger.workspace.create(args.workspace, { vm = name, state_dir = dir, path = args.workspace_path })
+          -- Only an agent that knows the mount tool may be told to wait for
+          -- the disk: an image pulled by an older banger has an older one.
+          local later = args.workspace_later and banger.agent.is_current(image.rootfs)
+          return banger.workspace.create(args.workspace,
+            { vm = name, state_dir = dir, path = args.workspace_path, later = later })
         end)
       end
       banger.store.update("vm", name, record)
     end)
     if not ok then
       -- Nothing half-made stays: the record, its address and the directory go.
+      banger.workspace.discard(name)
       banger.store.remove("vm", name)
       banger.fs.remove(dir)
       error(err, 0)

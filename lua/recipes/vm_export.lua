@@ -17,6 +17,7 @@ return recipe.new {
       banger.errors.raise("invalid_input", ("VM '%s' has no workspace"):format(rec.name),
         "create it with --workspace DIR ('banger vm create --workspace .')")
     end
+    banger.workspace.check_finished(rec.name, rec.workspace)
     banger.workspace.check(rec.workspace.source, { path = rec.workspace.path, apply = args.apply, export = args.export })
     ctx:stage("sync", function()
       if not banger.vm.is_up(rec) then return end

@@ -61,11 +61,13 @@ return recipe.new {
         net = args.net, publish = args.publish, allow_host = args.allow_host, kernel = args.kernel, init = args.init,
         egress = args.egress, add_host = args.add_host, egress_hook = args.egress_hook,
         disk = args.disk,
-        workspace = args.workspace, workspace_path = args.workspace_path,
+        workspace = args.workspace, workspace_path = args.workspace_path, workspace_later = true,
         mount = args.mount, from = args.from, cold = args.cold,
       }, ctx)
     end)
     ctx:defer(function()
+      -- A workspace disk still being written is waited for before its VM goes.
+      banger.workspace.discard(vm.name)
       local rec = banger.vm.get(vm.name)
       if rec and rec.state ~= "stopped" and rec.state ~= "created" then
         -- With --rm the disk goes next: no clean guest shutdown needed.
@@ -81,8 +83,12 @@ return recipe.new {
     ctx:stage("start", function()
       local ok, err = pcall(banger.recipe.load("vm_start").call, banger.recipe.load("vm_start"),
         { name = vm.name, owner = owner }, ctx)
-      if not ok and args.from and not args.rm then
-        -- A restore that failed leaves no VM behind (it never ran).
+      local cur = not ok and banger.vm.get(vm.name)
+      local unfinished = cur and cur.workspace and cur.workspace.later
+      if not ok and (args.from or unfinished) and not args.rm then
+        -- A restore that failed, or a workspace disk that could not be
+        -- written, leaves no VM behind (it never ran a command).
+        banger.workspace.discard(vm.name)
         pcall(banger.recipe.load("vm_rm").call, banger.recipe.load("vm_rm"), { names = { vm.name }, force = true }, ctx)
       end
       if not ok then error(err, 0) end
@@ -101,6 +107,8 @@ return recipe.new {
     end)
     local changes
     if vm.workspace then
+      -- The record's: vm start finished a workspace written while it booted.
+      vm.workspace = banger.vm.require(vm.name).workspace
       ctx:stage("results", function()
         -- A clean stop first: the guest unmounts the workspace, so the disk
         -- the host reads is whole.

@@ -14,7 +14,7 @@ return recipe.new {
     { "timeout", type = "int", default = 180, help = "seconds to wait for the guest agent" },
     { "owner", type = "table", cli = false, help = "{pid, remove}: the process whose death stops the VM (vm run)" },
   },
-  stages = { "prepare", "boot", "ready", "warm" },
+  stages = { "prepare", "boot", "workspace", "ready", "warm" },
   run = function(ctx, args)
     banger.vm.require(args.name)
     local lock = banger.vm.lock(args.name)
@@ -37,6 +37,7 @@ return recipe.new {
       ctx:emit(info, function() return ("VM '%s' is already running"):format(rec.name) end)
       return info
     end
+    banger.workspace.check_finished(rec.name, rec.workspace)
     -- Its first boot leaves a warm snapshot behind for the next VM like it.
     local save_warm = rec.state == "created" and banger.warm.eligible(rec)
     local function boot(r)
@@ -55,6 +56,7 @@ return recipe.new {
               egress_hook = r.egress_hook and r.egress_hook.source, egress_hook_name = r.egress_hook and r.egress_hook.name },
             workspace_disk = r.workspace and r.workspace.disk or nil,
             workspace_path = r.workspace and r.workspace.path or nil,
+            workspace_later = r.workspace and r.workspace.later or nil,
             mounts = r.mounts,
           },
           tap = { address = r.address },
@@ -78,6 +80,20 @@ return recipe.new {
       ok, info = pcall(boot, rec)
     end
     if not ok then error(info, 0) end
+    if rec.workspace and rec.workspace.later then
+      -- Its disk was written while the VM booted (vm run): now it is whole,
+      -- the guest mounts it, and the record says so.
+      ctx:stage("workspace", function()
+        local client = banger.vm.connect(rec.name)
+        local cok, ws = pcall(banger.workspace.finish, rec.name, rec.workspace, client)
+        client:close()
+        if not cok then error(ws, 0) end
+        local cur = banger.vm.require(rec.name)
+        cur.workspace = ws
+        banger.store.update("vm", rec.name, cur)
+        rec.workspace = ws
+      end)
+    end
     ctx:stage("ready", function()
       -- SSH is reachable only over tap or a forward to port 22: only then
       -- install the key and start sshd. Best effort: an image without a

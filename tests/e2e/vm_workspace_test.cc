@@ -126,3 +126,47 @@ TEST_CASE(
   CHECK(fs::exists(src + "/b"));
   CHECK(std::distance(std::filesystem::directory_iterator(out_dir.path()), {}) == 1);
 }
+
+TEST_CASE("e2e workspace: vm run writes the disk while the VM boots, and the guest sees every byte of it",
+          "[e2e][vm]") {
+  SandboxHome home;
+  TempDir src_dir, out_dir;
+  const std::string src = std::filesystem::canonical(src_dir.path()).string();
+  // Enough that the writing is still going on when the kernel probes the disk.
+  test::sh_in(src,
+              "mkdir -p a/b && for i in $(seq 1 400); do echo \"file $i\" > a/b/f$i; done && "
+              "head -c 16777216 /dev/urandom > big && ln -s a/b/f1 link");
+  const std::string sums =
+      "find . -path ./lost+found -prune -o \\( -type f -o -type l \\) -print | LC_ALL=C sort | "
+      "while read -r f; do if [ -L \"$f\" ]; then echo \"$f -> $(readlink \"$f\")\"; "
+      "else md5sum \"$f\"; fi; done";
+  const std::string want = test::sh_in(src, sums);
+  const std::string dest = out_dir.path() + "/results";
+  auto run = home.must({"vm", "run", "--rm", "--net", "none", "--workspace", src, "--export", dest, "--",
+                        "sh", "-c", "grep -o banger.workspace_later /proc/cmdline && " + sums});
+  CHECK(run.out == "banger.workspace_later\n" + want);
+  CHECK(last_line(run.err).find("no changes from VM ") == 0);
+}
+
+TEST_CASE("e2e workspace: a VM whose workspace disk was never finished refuses to start and to export",
+          "[e2e][vm]") {
+  SandboxHome home;
+  TempDir src_dir;
+  const std::string src = std::filesystem::canonical(src_dir.path()).string();
+  test::sh_in(src, "printf 'a\\n' > a");
+  home.must({"vm", "create", "--name", "half", "--net", "none", "--workspace", src});
+  // As a `vm run` killed while it wrote the disk leaves the record.
+  set_record_json(home, "vm", "half", "workspace.later", "true");
+  const std::string said =
+      "error: VM 'half': its workspace disk was never finished (the command that created it ended while "
+      "writing "
+      "it)\n  hint: remove the VM with 'banger vm rm half' and create it again\n";
+  auto start = run_banger({"vm", "start", "half"}, home.env());
+  CHECK(start.code == 4);
+  CHECK(start.err.find(said) != std::string::npos);
+  auto exp = run_banger({"vm", "export", "half", "--export", src_dir.path() + "/out"}, home.env());
+  CHECK(exp.code == 4);
+  CHECK(exp.err.find(said) != std::string::npos);
+  CHECK(qemu_processes(home.path("home")) == 0);
+  home.must({"vm", "rm", "half"});
+}

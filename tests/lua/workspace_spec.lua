@@ -47,4 +47,37 @@ describe("banger.workspace", function()
     expect.eq(ws.describe("dev", w, { kind = "none", added = 0, modified = 0, deleted = 0, commits = 0 }),
       "no changes from VM 'dev' in the workspace")
   end)
+
+  it("writes a disk begun later while the caller goes on, the same as one built at once", function()
+    local src = fs.make_temp_dir("/tmp", "ws-later-src")
+    local state = fs.make_temp_dir("/tmp", "ws-later-state")
+    local now = fs.make_temp_dir("/tmp", "ws-later-now")
+    fs.mkdirs(src .. "/d")
+    for i = 1, 200 do fs.write(("%s/d/f%03d"):format(src, i), ("file %d\n"):format(i):rep(i)) end
+    fs.write(src .. "/big", ("0123456789abcdef"):rep(4 * 65536))
+    local w = ws.create(src, { vm = "later", state_dir = state, later = true })
+    expect.eq(w.later, true)
+    expect.eq(w.path, "/work")
+    -- The file a VMM opens at boot is already its final size.
+    expect.eq(fs.stat(w.disk).size, w.disk_size)
+    ws.check_finished("later", w)
+    local handle = _host.workspace.begin({ vm = "later2", source = src, state_dir = now })
+    local done = handle:wait()
+    local whole = ws.create(src, { vm = "at-once", state_dir = now })
+    expect.eq(done.files, whole.files)
+    expect.eq(done.entries, whole.entries)
+    expect.eq(done.disk_size, whole.disk_size)
+    expect.eq(done.files, 201)
+    expect.error(function() handle:wait() end, "invalid_input", "~was already waited for")
+    -- Discarded: waited for, then forgotten; the VM can no longer start.
+    ws.discard("later")
+    local img = banger.ext4.open(w.disk)
+    expect.eq(img:read("/d/f200"), ("file 200\n"):rep(200))
+    expect.eq(#img:read("/big"), 4 * 1048576)
+    img:close()
+    expect.error(function() ws.check_finished("later", w) end, "conflict",
+      "VM 'later': its workspace disk was never finished (the command that created it ended while writing it)")
+    ws.check_finished("later", { later = nil })
+    for _, d in ipairs({ src, state, now }) do fs.remove(d) end
+  end)
 end)

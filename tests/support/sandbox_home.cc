@@ -61,14 +61,20 @@ nlohmann::json vm_record(const SandboxHome& home, const std::string& name) {
   return nullptr;
 }
 
-void set_snapshot_field(const SandboxHome& home, const std::string& name, const std::string& field,
-                        const std::string& value) {
+void set_record_json(const SandboxHome& home, const std::string& kind, const std::string& name,
+                     const std::string& field, const std::string& json) {
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(home.path("home/index.db").c_str(), &db) == SQLITE_OK);
-  std::string sql = "UPDATE records SET data = json_set(data, '$." + field + "', '" + value +
-                    "') WHERE kind = 'snapshot' AND name = '" + name + "'";
+  std::string sql = "UPDATE records SET data = json_set(data, '$." + field + "', json('" + json +
+                    "')) WHERE kind = '" + kind + "' AND name = '" + name + "'";
   CHECK(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+  CHECK(sqlite3_changes(db) == 1);
   sqlite3_close(db);
+}
+
+void set_snapshot_field(const SandboxHome& home, const std::string& name, const std::string& field,
+                        const std::string& value) {
+  set_record_json(home, "snapshot", name, field, "\"" + value + "\"");
 }
 
 Process start_banger(const SandboxHome& home, const std::vector<std::string>& args, const std::string& out) {

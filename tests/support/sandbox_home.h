@@ -40,6 +40,12 @@ nlohmann::json vm_record(const SandboxHome& home, const std::string& name);
 void set_snapshot_field(const SandboxHome& home, const std::string& name, const std::string& field,
                         const std::string& value);
 
+// Sets `field` (a JSON path below the record: "workspace.later") of the
+// index record `kind`/`name` to `json` (a JSON text: "true", "\"x\""), as
+// a banger killed at that point would have left it.
+void set_record_json(const SandboxHome& home, const std::string& kind, const std::string& name,
+                     const std::string& field, const std::string& json);
+
 // `banger ARGS` in `home`, started now and not waited for; its stdout and
 // stderr go to the file `out`.
 Process start_banger(const SandboxHome& home, const std::vector<std::string>& args, const std::string& out);

@@ -107,7 +107,9 @@ local function render_function(out, module, f)
   out[#out + 1] = ""
   local text, params, returns = {}, {}, {}
   for _, d in ipairs(f.doc) do
-    local pname, ptype, pdesc = d:match("^@param%s+([%w_?]+)%s+(%S+)%s*(.*)$")
+    -- A table type ({a:string, b?:integer}) holds spaces: taken whole.
+    local pname, ptype, pdesc = d:match("^@param%s+([%w_?]+)%s+(%b{}%S*)%s*(.*)$")
+    if not pname then pname, ptype, pdesc = d:match("^@param%s+([%w_?]+)%s+(%S+)%s*(.*)$") end
     local rtype, rdesc = d:match("^@return%s+(%S+)%s*(.*)$")
     if pname then params[#params + 1] = ("- `%s` (`%s`)%s"):format(pname, ptype, pdesc ~= "" and (": " .. pdesc) or "")
     elseif rtype then returns[#returns + 1] = ("- returns `%s`%s"):format(rtype, rdesc ~= "" and (": " .. rdesc) or "")

@@ -36,6 +36,7 @@ M.DEFAULT_PATH = "/work"
 ---@field data_bytes integer file bytes copied
 ---@field disk_size integer the disk's size (sparse)
 ---@field seconds number the time the build took
+---@field later? boolean still being written (`create{later=true}`): the guest mounts it when `finish` says
 
 ---@class banger.workspace.Result
 ---@field kind string "branch" | "applied" | "dir" | "none" (nothing changed) | "pending" (changes, not exported)
@@ -94,18 +95,79 @@ function M.absolute(path)
   return _host.core.cwd() .. "/" .. path
 end
 
+-- VM name -> the disk this process is still writing (create{later=true}).
+local building = {}
+
 --- Builds VM `opts.vm`'s workspace disk from `source` in `opts.state_dir`
 --- (banger's own ext4 writer, straight from the host files).
+---
+--- `later`: only the scan happens now, and the disk file is made at its
+--- final size; its content is written on a thread while the VM boots. The
+--- workspace has `later = true`, and the VM's start ends with `finish`,
+--- which waits for the disk and has the guest mount it. A VM whose creator
+--- ended before that cannot start (`check_finished`).
 ---@param source string a directory
----@param opts {vm:string, state_dir:string, path?:string, size?:integer}
+---@param opts {vm:string, state_dir:string, path?:string, size?:integer, later?:boolean}
 ---@return banger.workspace.Workspace
 function M.create(source, opts)
   check_dir(source)
   local path = opts.path or M.DEFAULT_PATH
   _host.workspace.check_path(path)
-  local ws = _host.workspace.create({ vm = opts.vm, source = source, state_dir = opts.state_dir, size = opts.size })
+  local req = { vm = opts.vm, source = source, state_dir = opts.state_dir, size = opts.size }
+  local ws
+  if opts.later then
+    local handle
+    handle, ws = _host.workspace.begin(req)
+    building[opts.vm] = handle
+    ws.later = true
+  else
+    ws = _host.workspace.create(req)
+  end
   ws.path = path
   return ws
+end
+
+--- Raises unless VM `vm`'s workspace is whole, or is being written by this
+--- process (then `finish` completes it).
+---@param vm string
+---@param ws? banger.workspace.Workspace the VM record's workspace
+function M.check_finished(vm, ws)
+  if ws and ws.later and not building[vm] then
+    errors.raise("conflict",
+      ("VM '%s': its workspace disk was never finished (the command that created it ended while writing it)"):format(vm),
+      ("remove the VM with 'banger vm rm %s' and create it again"):format(vm))
+  end
+end
+
+--- Finishes a workspace made with `later` in running VM `vm`: waits for its
+--- disk, then the guest mounts it. Returns the whole workspace, for the
+--- VM's record.
+---@param vm string
+---@param ws banger.workspace.Workspace the VM record's workspace
+---@param client banger.vm.Client connected to the VM
+---@return banger.workspace.Workspace
+function M.finish(vm, ws, client)
+  M.check_finished(vm, ws)
+  local handle = building[vm]
+  building[vm] = nil
+  local done = handle:wait()
+  done.path = ws.path
+  local r = client:exec({ argv = _host.workspace.mount_argv(), capture = true })
+  if r.exit_code ~= 0 then
+    errors.raise("io", ("VM '%s': the guest could not mount its workspace at %s: %s"):format(vm, ws.path,
+      (r.stderr or ""):gsub("%s+$", "")), "see the VM's console with 'banger vm logs " .. vm .. "'")
+  end
+  return done
+end
+
+--- Forgets VM `vm`'s workspace disk if this process is still writing it,
+--- once the writing stopped (before its directory goes).
+---@param vm string
+function M.discard(vm)
+  local handle = building[vm]
+  if not handle then return end
+  building[vm] = nil
+  pcall(handle.wait, handle)
 end
 
 --- Reads VM `opts.vm`'s workspace disk back (the VM stopped, or synced) and

@@ -262,6 +262,11 @@ TEST_CASE("vm command: a workspace is a second disk told apart by its serial, mo
         std::vector<std::string>{"-drive",
                                  "id=work,file=/state/box/workspace.ext4,format=raw,if=none,discard=unmap",
                                  "-device", "virtio-blk-device,drive=work,serial=banger-workspace"});
+  // Written while the VM boots: the agent waits to be told to mount it.
+  s.workspace_later = true;
+  CHECK(kernel_cmdline(s) ==
+        "console=ttyS0 quiet panic=-1 root=/dev/vda rw banger.hostname=box "
+        "banger.workspace=/src/project banger.workspace_later");
 }
 
 TEST_CASE("vm command: a workspace path is an absolute, plain directory outside the system's", "[vm-unit]") {

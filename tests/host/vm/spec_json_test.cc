@@ -20,11 +20,13 @@ TEST_CASE("vm spec json: every key read, missing ones take spec.h's defaults", "
   CHECK(d.net.mode == "user");
   CHECK(d.workspace_disk.empty());
   CHECK(d.workspace_path == "/work");
+  CHECK_FALSE(d.workspace_later);
 
   Spec s = spec_from_json(Json::parse(R"({
     "name": "box", "kernel": "/k", "initrd": "/i", "cmdline": "loglevel=7", "init": "/sbin/init", "rootfs": "/r",
     "overlay": "/o.qcow2", "cpus": 2, "memory_mib": 1024, "state_dir": "/s", "accel": "tcg",
     "ready_timeout_ms": 180000, "qemu": "/usr/bin/qemu", "workspace_disk": "/s/w.ext4", "workspace_path": "/src",
+    "workspace_later": true,
     "net": {"mode": "tap", "tap": "bg0", "mac": "52:00:00:00:00:01", "address": "10.77.0.5/24",
             "gateway": "10.77.0.1", "dns": "10.77.0.1",
             "forwards": [{"host_port": 2222, "guest_port": 22}, {"proto": "udp", "host_addr": "127.0.0.2", "host_port": 53, "guest_port": 53}],
@@ -44,6 +46,7 @@ TEST_CASE("vm spec json: every key read, missing ones take spec.h's defaults", "
   CHECK(s.qemu == "/usr/bin/qemu");
   CHECK(s.workspace_disk == "/s/w.ext4");
   CHECK(s.workspace_path == "/src");
+  CHECK(s.workspace_later);
   CHECK(s.net.mode == "tap");
   CHECK(s.net.tap == "bg0");
   CHECK(s.net.mac == "52:00:00:00:00:01");
