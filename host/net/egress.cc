@@ -147,6 +147,13 @@ const EgressRule* EgressPolicy::match_name(const std::string& name, uint8_t prot
   return nullptr;
 }
 
+std::vector<const EgressRule*> EgressPolicy::name_rules_for(const std::string& name) const {
+  std::vector<const EgressRule*> out;
+  for (const auto& r : rules)
+    if (!r.name.empty() && name_matches(r.name, name)) out.push_back(&r);
+  return out;
+}
+
 std::string EgressPolicy::describe() const {
   if (mode == Mode::all) return "all";
   if (mode == Mode::none) return "none";

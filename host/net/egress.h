@@ -50,6 +50,8 @@ struct EgressPolicy {
   // and the one that admits it with `proto`/`port`; nullptr if none.
   const EgressRule* match_name(const std::string& name) const;
   const EgressRule* match_name(const std::string& name, uint8_t proto, int port) const;
+  // Every name rule that admits `name` (tap mode turns each into set elements).
+  std::vector<const EgressRule*> name_rules_for(const std::string& name) const;
   // What ls/inspect show: "all", "none", or the rules joined by ", ".
   std::string describe() const;
 };

@@ -52,11 +52,43 @@ bool table_exists(const std::string& family, const std::string& table) {
   nft_failed("reading table " + family + " " + table, r);
 }
 
-// The rules of one table that carry a "vm=" comment: {family, chain, handle, vm}.
+// The rules of one table that carry a "vm=" comment ({family, chain,
+// handle, vm}; `role` kRelayRole for a rule of the VM's DNS relay), and the
+// VM's sets (set_name below; `set` holds the name, handle 0).
 struct RuleRef {
   std::string family, chain, owner, vm;
   long long handle;
+  std::string role, set;
 };
+
+const std::string kRelayRole = "relay";
+
+std::string hex_of(const std::string& s) {
+  static const char* d = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s) {
+    out += d[c >> 4];
+    out += d[c & 15];
+  }
+  return out;
+}
+
+std::string unhex(const std::string& h) {
+  std::string out;
+  for (size_t i = 0; i + 1 < h.size(); i += 2) {
+    auto v = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+    out += static_cast<char>(v(h[i]) << 4 | v(h[i + 1]));
+  }
+  return out;
+}
+
+// VM `vm`'s set of what its name rules admit by DNS answer: "any" (every
+// port and protocol: ipv4_addr) or "ports" (ipv4_addr . proto . port). The
+// owner and VM are in its name, since a set has no comment to read back.
+const std::string kSetPrefix = "names_";
+std::string set_name(const Config& cfg, const std::string& vm, const std::string& kind) {
+  return kSetPrefix + kind + "_" + hex_of(cfg.owner + ":" + vm);
+}
 
 std::vector<RuleRef> vm_rule_refs(const Config& cfg) {
   std::vector<RuleRef> out;
@@ -73,15 +105,31 @@ std::vector<RuleRef> vm_rule_refs(const Config& cfg) {
       fail(ErrorKind::internal, std::string("cannot parse nft's JSON output: ") + e.what());
     }
     for (const auto& item : j.value("nftables", Json::array())) {
+      if (item.contains("set")) {
+        std::string set = item["set"].value("name", "");
+        size_t at = set.find('_', kSetPrefix.size());
+        if (set.rfind(kSetPrefix, 0) != 0 || at == std::string::npos) continue;
+        std::string who = unhex(set.substr(at + 1));
+        size_t colon = who.find(':');
+        if (colon == std::string::npos) continue;
+        out.push_back({family, "", who.substr(0, colon), who.substr(colon + 1), 0, "", set});
+        continue;
+      }
       if (!item.contains("rule")) continue;
       const auto& rule = item["rule"];
       std::string comment = rule.value("comment", "");
       if (comment.rfind(kComment, 0) != 0) continue;
       std::string who = comment.substr(kComment.size());
+      std::string role;
+      if (size_t space = who.find(' '); space != std::string::npos) {
+        role = who.substr(space + 1);
+        who.resize(space);
+      }
       size_t colon = who.find(':');
       std::string owner = colon == std::string::npos ? "" : who.substr(0, colon);
       out.push_back({family, rule.value("chain", ""), owner,
-                     who.substr(colon == std::string::npos ? 0 : colon + 1), rule.value("handle", 0ll)});
+                     who.substr(colon == std::string::npos ? 0 : colon + 1), rule.value("handle", 0ll), role,
+                     ""});
     }
   }
   return out;
@@ -153,8 +201,10 @@ void ensure_tables(const Config& cfg) {
   }
   // Also in a table made before it existed: `add` keeps a chain that is there.
   nft_script("add chain inet " + cfg.table +
-                 " egress { type filter hook forward priority filter; policy accept; }\n",
-             "adding the egress chain to nftables table inet " + cfg.table);
+                 " egress { type filter hook forward priority filter; policy accept; }\n"
+                 "add chain inet " +
+                 cfg.table + " dns_relay { type nat hook prerouting priority dstnat; policy accept; }\n",
+             "adding the egress chains to nftables table inet " + cfg.table);
   if (!table_exists("bridge", cfg.table)) {
     nft_script("table bridge " + cfg.table +
                    " {\n"
@@ -192,21 +242,38 @@ void add_allow_rule(const Config& cfg, const std::string& vm, const std::string&
              "allowing VM " + vm + " to reach host port " + proto + "/" + std::to_string(port));
 }
 
-void set_egress_rules(const Config& cfg, const std::string& vm, const std::string& ip,
-                      const EgressPolicy& p) {
-  if (p.has_name_rules())
-    fail(ErrorKind::unsupported,
-         "VM " + vm + ": name rules, --add-host and egress hooks work in user networking only for now",
-         "use --net user, or address rules (ADDR[/BITS][:PORT]) in tap mode");
+void set_egress_rules(const Config& cfg, const std::string& vm, const std::string& ip, const EgressPolicy& p,
+                      const DnsRelay& relay) {
+  if (p.hook)
+    fail(ErrorKind::unsupported, "VM " + vm + ": egress hooks work in user networking only for now",
+         "use --net user for a hook, or rules alone in tap mode");
+  bool names = p.has_name_rules();
+  if (names && relay.port == 0)
+    fail(ErrorKind::internal, "VM " + vm + ": name rules in tap mode need banger's DNS relay");
   std::string script;
-  for (const auto& r : vm_rule_refs(cfg))
-    if (r.owner == cfg.owner && r.vm == vm && r.family == "inet" && r.chain == "egress")
-      script += "delete rule inet " + cfg.table + " egress handle " + std::to_string(r.handle) + "\n";
+  const std::string c = " comment " + quoted(kComment + cfg.owner + ":" + vm) + "\n";
+  const std::string c_relay = " comment " + quoted(kComment + cfg.owner + ":" + vm + " " + kRelayRole) + "\n";
+  std::vector<std::string> old_sets;
+  for (const auto& r : vm_rule_refs(cfg)) {
+    if (r.owner != cfg.owner || r.vm != vm || r.family != "inet") continue;
+    if (!r.set.empty()) old_sets.push_back(r.set);
+    else if (r.chain == "egress" || r.role == kRelayRole)
+      script +=
+          "delete rule inet " + cfg.table + " " + r.chain + " handle " + std::to_string(r.handle) + "\n";
+  }
+  for (const auto& set : old_sets) script += "delete set inet " + cfg.table + " " + set + "\n";
+  if (relay.port) {
+    // All of the guest's DNS, to whichever server, goes to banger's relay.
+    script += "add rule inet " + cfg.table + " dns_relay iifname " + quoted(cfg.bridge) + " ip saddr " + ip +
+              " udp dport 53 dnat ip to " + relay.gateway + ":" + std::to_string(relay.port) + c_relay;
+    script += "add rule inet " + cfg.table + " guest_to_host ip saddr " + ip + " ip daddr " + relay.gateway +
+              " udp dport " + std::to_string(relay.port) + " accept" + c_relay;
+  }
   if (p.mode != EgressPolicy::Mode::all) {
     const std::string pre = "add rule inet " + cfg.table + " egress ip saddr " + ip + " ";
-    const std::string c = " comment " + quoted(kComment + cfg.owner + ":" + vm) + "\n";
     script += pre + "ct state established,related accept" + c;
     for (const auto& r : p.rules) {
+      if (!r.name.empty()) continue;
       in_addr a{htonl(r.net)};
       char net[INET_ADDRSTRLEN];
       inet_ntop(AF_INET, &a, net, sizeof net);
@@ -214,21 +281,57 @@ void set_egress_rules(const Config& cfg, const std::string& vm, const std::strin
       if (r.port) match += std::string(r.udp ? " udp" : " tcp") + " dport " + std::to_string(r.port);
       script += pre + match + " accept" + c;
     }
+    if (names) {
+      std::string any = set_name(cfg, vm, "any"), ports = set_name(cfg, vm, "ports");
+      script += "add set inet " + cfg.table + " " + any + " { type ipv4_addr; }\n";
+      script +=
+          "add set inet " + cfg.table + " " + ports + " { type ipv4_addr . inet_proto . inet_service; }\n";
+      script += pre + "ip daddr @" + any + " accept" + c;
+      script += pre + "ip daddr . meta l4proto . th dport @" + ports + " accept" + c;
+    }
     script += pre + "meta l4proto tcp reject with tcp reset" + c;
     script += pre + "reject" + c;
   }
   if (!script.empty()) nft_script(script, "setting the egress policy of VM " + vm);
 }
 
+namespace {
+
+std::string element_text(const NameElement& e) {
+  in_addr a{htonl(e.addr)};
+  char addr[INET_ADDRSTRLEN];
+  inet_ntop(AF_INET, &a, addr, sizeof addr);
+  if (!e.port) return addr;
+  return std::string(addr) + (e.udp ? " . udp . " : " . tcp . ") + std::to_string(e.port);
+}
+
+}  // namespace
+
+void change_name_elements(const Config& cfg, const std::string& vm, const std::vector<NameElement>& add,
+                          const std::vector<NameElement>& remove) {
+  std::string script;
+  auto line = [&](const char* verb, const NameElement& e) {
+    script += std::string(verb) + " element inet " + cfg.table + " " +
+              set_name(cfg, vm, e.port ? "ports" : "any") + " { " + element_text(e) + " }\n";
+  };
+  for (const auto& e : remove) line("delete", e);
+  for (const auto& e : add) line("add", e);
+  if (!script.empty()) nft_script(script, "updating the addresses VM " + vm + "'s name rules allow");
+}
+
 int remove_vm_rules(const Config& cfg, const std::string& vm) {
   std::string script;
   int n = 0;
+  std::string sets;  // after the rules that name them
   for (const auto& r : vm_rule_refs(cfg)) {
     if (r.owner != cfg.owner || r.vm != vm) continue;
-    script += "delete rule " + r.family + " " + cfg.table + " " + r.chain + " handle " +
-              std::to_string(r.handle) + "\n";
+    if (!r.set.empty()) sets += "delete set " + r.family + " " + cfg.table + " " + r.set + "\n";
+    else
+      script += "delete rule " + r.family + " " + cfg.table + " " + r.chain + " handle " +
+                std::to_string(r.handle) + "\n";
     ++n;
   }
+  script += sets;
   if (n) nft_script(script, "removing the nftables rules of VM " + vm);
   return n;
 }

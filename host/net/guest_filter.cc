@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "host/net/dns_gate.h"
 #include "host/net/dns_message.h"
 #include "host/net/user_net.h"
 
@@ -20,11 +21,9 @@ constexpr uint8_t kSyn = 0x02, kRst = 0x04, kAck = 0x10;
 // Addresses are re-read at most this often, except for a new TCP
 // connection, which always sees the current ones.
 constexpr int64_t kRefreshMs = 100;
-// What DNS answers teach is kept for their TTL, within these bounds, for
-// at most this many addresses (the oldest go first).
-constexpr uint32_t kMinTtlS = 5, kMaxTtlS = 86400;
+// What DNS answers teach (dns_gate.h) is kept for at most this many
+// addresses (the oldest go first).
 constexpr size_t kMaxLearned = 4096;
-constexpr uint32_t kPinnedTtlS = 60;
 
 int64_t now_ms() {
   timespec ts{};
@@ -158,13 +157,11 @@ GuestFilter::GuestFilter(std::vector<int> allowed_tcp_ports, std::vector<int> ud
 
 void GuestFilter::set_policy(EgressPolicy policy) { policy_ = std::move(policy); }
 
-bool GuestFilter::filters_dns() const {
-  return policy_.mode != EgressPolicy::Mode::all || !policy_.hosts.empty();
-}
+bool GuestFilter::filters_dns() const { return policy_filters_dns(policy_); }
 
 void GuestFilter::learn(const std::string& name, uint32_t addr, uint32_t ttl_s) {
   int64_t now = now_ms();
-  ttl_s = std::min(std::max(ttl_s, kMinTtlS), kMaxTtlS);
+  ttl_s = clamp_ttl(ttl_s);
   for (auto it = learned_.begin(); it != learned_.end();) {
     bool same = it->first == addr && it->second.name == name;
     it = (same || it->second.expires_ms <= now) ? learned_.erase(it) : std::next(it);
@@ -179,45 +176,12 @@ void GuestFilter::learn(const std::string& name, uint32_t addr, uint32_t ttl_s) 
 }
 
 bool GuestFilter::admit_dns(std::string_view msg, std::string& answer) {
-  answer.clear();
-  EgressAttempt a;
-  a.proto = "dns";
-  a.dst = ntohl(dns_);
-  a.port = 53;
-  auto q = dns::parse_query(msg);
-  if (!q) {
-    a.why = "not a DNS query";
-    if (log_) log_(a);
-    return false;
-  }
-  a.name = q->name;
-  auto pin = policy_.hosts.find(q->name);
-  if (pin != policy_.hosts.end()) {
-    answer = dns::pinned(msg, *q, pin->second, kPinnedTtlS);
-    learn(q->name, pin->second, kPinnedTtlS);
-    a.allowed = true;
-    a.why = "pinned by --add-host";
-  } else if (policy_.mode == EgressPolicy::Mode::all) {
-    a.allowed = true;
-    a.why = "all";
-    return true;  // only pins are answered here; nothing to log under "all"
-  } else if (const EgressRule* r = policy_.match_name(q->name)) {
-    a.allowed = true;
-    a.why = "rule " + r->text;
-    if (log_) log_(a);
-    return true;
-  } else if (policy_.hook) {
-    // The hook decides on the connections, by name too: every name resolves.
-    a.allowed = true;
-    a.why = "for the hook";
-    if (log_) log_(a);
-    return true;
-  } else {
-    answer = dns::nxdomain(msg, *q);
-    a.why = "no rule";
-  }
-  if (log_) log_(a);
-  return false;
+  DnsDecision d = judge_query(policy_, msg);
+  d.attempt.dst = ntohl(dns_);
+  if (d.pinned) learn(d.attempt.name, d.pinned, kPinnedTtlS);
+  if (log_ && d.logged) log_(d.attempt);
+  answer = d.kind == DnsDecision::Kind::answer ? d.answer : std::string();
+  return d.kind == DnsDecision::Kind::pass;
 }
 
 bool GuestFilter::egress_admits(uint32_t dst, uint8_t proto, int port, EgressAttempt& a) {
@@ -267,10 +231,8 @@ void GuestFilter::observe(std::string_view frame) {
   const uint8_t* udp = ip + ihl;
   if (get16(udp) != 53) return;
   std::string_view msg(reinterpret_cast<const char*>(udp + 8), ip_len - ihl - 8);
-  auto answer = dns::parse_response(msg);
-  // Only what an allowed name resolved to is learned (any name, for a hook).
-  if (!answer || (!policy_.hook && !policy_.match_name(answer->question.name))) return;
-  for (const auto& addr : answer->addresses) learn(answer->question.name, addr.addr, addr.ttl);
+  DnsLearned learned = allowed_answer(policy_, msg);
+  for (const auto& addr : learned.addresses) learn(learned.name, addr.addr, addr.ttl);
 }
 
 bool GuestFilter::virtual_network_admits(uint32_t dst, uint8_t proto, bool whole_l4, uint16_t dport) const {

@@ -208,14 +208,15 @@ void allow_host_port(const Config& cfg, const std::string& name, long long index
   add_allow_rule(cfg, name, ip, proto, port);
 }
 
-void set_egress(const Config& cfg, const std::string& name, long long index, const EgressPolicy& policy) {
+void set_egress(const Config& cfg, const std::string& name, long long index, const EgressPolicy& policy,
+                const DnsRelay& relay) {
   check_vm_name(name);
   require_privilege();
   NetLock lock(cfg);
   if (!tables_exist(cfg))
     fail(ErrorKind::invalid_input, "VM " + name + " has no tap networking set up",
          "set the egress policy after the VM's tap is set up");
-  set_egress_rules(cfg, name, cfg.subnet.address(index), policy);
+  set_egress_rules(cfg, name, cfg.subnet.address(index), policy, relay);
 }
 
 bool teardown(const Config& cfg, const std::string& name) {

@@ -15,6 +15,7 @@
 
 #include "host/net/config.h"
 #include "host/net/egress.h"
+#include "host/net/firewall.h"
 
 namespace banger::net {
 
@@ -50,8 +51,9 @@ void allow_host_port(const Config& cfg, const std::string& name, long long index
                      const std::string& proto = "tcp");
 
 // VM `name`'s (at `index`) egress policy in tap mode (firewall.h's
-// set_egress_rules), replacing the one it had.
-void set_egress(const Config& cfg, const std::string& name, long long index, const EgressPolicy& policy);
+// set_egress_rules), replacing the one it had; `relay`: where its DNS goes.
+void set_egress(const Config& cfg, const std::string& name, long long index, const EgressPolicy& policy,
+                const DnsRelay& relay = {});
 
 // Removes VM `name`'s tap and rules (missing ones are fine); the bridge and
 // tables go with the last banger tap. Returns true when anything was removed.

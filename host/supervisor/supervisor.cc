@@ -177,8 +177,9 @@ int supervise(const std::string& spec_path, int status_fd) {
       g_stop_now = g_stop_now || now;
       g_stop = true;
     };
-    VmmControl control{*machine, [&](const Json& fields) { update_record(name, fields); },
-                       net.tap.empty() ? -1 : net.index};
+    VmmControl control{*machine, [&](const Json& fields) { update_record(name, fields); }, {}};
+    if (!net.tap.empty())
+      control.set_tap_egress = [&](const net::EgressPolicy& p) { set_tap_egress(name, net, p); };
     router.on_control = [&](const std::string& request) { return control.handle(request); };
     router.is_paused = [&] { return machine->paused(); };
     Json info = info_json(*machine, net);

@@ -5,9 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "host/core/error.h"
-#include "host/net/config.h"
 #include "host/net/egress.h"
-#include "host/net/tap.h"
 #include "host/vm/snapshot.h"
 #include "host/vm/vm.h"
 
@@ -76,10 +74,9 @@ std::string VmmControl::handle(const std::string& request) {
     auto text = [&](const char* key) {
       return req.contains(key) && req[key].is_string() ? req[key].get<std::string>() : std::string();
     };
-    if (tap_index >= 0) {
-      net::EgressPolicy p = net::parse_egress(strings("egress"), strings("add_hosts"), text("egress_hook"),
-                                              text("egress_hook_name"));
-      net::set_egress(net::config_from_env(), name, tap_index, p);
+    if (set_tap_egress) {
+      set_tap_egress(net::parse_egress(strings("egress"), strings("add_hosts"), text("egress_hook"),
+                                       text("egress_hook_name")));
     } else {
       machine.set_egress(strings("egress"), strings("add_hosts"), text("egress_hook"),
                          text("egress_hook_name"));

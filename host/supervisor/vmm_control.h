@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "host/net/egress.h"
+
 namespace banger::vm {
 class Vm;
 }
@@ -18,8 +20,9 @@ struct VmmControl {
   vm::Vm& machine;
   // Writes fields into the VM's index record.
   std::function<void(const nlohmann::json& fields)> update_record;
-  // Tap mode: the VM's address index, for its egress rules (-1: not tap).
-  long long tap_index = -1;
+  // Tap mode: applies an egress policy (supervisor/network.h); empty in
+  // user mode, where the VMM's network filter takes it.
+  std::function<void(const net::EgressPolicy&)> set_tap_egress;
 
   // `request` is the kControl JSON text; returns the result's JSON text.
   // Throws Error (invalid_input for an unknown op, conflict for an op the

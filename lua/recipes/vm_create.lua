@@ -80,8 +80,8 @@ return recipe.new {
     if filtered and (args.net == nil or args.net == "auto") then args.net = "user" end
     if needs_user and args.net ~= "user" then
       banger.errors.raise("unsupported",
-        ("name rules, --add-host and --egress-hook work in user networking only for now, not --net %s"):format(args.net),
-        "use --net user, or address rules (ADDR[/BITS][:PORT]) with --net tap")
+        ("--egress-hook works in user networking only for now, not --net %s"):format(args.net),
+        "use --net user, or rules without a hook with --net tap")
     end
     local net = banger.vm.net_mode(args.net)
     banger.vm.check_net_options(net, forwards, allow_host)

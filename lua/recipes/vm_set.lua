@@ -33,8 +33,9 @@ return recipe.new {
       local policy, needs_user = banger.net.check_egress(egress or {}, add_hosts, hook)
       if (rec.net == "tap" and needs_user) or (rec.net == "none" and policy ~= "all") then
         banger.errors.raise("unsupported",
-          ("VM '%s' is on %s networking: name rules, --add-host and --egress-hook work in user networking only for now"):format(rec.name, rec.net),
-          "create the VM with --net user, or give address rules (ADDR[/BITS][:PORT])")
+          ("VM '%s' is on %s networking: %s"):format(rec.name, rec.net, rec.net == "tap"
+            and "--egress-hook works in user networking only for now" or "it has no network to filter"),
+          rec.net == "tap" and "create the VM with --net user for a hook, or give rules alone" or "create the VM with --net user or tap")
       end
       local lock = banger.vm.lock(rec.name)
       ctx:defer(function() lock:release() end)

@@ -77,8 +77,9 @@ class TestServers {
     if (type == SOCK_STREAM) listen(fd, 16);
     return fd;
   }
-  // In the namespace: "hello from ADDR:PORT" on each TCP connection, and
-  // each UDP datagram echoed back as "echo:DATA".
+  // In the namespace: "hello from ADDR:PORT" on each TCP connection, each
+  // UDP datagram echoed back as "echo:DATA", and a DNS server on a:53 that
+  // answers web.test with b (TTL 30) and any other name with NXDOMAIN.
   [[noreturn]] void serve() {
     int fd = open(("/run/netns/" + ns_).c_str(), O_RDONLY);
     if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) _exit(2);
@@ -86,12 +87,15 @@ class TestServers {
       int fd;
       std::string name;
       bool tcp;
+      bool dns = false;
     };
     std::vector<L> ls = {{listener(SOCK_STREAM, a, 8080), a + ":8080", true},
                          {listener(SOCK_STREAM, a, 8081), a + ":8081", true},
                          {listener(SOCK_STREAM, b, 8080), b + ":8080", true},
+                         {listener(SOCK_STREAM, b, 8081), b + ":8081", true},
                          {listener(SOCK_DGRAM, a, 5353), "", false},
-                         {listener(SOCK_DGRAM, a, 5354), "", false}};
+                         {listener(SOCK_DGRAM, a, 5354), "", false},
+                         {listener(SOCK_DGRAM, a, 53), "", false, true}};
     for (;;) {
       std::vector<pollfd> p;
       for (const auto& l : ls) p.push_back({l.fd, POLLIN, 0});
@@ -110,11 +114,37 @@ class TestServers {
           socklen_t len = sizeof from;
           ssize_t n = recvfrom(ls[i].fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
           if (n <= 0) continue;
-          std::string reply = "echo:" + std::string(buf, static_cast<size_t>(n));
+          std::string reply = ls[i].dns ? dns_reply(std::string(buf, static_cast<size_t>(n)))
+                                        : "echo:" + std::string(buf, static_cast<size_t>(n));
           sendto(ls[i].fd, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
         }
       }
     }
+  }
+  // The response to DNS query `q`: web.test's A record, else NXDOMAIN.
+  std::string dns_reply(std::string q) const {
+    if (q.size() < 17) return "";
+    std::string name;
+    size_t at = 12;
+    while (at < q.size() && q[at] != 0) {
+      size_t len = static_cast<uint8_t>(q[at]);
+      name += (name.empty() ? "" : ".") + q.substr(at + 1, len);
+      at += len + 1;
+    }
+    size_t question_end = at + 5;
+    if (question_end > q.size()) return "";
+    std::string r = q.substr(0, question_end);
+    r[2] = static_cast<char>(0x81);  // QR, RD
+    bool known = name == "web.test" && q[at + 2] == 1;
+    r[3] = static_cast<char>(known ? 0x80 : 0x83);  // RA; NOERROR or NXDOMAIN
+    r[6] = r[7] = r[8] = r[9] = r[10] = r[11] = 0;
+    if (!known) return r;
+    r[7] = 1;
+    in_addr addr{};
+    inet_pton(AF_INET, b.c_str(), &addr);
+    r += std::string("\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x1e\x00\x04", 12);
+    r += std::string(reinterpret_cast<const char*>(&addr), 4);
+    return r;
   }
   std::string tag_, ns_, host_if_;
   pid_t pid_ = -1;
@@ -227,36 +257,69 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "e2e egress in tap mode: address rules in banger's nftables admit what they say and refuse the rest fast "
-    "- "
-    "vm set changes them on the running VM - name rules are refused - the rules go with the VM",
+    "e2e egress in tap mode: address and name rules (--add-host) in banger's nftables admit what they say "
+    "and "
+    "refuse the rest fast - its DNS is in vm logs --net - vm set changes them on the running VM - a hook is "
+    "refused - the rules and sets go with the VM",
     "[e2e][vm][net]") {
   TestServers servers;
   const std::string& a = servers.a;
   const std::string& b = servers.b;
-  SandboxHome home;
-  auto names =
-      run_banger({"vm", "create", "--net", "tap", "--name", "egt", "--egress", "api.test:8080"}, home.env());
-  CHECK(names.code == 8);
-  CHECK(
-      names.err ==
-      "error: name rules, --add-host and --egress-hook work in user networking only for now, not --net tap\n"
-      "  hint: use --net user, or address rules (ADDR[/BITS][:PORT]) with --net tap\n");
+  // The host's resolver, for the names banger's relay passes on: the
+  // namespace's, never one off this machine.
+  SandboxHome home("", {{"BANGER_DNS", a}});
+  fs::write_file(home.path("hook.lua"), "return function(conn) return 'allow' end\n");
+  auto hooked = run_banger(
+      {"vm", "create", "--net", "tap", "--name", "egt", "--egress-hook", home.path("hook.lua")}, home.env());
+  CHECK(hooked.code == 8);
+  CHECK(hooked.err ==
+        "error: --egress-hook works in user networking only for now, not --net tap\n"
+        "  hint: use --net user, or rules without a hook with --net tap\n");
 
   home.must({"vm", "create", "--net", "tap", "--name", "egt", "--egress", a + ":8080", "--egress",
-             a + ":5353/udp"});
+             a + ":5353/udp", "--egress", "api.test:8080", "--add-host", "api.test:" + b});
   home.must({"vm", "start", "egt"});
-  CHECK(
-      run_capture({"nft", "list", "ruleset"}).out.find("ip daddr " + a + " tcp dport 8080 accept comment") !=
-      std::string::npos);
+  std::string rules = run_capture({"nft", "list", "ruleset"}).out;
+  CHECK(rules.find("ip daddr " + a + " tcp dport 8080 accept comment") != std::string::npos);
+  CHECK(rules.find("udp dport 53 dnat ip to ") != std::string::npos);
+  // The direct connection to b comes before api.test resolves to it.
   CHECK(probe(home, "egt",
-              "tcp " + a + " 8080; tcp " + a + " 8081; tcp " + b + " 8080; udp " + a + " 5353; udp " + a +
-                  " 5354") == "hello from " + a + ":8080\nrefused\nrefused\necho:ping\nrefused\n\n");
+              "tcp " + a + " 8080; tcp " + a + " 8081; tcp " + b +
+                  " 8080; getent hosts api.test; tcp api.test " + "8080; tcp " + b +
+                  " 8081; getent hosts other.test || echo other.test: $?; udp " + a + " 5353; udp " + a +
+                  " 5354") == "hello from " + a + ":8080\nrefused\nrefused\n" + getent_line(b, "api.test") +
+                                  "hello from " + b +
+                                  ":8080\nrefused\nother.test: 2\necho:ping\nrefused\n\n");
+  std::string log = home.must({"vm", "logs", "--net", "egt"}).out;
+  CHECK_THAT(log, Catch::Contains("dns api.test allowed (pinned by --add-host)\n"));
+  CHECK_THAT(log, Catch::Contains("dns other.test refused (no rule)\n"));
 
+  // A new policy on the running VM: for the connections after it; what the
+  // pin taught stays while a rule still allows the name.
+  CHECK(home.must({"vm", "set", "egt", "--egress", "api.test:8081", "--add-host", "api.test:" + b}).out ==
+        "VM 'egt': egress api.test:8081\n");
+  CHECK(probe(home, "egt", "tcp " + b + " 8081; tcp " + b + " 8080; tcp " + a + " 8080") ==
+        "hello from " + b + ":8081\nrefused\nrefused\n");
+  // A name no pin answers: the host's resolver does, through the relay
+  // (api.test is still pinned, and no rule lets it through).
+  home.must({"vm", "set", "egt", "--egress", "web.test:8080"});
+  CHECK(probe(home, "egt",
+              "tcp " + b + " 8080; getent hosts web.test; tcp web.test 8080; tcp " + b +
+                  " 8081; getent hosts nope.test || echo nope.test: $?") ==
+        "refused\n" + getent_line(b, "web.test") + "hello from " + b + ":8080\nrefused\nnope.test: 2\n");
+  CHECK_THAT(home.must({"vm", "logs", "--net", "egt"}).out,
+             Catch::Contains("dns web.test allowed (rule web.test:8080)\n"));
+
+  // Pins stay unless --add-host replaces them: api.test resolves, and no
+  // rule lets it through.
   CHECK(home.must({"vm", "set", "egt", "--egress", b + ":8080"}).out == "VM 'egt': egress " + b + ":8080\n");
-  CHECK(probe(home, "egt", "tcp " + b + " 8080; tcp " + a + " 8080") ==
-        "hello from " + b + ":8080\nrefused\n");
+  CHECK(probe(home, "egt",
+              "tcp " + b + " 8080; tcp " + a + " 8080; getent hosts api.test; tcp " + b + " 8081") ==
+        "hello from " + b + ":8080\nrefused\n" + getent_line(b, "api.test") + "refused\n");
 
   home.must({"vm", "rm", "--force", "egt"});
-  CHECK(run_capture({"nft", "list", "ruleset"}).out.find(":egt\"") == std::string::npos);
+  rules = run_capture({"nft", "list", "ruleset"}).out;
+  CHECK(rules.find(":egt\"") == std::string::npos);
+  CHECK(rules.find(":egt relay\"") == std::string::npos);
+  CHECK(rules.find("names_") == std::string::npos);
 }

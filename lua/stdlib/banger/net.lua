@@ -33,9 +33,8 @@ function M.default_mode() return N.default_mode() end
 --- NAME[:PORT[/udp]], *.NAME), `add_hosts` as `--add-host NAME:IP`.
 --- `hook`: the project's hook, {source=, name=} (see egress_hook). Returns
 --- what ls and inspect show ("all", "none" or the rules), and whether the
---- policy needs user networking (name rules, pins and hooks do; tap mode
---- enforces address rules); an invalid_input error names a bad rule, pin or
---- hook.
+--- policy needs user networking (a hook does; tap mode enforces rules and
+--- pins); an invalid_input error names a bad rule, pin or hook.
 ---@param rules string[]
 ---@param add_hosts? string[]
 ---@param hook? {source:string, name:string}

@@ -125,6 +125,58 @@ TEST_CASE("net tap: reconcile removes the taps and rules of unknown VMs only", "
   CHECK(find_link(foreign));
 }
 
+TEST_CASE(
+    "net tap: a policy with names sends the VM's DNS to its relay and keeps name sets - teardown and "
+    "reconcile remove them",
+    "[net][root]") {
+  BANGER_REQUIRE_ROOT();
+  REQUIRE_NET_PRIVILEGE();
+  NetFixture f;
+  TapSetup a = setup_tap(f.cfg, "alpha", 2);
+  setup_tap(f.cfg, "beta", 3);
+  EgressPolicy p = parse_egress({"10.9.1.0/24", "api.test:443", "*.pkg.test"}, {"api.test:10.9.0.7"});
+  const std::string gw = f.cfg.subnet.gateway();
+  set_egress(f.cfg, "alpha", 2, p, {gw, 40053});
+  set_egress(f.cfg, "beta", 3, p, {gw, 40054});
+  std::string relay = "comment \"vm=" + f.cfg.owner + ":alpha relay\"";
+  std::string t = list_tables(f.cfg);
+  CHECK(t.find("iifname \"" + f.cfg.bridge + "\" ip saddr " + a.ip + " udp dport 53 dnat ip to " + gw +
+               ":40053 " + relay) != std::string::npos);
+  CHECK(t.find("ip saddr " + a.ip + " ip daddr " + gw + " udp dport 40053 accept " + relay) !=
+        std::string::npos);
+  CHECK(t.find("ip saddr " + a.ip + " ip daddr 10.9.1.0/24 accept " + f.comment("alpha")) !=
+        std::string::npos);
+  CHECK(count(t, "type ipv4_addr . inet_proto . inet_service") == 2);
+
+  change_name_elements(f.cfg, "alpha", {{0x0a090007, 443, false}, {0x0a090008, 0, false}}, {});
+  t = list_tables(f.cfg);
+  CHECK(t.find("elements = { 10.9.0.7 . tcp . 443 }") != std::string::npos);
+  CHECK(t.find("elements = { 10.9.0.8 }") != std::string::npos);
+  change_name_elements(f.cfg, "alpha", {}, {{0x0a090008, 0, false}});
+  CHECK(list_tables(f.cfg).find("10.9.0.8") == std::string::npos);
+  // A new policy: the sets start again empty, the redirect stays.
+  set_egress(f.cfg, "alpha", 2, parse_egress({"web.test"}), {gw, 40053});
+  t = list_tables(f.cfg);
+  CHECK(t.find("10.9.0.7") == std::string::npos);
+  CHECK(t.find("ip saddr " + a.ip + " ip daddr 10.9.1.0/24") == std::string::npos);
+  CHECK(count(t, relay) == 2);
+  // "all": no relay, no rules, no sets.
+  set_egress(f.cfg, "alpha", 2, parse_egress({}), {});
+  t = list_tables(f.cfg);
+  CHECK(count(t, relay) == 0);
+  CHECK(count(t, "ip saddr " + a.ip + " ") == 0);
+  CHECK(count(t, "set names_") == 2);  // beta's (their names hold OWNER:VM in hex)
+  set_egress(f.cfg, "alpha", 2, p, {gw, 40053});
+
+  CHECK(teardown(f.cfg, "alpha"));
+  t = list_tables(f.cfg);
+  CHECK(count(t, "set names_") == 2);  // beta's
+  CHECK(count(t, ":alpha") == 0);
+  CHECK(rule_owners(f.cfg) == std::set<std::string>{"beta"});
+  CHECK(reconcile(f.cfg, {}) == std::vector<std::string>{"beta"});
+  CHECK(list_tables(f.cfg).empty());
+}
+
 TEST_CASE("net tap: a tap labelled for another VM is a conflict", "[net][root]") {
   BANGER_REQUIRE_ROOT();
   REQUIRE_NET_PRIVILEGE();

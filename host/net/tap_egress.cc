@@ -1,0 +1,257 @@
+#include "host/net/tap_egress.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "host/core/error.h"
+#include "host/net/dns_gate.h"
+#include "host/net/tap.h"
+
+namespace banger::net {
+
+namespace {
+
+constexpr int64_t kPendingMs = 5000;
+constexpr size_t kMaxDatagram = 4096;
+// At most this many (name, address) pairs and set elements are kept (the
+// soonest to expire go first), however many names a guest looks up.
+constexpr size_t kMaxLearned = 4096;
+
+template <typename Map>
+typename Map::iterator soonest(Map& m) {
+  auto first = m.begin();
+  for (auto it = m.begin(); it != m.end(); ++it)
+    if (it->second < first->second) first = it;
+  return first;
+}
+
+int64_t now_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint32_t parse_ipv4(const std::string& text) {
+  in_addr a{};
+  if (inet_pton(AF_INET, text.c_str(), &a) != 1) return 0;
+  return a.s_addr;
+}
+
+int udp_socket(uint32_t addr, const std::string& what) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) fail_errno(what);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = addr;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    fail_errno(what);
+  }
+  return fd;
+}
+
+}  // namespace
+
+TapEgress::TapEgress(Config cfg, std::string vm, long long index, AttemptLog log)
+    : cfg_(std::move(cfg)), vm_(std::move(vm)), index_(index), log_(std::move(log)) {
+  ip_ = cfg_.subnet.address(index_);
+  gateway_ = cfg_.subnet.gateway();
+  vm_addr_ = parse_ipv4(ip_);
+  for (const auto& d : cfg_.dns)
+    if (uint32_t a = parse_ipv4(d)) upstream_.push_back(a);
+  getrandom(&next_id_, sizeof next_id_, 0);
+  try {
+    relay_fd_ = udp_socket(parse_ipv4(gateway_), "binding VM " + vm_ + "'s DNS relay on " + gateway_);
+    sockaddr_in sa{};
+    socklen_t len = sizeof sa;
+    getsockname(relay_fd_, reinterpret_cast<sockaddr*>(&sa), &len);
+    port_ = ntohs(sa.sin_port);
+    upstream_fd_ = udp_socket(INADDR_ANY, "opening VM " + vm_ + "'s socket to the resolvers");
+    wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wake_fd_ < 0) fail_errno("eventfd");
+  } catch (...) {
+    for (int fd : {relay_fd_, upstream_fd_})
+      if (fd >= 0) close(fd);
+    throw;
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+TapEgress::~TapEgress() {
+  stop_ = true;
+  uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof one);
+  if (thread_.joinable()) thread_.join();
+  for (int fd : {relay_fd_, upstream_fd_, wake_fd_})
+    if (fd >= 0) close(fd);
+}
+
+void TapEgress::set_policy(EgressPolicy p) {
+  std::lock_guard<std::mutex> lock(mu_);
+  policy_ = std::move(p);
+  bool relay = policy_filters_dns(policy_);
+  if (relay || redirected_)
+    set_egress(cfg_, vm_, index_, policy_, relay ? DnsRelay{gateway_, port_} : DnsRelay{});
+  redirected_ = relay;
+  // The sets were made anew: what answers taught goes back in, as far as
+  // the new policy's name rules allow it.
+  elements_.clear();
+  if (!relay) return;
+  int64_t now = now_ms();
+  std::vector<NameElement> add;
+  for (const auto& [key, expires] : names_) {
+    if (expires <= now) continue;
+    for (const EgressRule* r : policy_.name_rules_for(key.first)) {
+      NameElement e{key.second, r->port, r->udp};
+      auto [it, fresh] = elements_.emplace(e, expires);
+      if (fresh) add.push_back(e);
+      else it->second = std::max(it->second, expires);
+    }
+  }
+  if (!add.empty()) change_name_elements(cfg_, vm_, add, {});
+}
+
+void TapEgress::run() {
+  int64_t last_expire = now_ms();
+  while (!stop_) {
+    pollfd p[3] = {{relay_fd_, POLLIN, 0}, {upstream_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    int n = poll(p, 3, 1000);
+    if (stop_) break;
+    try {
+      if (n > 0 && (p[0].revents & POLLIN)) on_query();
+      if (n > 0 && (p[1].revents & POLLIN)) on_response();
+      int64_t now = now_ms();
+      if (now - last_expire >= 1000) {
+        expire(now);
+        last_expire = now;
+      }
+    } catch (const Error& e) {
+      // The guest's DNS must not end the VM: the next query tries again.
+      spdlog::error("VM '{}': DNS relay: {}", vm_, e.message());
+    }
+  }
+}
+
+void TapEgress::on_query() {
+  char buf[kMaxDatagram];
+  sockaddr_in from{};
+  socklen_t len = sizeof from;
+  ssize_t n = recvfrom(relay_fd_, buf, sizeof buf, MSG_TRUNC, reinterpret_cast<sockaddr*>(&from), &len);
+  if (n <= 0 || static_cast<size_t>(n) > sizeof buf || from.sin_addr.s_addr != vm_addr_) return;
+  std::string_view msg(buf, static_cast<size_t>(n));
+  std::lock_guard<std::mutex> lock(mu_);
+  DnsDecision d = judge_query(policy_, msg);
+  d.attempt.dst = ntohl(parse_ipv4(gateway_));
+  if (d.pinned) learn(d.attempt.name, d.pinned, kPinnedTtlS);
+  if (d.kind == DnsDecision::Kind::pass && (upstream_.empty() || pending_.size() >= kMaxPending)) {
+    d.attempt.allowed = false;
+    d.attempt.why = upstream_.empty() ? "no resolver on the host" : "too many queries in flight";
+    d.kind = DnsDecision::Kind::refuse;
+  }
+  if (log_ && d.logged) log_(d.attempt);
+  if (d.kind == DnsDecision::Kind::answer) {
+    sendto(relay_fd_, d.answer.data(), d.answer.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
+  } else if (d.kind == DnsDecision::Kind::pass) {
+    uint16_t id = next_id_++;
+    while (pending_.count(id)) id = next_id_++;
+    pending_[id] = {from.sin_port, static_cast<uint16_t>((uint8_t)buf[0] << 8 | (uint8_t)buf[1]),
+                    now_ms() + kPendingMs};
+    std::string out(msg);
+    out[0] = static_cast<char>(id >> 8);
+    out[1] = static_cast<char>(id);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(53);
+    to.sin_addr.s_addr = upstream_[0];
+    sendto(upstream_fd_, out.data(), out.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  }
+}
+
+void TapEgress::on_response() {
+  char buf[kMaxDatagram];
+  sockaddr_in from{};
+  socklen_t len = sizeof from;
+  ssize_t n = recvfrom(upstream_fd_, buf, sizeof buf, MSG_TRUNC, reinterpret_cast<sockaddr*>(&from), &len);
+  if (n < 12 || static_cast<size_t>(n) > sizeof buf || from.sin_port != htons(53) ||
+      from.sin_addr.s_addr != upstream_[0])
+    return;
+  std::lock_guard<std::mutex> lock(mu_);
+  uint16_t id = static_cast<uint16_t>((uint8_t)buf[0] << 8 | (uint8_t)buf[1]);
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;
+  Pending q = it->second;
+  pending_.erase(it);
+  std::string msg(buf, static_cast<size_t>(n));
+  DnsLearned learned = allowed_answer(policy_, msg);
+  for (const auto& a : learned.addresses) learn(learned.name, a.addr, a.ttl);
+  msg[0] = static_cast<char>(q.id >> 8);
+  msg[1] = static_cast<char>(q.id);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = static_cast<in_port_t>(q.guest_port);
+  to.sin_addr.s_addr = vm_addr_;
+  sendto(relay_fd_, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+}
+
+void TapEgress::learn(const std::string& name, uint32_t addr, uint32_t ttl_s) {
+  int64_t expires = now_ms() + static_cast<int64_t>(clamp_ttl(ttl_s)) * 1000;
+  if (!names_.count({name, addr}) && names_.size() >= kMaxLearned) names_.erase(soonest(names_));
+  int64_t& known = names_[{name, addr}];
+  known = std::max(known, expires);
+  std::vector<NameElement> add, gone;
+  for (const EgressRule* r : policy_.name_rules_for(name)) {
+    NameElement e{addr, r->port, r->udp};
+    if (!elements_.count(e) && elements_.size() >= kMaxLearned) {
+      auto old = soonest(elements_);
+      gone.push_back(old->first);
+      elements_.erase(old);
+    }
+    auto [it, fresh] = elements_.emplace(e, expires);
+    if (fresh) add.push_back(e);
+    else it->second = std::max(it->second, expires);
+  }
+  // One made and evicted in this same call never reaches the kernel.
+  for (auto g = gone.begin(); g != gone.end();) {
+    auto a =
+        std::find_if(add.begin(), add.end(), [&](const NameElement& e) { return !(e < *g) && !(*g < e); });
+    if (a == add.end()) {
+      ++g;
+      continue;
+    }
+    add.erase(a);
+    g = gone.erase(g);
+  }
+  if (!add.empty() || !gone.empty()) change_name_elements(cfg_, vm_, add, gone);
+}
+
+void TapEgress::expire(int64_t now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = pending_.begin(); it != pending_.end();)
+    it = it->second.deadline_ms <= now ? pending_.erase(it) : std::next(it);
+  for (auto it = names_.begin(); it != names_.end();)
+    it = it->second <= now ? names_.erase(it) : std::next(it);
+  std::vector<NameElement> gone;
+  for (auto it = elements_.begin(); it != elements_.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
+    gone.push_back(it->first);
+    it = elements_.erase(it);
+  }
+  if (!gone.empty()) change_name_elements(cfg_, vm_, {}, gone);
+}
+
+}  // namespace banger::net

@@ -1,0 +1,79 @@
+// A tap VM's egress policy while it runs, when the policy has a say in DNS
+// (dns_gate.h): banger's DNS relay for the VM, on the bridge's gateway
+// address at a port of its own (the VM's DNS, to whichever server, is
+// redirected there: firewall.h), and the addresses its name rules were
+// answered with, kept in the VM's nftables sets for the answers' TTLs.
+//
+// The relay answers pins and refusals itself and passes allowed queries to
+// the host's resolvers; an answer's addresses are in the sets before the
+// guest sees it, so its first connection already passes. Everything it
+// reads comes from the guest or a resolver: every datagram is bounded
+// (dns_message.h), only the VM's own address is served, only a resolver's
+// answer to a query in flight is taken, and at most kMaxPending are.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "host/net/config.h"
+#include "host/net/egress.h"
+#include "host/net/firewall.h"
+#include "host/net/guest_filter.h"
+
+namespace banger::net {
+
+class TapEgress {
+ public:
+  static constexpr size_t kMaxPending = 256;
+  using AttemptLog = std::function<void(const EgressAttempt&)>;
+  // VM `vm` at address index `index` (its tap set up). The relay's socket is
+  // bound now; nothing is redirected to it before set_policy.
+  TapEgress(Config cfg, std::string vm, long long index, AttemptLog log);
+  ~TapEgress();
+  TapEgress(const TapEgress&) = delete;
+  TapEgress& operator=(const TapEgress&) = delete;
+
+  // Applies `p`: the VM's rules and redirect, and what answers taught that
+  // `p` still allows, for connections from now on.
+  void set_policy(EgressPolicy p);
+  int port() const { return port_; }
+
+ private:
+  struct Pending {
+    uint32_t guest_port;  // network byte order
+    uint16_t id;          // the guest's query id
+    int64_t deadline_ms;
+  };
+  void run();
+  void on_query();
+  void on_response();
+  void learn(const std::string& name, uint32_t addr, uint32_t ttl_s);
+  void expire(int64_t now);
+
+  Config cfg_;
+  std::string vm_, ip_, gateway_;
+  long long index_;
+  AttemptLog log_;
+  uint32_t vm_addr_ = 0;            // network byte order
+  std::vector<uint32_t> upstream_;  // the resolvers (network byte order)
+  int relay_fd_ = -1, upstream_fd_ = -1, wake_fd_ = -1;
+  int port_ = 0;
+  std::mutex mu_;  // what follows, and the sets
+  EgressPolicy policy_;
+  bool redirected_ = false;
+  std::map<std::pair<std::string, uint32_t>, int64_t> names_;  // (name, address) -> expiry (ms)
+  std::map<NameElement, int64_t> elements_;                    // in the sets -> expiry (ms)
+  std::map<uint16_t, Pending> pending_;                        // by the id sent upstream
+  uint16_t next_id_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace banger::net
