@@ -14,7 +14,6 @@
 
 #include "host/net/dns_message.h"
 #include "host/net/egress.h"
-#include "host/net/guest_filter.h"
 
 namespace banger::net {
 

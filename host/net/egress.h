@@ -32,6 +32,16 @@ struct EgressRule {
   bool udp = false;  // with a port: UDP instead of TCP
 };
 
+// One decision of the egress policy, for the VM's network log.
+struct EgressAttempt {
+  std::string proto;  // "tcp", "udp", "icmp", "dns"
+  uint32_t dst = 0;   // host byte order (dns: the resolver)
+  int port = 0;
+  std::string name;  // dns: the name asked; else the allowed name the address came from, if any
+  bool allowed = false;
+  std::string why;  // "rule 10.0.0.5:8080", "no rule", "pinned by --add-host", ...
+};
+
 struct EgressPolicy {
   enum class Mode { all, none, list };
   Mode mode = Mode::all;

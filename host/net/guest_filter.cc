@@ -9,6 +9,7 @@
 
 #include "host/net/dns_gate.h"
 #include "host/net/dns_message.h"
+#include "host/net/egress_decider.h"
 #include "host/net/user_net.h"
 
 namespace banger::net {
@@ -21,9 +22,6 @@ constexpr uint8_t kSyn = 0x02, kRst = 0x04, kAck = 0x10;
 // Addresses are re-read at most this often, except for a new TCP
 // connection, which always sees the current ones.
 constexpr int64_t kRefreshMs = 100;
-// What DNS answers teach (dns_gate.h) is kept for at most this many
-// addresses (the oldest go first).
-constexpr size_t kMaxLearned = 4096;
 
 int64_t now_ms() {
   timespec ts{};
@@ -96,13 +94,14 @@ std::string tcp_reset(const uint8_t* in, const uint8_t* ip, const uint8_t* tcp, 
   return out;
 }
 
-// ICMP port unreachable for a UDP datagram, quoting its header and 8 bytes.
-std::string port_unreachable(const uint8_t* in, const uint8_t* ip, size_t ihl, size_t ip_len) {
+// ICMP destination unreachable (`code` 3: port, for a UDP datagram; 13:
+// administratively prohibited, for a ping), quoting its header and 8 bytes.
+std::string unreachable(const uint8_t* in, const uint8_t* ip, size_t ihl, size_t ip_len, uint8_t code) {
   size_t quoted = std::min(ip_len, ihl + 8);
   std::string out = reply_headers(in, ip, kIcmp, 8 + quoted);
   size_t c = kEth + 20;
   out[c] = 3;
-  out[c + 1] = 3;
+  out[c + 1] = static_cast<char>(code);
   std::memcpy(out.data() + c + 8, ip, quoted);
   put16(out, c + 2, checksum(out.data() + c, 8 + quoted));
   return out;
@@ -119,8 +118,6 @@ std::string udp_reply(const uint8_t* in, const uint8_t* ip, const uint8_t* udp, 
   std::memcpy(out.data() + u + 8, payload.data(), payload.size());
   return out;
 }
-
-const char* proto_name(uint8_t proto) { return proto == kTcp ? "tcp" : proto == kUdp ? "udp" : "icmp"; }
 
 }  // namespace
 
@@ -152,70 +149,20 @@ GuestFilter::GuestFilter(std::vector<int> allowed_tcp_ports, std::vector<int> ud
       services_(addr(kUserHostServices)),
       allowed_(allowed_tcp_ports.begin(), allowed_tcp_ports.end()),
       udp_forwarded_(udp_forwarded.begin(), udp_forwarded.end()),
-      policy_(std::move(policy)),
+      decider_(std::move(policy)),
       log_(std::move(log)) {}
 
-void GuestFilter::set_policy(EgressPolicy policy) { policy_ = std::move(policy); }
+void GuestFilter::set_policy(EgressPolicy policy) { decider_.set_policy(std::move(policy)); }
 
-bool GuestFilter::filters_dns() const { return policy_filters_dns(policy_); }
-
-void GuestFilter::learn(const std::string& name, uint32_t addr, uint32_t ttl_s) {
-  int64_t now = now_ms();
-  ttl_s = clamp_ttl(ttl_s);
-  for (auto it = learned_.begin(); it != learned_.end();) {
-    bool same = it->first == addr && it->second.name == name;
-    it = (same || it->second.expires_ms <= now) ? learned_.erase(it) : std::next(it);
-  }
-  while (learned_.size() >= kMaxLearned) {
-    auto oldest = learned_.begin();
-    for (auto it = learned_.begin(); it != learned_.end(); ++it)
-      if (it->second.expires_ms < oldest->second.expires_ms) oldest = it;
-    learned_.erase(oldest);
-  }
-  learned_.insert({addr, {name, now + static_cast<int64_t>(ttl_s) * 1000}});
-}
+bool GuestFilter::filters_dns() const { return policy_filters_dns(decider_.policy()); }
 
 bool GuestFilter::admit_dns(std::string_view msg, std::string& answer) {
-  DnsDecision d = judge_query(policy_, msg);
+  DnsDecision d = judge_query(decider_.policy(), msg);
   d.attempt.dst = ntohl(dns_);
-  if (d.pinned) learn(d.attempt.name, d.pinned, kPinnedTtlS);
+  if (d.pinned) decider_.learn(d.attempt.name, d.pinned, kPinnedTtlS);
   if (log_ && d.logged) log_(d.attempt);
   answer = d.kind == DnsDecision::Kind::answer ? d.answer : std::string();
   return d.kind == DnsDecision::Kind::pass;
-}
-
-bool GuestFilter::egress_admits(uint32_t dst, uint8_t proto, int port, EgressAttempt& a) {
-  a.proto = proto_name(proto);
-  a.dst = dst;
-  a.port = port;
-  if (policy_.mode == EgressPolicy::Mode::all) {
-    a.allowed = true;
-    a.why = "all";
-    return true;
-  }
-  if (policy_.mode == EgressPolicy::Mode::none) {
-    a.why = "egress none";
-    return false;
-  }
-  if (const EgressRule* r = policy_.match_address(dst, proto, port)) {
-    a.allowed = true;
-    a.why = "rule " + r->text;
-    return true;
-  }
-  int64_t now = now_ms();
-  auto range = learned_.equal_range(dst);
-  for (auto it = range.first; it != range.second; ++it) {
-    if (it->second.expires_ms <= now) continue;
-    a.name = it->second.name;
-    if (const EgressRule* r = policy_.match_name(it->second.name, proto, port)) {
-      a.allowed = true;
-      a.why = "rule " + r->text;
-      return true;
-    }
-  }
-  if (policy_.hook) return a.allowed = policy_.hook->decide(a, a.why);
-  a.why = a.name.empty() ? "no rule" : "no rule for this port";
-  return false;
 }
 
 void GuestFilter::observe(std::string_view frame) {
@@ -231,8 +178,8 @@ void GuestFilter::observe(std::string_view frame) {
   const uint8_t* udp = ip + ihl;
   if (get16(udp) != 53) return;
   std::string_view msg(reinterpret_cast<const char*>(udp + 8), ip_len - ihl - 8);
-  DnsLearned learned = allowed_answer(policy_, msg);
-  for (const auto& addr : learned.addresses) learn(learned.name, addr.addr, addr.ttl);
+  DnsLearned learned = allowed_answer(decider_.policy(), msg);
+  for (const auto& addr : learned.addresses) decider_.learn(learned.name, addr.addr, addr.ttl);
 }
 
 bool GuestFilter::virtual_network_admits(uint32_t dst, uint8_t proto, bool whole_l4, uint16_t dport) const {
@@ -284,6 +231,7 @@ bool GuestFilter::admit(std::string_view frame, std::string& reply) {
   if (proto == kUdp && whole_l4 && udp_forwarded_.count(get16(l4)) != 0) return true;
 
   bool refuse;
+  bool by_policy = false;  // refused by the egress policy, not as the host's own
   if ((dst & mask_) == network_) {
     refuse = !virtual_network_admits(dst, proto, whole_l4, dport);
     // Under a policy the guest's DNS is answered here first (see the header).
@@ -303,9 +251,9 @@ bool GuestFilter::admit(std::string_view frame, std::string& reply) {
     }
   } else {
     refuse = is_host(dst, syn);
-    if (!refuse && policy_.mode != EgressPolicy::Mode::all) {
+    if (!refuse && decider_.policy().mode != EgressPolicy::Mode::all) {
       EgressAttempt a;
-      refuse = !egress_admits(ntohl(dst), proto, dport, a);
+      refuse = by_policy = !decider_.admits(ntohl(dst), proto, dport, a);
       if (log_) log_(a);
     }
   }
@@ -314,7 +262,11 @@ bool GuestFilter::admit(std::string_view frame, std::string& reply) {
     size_t data_off = static_cast<size_t>(l4[12] >> 4) * 4;
     reply = tcp_reset(in, ip, l4, l4_len > data_off ? l4_len - data_off : 0);
   } else if (proto == kUdp && !fragment) {
-    reply = port_unreachable(in, ip, ihl, ip_len);
+    reply = unreachable(in, ip, ihl, ip_len, 3);
+  } else if (by_policy && proto == kIcmp && !fragment && l4_len >= 8 && l4[0] == 8) {
+    // A ping the policy refuses fails at once ("packet filtered"), not by
+    // a timeout; one to the host itself gets no word, like its other probes.
+    reply = unreachable(in, ip, ihl, ip_len, 13);
   }
   return false;
 }

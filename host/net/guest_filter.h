@@ -15,7 +15,8 @@
 //     interfaces, so an address added later is covered), 127/8 and 0/8.
 // UDP from a guest port that a UDP forward serves passes (its replies).
 // A refused TCP connection gets a reset (the guest sees "connection
-// refused"), a UDP datagram an ICMP port unreachable; the rest is dropped.
+// refused"), a UDP datagram an ICMP port unreachable, a ping the egress
+// policy refuses an ICMP "administratively prohibited"; the rest is dropped.
 //
 // An egress policy (egress.h) narrows "anywhere else" to its rules. Then
 // the guest's DNS is banger's too: a query for a name no rule allows is
@@ -33,21 +34,12 @@
 #include <vector>
 
 #include "host/net/egress.h"
+#include "host/net/egress_decider.h"
 
 namespace banger::net {
 
 // The host's IPv4 addresses, every interface (network byte order).
 std::set<uint32_t> host_ipv4_addresses();
-
-// One decision of the egress policy, for the VM's network log.
-struct EgressAttempt {
-  std::string proto;  // "tcp", "udp", "icmp", "dns"
-  uint32_t dst = 0;   // host byte order (dns: the resolver)
-  int port = 0;
-  std::string name;  // dns: the name asked; else the allowed name the address came from, if any
-  bool allowed = false;
-  std::string why;  // "rule 10.0.0.5:8080", "no rule", "pinned by --add-host", ...
-};
 
 class GuestFilter {
  public:
@@ -79,21 +71,13 @@ class GuestFilter {
   // A DNS query to the resolver under a policy: true passes it on; else
   // `answer` is banger's own reply (DNS message), or empty to refuse it.
   bool admit_dns(std::string_view msg, std::string& answer);
-  // The verdict on a flow to an address beyond the virtual network.
-  bool egress_admits(uint32_t dst, uint8_t proto, int port, EgressAttempt& a);
-  void learn(const std::string& name, uint32_t addr, uint32_t ttl_s);
 
   uint32_t network_, mask_, gateway_, dns_, services_;  // network byte order
   std::set<int> allowed_, udp_forwarded_;
   std::set<uint32_t> host_;
-  EgressPolicy policy_;
+  EgressDecider decider_;
   AttemptLog log_;
-  struct Learned {
-    std::string name;
-    int64_t expires_ms;
-  };
-  std::multimap<uint32_t, Learned> learned_;  // address (host order) -> the allowed name it answered
-  int64_t read_at_ms_ = -1;                   // when host_ was read; -1: never (or fixed)
+  int64_t read_at_ms_ = -1;  // when host_ was read; -1: never (or fixed)
   bool fixed_ = false;
 };
 

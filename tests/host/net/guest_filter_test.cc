@@ -169,6 +169,29 @@ TEST_CASE("guest filter: the internet, DNS and ARP pass", "[net]") {
   CHECK(reply.empty());
 }
 
+TEST_CASE("guest filter: a ping the egress policy refuses is answered 'administratively prohibited' at once",
+          "[net]") {
+  GuestFilter f({}, {}, parse_egress({"203.0.113.5"}));
+  f.set_host_addresses({ip("192.0.2.10")});
+  const std::string echo("\x08\x00\x00\x00\x00\x01\x00\x01", 8);
+  std::string reply;
+  CHECK(f.admit(packet("203.0.113.5", 1, echo), reply));
+  CHECK(reply.empty());
+  std::string sent = packet("198.51.100.7", 1, echo);
+  CHECK_FALSE(f.admit(sent, reply));
+  REQUIRE(reply.size() == 14 + 20 + 8 + 28);
+  CHECK(at16(reply, 12) == 0x0800);
+  CHECK(at32(reply, 26) == at32(sent, 30));  // from where the ping went, to the guest
+  CHECK(at32(reply, 30) == at32(sent, 26));
+  CHECK(static_cast<uint8_t>(reply[34]) == 3);   // destination unreachable
+  CHECK(static_cast<uint8_t>(reply[35]) == 13);  // communication administratively prohibited
+  CHECK(sum16(reply, 34, 8 + 28) == 0xffff);
+  CHECK(reply.substr(42) == sent.substr(14, 28));  // its header and first 8 bytes, quoted
+  // One to the host itself still gets no word (it probes nothing).
+  CHECK_FALSE(f.admit(packet("192.0.2.10", 1, echo), reply));
+  CHECK(reply.empty());
+}
+
 TEST_CASE("guest filter: the host's addresses are read from its interfaces", "[net]") {
   CHECK(host_ipv4_addresses().count(ip("127.0.0.1")) == 1);
   GuestFilter live({});
