@@ -184,6 +184,10 @@ TEST_CASE(
              "api.test:8080", "--add-host", "api.test:" + b});
   home.must({"vm", "start", "eg"});
   CHECK(vm_record(home, "eg")["egress_policy"] == a + ":8080, " + a + ":5353/udp, api.test:8080");
+  CHECK_THAT(home.must({"vm", "inspect", "eg"}).out,
+             Catch::Contains("\negress_policy:   " + a + ":8080, " + a + ":5353/udp, api.test:8080\n"));
+  CHECK(nlohmann::json::parse(home.must({"--json", "vm", "inspect", "eg"}).out)["add_hosts"] ==
+        nlohmann::json::array({"api.test:" + b}));
 
   // The direct connection to b comes before api.test resolves to it.
   auto seen = probe(home, "eg",
