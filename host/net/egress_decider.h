@@ -31,11 +31,14 @@ class EgressDecider {
   // verdict, why); true admits.
   bool admits(uint32_t dst, uint8_t proto, int port, EgressAttempt& a);
 
- private:
   struct Learned {
     std::string name;
-    int64_t expires_ms;
+    int64_t expires_ms;  // CLOCK_MONOTONIC
   };
+  // What answers taught, by address (host byte order), expired ones too.
+  const std::multimap<uint32_t, Learned>& learned() const { return learned_; }
+
+ private:
   EgressPolicy policy_;
   std::multimap<uint32_t, Learned> learned_;  // address (host order) -> the allowed name it answered
 };

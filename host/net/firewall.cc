@@ -271,6 +271,12 @@ void set_egress_rules(const Config& cfg, const std::string& vm, const std::strin
   }
   if (p.mode != EgressPolicy::Mode::all) {
     const std::string pre = "add rule inet " + cfg.table + " egress ip saddr " + ip + " ";
+    // A new flow's verdict, for the relay's network log.
+    auto logged = [&](const char* prefix) {
+      if (relay.log_group < 0) return std::string();
+      return std::string(" log prefix ") + quoted(prefix) + " group " + std::to_string(relay.log_group);
+    };
+    const std::string allowed = logged(kLogAllowed);
     script += pre + "ct state established,related accept" + c;
     for (const auto& r : p.rules) {
       if (!r.name.empty()) continue;
@@ -279,16 +285,17 @@ void set_egress_rules(const Config& cfg, const std::string& vm, const std::strin
       inet_ntop(AF_INET, &a, net, sizeof net);
       std::string match = "ip daddr " + std::string(net) + "/" + std::to_string(r.bits);
       if (r.port) match += std::string(r.udp ? " udp" : " tcp") + " dport " + std::to_string(r.port);
-      script += pre + match + " accept" + c;
+      script += pre + match + allowed + " accept" + c;
     }
     if (names) {
       std::string any = set_name(cfg, vm, "any"), ports = set_name(cfg, vm, "ports");
       script += "add set inet " + cfg.table + " " + any + " { type ipv4_addr; }\n";
       script +=
           "add set inet " + cfg.table + " " + ports + " { type ipv4_addr . inet_proto . inet_service; }\n";
-      script += pre + "ip daddr @" + any + " accept" + c;
-      script += pre + "ip daddr . meta l4proto . th dport @" + ports + " accept" + c;
+      script += pre + "ip daddr @" + any + allowed + " accept" + c;
+      script += pre + "ip daddr . meta l4proto . th dport @" + ports + allowed + " accept" + c;
     }
+    if (relay.log_group >= 0) script += pre + logged(kLogRefused).substr(1) + c;
     script += pre + "meta l4proto tcp reject with tcp reset" + c;
     script += pre + "reject" + c;
   }

@@ -45,7 +45,12 @@ void add_allow_rule(const Config& cfg, const std::string& vm, const std::string&
 struct DnsRelay {
   std::string gateway;
   int port = 0;
+  int log_group = -1;  // the nflog group each new flow's verdict is logged to (-1: none)
 };
+
+// The prefixes of those log lines: the flow passed, or was refused.
+inline constexpr const char* kLogAllowed = "banger-allowed";
+inline constexpr const char* kLogRefused = "banger-refused";
 
 // VM `vm`'s (source `ip`) egress policy `p` in tap mode, replacing the one
 // it had: its established flows pass, then what each address rule admits,
@@ -53,8 +58,9 @@ struct DnsRelay {
 // VM's, filled by change_name_elements); the rest is refused (a TCP reset,
 // an ICMP port unreachable). "all" leaves no egress rule. With a relay, all
 // of the guest's UDP DNS is redirected to it (and only it may be reached on
-// the host for that). The sets start empty. Hooks are refused: they work in
-// user networking only for now.
+// the host for that), and each new flow's verdict is logged to its group.
+// The sets start empty. Hooks are refused: they work in user networking
+// only for now.
 void set_egress_rules(const Config& cfg, const std::string& vm, const std::string& ip, const EgressPolicy& p,
                       const DnsRelay& relay = {});
 

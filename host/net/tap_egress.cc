@@ -23,17 +23,19 @@ namespace {
 
 constexpr int64_t kPendingMs = 5000;
 constexpr size_t kMaxDatagram = 4096;
-// At most this many (name, address) pairs and set elements are kept (the
-// soonest to expire go first), however many names a guest looks up.
-constexpr size_t kMaxLearned = 4096;
+// At most this many set elements are kept (the soonest to expire go
+// first), however many names a guest looks up.
+constexpr size_t kMaxElements = 4096;
+// The nflog groups tried for a VM's verdicts: from a hash of its owner and
+// name, in [kGroupBase, kGroupBase + kGroupSpan); taken ones are skipped.
+constexpr int kGroupBase = 0x4000, kGroupSpan = 0x8000, kGroupTries = 64;
 
-template <typename Map>
-typename Map::iterator soonest(Map& m) {
-  auto first = m.begin();
-  for (auto it = m.begin(); it != m.end(); ++it)
-    if (it->second < first->second) first = it;
-  return first;
+int first_group(const std::string& owner, const std::string& vm) {
+  return kGroupBase +
+         static_cast<int>(std::hash<std::string>{}(owner + ":" + vm) % (kGroupSpan - kGroupTries));
 }
+
+uint16_t get16(const unsigned char* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 
 int64_t now_ms() {
   timespec ts{};
@@ -65,7 +67,11 @@ int udp_socket(uint32_t addr, const std::string& what) {
 }  // namespace
 
 TapEgress::TapEgress(Config cfg, std::string vm, long long index, AttemptLog log)
-    : cfg_(std::move(cfg)), vm_(std::move(vm)), index_(index), log_(std::move(log)) {
+    : cfg_(std::move(cfg)),
+      vm_(std::move(vm)),
+      index_(index),
+      log_(std::move(log)),
+      verdicts_(first_group(cfg_.owner, vm_), kGroupTries, "VM " + vm_ + "'s network log") {
   ip_ = cfg_.subnet.address(index_);
   gateway_ = cfg_.subnet.gateway();
   vm_addr_ = parse_ipv4(ip_);
@@ -100,38 +106,42 @@ TapEgress::~TapEgress() {
 
 void TapEgress::set_policy(EgressPolicy p) {
   std::lock_guard<std::mutex> lock(mu_);
-  policy_ = std::move(p);
-  bool relay = policy_filters_dns(policy_);
+  bool relay = policy_filters_dns(p);
   if (relay || redirected_)
-    set_egress(cfg_, vm_, index_, policy_, relay ? DnsRelay{gateway_, port_} : DnsRelay{});
+    set_egress(cfg_, vm_, index_, p, relay ? DnsRelay{gateway_, port_, verdicts_.group()} : DnsRelay{});
   redirected_ = relay;
+  decider_.set_policy(std::move(p));
   // The sets were made anew: what answers taught goes back in, as far as
   // the new policy's name rules allow it.
   elements_.clear();
   if (!relay) return;
   int64_t now = now_ms();
   std::vector<NameElement> add;
-  for (const auto& [key, expires] : names_) {
-    if (expires <= now) continue;
-    for (const EgressRule* r : policy_.name_rules_for(key.first)) {
-      NameElement e{key.second, r->port, r->udp};
-      auto [it, fresh] = elements_.emplace(e, expires);
+  for (const auto& [addr, l] : decider_.learned()) {
+    if (l.expires_ms <= now) continue;
+    for (const EgressRule* r : decider_.policy().name_rules_for(l.name)) {
+      NameElement e{addr, r->port, r->udp};
+      auto [it, fresh] = elements_.emplace(e, l.expires_ms);
       if (fresh) add.push_back(e);
-      else it->second = std::max(it->second, expires);
+      else it->second = std::max(it->second, l.expires_ms);
     }
   }
-  if (!add.empty()) change_name_elements(cfg_, vm_, add, {});
+  add_elements(std::move(add), {});
 }
 
 void TapEgress::run() {
   int64_t last_expire = now_ms();
   while (!stop_) {
-    pollfd p[3] = {{relay_fd_, POLLIN, 0}, {upstream_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-    int n = poll(p, 3, 1000);
+    pollfd p[4] = {{relay_fd_, POLLIN, 0},
+                   {upstream_fd_, POLLIN, 0},
+                   {verdicts_.fd(), POLLIN, 0},
+                   {wake_fd_, POLLIN, 0}};
+    int n = poll(p, 4, 1000);
     if (stop_) break;
     try {
       if (n > 0 && (p[0].revents & POLLIN)) on_query();
       if (n > 0 && (p[1].revents & POLLIN)) on_response();
+      if (n > 0 && (p[2].revents & POLLIN)) on_logged();
       int64_t now = now_ms();
       if (now - last_expire >= 1000) {
         expire(now);
@@ -139,7 +149,7 @@ void TapEgress::run() {
       }
     } catch (const Error& e) {
       // The guest's DNS must not end the VM: the next query tries again.
-      spdlog::error("VM '{}': DNS relay: {}", vm_, e.message());
+      spdlog::error("VM '{}': egress relay: {}", vm_, e.message());
     }
   }
 }
@@ -152,7 +162,7 @@ void TapEgress::on_query() {
   if (n <= 0 || static_cast<size_t>(n) > sizeof buf || from.sin_addr.s_addr != vm_addr_) return;
   std::string_view msg(buf, static_cast<size_t>(n));
   std::lock_guard<std::mutex> lock(mu_);
-  DnsDecision d = judge_query(policy_, msg);
+  DnsDecision d = judge_query(decider_.policy(), msg);
   d.attempt.dst = ntohl(parse_ipv4(gateway_));
   if (d.pinned) learn(d.attempt.name, d.pinned, kPinnedTtlS);
   if (d.kind == DnsDecision::Kind::pass && (upstream_.empty() || pending_.size() >= kMaxPending)) {
@@ -194,7 +204,7 @@ void TapEgress::on_response() {
   Pending q = it->second;
   pending_.erase(it);
   std::string msg(buf, static_cast<size_t>(n));
-  DnsLearned learned = allowed_answer(policy_, msg);
+  DnsLearned learned = allowed_answer(decider_.policy(), msg);
   for (const auto& a : learned.addresses) learn(learned.name, a.addr, a.ttl);
   msg[0] = static_cast<char>(q.id >> 8);
   msg[1] = static_cast<char>(q.id);
@@ -206,15 +216,15 @@ void TapEgress::on_response() {
 }
 
 void TapEgress::learn(const std::string& name, uint32_t addr, uint32_t ttl_s) {
+  decider_.learn(name, addr, ttl_s);
   int64_t expires = now_ms() + static_cast<int64_t>(clamp_ttl(ttl_s)) * 1000;
-  if (!names_.count({name, addr}) && names_.size() >= kMaxLearned) names_.erase(soonest(names_));
-  int64_t& known = names_[{name, addr}];
-  known = std::max(known, expires);
   std::vector<NameElement> add, gone;
-  for (const EgressRule* r : policy_.name_rules_for(name)) {
+  for (const EgressRule* r : decider_.policy().name_rules_for(name)) {
     NameElement e{addr, r->port, r->udp};
-    if (!elements_.count(e) && elements_.size() >= kMaxLearned) {
-      auto old = soonest(elements_);
+    if (!elements_.count(e) && elements_.size() >= kMaxElements) {
+      auto old = elements_.begin();
+      for (auto it = elements_.begin(); it != elements_.end(); ++it)
+        if (it->second < old->second) old = it;
       gone.push_back(old->first);
       elements_.erase(old);
     }
@@ -222,7 +232,11 @@ void TapEgress::learn(const std::string& name, uint32_t addr, uint32_t ttl_s) {
     if (fresh) add.push_back(e);
     else it->second = std::max(it->second, expires);
   }
-  // One made and evicted in this same call never reaches the kernel.
+  add_elements(std::move(add), std::move(gone));
+}
+
+void TapEgress::add_elements(std::vector<NameElement> add, std::vector<NameElement> gone) {
+  // One made and evicted in the same call never reaches the kernel.
   for (auto g = gone.begin(); g != gone.end();) {
     auto a =
         std::find_if(add.begin(), add.end(), [&](const NameElement& e) { return !(e < *g) && !(*g < e); });
@@ -240,8 +254,6 @@ void TapEgress::expire(int64_t now) {
   std::lock_guard<std::mutex> lock(mu_);
   for (auto it = pending_.begin(); it != pending_.end();)
     it = it->second.deadline_ms <= now ? pending_.erase(it) : std::next(it);
-  for (auto it = names_.begin(); it != names_.end();)
-    it = it->second <= now ? names_.erase(it) : std::next(it);
   std::vector<NameElement> gone;
   for (auto it = elements_.begin(); it != elements_.end();) {
     if (it->second > now) {
@@ -251,7 +263,33 @@ void TapEgress::expire(int64_t now) {
     gone.push_back(it->first);
     it = elements_.erase(it);
   }
-  if (!gone.empty()) change_name_elements(cfg_, vm_, {}, gone);
+  add_elements({}, std::move(gone));
+}
+
+void TapEgress::on_logged() {
+  for (const auto& pkt : verdicts_.read()) {
+    const auto* ip = reinterpret_cast<const unsigned char*>(pkt.payload.data());
+    size_t len = pkt.payload.size();
+    size_t ihl = len >= 20 ? static_cast<size_t>(ip[0] & 0x0f) * 4 : 0;
+    if (ihl < 20 || len < ihl || (ip[0] >> 4) != 4) continue;
+    uint8_t proto = ip[9];
+    uint32_t dst = static_cast<uint32_t>(ip[16]) << 24 | ip[17] << 16 | ip[18] << 8 | ip[19];
+    int port = 0;
+    if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP) && (get16(ip + 6) & 0x1fff) == 0 && len >= ihl + 4)
+      port = get16(ip + ihl + 2);
+    bool allowed = pkt.prefix == kLogAllowed;
+    if (!allowed && pkt.prefix != kLogRefused) continue;
+    EgressAttempt a;
+    {
+      // The kernel decided; the same policy and answers say why.
+      std::lock_guard<std::mutex> lock(mu_);
+      if (decider_.admits(dst, proto, port, a) != allowed) {
+        a.allowed = allowed;
+        a.why = allowed ? "allowed by the VM's rules" : "refused by the VM's rules";
+      }
+    }
+    if (log_) log_(a);
+  }
 }
 
 }  // namespace banger::net

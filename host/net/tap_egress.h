@@ -6,7 +6,9 @@
 //
 // The relay answers pins and refusals itself and passes allowed queries to
 // the host's resolvers; an answer's addresses are in the sets before the
-// guest sees it, so its first connection already passes. Everything it
+// guest sees it, so its first connection already passes. The VM's rules log
+// each new flow's verdict to an nflog group of the relay's, which writes it
+// to the network log with the rule (or name) that decided, as user mode does. Everything it
 // reads comes from the guest or a resolver: every datagram is bounded
 // (dns_message.h), only the VM's own address is served, only a resolver's
 // answer to a query in flight is taken, and at most kMaxPending are.
@@ -24,8 +26,9 @@
 
 #include "host/net/config.h"
 #include "host/net/egress.h"
+#include "host/net/egress_decider.h"
 #include "host/net/firewall.h"
-#include "host/net/guest_filter.h"
+#include "host/net/nflog.h"
 
 namespace banger::net {
 
@@ -54,8 +57,10 @@ class TapEgress {
   void run();
   void on_query();
   void on_response();
+  void on_logged();
   void learn(const std::string& name, uint32_t addr, uint32_t ttl_s);
   void expire(int64_t now);
+  void add_elements(std::vector<NameElement> add, std::vector<NameElement> gone);
 
   Config cfg_;
   std::string vm_, ip_, gateway_;
@@ -65,12 +70,12 @@ class TapEgress {
   std::vector<uint32_t> upstream_;  // the resolvers (network byte order)
   int relay_fd_ = -1, upstream_fd_ = -1, wake_fd_ = -1;
   int port_ = 0;
-  std::mutex mu_;  // what follows, and the sets
-  EgressPolicy policy_;
+  NflogGroup verdicts_;    // the VM's rules log each new flow here
+  std::mutex mu_;          // what follows, and the sets
+  EgressDecider decider_;  // the policy, and what answers taught (for the log's "why", and the sets)
   bool redirected_ = false;
-  std::map<std::pair<std::string, uint32_t>, int64_t> names_;  // (name, address) -> expiry (ms)
-  std::map<NameElement, int64_t> elements_;                    // in the sets -> expiry (ms)
-  std::map<uint16_t, Pending> pending_;                        // by the id sent upstream
+  std::map<NameElement, int64_t> elements_;  // in the sets -> expiry (ms)
+  std::map<uint16_t, Pending> pending_;      // by the id sent upstream
   uint16_t next_id_ = 0;
   std::atomic<bool> stop_{false};
   std::thread thread_;

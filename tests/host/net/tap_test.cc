@@ -137,7 +137,7 @@ TEST_CASE(
   EgressPolicy p = parse_egress({"10.9.1.0/24", "api.test:443", "*.pkg.test"}, {"api.test:10.9.0.7"});
   const std::string gw = f.cfg.subnet.gateway();
   set_egress(f.cfg, "alpha", 2, p, {gw, 40053});
-  set_egress(f.cfg, "beta", 3, p, {gw, 40054});
+  set_egress(f.cfg, "beta", 3, p, {gw, 40054, 17001});
   std::string relay = "comment \"vm=" + f.cfg.owner + ":alpha relay\"";
   std::string t = list_tables(f.cfg);
   CHECK(t.find("iifname \"" + f.cfg.bridge + "\" ip saddr " + a.ip + " udp dport 53 dnat ip to " + gw +
@@ -147,6 +147,10 @@ TEST_CASE(
   CHECK(t.find("ip saddr " + a.ip + " ip daddr 10.9.1.0/24 accept " + f.comment("alpha")) !=
         std::string::npos);
   CHECK(count(t, "type ipv4_addr . inet_proto . inet_service") == 2);
+  // beta's verdicts are logged to its relay's group: each accept, then the refusal.
+  CHECK(count(t, "log prefix \"banger-allowed\" group 17001 accept") == 3);
+  CHECK(t.find("log prefix \"banger-refused\" group 17001 " + f.comment("beta")) != std::string::npos);
+  CHECK(count(t, "log prefix") == 4);
 
   change_name_elements(f.cfg, "alpha", {{0x0a090007, 443, false}, {0x0a090008, 0, false}}, {});
   t = list_tables(f.cfg);
