@@ -165,10 +165,21 @@ void TapEgress::on_query() {
   DnsDecision d = judge_query(decider_.policy(), msg);
   d.attempt.dst = ntohl(parse_ipv4(gateway_));
   if (d.pinned) learn(d.attempt.name, d.pinned, kPinnedTtlS);
-  if (d.kind == DnsDecision::Kind::pass && (upstream_.empty() || pending_.size() >= kMaxPending)) {
-    d.attempt.allowed = false;
-    d.attempt.why = upstream_.empty() ? "no resolver on the host" : "too many queries in flight";
-    d.kind = DnsDecision::Kind::refuse;
+  if (d.kind == DnsDecision::Kind::pass) {
+    int64_t now = now_ms();
+    if (now - window_ms_ >= 1000) {
+      window_ms_ = now;
+      window_queries_ = 0;
+    }
+    const char* why = upstream_.empty()                       ? "no resolver on the host"
+                      : pending_.size() >= kMaxPending        ? "too many queries in flight"
+                      : ++window_queries_ > kQueriesPerSecond ? "too many queries a second"
+                                                              : nullptr;
+    if (why) {
+      d.attempt.allowed = false;
+      d.attempt.why = why;
+      d.kind = DnsDecision::Kind::refuse;
+    }
   }
   if (log_ && d.logged) log_(d.attempt);
   if (d.kind == DnsDecision::Kind::answer) {

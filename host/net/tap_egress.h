@@ -11,7 +11,9 @@
 // to the network log with the rule (or name) that decided, as user mode does. Everything it
 // reads comes from the guest or a resolver: every datagram is bounded
 // (dns_message.h), only the VM's own address is served, only a resolver's
-// answer to a query in flight is taken, and at most kMaxPending are.
+// answer to a query in flight is taken, and at most kMaxPending are; at
+// most kQueriesPerSecond go to the resolvers (each answer may cost an nft
+// run), the rest are refused.
 #pragma once
 
 #include <atomic>
@@ -35,6 +37,7 @@ namespace banger::net {
 class TapEgress {
  public:
   static constexpr size_t kMaxPending = 256;
+  static constexpr int kQueriesPerSecond = 100;
   using AttemptLog = std::function<void(const EgressAttempt&)>;
   // VM `vm` at address index `index` (its tap set up). The relay's socket is
   // bound now; nothing is redirected to it before set_policy.
@@ -77,6 +80,8 @@ class TapEgress {
   std::map<NameElement, int64_t> elements_;  // in the sets -> expiry (ms)
   std::map<uint16_t, Pending> pending_;      // by the id sent upstream
   uint16_t next_id_ = 0;
+  int64_t window_ms_ = 0;  // the second the count below is for
+  int window_queries_ = 0;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
