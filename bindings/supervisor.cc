@@ -26,6 +26,28 @@ int sv_spawn(lua_State* L) {
   return 1;
 }
 
+constexpr const char* kLaunchType = "banger.supervisor.Launch";
+
+// launch(spec_path, log_path) -> handle; handle:wait(timeout_s) -> info:
+// spawn in two steps, so several VMs start at once.
+int sv_launch(lua_State* L) {
+  auto launch = std::make_shared<supervisor::Launch>(
+      supervisor::Launch::start(arg_string(L, 1, "spec_path"), arg_string(L, 2, "log_path")));
+  push_handle(L, std::move(launch), kLaunchType);
+  return 1;
+}
+
+int launch_wait(lua_State* L) {
+  auto launch = arg_handle<supervisor::Launch>(L, 1, kLaunchType);
+  push_json(L, launch->wait(std::chrono::seconds(arg_integer(L, 2, "timeout"))));
+  return 1;
+}
+
+const luaL_Reg kLaunchMethods[] = {
+    {"wait", wrap<launch_wait>},
+    {nullptr, nullptr},
+};
+
 int sv_alive(lua_State* L) {
   lua_pushboolean(
       L, supervisor::supervisor_alive(static_cast<long>(arg_integer(L, 1, "pid")), arg_string(L, 2, "name")));
@@ -174,17 +196,15 @@ const luaL_Reg kClientMethods[] = {
 };
 
 const luaL_Reg kFuncs[] = {
-    {"spawn", wrap<sv_spawn>},
-    {"alive", wrap<sv_alive>},
-    {"kill_vmm", wrap<sv_kill_vmm>},
-    {"terminate", wrap<sv_terminate>},
-    {"wait_exit", wrap<sv_wait_exit>},
-    {"connect", wrap<sv_connect>},
-    {nullptr, nullptr},
+    {"spawn", wrap<sv_spawn>},         {"launch", wrap<sv_launch>},
+    {"alive", wrap<sv_alive>},         {"kill_vmm", wrap<sv_kill_vmm>},
+    {"terminate", wrap<sv_terminate>}, {"wait_exit", wrap<sv_wait_exit>},
+    {"connect", wrap<sv_connect>},     {nullptr, nullptr},
 };
 
 int open_supervisor(lua_State* L) {
   define_handle<Client>(L, kClientType, kClientMethods);
+  define_handle<supervisor::Launch>(L, kLaunchType, kLaunchMethods);
   lua_newtable(L);
   luaL_register(L, nullptr, kFuncs);
   return 1;

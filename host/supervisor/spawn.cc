@@ -102,8 +102,7 @@ bool wait_supervisor_exit(long pid, const std::string& name, std::chrono::millis
   return true;
 }
 
-nlohmann::json spawn(const std::string& spec_path, const std::string& log_path,
-                     std::chrono::seconds timeout) {
+Launch Launch::start(const std::string& spec_path, const std::string& log_path) {
   std::string exe = banger_binary();
   int status[2];
   if (pipe2(status, O_CLOEXEC) != 0) fail_errno("pipe");
@@ -134,6 +133,30 @@ nlohmann::json spawn(const std::string& spec_path, const std::string& log_path,
   ::close(status[1]);
   ::close(log);
   waitpid(mid, nullptr, 0);
+  Launch l;
+  l.status_fd_ = status[0];
+  l.log_path_ = log_path;
+  return l;
+}
+
+Launch::Launch(Launch&& o) noexcept : status_fd_(o.status_fd_), log_path_(std::move(o.log_path_)) {
+  o.status_fd_ = -1;
+}
+
+Launch::~Launch() {
+  if (status_fd_ >= 0) ::close(status_fd_);  // not waited for: it runs on, as a started VM does
+}
+
+nlohmann::json spawn(const std::string& spec_path, const std::string& log_path,
+                     std::chrono::seconds timeout) {
+  return Launch::start(spec_path, log_path).wait(timeout);
+}
+
+nlohmann::json Launch::wait(std::chrono::seconds timeout) {
+  if (status_fd_ < 0) fail(ErrorKind::invalid_input, "this supervisor launch was already waited for");
+  int fd = status_fd_;
+  status_fd_ = -1;
+  const std::string& log_path = log_path_;
 
   std::string line;
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -146,12 +169,12 @@ nlohmann::json spawn(const std::string& spec_path, const std::string& log_path,
       break;
     }
     if (interrupted()) break;
-    pollfd p{status[0], POLLIN, 0};
+    pollfd p{fd, POLLIN, 0};
     int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 200)));
     if (n < 0 && errno != EINTR) break;
     if (n <= 0) continue;
     char buf[4096];
-    ssize_t r = ::read(status[0], buf, sizeof buf);
+    ssize_t r = ::read(fd, buf, sizeof buf);
     if (r <= 0) break;
     line.append(buf, r);
     // Done once the status line ("ready ..." / "error ...") is complete.
@@ -159,7 +182,7 @@ nlohmann::json spawn(const std::string& spec_path, const std::string& log_path,
         line.rfind("\nready ") != std::string::npos ? line.rfind("\nready ") : line.rfind("\nerror ");
     if (status_at != std::string::npos && line.find('\n', status_at + 1) != std::string::npos) break;
   }
-  ::close(status[0]);
+  ::close(fd);
 
   // "pid N\n" comes first, then the status line.
   pid_t pid = -1;

@@ -18,6 +18,23 @@ std::string banger_binary();
 // with the log's tail) on failure, after making sure the supervisor is gone.
 nlohmann::json spawn(const std::string& spec_path, const std::string& log_path, std::chrono::seconds timeout);
 
+// The same in two steps, so that several VMs start at once (vm fork): start
+// spawns the supervisor, wait is spawn's wait. One not waited for runs on.
+class Launch {
+ public:
+  static Launch start(const std::string& spec_path, const std::string& log_path);
+  Launch(Launch&& other) noexcept;
+  Launch& operator=(Launch&&) = delete;
+  Launch(const Launch&) = delete;
+  ~Launch();
+  nlohmann::json wait(std::chrono::seconds timeout);
+
+ private:
+  Launch() = default;
+  int status_fd_ = -1;
+  std::string log_path_;
+};
+
 // Kills `pid` if it is a VMM of the VM whose state dir is `state_dir` (its
 // command line names that dir): what reconcile does for a VMM whose
 // supervisor died. Returns true if it killed something.

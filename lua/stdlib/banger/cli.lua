@@ -18,7 +18,8 @@ local GLOBAL_FLAGS = require("banger.args").GLOBAL_FLAGS
 --- command's own command line has begun (`vm run IMAGE uname -v`) a `-v`
 --- is the guest command's.
 ---@param argv string[]
----@return {verbose:boolean, json:boolean}, string[]
+---@return {verbose:boolean, json:boolean} globals
+---@return string[] argv without them
 function M.split_globals(argv)
   local g, rest, words = { verbose = false, json = false }, {}, 0
   for i, a in ipairs(argv) do

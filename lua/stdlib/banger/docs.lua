@@ -108,9 +108,10 @@ local function render_function(out, module, f)
   local text, params, returns = {}, {}, {}
   for _, d in ipairs(f.doc) do
     -- A table type ({a:string, b?:integer}) holds spaces: taken whole.
-    local pname, ptype, pdesc = d:match("^@param%s+([%w_?]+)%s+(%b{}%S*)%s*(.*)$")
+    local pname, ptype, pdesc = d:match("^@param%s+([%w_?]+)%s+(%b{}[%[%]%w|?]*)%s*(.*)$")
     if not pname then pname, ptype, pdesc = d:match("^@param%s+([%w_?]+)%s+(%S+)%s*(.*)$") end
-    local rtype, rdesc = d:match("^@return%s+(%S+)%s*(.*)$")
+    local rtype, rdesc = d:match("^@return%s+(%b{}[%[%]%w|?]*)%s*(.*)$")
+    if not rtype then rtype, rdesc = d:match("^@return%s+(%S+)%s*(.*)$") end
     if pname then params[#params + 1] = ("- `%s` (`%s`)%s"):format(pname, ptype, pdesc ~= "" and (": " .. pdesc) or "")
     elseif rtype then returns[#returns + 1] = ("- returns `%s`%s"):format(rtype, rdesc ~= "" and (": " .. rdesc) or "")
     elseif not d:match("^@") then text[#text + 1] = d end

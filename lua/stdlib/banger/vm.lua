@@ -287,11 +287,21 @@ function M.restore(snap_name, count, ctx)
   local snap = require("banger.snapshot").require(snap_name)
   local made, infos = {}, {}
   local ok, err = pcall(function()
-    for _ = 1, count do
-      local vm = recipe.load("vm_create"):call({ from = snap.name, name = M.generate_name(snap.vm) }, ctx)
-      made[#made + 1] = vm.name
-      infos[#infos + 1] = recipe.load("vm_start"):call({ name = vm.name }, ctx)
+    -- All their VMMs restore at once: each start is spawned, then each waited for.
+    local starting = {}
+    local _, first_err = pcall(function()
+      for _ = 1, count do
+        local vm = recipe.load("vm_create"):call({ from = snap.name, name = M.generate_name(snap.vm) }, ctx)
+        made[#made + 1] = vm.name
+        starting[#starting + 1] = recipe.load("vm_start"):call({ name = vm.name, detach = true }, ctx)
+      end
+    end)
+    for _, s in ipairs(starting) do
+      -- Every one spawned is waited for (its lock released), also after a failure.
+      local wok, info = pcall(s.wait)
+      if wok then infos[#infos + 1] = info elseif not first_err then first_err = info end
     end
+    if first_err then error(first_err, 0) end
   end)
   if not ok then
     for _, name in ipairs(made) do pcall(recipe.load("vm_rm").call, recipe.load("vm_rm"), { names = { name }, force = true }, ctx) end
@@ -324,6 +334,15 @@ end
 ---@return table info what the supervisor reports of the running VM
 function M.spawn_supervisor(spec_path, log_path, timeout_s)
   return _host.supervisor.spawn(spec_path, log_path, timeout_s)
+end
+
+--- The same in two steps: spawns the supervisor and returns at once; the
+--- handle's `wait(timeout_s)` is spawn_supervisor's wait.
+---@param spec_path string
+---@param log_path string
+---@return {wait: fun(self, timeout_s: integer): table}
+function M.launch_supervisor(spec_path, log_path)
+  return _host.supervisor.launch(spec_path, log_path)
 end
 
 local FORWARD_HINT = "use -p HOST_PORT:GUEST_PORT (bound to 127.0.0.1), or -p ADDR:HOST_PORT:GUEST_PORT " ..
