@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark for egress policies (issue 14), side by side in one run: two
-# user-networking VMs, one with an allow-list (--egress ADDR:PORT rules, the
+# VMs (user networking, or tap with MODE tap), one with an allow-list (--egress ADDR:PORT rules, the
 # traffic's own rule last) and one without a policy, each connecting to test
 # servers in a network namespace made here (never off this machine):
 #   setup:      N TCP connections (connect, read a banner, close) from the
@@ -10,11 +10,14 @@
 # Interleaved runs; prints medians and ratios. Needs root (the namespace),
 # python3 (the servers), the debian-bookworm image and the debian-cloud kernel.
 #
-#   bench/egress_bench.sh [runs] [connections]   (default 3 runs, 200 connections)
+#   bench/egress_bench.sh [runs] [connections] [user|tap]
+#       (default 3 runs, 200 connections, user; tap: the rules in banger's
+#       nftables table, each new flow's verdict logged through the relay)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
 conns=${2:-200}
+mode=${3:-user}
 banger=${BANGER_BIN:-$PWD/build/banger}
 export BANGER_HOME=${BANGER_BENCH_HOME:-$PWD/build/bench-home}
 export BANGER_WARM=0
@@ -60,8 +63,8 @@ server=$!
 rules=()
 for i in $(seq 1 20); do rules+=(--egress "10.99.$i.0/24:443"); done
 rules+=(--egress "$net.2:9000" --egress "$net.2:9001")
-"$banger" vm create --name egb-policy "${rules[@]}" >/dev/null
-"$banger" vm create --name egb-open --net user >/dev/null
+"$banger" vm create --name egb-policy --net "$mode" "${rules[@]}" >/dev/null
+"$banger" vm create --name egb-open --net "$mode" >/dev/null
 "$banger" vm start egb-policy >/dev/null
 "$banger" vm start egb-open >/dev/null
 
@@ -79,6 +82,7 @@ for _ in $(seq "$runs"); do
 done
 mps=$(printf '%s\n' "${ps[@]}" | median); mos=$(printf '%s\n' "${os[@]}" | median)
 mpt=$(printf '%s\n' "${pt[@]}" | median); mot=$(printf '%s\n' "${ot[@]}" | median)
+echo "networking: $mode"
 printf '%-52s %s   (runs: %s)\n' "setup, 22-rule policy (ms per connection)" "$mps" "${ps[*]}"
 printf '%-52s %s   (runs: %s)\n' "setup, no policy (ms per connection)" "$mos" "${os[*]}"
 printf '%-52s %s   (runs: %s)\n' "throughput, 22-rule policy (MiB/s)" "$mpt" "${pt[*]}"
