@@ -1,7 +1,6 @@
 // _host.net: tap networking (host/net/tap.h), privilege, SSH key pair and
 // config, and egress policies (host/net/egress.h):
-//   _host.net.check_egress(rules, add_hosts[, hook_source, hook_name]) -> "all" | "none" | "RULE, RULE",
-//     needs_user (a hook: user networking only)
+//   _host.net.check_egress(rules, add_hosts[, hook_source, hook_name]) -> "all" | "none" | "RULE, RULE"
 //     (invalid_input naming a bad rule or pin)
 // Every call reads the config from the environment (BANGER_SUBNET,
 // BANGER_BRIDGE, BANGER_DNS, BANGER_HOME).
@@ -172,8 +171,7 @@ int net_check_egress(lua_State* L) {
                         opt_string(L, 4, "hook_name").value_or(""));
   std::string d = p.describe();
   lua_pushlstring(L, d.data(), d.size());
-  lua_pushboolean(L, p.hook != nullptr);
-  return 2;
+  return 1;
 }
 
 const luaL_Reg kFuncs[] = {

@@ -244,12 +244,9 @@ void add_allow_rule(const Config& cfg, const std::string& vm, const std::string&
 
 void set_egress_rules(const Config& cfg, const std::string& vm, const std::string& ip, const EgressPolicy& p,
                       const DnsRelay& relay) {
-  if (p.hook)
-    fail(ErrorKind::unsupported, "VM " + vm + ": egress hooks work in user networking only for now",
-         "use --net user for a hook, or rules alone in tap mode");
   bool names = p.has_name_rules();
-  if (names && relay.port == 0)
-    fail(ErrorKind::internal, "VM " + vm + ": name rules in tap mode need banger's DNS relay");
+  if ((names && relay.port == 0) || (p.hook && relay.hook_port == 0))
+    fail(ErrorKind::internal, "VM " + vm + ": name rules and hooks in tap mode need banger's relay");
   std::string script;
   const std::string c = " comment " + quoted(kComment + cfg.owner + ":" + vm) + "\n";
   const std::string c_relay = " comment " + quoted(kComment + cfg.owner + ":" + vm + " " + kRelayRole) + "\n";
@@ -262,12 +259,43 @@ void set_egress_rules(const Config& cfg, const std::string& vm, const std::strin
           "delete rule inet " + cfg.table + " " + r.chain + " handle " + std::to_string(r.handle) + "\n";
   }
   for (const auto& set : old_sets) script += "delete set inet " + cfg.table + " " + set + "\n";
+  // What the rules admit, as nft matches: each address rule, then the sets.
+  std::vector<std::string> admitted;
+  for (const auto& r : p.rules) {
+    if (!r.name.empty()) continue;
+    in_addr a{htonl(r.net)};
+    char net[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &a, net, sizeof net);
+    std::string match = "ip daddr " + std::string(net) + "/" + std::to_string(r.bits);
+    if (r.port) match += std::string(r.udp ? " udp" : " tcp") + " dport " + std::to_string(r.port);
+    admitted.push_back(match);
+  }
+  bool with_sets = names && p.mode != EgressPolicy::Mode::all;
+  if (with_sets) {
+    std::string any = set_name(cfg, vm, "any"), ports = set_name(cfg, vm, "ports");
+    script += "add set inet " + cfg.table + " " + any + " { type ipv4_addr; }\n";
+    script +=
+        "add set inet " + cfg.table + " " + ports + " { type ipv4_addr . inet_proto . inet_service; }\n";
+    admitted.push_back("ip daddr @" + any);
+    admitted.push_back("ip daddr . meta l4proto . th dport @" + ports);
+  }
+  const std::string nat =
+      "add rule inet " + cfg.table + " dns_relay iifname " + quoted(cfg.bridge) + " ip saddr " + ip + " ";
+  const std::string in =
+      "add rule inet " + cfg.table + " guest_to_host ip saddr " + ip + " ip daddr " + relay.gateway + " ";
   if (relay.port) {
     // All of the guest's DNS, to whichever server, goes to banger's relay.
-    script += "add rule inet " + cfg.table + " dns_relay iifname " + quoted(cfg.bridge) + " ip saddr " + ip +
-              " udp dport 53 dnat ip to " + relay.gateway + ":" + std::to_string(relay.port) + c_relay;
-    script += "add rule inet " + cfg.table + " guest_to_host ip saddr " + ip + " ip daddr " + relay.gateway +
-              " udp dport " + std::to_string(relay.port) + " accept" + c_relay;
+    script += nat + "udp dport 53 dnat ip to " + relay.gateway + ":" + std::to_string(relay.port) + c_relay;
+    script += in + "udp dport " + std::to_string(relay.port) + " accept" + c_relay;
+  }
+  if (p.hook && p.mode != EgressPolicy::Mode::all) {
+    // A new TCP connection no rule admits goes to the relay's listener,
+    // where the hook decides (banger's own network stays as it is).
+    script += nat + "ip daddr " + cfg.subnet.cidr() + " return" + c_relay;
+    for (const auto& m : admitted) script += nat + m + " return" + c_relay;
+    script += nat + "meta l4proto tcp dnat ip to " + relay.gateway + ":" + std::to_string(relay.hook_port) +
+              c_relay;
+    script += in + "tcp dport " + std::to_string(relay.hook_port) + " accept" + c_relay;
   }
   if (p.mode != EgressPolicy::Mode::all) {
     const std::string pre = "add rule inet " + cfg.table + " egress ip saddr " + ip + " ";
@@ -278,23 +306,7 @@ void set_egress_rules(const Config& cfg, const std::string& vm, const std::strin
     };
     const std::string allowed = logged(kLogAllowed);
     script += pre + "ct state established,related accept" + c;
-    for (const auto& r : p.rules) {
-      if (!r.name.empty()) continue;
-      in_addr a{htonl(r.net)};
-      char net[INET_ADDRSTRLEN];
-      inet_ntop(AF_INET, &a, net, sizeof net);
-      std::string match = "ip daddr " + std::string(net) + "/" + std::to_string(r.bits);
-      if (r.port) match += std::string(r.udp ? " udp" : " tcp") + " dport " + std::to_string(r.port);
-      script += pre + match + allowed + " accept" + c;
-    }
-    if (names) {
-      std::string any = set_name(cfg, vm, "any"), ports = set_name(cfg, vm, "ports");
-      script += "add set inet " + cfg.table + " " + any + " { type ipv4_addr; }\n";
-      script +=
-          "add set inet " + cfg.table + " " + ports + " { type ipv4_addr . inet_proto . inet_service; }\n";
-      script += pre + "ip daddr @" + any + allowed + " accept" + c;
-      script += pre + "ip daddr . meta l4proto . th dport @" + ports + allowed + " accept" + c;
-    }
+    for (const auto& m : admitted) script += pre + m + allowed + " accept" + c;
     if (relay.log_group >= 0) script += pre + logged(kLogRefused).substr(1) + c;
     script += pre + "meta l4proto tcp reject with tcp reset" + c;
     script += pre + "reject" + c;

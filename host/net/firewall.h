@@ -46,6 +46,7 @@ struct DnsRelay {
   std::string gateway;
   int port = 0;
   int log_group = -1;  // the nflog group each new flow's verdict is logged to (-1: none)
+  int hook_port = 0;   // with a hook: the relay's TCP listener for the flows no rule admits
 };
 
 // The prefixes of those log lines: the flow passed, or was refused.
@@ -59,8 +60,8 @@ inline constexpr const char* kLogRefused = "banger-refused";
 // an ICMP port unreachable). "all" leaves no egress rule. With a relay, all
 // of the guest's UDP DNS is redirected to it (and only it may be reached on
 // the host for that), and each new flow's verdict is logged to its group.
-// The sets start empty. Hooks are refused: they work in user networking
-// only for now.
+// With a hook, a new TCP connection no rule admits is redirected to the
+// relay's hook listener instead (tap_egress.h). The sets start empty.
 void set_egress_rules(const Config& cfg, const std::string& vm, const std::string& ip, const EgressPolicy& p,
                       const DnsRelay& relay = {});
 

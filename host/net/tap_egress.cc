@@ -1,6 +1,8 @@
 #include "host/net/tap_egress.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/netfilter_ipv4.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -15,6 +17,7 @@
 
 #include "host/core/error.h"
 #include "host/net/dns_gate.h"
+#include "host/net/relay.h"
 #include "host/net/tap.h"
 
 namespace banger::net {
@@ -87,8 +90,14 @@ TapEgress::TapEgress(Config cfg, std::string vm, long long index, AttemptLog log
     upstream_fd_ = udp_socket(INADDR_ANY, "opening VM " + vm_ + "'s socket to the resolvers");
     wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wake_fd_ < 0) fail_errno("eventfd");
+    hook_fd_ = tcp_listen(gateway_, 0);
+    sockaddr_in ha{};
+    socklen_t hlen = sizeof ha;
+    getsockname(hook_fd_, reinterpret_cast<sockaddr*>(&ha), &hlen);
+    hook_port_ = ntohs(ha.sin_port);
+    fcntl(hook_fd_, F_SETFL, fcntl(hook_fd_, F_GETFL) | O_NONBLOCK);
   } catch (...) {
-    for (int fd : {relay_fd_, upstream_fd_})
+    for (int fd : {relay_fd_, upstream_fd_, wake_fd_, hook_fd_})
       if (fd >= 0) close(fd);
     throw;
   }
@@ -100,7 +109,9 @@ TapEgress::~TapEgress() {
   uint64_t one = 1;
   (void)!write(wake_fd_, &one, sizeof one);
   if (thread_.joinable()) thread_.join();
-  for (int fd : {relay_fd_, upstream_fd_, wake_fd_})
+  // The connections passed on see wake_fd_ readable and end.
+  while (hooked_ > 0) usleep(10 * 1000);
+  for (int fd : {relay_fd_, upstream_fd_, wake_fd_, hook_fd_})
     if (fd >= 0) close(fd);
 }
 
@@ -108,7 +119,8 @@ void TapEgress::set_policy(EgressPolicy p) {
   std::lock_guard<std::mutex> lock(mu_);
   bool relay = policy_filters_dns(p);
   if (relay || redirected_)
-    set_egress(cfg_, vm_, index_, p, relay ? DnsRelay{gateway_, port_, verdicts_.group()} : DnsRelay{});
+    set_egress(cfg_, vm_, index_, p,
+               relay ? DnsRelay{gateway_, port_, verdicts_.group(), hook_port_} : DnsRelay{});
   redirected_ = relay;
   decider_.set_policy(std::move(p));
   // The sets were made anew: what answers taught goes back in, as far as
@@ -132,16 +144,18 @@ void TapEgress::set_policy(EgressPolicy p) {
 void TapEgress::run() {
   int64_t last_expire = now_ms();
   while (!stop_) {
-    pollfd p[4] = {{relay_fd_, POLLIN, 0},
+    pollfd p[5] = {{relay_fd_, POLLIN, 0},
                    {upstream_fd_, POLLIN, 0},
                    {verdicts_.fd(), POLLIN, 0},
+                   {hook_fd_, POLLIN, 0},
                    {wake_fd_, POLLIN, 0}};
-    int n = poll(p, 4, 1000);
+    int n = poll(p, 5, 1000);
     if (stop_) break;
     try {
       if (n > 0 && (p[0].revents & POLLIN)) on_query();
       if (n > 0 && (p[1].revents & POLLIN)) on_response();
       if (n > 0 && (p[2].revents & POLLIN)) on_logged();
+      if (n > 0 && (p[3].revents & POLLIN)) on_hooked();
       int64_t now = now_ms();
       if (now - last_expire >= 1000) {
         expire(now);
@@ -300,6 +314,71 @@ void TapEgress::on_logged() {
       }
     }
     if (log_) log_(a);
+  }
+}
+
+namespace {
+
+// Closes `fd` with a reset: the guest sees its connection refused.
+void reset(int fd) {
+  linger l{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+  close(fd);
+}
+
+std::string dotted(uint32_t addr_be) {
+  char text[INET_ADDRSTRLEN];
+  in_addr a{addr_be};
+  inet_ntop(AF_INET, &a, text, sizeof text);
+  return text;
+}
+
+}  // namespace
+
+void TapEgress::on_hooked() {
+  for (int i = 0; i < 16; ++i) {
+    sockaddr_in peer{};
+    socklen_t plen = sizeof peer;
+    int c = accept4(hook_fd_, reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_CLOEXEC);
+    if (c < 0) return;
+    sockaddr_in dst{};
+    socklen_t dlen = sizeof dst;
+    // Where the guest was going, before the VM's rule sent it here.
+    if (peer.sin_addr.s_addr != vm_addr_ ||
+        getsockopt(c, SOL_IP, SO_ORIGINAL_DST, reinterpret_cast<sockaddr*>(&dst), &dlen) != 0) {
+      reset(c);
+      continue;
+    }
+    EgressAttempt a;
+    bool allowed;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      allowed = decider_.admits(ntohl(dst.sin_addr.s_addr), IPPROTO_TCP, ntohs(dst.sin_port), a);
+    }
+    if (allowed && hooked_ >= kMaxHooked) {
+      allowed = a.allowed = false;
+      a.why = "too many connections through the hook at once";
+    }
+    if (log_) log_(a);
+    if (!allowed) {
+      reset(c);
+      continue;
+    }
+    ++hooked_;
+    std::string host = dotted(dst.sin_addr.s_addr);
+    int port = ntohs(dst.sin_port);
+    int stop = wake_fd_;
+    std::thread([this, c, host, port, stop] {
+      try {
+        int up = tcp_connect(host, port, std::chrono::seconds(10));
+        relay(c, up, stop);
+        close(up);
+        close(c);
+      } catch (const Error&) {
+        reset(c);  // it cannot be reached: refused, as a direct connection would be
+      }
+      --hooked_;
+    }).detach();
   }
 }
 

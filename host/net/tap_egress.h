@@ -8,7 +8,13 @@
 // the host's resolvers; an answer's addresses are in the sets before the
 // guest sees it, so its first connection already passes. The VM's rules log
 // each new flow's verdict to an nflog group of the relay's, which writes it
-// to the network log with the rule (or name) that decided, as user mode does. Everything it
+// to the network log with the rule (or name) that decided, as user mode does.
+// With a hook, a new TCP connection no rule admits is redirected to the
+// relay's own listener instead, where the hook decides: allowed, the relay
+// connects to where it was going and passes the bytes both ways (at most
+// kMaxHooked at once); refused, it is reset. UDP flows no rule admits are
+// refused in tap mode, hook or not: the kernel here has no nftables queue
+// to hold a datagram for the hook. Everything it
 // reads comes from the guest or a resolver: every datagram is bounded
 // (dns_message.h), only the VM's own address is served, only a resolver's
 // answer to a query in flight is taken, and at most kMaxPending are; at
@@ -17,6 +23,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -38,6 +45,7 @@ class TapEgress {
  public:
   static constexpr size_t kMaxPending = 256;
   static constexpr int kQueriesPerSecond = 100;
+  static constexpr int kMaxHooked = 128;
   using AttemptLog = std::function<void(const EgressAttempt&)>;
   // VM `vm` at address index `index` (its tap set up). The relay's socket is
   // bound now; nothing is redirected to it before set_policy.
@@ -61,6 +69,7 @@ class TapEgress {
   void on_query();
   void on_response();
   void on_logged();
+  void on_hooked();
   void learn(const std::string& name, uint32_t addr, uint32_t ttl_s);
   void expire(int64_t now);
   void add_elements(std::vector<NameElement> add, std::vector<NameElement> gone);
@@ -82,6 +91,8 @@ class TapEgress {
   uint16_t next_id_ = 0;
   int64_t window_ms_ = 0;  // the second the count below is for
   int window_queries_ = 0;
+  int hook_fd_ = -1, hook_port_ = 0;
+  std::atomic<int> hooked_{0};  // connections passed on through the hook, open now
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

@@ -163,12 +163,9 @@ void check_spec(const Spec& s) {
                  f.proto + ": tap networking forwards TCP only",
              "use --net user for UDP forwards, or reach the VM's address directly");
   }
-  // Tap mode enforces rules and pins, not hooks (host/net/firewall.h).
-  net::EgressPolicy egress =
-      net::parse_egress(s.net.egress, s.net.add_hosts, s.net.egress_hook, s.net.egress_hook_name);
-  if (s.net.mode == "tap" && egress.hook)
-    fail(ErrorKind::unsupported, "VM " + s.name + ": egress hooks work in user networking only for now",
-         "use --net user for a hook, or rules alone in tap mode");
+  // A policy that does not parse (or a hook that does not load) stops the
+  // start here, before anything is made.
+  net::parse_egress(s.net.egress, s.net.add_hosts, s.net.egress_hook, s.net.egress_hook_name);
   if (!s.workspace_disk.empty()) {
     check_file(s.workspace_disk, "workspace disk", "create the VM again with --workspace");
     check_workspace_path(s.workspace_path);

@@ -75,13 +75,12 @@ return recipe.new {
     local egress = args.egress and #args.egress > 0 and args.egress or nil
     local add_hosts = args.add_host and #args.add_host > 0 and args.add_host or nil
     local hook = args.egress_hook and banger.net.egress_hook(args.egress_hook) or nil
-    local policy, needs_user = banger.net.check_egress(egress or {}, add_hosts, hook)
+    local policy = banger.net.check_egress(egress or {}, add_hosts, hook)
     local filtered = policy ~= "all" or add_hosts ~= nil
     if filtered and (args.net == nil or args.net == "auto") then args.net = "user" end
-    if needs_user and args.net ~= "user" then
-      banger.errors.raise("unsupported",
-        ("--egress-hook works in user networking only for now, not --net %s"):format(args.net),
-        "use --net user, or rules without a hook with --net tap")
+    if filtered and args.net == "none" then
+      banger.errors.raise("invalid_input", "--net none has no network for an egress policy to filter",
+        "leave out --egress, --add-host and --egress-hook, or use --net user or tap")
     end
     local net = banger.vm.net_mode(args.net)
     banger.vm.check_net_options(net, forwards, allow_host)

@@ -30,12 +30,10 @@ return recipe.new {
       elseif args.egress_hook then
         hook = banger.net.egress_hook(args.egress_hook)
       end
-      local policy, needs_user = banger.net.check_egress(egress or {}, add_hosts, hook)
-      if (rec.net == "tap" and needs_user) or (rec.net == "none" and policy ~= "all") then
-        banger.errors.raise("unsupported",
-          ("VM '%s' is on %s networking: %s"):format(rec.name, rec.net, rec.net == "tap"
-            and "--egress-hook works in user networking only for now" or "it has no network to filter"),
-          rec.net == "tap" and "create the VM with --net user for a hook, or give rules alone" or "create the VM with --net user or tap")
+      local policy = banger.net.check_egress(egress or {}, add_hosts, hook)
+      if rec.net == "none" and policy ~= "all" then
+        banger.errors.raise("unsupported", ("VM '%s' is on none networking: it has no network to filter"):format(rec.name),
+          "create the VM with --net user or tap")
       end
       local lock = banger.vm.lock(rec.name)
       ctx:defer(function() lock:release() end)

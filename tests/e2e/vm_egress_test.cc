@@ -151,11 +151,12 @@ class TestServers {
 };
 
 // Shell functions for the guest: the first line a TCP server sends, or
-// "refused" (a reset or ICMP unreachable); a UDP echo's reply likewise.
+// "refused" (a reset or ICMP unreachable), or "reset" (reset once
+// connected: a tap-mode hook's refusal); a UDP echo's reply likewise.
 // A hang would print nothing (timeout), which no check accepts.
 const std::string kProbe =
     "tcp() { timeout 10 bash -c \"exec 3<>/dev/tcp/$1/$2 && head -n1 <&3\" 2>&1 | sed 's/.*Connection "
-    "refused.*/refused/' | head -n1; }; "
+    "refused.*/refused/; s/.*Connection reset by peer.*/reset/' | head -n1; }; "
     "udp() { timeout 10 bash -c \"exec 3<>/dev/udp/$1/$2 && echo ping >&3 && head -c 9 <&3\" 2>&1 | sed "
     "'s/.*Connection refused.*/refused/' | head -n1; echo; }; ";
 
@@ -178,6 +179,18 @@ std::vector<std::string> first_probe_lines(const std::string& a, const std::stri
       "udp " + a + ":5353 allowed (rule " + a + ":5353/udp)",
       "udp " + a + ":5354 refused (no rule)",
   };
+}
+
+// The hooks both tests set: port_hook.lua allows TCP port 8081,
+// error_hook.lua errors, slow_hook.lua never returns.
+void write_hooks(const SandboxHome& home) {
+  fs::write_file(
+      home.path("port_hook.lua"),
+      "local open = { [8081] = true }\n"
+      "return function(conn) if conn.proto == 'tcp' and open[conn.dst_port] then return 'allow' end "
+      "return 'deny' end\n");
+  fs::write_file(home.path("error_hook.lua"), "return function(conn) error('boom') end\n");
+  fs::write_file(home.path("slow_hook.lua"), "return function(conn) while true do end end\n");
 }
 
 std::string probe(const SandboxHome& home, const std::string& vm, const std::string& script) {
@@ -230,13 +243,7 @@ TEST_CASE(
   CHECK(vm_record(home, "eg")["egress_policy"] == a + ":8081");
   // A hook decides what no rule admits: by port; one that errors or runs
   // too long denies, and the log says why.
-  fs::write_file(
-      home.path("port_hook.lua"),
-      "local open = { [8081] = true }\n"
-      "return function(conn) if conn.proto == 'tcp' and open[conn.dst_port] then return 'allow' end "
-      "return 'deny' end\n");
-  fs::write_file(home.path("error_hook.lua"), "return function(conn) error('boom') end\n");
-  fs::write_file(home.path("slow_hook.lua"), "return function(conn) while true do end end\n");
+  write_hooks(home);
   home.must({"vm", "set", "eg", "--egress", a + ":8080", "--egress-hook", home.path("port_hook.lua")});
   CHECK(vm_record(home, "eg")["egress_policy"] == a + ":8080, hook " + home.path("port_hook.lua"));
   CHECK(probe(home, "eg", "tcp " + a + " 8080; tcp " + a + " 8081; tcp " + b + " 8080") ==
@@ -267,10 +274,8 @@ TEST_CASE(
 
 TEST_CASE(
     "e2e egress in tap mode: address and name rules (--add-host) in banger's nftables admit what they say "
-    "and "
-    "refuse the rest fast - vm logs --net lists each attempt - vm set changes them on the running VM - a "
-    "hook is "
-    "refused - the rules and sets go with the VM",
+    "and refuse the rest fast - vm logs --net lists each attempt - vm set changes them on the running VM - "
+    "a hook decides the TCP connections no rule admits - the rules and sets go with the VM",
     "[e2e][vm][net]") {
   TestServers servers;
   const std::string& a = servers.a;
@@ -278,14 +283,6 @@ TEST_CASE(
   // The host's resolver, for the names banger's relay passes on: the
   // namespace's, never one off this machine.
   SandboxHome home("", {{"BANGER_DNS", a}});
-  fs::write_file(home.path("hook.lua"), "return function(conn) return 'allow' end\n");
-  auto hooked = run_banger(
-      {"vm", "create", "--net", "tap", "--name", "egt", "--egress-hook", home.path("hook.lua")}, home.env());
-  CHECK(hooked.code == 8);
-  CHECK(hooked.err ==
-        "error: --egress-hook works in user networking only for now, not --net tap\n"
-        "  hint: use --net user, or rules without a hook with --net tap\n");
-
   home.must({"vm", "create", "--net", "tap", "--name", "egt", "--egress", a + ":8080", "--egress",
              a + ":5353/udp", "--egress", "api.test:8080", "--add-host", "api.test:" + b});
   home.must({"vm", "start", "egt"});
@@ -327,6 +324,19 @@ TEST_CASE(
   CHECK(probe(home, "egt",
               "tcp " + b + " 8080; tcp " + a + " 8080; getent hosts api.test; tcp " + b + " 8081") ==
         "hello from " + b + ":8080\nrefused\n" + getent_line(b, "api.test") + "refused\n");
+
+  // A hook decides the TCP connections no rule admits: by port; one that
+  // errors denies, and the log says why.
+  write_hooks(home);
+  home.must({"vm", "set", "egt", "--egress", a + ":8080", "--egress-hook", home.path("port_hook.lua")});
+  CHECK(probe(home, "egt", "tcp " + a + " 8080; tcp " + a + " 8081; tcp " + b + " 8080") ==
+        "hello from " + a + ":8080\nhello from " + a + ":8081\nreset\n");
+  home.must({"vm", "set", "egt", "--egress-hook", home.path("error_hook.lua")});
+  CHECK(probe(home, "egt", "tcp " + a + " 8081; tcp " + a + " 8080") == "reset\nhello from " + a + ":8080\n");
+  log = home.must({"vm", "logs", "--net", "egt"}).out;
+  CHECK_THAT(log, Catch::Contains("tcp " + a + ":8081 allowed (hook)\n"));
+  CHECK_THAT(log, Catch::Contains("tcp " + a + ":8081 refused (hook: error: " + home.path("error_hook.lua") +
+                                  ":1: boom)\n"));
 
   home.must({"vm", "rm", "--force", "egt"});
   rules = run_capture({"nft", "list", "ruleset"}).out;

@@ -32,14 +32,12 @@ function M.default_mode() return N.default_mode() end
 --- as `--egress` takes them (all, none, ADDR[/BITS][:PORT[/udp]],
 --- NAME[:PORT[/udp]], *.NAME), `add_hosts` as `--add-host NAME:IP`.
 --- `hook`: the project's hook, {source=, name=} (see egress_hook). Returns
---- what ls and inspect show ("all", "none" or the rules), and whether the
---- policy needs user networking (a hook does; tap mode enforces rules and
---- pins); an invalid_input error names a bad rule, pin or hook.
+--- what ls and inspect show ("all", "none" or the rules); an invalid_input
+--- error names a bad rule, pin or hook.
 ---@param rules string[]
 ---@param add_hosts? string[]
 ---@param hook? {source:string, name:string}
 ---@return string policy
----@return boolean needs_user
 function M.check_egress(rules, add_hosts, hook)
   return N.check_egress(rules, add_hosts or {}, hook and hook.source, hook and hook.name)
 end

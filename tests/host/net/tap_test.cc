@@ -152,6 +152,21 @@ TEST_CASE(
   CHECK(t.find("log prefix \"banger-refused\" group 17001 " + f.comment("beta")) != std::string::npos);
   CHECK(count(t, "log prefix") == 4);
 
+  // With a hook: TCP no rule admits goes to the relay's listener; banger's
+  // own network and what the rules admit stay as they are.
+  set_egress(f.cfg, "beta", 3,
+             parse_egress({"10.9.1.0/24"}, {}, "return function(conn) return 'deny' end", "hook.lua"),
+             {gw, 40054, 17001, 40099});
+  t = list_tables(f.cfg);
+  const std::string beta_nat = "iifname \"" + f.cfg.bridge + "\" ip saddr " + f.address(3) + " ";
+  CHECK(t.find(beta_nat + "ip daddr " + f.cfg.subnet.cidr() + " return") != std::string::npos);
+  CHECK(t.find(beta_nat + "ip daddr 10.9.1.0/24 return") != std::string::npos);
+  CHECK(t.find(beta_nat + "meta l4proto tcp dnat ip to " + gw + ":40099") != std::string::npos);
+  CHECK(t.find("ip saddr " + f.address(3) + " ip daddr " + gw + " tcp dport 40099 accept") !=
+        std::string::npos);
+  set_egress(f.cfg, "beta", 3, p, {gw, 40054, 17001});
+  CHECK(list_tables(f.cfg).find("40099") == std::string::npos);
+
   change_name_elements(f.cfg, "alpha", {{0x0a090007, 443, false}, {0x0a090008, 0, false}}, {});
   t = list_tables(f.cfg);
   CHECK(t.find("elements = { 10.9.0.7 . tcp . 443 }") != std::string::npos);
