@@ -13,7 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -275,7 +277,7 @@ TEST_CASE(
 TEST_CASE(
     "e2e egress in tap mode: address and name rules (--add-host) in banger's nftables admit what they say "
     "and refuse the rest fast - vm logs --net lists each attempt - vm set changes them on the running VM - "
-    "a hook decides the TCP connections no rule admits - the rules and sets go with the VM",
+    "a hook decides the TCP connections no rule admits - a killed supervisor's rules and sets are reconciled",
     "[e2e][vm][net]") {
   TestServers servers;
   const std::string& a = servers.a;
@@ -353,9 +355,15 @@ TEST_CASE(
     hex += d[ch & 15];
   }
   CHECK(rules.find("names_any_" + hex) != std::string::npos);
-  home.must({"vm", "rm", "--force", "egt"});
+  // Its supervisor killed with SIGKILL: the next command's reconcile takes
+  // the relay's redirects, the VM's rules and its sets.
+  kill(static_cast<pid_t>(vm_record(home, "egt")["supervisor_pid"].get<long>()), SIGKILL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  home.must({"vm", "ls"});
+  CHECK(vm_record(home, "egt")["state"] == "stopped");
   rules = run_capture({"nft", "list", "ruleset"}).out;
   CHECK(rules.find("vm=" + owner + ":egt") == std::string::npos);
   CHECK(rules.find("ip saddr " + ip + " ") == std::string::npos);
   CHECK(rules.find("_" + hex) == std::string::npos);
+  home.must({"vm", "rm", "egt"});
 }
