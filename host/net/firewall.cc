@@ -287,6 +287,11 @@ void set_egress_rules(const Config& cfg, const std::string& vm, const std::strin
     // All of the guest's DNS, to whichever server, goes to banger's relay.
     script += nat + "udp dport 53 dnat ip to " + relay.gateway + ":" + std::to_string(relay.port) + c_relay;
     script += in + "udp dport " + std::to_string(relay.port) + " accept" + c_relay;
+    if (relay.tcp_port) {
+      script +=
+          nat + "tcp dport 53 dnat ip to " + relay.gateway + ":" + std::to_string(relay.tcp_port) + c_relay;
+      script += in + "tcp dport " + std::to_string(relay.tcp_port) + " accept" + c_relay;
+    }
   }
   if (p.hook && p.mode != EgressPolicy::Mode::all) {
     // A new TCP connection no rule admits goes to the relay's listener,

@@ -47,6 +47,7 @@ struct DnsRelay {
   int port = 0;
   int log_group = -1;  // the nflog group each new flow's verdict is logged to (-1: none)
   int hook_port = 0;   // with a hook: the relay's TCP listener for the flows no rule admits
+  int tcp_port = 0;    // the relay's DNS over TCP (answers too large for a datagram)
 };
 
 // The prefixes of those log lines: the flow passed, or was refused.

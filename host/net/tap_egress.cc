@@ -96,8 +96,12 @@ TapEgress::TapEgress(Config cfg, std::string vm, long long index, AttemptLog log
     getsockname(hook_fd_, reinterpret_cast<sockaddr*>(&ha), &hlen);
     hook_port_ = ntohs(ha.sin_port);
     fcntl(hook_fd_, F_SETFL, fcntl(hook_fd_, F_GETFL) | O_NONBLOCK);
+    dns_tcp_fd_ = tcp_listen(gateway_, 0);
+    getsockname(dns_tcp_fd_, reinterpret_cast<sockaddr*>(&ha), &hlen);
+    dns_tcp_port_ = ntohs(ha.sin_port);
+    fcntl(dns_tcp_fd_, F_SETFL, fcntl(dns_tcp_fd_, F_GETFL) | O_NONBLOCK);
   } catch (...) {
-    for (int fd : {relay_fd_, upstream_fd_, wake_fd_, hook_fd_})
+    for (int fd : {relay_fd_, upstream_fd_, wake_fd_, hook_fd_, dns_tcp_fd_})
       if (fd >= 0) close(fd);
     throw;
   }
@@ -110,8 +114,8 @@ TapEgress::~TapEgress() {
   (void)!write(wake_fd_, &one, sizeof one);
   if (thread_.joinable()) thread_.join();
   // The connections passed on see wake_fd_ readable and end.
-  while (hooked_ > 0) usleep(10 * 1000);
-  for (int fd : {relay_fd_, upstream_fd_, wake_fd_, hook_fd_})
+  while (hooked_ > 0 || dns_streams_ > 0) usleep(10 * 1000);
+  for (int fd : {relay_fd_, upstream_fd_, wake_fd_, hook_fd_, dns_tcp_fd_})
     if (fd >= 0) close(fd);
 }
 
@@ -120,7 +124,7 @@ void TapEgress::set_policy(EgressPolicy p) {
   bool relay = policy_filters_dns(p);
   if (relay || redirected_)
     set_egress(cfg_, vm_, index_, p,
-               relay ? DnsRelay{gateway_, port_, verdicts_.group(), hook_port_} : DnsRelay{});
+               relay ? DnsRelay{gateway_, port_, verdicts_.group(), hook_port_, dns_tcp_port_} : DnsRelay{});
   redirected_ = relay;
   decider_.set_policy(std::move(p));
   // The sets were made anew: what answers taught goes back in, as far as
@@ -144,18 +148,16 @@ void TapEgress::set_policy(EgressPolicy p) {
 void TapEgress::run() {
   int64_t last_expire = now_ms();
   while (!stop_) {
-    pollfd p[5] = {{relay_fd_, POLLIN, 0},
-                   {upstream_fd_, POLLIN, 0},
-                   {verdicts_.fd(), POLLIN, 0},
-                   {hook_fd_, POLLIN, 0},
-                   {wake_fd_, POLLIN, 0}};
-    int n = poll(p, 5, 1000);
+    pollfd p[6] = {{relay_fd_, POLLIN, 0}, {upstream_fd_, POLLIN, 0}, {verdicts_.fd(), POLLIN, 0},
+                   {hook_fd_, POLLIN, 0},  {dns_tcp_fd_, POLLIN, 0},  {wake_fd_, POLLIN, 0}};
+    int n = poll(p, 6, 1000);
     if (stop_) break;
     try {
       if (n > 0 && (p[0].revents & POLLIN)) on_query();
       if (n > 0 && (p[1].revents & POLLIN)) on_response();
       if (n > 0 && (p[2].revents & POLLIN)) on_logged();
       if (n > 0 && (p[3].revents & POLLIN)) on_hooked();
+      if (n > 0 && (p[4].revents & POLLIN)) on_dns_stream();
       int64_t now = now_ms();
       if (now - last_expire >= 1000) {
         expire(now);
@@ -168,14 +170,7 @@ void TapEgress::run() {
   }
 }
 
-void TapEgress::on_query() {
-  char buf[kMaxDatagram];
-  sockaddr_in from{};
-  socklen_t len = sizeof from;
-  ssize_t n = recvfrom(relay_fd_, buf, sizeof buf, MSG_TRUNC, reinterpret_cast<sockaddr*>(&from), &len);
-  if (n <= 0 || static_cast<size_t>(n) > sizeof buf || from.sin_addr.s_addr != vm_addr_) return;
-  std::string_view msg(buf, static_cast<size_t>(n));
-  std::lock_guard<std::mutex> lock(mu_);
+DnsDecision TapEgress::judge(std::string_view msg) {
   DnsDecision d = judge_query(decider_.policy(), msg);
   d.attempt.dst = ntohl(parse_ipv4(gateway_));
   if (d.pinned) learn(d.attempt.name, d.pinned, kPinnedTtlS);
@@ -196,6 +191,18 @@ void TapEgress::on_query() {
     }
   }
   if (log_ && d.logged) log_(d.attempt);
+  return d;
+}
+
+void TapEgress::on_query() {
+  char buf[kMaxDatagram];
+  sockaddr_in from{};
+  socklen_t len = sizeof from;
+  ssize_t n = recvfrom(relay_fd_, buf, sizeof buf, MSG_TRUNC, reinterpret_cast<sockaddr*>(&from), &len);
+  if (n <= 0 || static_cast<size_t>(n) > sizeof buf || from.sin_addr.s_addr != vm_addr_) return;
+  std::string_view msg(buf, static_cast<size_t>(n));
+  std::lock_guard<std::mutex> lock(mu_);
+  DnsDecision d = judge(msg);
   if (d.kind == DnsDecision::Kind::answer) {
     sendto(relay_fd_, d.answer.data(), d.answer.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
   } else if (d.kind == DnsDecision::Kind::pass) {
@@ -214,6 +221,11 @@ void TapEgress::on_query() {
   }
 }
 
+void TapEgress::learn_answer(std::string_view msg) {
+  DnsLearned learned = allowed_answer(decider_.policy(), msg);
+  for (const auto& a : learned.addresses) learn(learned.name, a.addr, a.ttl);
+}
+
 void TapEgress::on_response() {
   char buf[kMaxDatagram];
   sockaddr_in from{};
@@ -229,8 +241,7 @@ void TapEgress::on_response() {
   Pending q = it->second;
   pending_.erase(it);
   std::string msg(buf, static_cast<size_t>(n));
-  DnsLearned learned = allowed_answer(decider_.policy(), msg);
-  for (const auto& a : learned.addresses) learn(learned.name, a.addr, a.ttl);
+  learn_answer(msg);
   msg[0] = static_cast<char>(q.id >> 8);
   msg[1] = static_cast<char>(q.id);
   sockaddr_in to{};
@@ -379,6 +390,99 @@ void TapEgress::on_hooked() {
       }
       --hooked_;
     }).detach();
+  }
+}
+
+namespace {
+
+// Reads exactly `len` bytes within `ms`; false on EOF, an error or the time.
+bool read_within(int fd, char* buf, size_t len, int ms) {
+  size_t got = 0;
+  while (got < len) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, ms) <= 0) return false;
+    ssize_t n = read(fd, buf + got, len - got);
+    if (n <= 0) return false;
+    got += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// One DNS-over-TCP message (RFC 7766: a 2-byte length, then the message).
+bool read_message(int fd, std::string& msg, int ms) {
+  unsigned char len[2];
+  if (!read_within(fd, reinterpret_cast<char*>(len), 2, ms)) return false;
+  msg.resize(static_cast<size_t>(len[0] << 8 | len[1]));
+  return !msg.empty() && read_within(fd, msg.data(), msg.size(), ms);
+}
+
+bool write_message(int fd, std::string_view msg) {
+  std::string out;
+  out += static_cast<char>(msg.size() >> 8);
+  out += static_cast<char>(msg.size());
+  out += msg;
+  size_t done = 0;
+  while (done < out.size()) {
+    ssize_t n = write(fd, out.data() + done, out.size() - done);
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+constexpr int kStreamMs = 5000;
+constexpr int kQueriesPerStream = 16;
+
+}  // namespace
+
+void TapEgress::on_dns_stream() {
+  for (int i = 0; i < 16; ++i) {
+    sockaddr_in peer{};
+    socklen_t plen = sizeof peer;
+    int c = accept4(dns_tcp_fd_, reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_CLOEXEC);
+    if (c < 0) return;
+    if (peer.sin_addr.s_addr != vm_addr_ || dns_streams_ >= kMaxDnsStreams) {
+      reset(c);
+      continue;
+    }
+    ++dns_streams_;
+    // A stream may take seconds (the guest's, the resolver's): not on the relay's thread.
+    std::thread([this, c] {
+      serve_dns_stream(c);
+      close(c);
+      --dns_streams_;
+    }).detach();
+  }
+}
+
+void TapEgress::serve_dns_stream(int c) {
+  for (int q = 0; q < kQueriesPerStream && !stop_; ++q) {
+    std::string msg;
+    if (!read_message(c, msg, kStreamMs)) return;
+    DnsDecision d;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      d = judge(msg);
+    }
+    if (d.kind == DnsDecision::Kind::refuse) return;
+    if (d.kind == DnsDecision::Kind::answer) {
+      if (!write_message(c, d.answer)) return;
+      continue;
+    }
+    std::string answer;
+    try {
+      int up = tcp_connect(dotted(upstream_[0]), 53, std::chrono::milliseconds(kStreamMs));
+      bool ok = write_message(up, msg) && read_message(up, answer, kStreamMs);
+      close(up);
+      if (!ok) return;
+    } catch (const Error&) {
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      learn_answer(answer);
+    }
+    if (!write_message(c, answer)) return;
   }
 }
 

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "host/net/config.h"
+#include "host/net/dns_gate.h"
 #include "host/net/egress.h"
 #include "host/net/egress_decider.h"
 #include "host/net/firewall.h"
@@ -46,6 +47,7 @@ class TapEgress {
   static constexpr size_t kMaxPending = 256;
   static constexpr int kQueriesPerSecond = 100;
   static constexpr int kMaxHooked = 128;
+  static constexpr int kMaxDnsStreams = 16;  // DNS over TCP connections at once
   using AttemptLog = std::function<void(const EgressAttempt&)>;
   // VM `vm` at address index `index` (its tap set up). The relay's socket is
   // bound now; nothing is redirected to it before set_policy.
@@ -70,6 +72,12 @@ class TapEgress {
   void on_response();
   void on_logged();
   void on_hooked();
+  void on_dns_stream();
+  void serve_dns_stream(int fd);
+  // The verdict on a query (logged, a pin learned); under mu_.
+  DnsDecision judge(std::string_view msg);
+  // What a resolver's answer teaches; under mu_.
+  void learn_answer(std::string_view msg);
   void learn(const std::string& name, uint32_t addr, uint32_t ttl_s);
   void expire(int64_t now);
   void add_elements(std::vector<NameElement> add, std::vector<NameElement> gone);
@@ -92,7 +100,9 @@ class TapEgress {
   int64_t window_ms_ = 0;  // the second the count below is for
   int window_queries_ = 0;
   int hook_fd_ = -1, hook_port_ = 0;
-  std::atomic<int> hooked_{0};  // connections passed on through the hook, open now
+  int dns_tcp_fd_ = -1, dns_tcp_port_ = 0;
+  std::atomic<int> dns_streams_{0};  // DNS over TCP connections served now
+  std::atomic<int> hooked_{0};       // connections passed on through the hook, open now
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

@@ -80,8 +80,8 @@ class TestServers {
     return fd;
   }
   // In the namespace: "hello from ADDR:PORT" on each TCP connection, each
-  // UDP datagram echoed back as "echo:DATA", and a DNS server on a:53 that
-  // answers web.test with b (TTL 30) and any other name with NXDOMAIN.
+  // UDP datagram echoed back as "echo:DATA", and a DNS server on a:53 (UDP
+  // and TCP) that answers web.test with b (TTL 30), any other name NXDOMAIN.
   [[noreturn]] void serve() {
     int fd = open(("/run/netns/" + ns_).c_str(), O_RDONLY);
     if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) _exit(2);
@@ -97,14 +97,35 @@ class TestServers {
                          {listener(SOCK_STREAM, b, 8081), b + ":8081", true},
                          {listener(SOCK_DGRAM, a, 5353), "", false},
                          {listener(SOCK_DGRAM, a, 5354), "", false},
-                         {listener(SOCK_DGRAM, a, 53), "", false, true}};
+                         {listener(SOCK_DGRAM, a, 53), "", false, true},
+                         {listener(SOCK_STREAM, a, 53), "", true, true}};
     for (;;) {
       std::vector<pollfd> p;
       for (const auto& l : ls) p.push_back({l.fd, POLLIN, 0});
       if (poll(p.data(), p.size(), -1) < 0) continue;
       for (size_t i = 0; i < ls.size(); i++) {
         if (!(p[i].revents & POLLIN)) continue;
-        if (ls[i].tcp) {
+        if (ls[i].tcp && ls[i].dns) {
+          // DNS over TCP: a 2-byte length, then the message; one query.
+          int c = accept(ls[i].fd, nullptr, nullptr);
+          if (c < 0) continue;
+          unsigned char len[2];
+          std::string q;
+          if (read(c, len, 2) == 2) {
+            q.resize(static_cast<size_t>(len[0] << 8 | len[1]));
+            size_t got = 0;
+            while (got < q.size()) {
+              ssize_t n = read(c, q.data() + got, q.size() - got);
+              if (n <= 0) break;
+              got += static_cast<size_t>(n);
+            }
+            std::string r = dns_reply(q);
+            std::string out =
+                std::string(1, static_cast<char>(r.size() >> 8)) + static_cast<char>(r.size()) + r;
+            (void)!write(c, out.data(), out.size());
+          }
+          close(c);
+        } else if (ls[i].tcp) {
           int c = accept(ls[i].fd, nullptr, nullptr);
           if (c < 0) continue;
           std::string banner = "hello from " + ls[i].name + "\n";
@@ -319,6 +340,11 @@ TEST_CASE(
         "refused\n" + getent_line(b, "web.test") + "hello from " + b + ":8080\nrefused\nnope.test: 2\n");
   CHECK_THAT(home.must({"vm", "logs", "--net", "egt"}).out,
              Catch::Contains("dns web.test allowed (rule web.test:8080)\n"));
+  // DNS over TCP (what a truncated answer is asked again with) goes the same way.
+  CHECK(probe(home, "egt",
+              "export RES_OPTIONS=use-vc; getent hosts web.test; getent hosts api.test; getent hosts "
+              "nope.test || echo nope.test: $?") ==
+        getent_line(b, "web.test") + getent_line(b, "api.test") + "nope.test: 2\n");
 
   // Pins stay unless --add-host replaces them: api.test resolves, and no
   // rule lets it through.
