@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,10 +18,15 @@ ext2_filsys make_filesystem(const std::string& path, const WriterOptions& opt, i
   const uint32_t bs = 4096;
   check_image_size(opt.size);
   uint64_t blocks = opt.size / bs;
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail_errno("creating " + path);
+  int fd = opt.in_place ? ::open(path.c_str(), O_RDWR | O_CLOEXEC)
+                        : ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail_errno(opt.in_place ? "opening " + path : "creating " + path);
   *fd_out = fd;  // the caller owns it (and fs) from here on, also on errors
-  if (ftruncate(fd, static_cast<off_t>(blocks * bs)) != 0) fail_errno("sizing " + path);
+  struct stat st {};
+  if (opt.in_place && (fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) != blocks * bs))
+    fail(ErrorKind::internal,
+         path + " is not " + std::to_string(blocks * bs) + " bytes long to be written in place");
+  if (!opt.in_place && ftruncate(fd, static_cast<off_t>(blocks * bs)) != 0) fail_errno("sizing " + path);
 
   ext2_super_block param{};
   ext2fs_blocks_count_set(&param, blocks);

@@ -51,6 +51,10 @@ struct WriterOptions {
   uint32_t bytes_per_inode = kBytesPerInode;
   uint32_t max_extent_len = 32768;  // smaller only in tests (forces extent trees)
   bool sync = false;                // fsync the image at finish()
+  // Write into an existing file already `size` bytes long (all zeros: just
+  // made) instead of truncating it first: a VMM that opened it meanwhile
+  // (a workspace written while its VM boots) never sees it empty.
+  bool in_place = false;
 };
 
 struct WriterStats {

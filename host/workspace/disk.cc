@@ -114,6 +114,7 @@ Tree write_disk(const Source& source, const DiskPlan& plan, const std::string& i
   // replay one; a throwaway workspace gains nothing from it.
   o.journal = false;
   o.label = "banger-work";
+  o.in_place = true;  // made at its final size (workspace.cc): a VMM may have it open
   Tree tree;
   try {
     ext4::Writer w(image, o);

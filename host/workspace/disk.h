@@ -42,7 +42,8 @@ struct DiskPlan {
 // `size` 0: default_disk_size.
 DiskPlan plan_disk(const Source& source, uint64_t size);
 
-// Writes `image` (replaced; removed again on an error) as `plan` says.
+// Writes `image`, an all-zero file of plan.size bytes (written in place, never
+// truncated: a VMM may have it open; removed again on an error), as `plan` says.
 // Returns the work tree's manifest (.git is not in it).
 Tree write_disk(const Source& source, const DiskPlan& plan, const std::string& image, DiskStats* stats);
 

@@ -40,8 +40,8 @@ struct Building::State {
 
 namespace {
 
-// The disk file at the size mkfs gives it: QEMU sizes the drive when it
-// opens the file, and mkfs (O_TRUNC, then the same size) keeps this inode.
+// The disk file at its final size, all zeros: QEMU sizes the drive when it
+// opens the file, and the writer fills it in place (never truncating it).
 void make_sized_file(const std::string& path, uint64_t size) {
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail_errno("creating " + path);
