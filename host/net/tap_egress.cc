@@ -17,6 +17,7 @@
 
 #include "host/core/error.h"
 #include "host/net/dns_gate.h"
+#include "host/net/guest_filter.h"
 #include "host/net/relay.h"
 #include "host/net/tap.h"
 
@@ -362,9 +363,18 @@ void TapEgress::on_hooked() {
     }
     EgressAttempt a;
     bool allowed;
-    {
+    uint32_t to = ntohl(dst.sin_addr.s_addr);
+    if ((to >> 24) == 127 || (to >> 24) == 0 || host_ipv4_addresses().count(dst.sin_addr.s_addr)) {
+      // The host itself: its services are closed to guests (the input
+      // chain), and the relay, which connects from the host, must not open them.
+      a.proto = "tcp";
+      a.dst = to;
+      a.port = ntohs(dst.sin_port);
+      a.why = "the host's own address";
+      allowed = false;
+    } else {
       std::lock_guard<std::mutex> lock(mu_);
-      allowed = decider_.admits(ntohl(dst.sin_addr.s_addr), IPPROTO_TCP, ntohs(dst.sin_port), a);
+      allowed = decider_.admits(to, IPPROTO_TCP, ntohs(dst.sin_port), a);
     }
     if (allowed && hooked_ >= kMaxHooked) {
       allowed = a.allowed = false;

@@ -359,6 +359,22 @@ TEST_CASE(
   home.must({"vm", "set", "egt", "--egress", a + ":8080", "--egress-hook", home.path("port_hook.lua")});
   CHECK(probe(home, "egt", "tcp " + a + " 8080; tcp " + a + " 8081; tcp " + b + " 8080") ==
         "hello from " + a + ":8080\nhello from " + a + ":8081\nreset\n");
+  // Nor does a hook open the host's own services: 8081 on the host's side
+  // of the namespace's link is the host itself.
+  const std::string host_side = a.substr(0, a.rfind('.')) + ".1";
+  int host_listener = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(host_listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in hs{};
+  hs.sin_family = AF_INET;
+  hs.sin_port = htons(8081);
+  inet_pton(AF_INET, host_side.c_str(), &hs.sin_addr);
+  REQUIRE(bind(host_listener, reinterpret_cast<sockaddr*>(&hs), sizeof hs) == 0);
+  REQUIRE(listen(host_listener, 4) == 0);
+  CHECK(probe(home, "egt", "tcp " + host_side + " 8081") == "reset\n");
+  close(host_listener);
+  CHECK_THAT(home.must({"vm", "logs", "--net", "egt"}).out,
+             Catch::Contains("tcp " + host_side + ":8081 refused (the host's own address)\n"));
   home.must({"vm", "set", "egt", "--egress-hook", home.path("error_hook.lua")});
   CHECK(probe(home, "egt", "tcp " + a + " 8081; tcp " + a + " 8080") == "reset\nhello from " + a + ":8080\n");
   log = home.must({"vm", "logs", "--net", "egt"}).out;
